@@ -1,0 +1,1 @@
+"""Pure domain: the four case aggregates, their stage tables, events and invariants."""

@@ -1,0 +1,449 @@
+"""The case aggregate base: command context, legal clocks, hash-chained events.
+
+Every case type subclasses `Case`, declares a `StageTable`, and writes command methods
+that call `_guard` (stage, role, reason, business time) and then `_record` (one event).
+Event classes are generated from the table by `case_type`, so each action has exactly
+one past-tense event class and no second copy of the transition rules exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.domain import Aggregate
+
+from aggregates.chain import GENESIS, event_hash
+from aggregates.errors import ActionNotAllowed, InvalidCommand
+from aggregates.policy import DEFAULT_POLICY, DeadlinePolicy
+from aggregates.stages import ANY_OPEN, Action, StageTable, action
+
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+
+SUPERVISING = ("supervisor",)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who runs a command, when, why, and under which policy."""
+
+    actor_id: str
+    actor_role: str
+    command_id: str
+    recorded_at: datetime
+    occurred_at: datetime | None = None
+    reason: str | None = None
+    policy: DeadlinePolicy = DEFAULT_POLICY
+    tz: tzinfo = DEFAULT_TZ
+    flow_run_id: str | None = None
+
+    @property
+    def business_time(self) -> datetime:
+        return self.occurred_at or self.recorded_at
+
+    @property
+    def today(self) -> date:
+        """The business date in the federation's time zone."""
+        return self.business_time.astimezone(self.tz).date()
+
+
+@dataclass(frozen=True)
+class Clock:
+    """An open legal clock; overdue once the business date is past `due_on`."""
+
+    name: str
+    started_on: date
+    due_on: date
+    paused_on: date | None = None
+    extensions: int = 0
+
+    def is_overdue(self, today: date) -> bool:
+        return self.paused_on is None and today > self.due_on
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "started_on": self.started_on,
+            "due_on": self.due_on,
+            "paused_on": self.paused_on,
+            "extensions": self.extensions,
+        }
+
+
+def new_clock(ctx: Context, name: str, policy_clock: str, start: date | None = None) -> Clock:
+    """A clock starting on `start` (default: the business date) with the policy's length."""
+    start = start or ctx.today
+    return Clock(name=name, started_on=start, due_on=ctx.policy.due(policy_clock, start))
+
+
+def common_actions(working_roles: Iterable[str]) -> list[Action]:
+    """Actions every case type has in every open stage."""
+    working = tuple(working_roles)
+    return [
+        action("assign", "CaseAssigned", source=ANY_OPEN, roles=SUPERVISING,
+               help="Assign or reassign the case to a caseworker."),
+        action("add_note", "NoteAdded", source=ANY_OPEN, roles=(*working, *SUPERVISING),
+               help="Record what happened, without changing the stage."),
+        action("link_case", "CaseLinked", source=ANY_OPEN, roles=(*working, *SUPERVISING),
+               help="Link a related case."),
+        action("pause_clock", "ClockPaused", source=ANY_OPEN, roles=SUPERVISING, reason=True,
+               help="Stop a legal clock from running, e.g. while a party is unreachable."),
+        action("resume_clock", "ClockResumed", source=ANY_OPEN, roles=SUPERVISING,
+               help="Restart a paused clock; its due date moves by the days it was paused."),
+        action("extend_clock", "ClockExtended", source=ANY_OPEN, roles=SUPERVISING, reason=True,
+               help="Move a clock's due date later."),
+    ]
+
+
+TCase = TypeVar("TCase", bound="Case")
+
+
+class Case(Aggregate):
+    """Base of the four case types."""
+
+    TABLE: ClassVar[StageTable]
+    PREFIX: ClassVar[str]
+    KIND: ClassVar[str]
+    # Clocks that only a dedicated action may extend (clock -> action name).
+    DEDICATED_EXTENSIONS: ClassVar[Mapping[str, str]] = {}
+
+    class Event(Aggregate.Event):
+        actor_id: str
+        actor_role: str
+        command_id: str
+        occurred_at: datetime
+        reason: str | None
+        stage: str
+        data: dict[str, Any]
+        clocks_opened: dict[str, Any]
+        clocks_closed: list[str]
+        flow_run_id: str | None
+        prev_hash: str
+        hash: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._apply_event(self)
+
+    class Opened(Event, Aggregate.Created):
+        pass
+
+    # -- state -------------------------------------------------------------------
+
+    def _init_state(self, event: Case.Event) -> None:
+        data = event.data
+        self.number: str = data["number"]
+        self.org_unit: str = data["org_unit"]
+        self.assignee: str | None = data.get("assignee")
+        self.opened_at: datetime = event.occurred_at
+        self.opened_by: str = event.actor_id
+        self.clocks: dict[str, Clock] = {}
+        self.links: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []
+
+    def _apply_event(self, event: Case.Event) -> None:
+        if isinstance(event, Case.Opened):
+            self._init_state(event)
+        self.stage: str = event.stage
+        self.updated_at: datetime = event.occurred_at
+        self.head_hash: str = event.hash
+        for name in event.clocks_closed:
+            self.clocks.pop(name, None)
+        for name, spec in event.clocks_opened.items():
+            self.clocks[name] = Clock(name=name, **spec)
+        handler = getattr(self, f"_on_{type(event).ACTION}", None)
+        if handler is not None:
+            handler(event)
+
+    @property
+    def label(self) -> str:
+        number = getattr(self, "number", None)
+        return f"{type(self).__name__} {number or self.id}"
+
+    @property
+    def is_open(self) -> bool:
+        return not self.TABLE.is_terminal(self.stage)
+
+    def allowed_actions(self, role: str | None = None) -> list[str]:
+        return self.TABLE.allowed(self.stage, role)
+
+    def parties(self) -> list[str]:
+        """Names the case index may show and search (never personal data)."""
+        return []
+
+    def flags(self) -> list[str]:
+        return []
+
+    def statistics(self, event: Case.Event) -> dict[str, Any]:
+        """Counter increments an event contributes to the federation's statistics."""
+        counts = self.TABLE.actions[type(event).ACTION].counts
+        return {name: 1 for name in counts}
+
+    def summary(self) -> dict[str, Any]:
+        """The case-index row."""
+        return {
+            "case_id": self.id,
+            "kind": self.KIND,
+            "number": self.number,
+            "stage": self.stage,
+            "org_unit": self.org_unit,
+            "assignee": self.assignee,
+            "parties": " | ".join(self.parties()),
+            "flags": ",".join(self.flags()),
+            "opened_at": self.opened_at,
+            "updated_at": self.updated_at,
+            "version": self.version,
+            "head_hash": self.head_hash,
+        }
+
+    # -- commands: guards and recording ------------------------------------------
+
+    @classmethod
+    def _check_context(cls, ctx: Context, a: Action, label: str, not_before: datetime | None) -> None:
+        if a.reason_required and not (ctx.reason and ctx.reason.strip()):
+            raise InvalidCommand(label, a.name, {"reason": "a reason is required for this action"})
+        if ctx.occurred_at is not None:
+            if ctx.occurred_at > ctx.recorded_at:
+                raise InvalidCommand(label, a.name, {"occurred_at": "may not lie in the future"})
+            limit = ctx.recorded_at - timedelta(days=ctx.policy.max_backdate_days)
+            if ctx.occurred_at < limit:
+                raise InvalidCommand(
+                    label, a.name,
+                    {"occurred_at": f"may be back-dated at most {ctx.policy.max_backdate_days} days"},
+                )
+            if not_before is not None and ctx.occurred_at < not_before:
+                raise InvalidCommand(
+                    label, a.name, {"occurred_at": "may not be earlier than the case's last event"}
+                )
+
+    def _guard(self, ctx: Context, name: str) -> Action:
+        a = self.TABLE.check(self.label, self.stage, name, ctx.actor_role)
+        self._check_context(ctx, a, self.label, self.updated_at)
+        return a
+
+    def _refuse(self, name: str, why: str) -> ActionNotAllowed:
+        return ActionNotAllowed(
+            case=self.label, stage=self.stage, action=name,
+            allowed=self.allowed_actions(), why=why,
+        )
+
+    def _invalid(self, name: str, **fields: str) -> InvalidCommand:
+        return InvalidCommand(self.label, name, fields)
+
+    @staticmethod
+    def _event_fields(
+        ctx: Context,
+        a: Action,
+        stage: str,
+        data: Mapping[str, Any],
+        opened: Mapping[str, Clock],
+        closed: Iterable[str],
+        prev_hash: str,
+    ) -> dict[str, Any]:
+        return {
+            "actor_id": ctx.actor_id,
+            "actor_role": ctx.actor_role,
+            "command_id": ctx.command_id,
+            "occurred_at": ctx.business_time,
+            "reason": ctx.reason,
+            "stage": stage,
+            "data": dict(data),
+            "clocks_opened": {name: c.to_data() for name, c in opened.items()},
+            "clocks_closed": list(closed),
+            "flow_run_id": ctx.flow_run_id,
+            "prev_hash": prev_hash,
+        }
+
+    @classmethod
+    def _open(
+        cls: type[TCase],
+        ctx: Context,
+        *,
+        case_id: UUID,
+        number: str,
+        org_unit: str,
+        assignee: str | None,
+        data: Mapping[str, Any],
+        opened: Mapping[str, Clock] = {},
+    ) -> TCase:
+        a = cls.TABLE.creating
+        label = f"{cls.__name__} {number}"
+        if ctx.actor_role not in a.roles:
+            raise ActionNotAllowed(
+                case=label, stage="(new)", action=a.name, allowed=[],
+                why=f"role '{ctx.actor_role}' may not open this case type",
+            )
+        cls._check_context(ctx, a, label, None)
+        if not org_unit:
+            raise InvalidCommand(label, a.name, {"org_unit": "is required"})
+        event_cls = getattr(cls, a.event)
+        fields = cls._event_fields(
+            ctx, a, a.targets[0],
+            {**data, "number": number, "org_unit": org_unit, "assignee": assignee},
+            opened, (), GENESIS,
+        )
+        digest = event_hash(
+            event_cls.__qualname__,
+            {"originator_id": case_id, "originator_version": cls.INITIAL_VERSION,
+             "timestamp": ctx.recorded_at, **fields},
+        )
+        return cls._create(event_cls, id=case_id, timestamp=ctx.recorded_at, hash=digest, **fields)
+
+    def _record(
+        self,
+        ctx: Context,
+        a: Action,
+        data: Mapping[str, Any] | None = None,
+        *,
+        stage: str | None = None,
+        opened: Mapping[str, Clock] = {},
+        closed: Iterable[str] = (),
+    ) -> None:
+        if stage is None:
+            if len(a.targets) > 1:
+                raise AssertionError(f"{a.name}: choose one of {a.targets}")
+            stage = a.targets[0] if a.targets else self.stage
+        elif stage not in a.targets:
+            raise AssertionError(f"{a.name}: {stage!r} is not one of {a.targets}")
+        closed = [c for c in closed if c in self.clocks]
+        event_cls = getattr(type(self), a.event)
+        fields = self._event_fields(ctx, a, stage, data or {}, opened, closed, self.head_hash)
+        digest = event_hash(
+            event_cls.__qualname__,
+            {"originator_id": self.id, "originator_version": self.version + 1,
+             "timestamp": ctx.recorded_at, **fields},
+        )
+        self.trigger_event(event_cls, timestamp=ctx.recorded_at, hash=digest, **fields)
+
+    @classmethod
+    def _invalid_new(cls, number: str, fields: Mapping[str, str]) -> InvalidCommand:
+        return InvalidCommand(f"{cls.__name__} {number}", cls.TABLE.creating.name, fields)
+
+    def _closing_all_clocks(self) -> list[str]:
+        return list(self.clocks)
+
+    # -- common commands -----------------------------------------------------------
+
+    def assign(self, ctx: Context, *, assignee: str) -> None:
+        a = self._guard(ctx, "assign")
+        if not assignee or not assignee.strip():
+            raise self._invalid("assign", assignee="is required")
+        self._record(ctx, a, {"assignee": assignee.strip(), "previous": self.assignee})
+
+    def _on_assign(self, event: Case.Event) -> None:
+        self.assignee = event.data["assignee"]
+
+    def add_note(self, ctx: Context, *, text: str) -> None:
+        a = self._guard(ctx, "add_note")
+        if not text or not text.strip():
+            raise self._invalid("add_note", text="is required")
+        self._record(ctx, a, {"text": text.strip()})
+
+    def _on_add_note(self, event: Case.Event) -> None:
+        self.notes.append({"at": event.occurred_at, "by": event.actor_id, "text": event.data["text"]})
+
+    def link_case(self, ctx: Context, *, case_id: UUID, number: str, kind: str, relation: str) -> None:
+        a = self._guard(ctx, "link_case")
+        if case_id == self.id:
+            raise self._invalid("link_case", case_id="a case cannot be linked to itself")
+        if any(link["case_id"] == case_id for link in self.links):
+            raise self._invalid("link_case", case_id=f"already linked to {number}")
+        self._record(ctx, a, {"case_id": case_id, "number": number, "kind": kind, "relation": relation})
+
+    def _on_link_case(self, event: Case.Event) -> None:
+        self.links.append(dict(event.data))
+
+    def _open_clock(self, name: str, action_name: str) -> Clock:
+        clock = self.clocks.get(name)
+        if clock is None:
+            raise self._invalid(
+                action_name,
+                clock=f"no open clock {name!r}; open clocks: {', '.join(self.clocks) or 'none'}",
+            )
+        return clock
+
+    def pause_clock(self, ctx: Context, *, clock: str) -> None:
+        a = self._guard(ctx, "pause_clock")
+        current = self._open_clock(clock, "pause_clock")
+        if current.paused_on is not None:
+            raise self._invalid("pause_clock", clock=f"{clock!r} is already paused since {current.paused_on}")
+        self._record(ctx, a, {"clock": clock, "paused_on": ctx.today})
+
+    def _on_pause_clock(self, event: Case.Event) -> None:
+        name = event.data["clock"]
+        self.clocks[name] = dataclasses.replace(self.clocks[name], paused_on=event.data["paused_on"])
+
+    def resume_clock(self, ctx: Context, *, clock: str) -> None:
+        a = self._guard(ctx, "resume_clock")
+        current = self._open_clock(clock, "resume_clock")
+        if current.paused_on is None:
+            raise self._invalid("resume_clock", clock=f"{clock!r} is not paused")
+        paused_days = max((ctx.today - current.paused_on).days, 0)
+        self._record(ctx, a, {"clock": clock, "due_on": current.due_on + timedelta(days=paused_days),
+                              "paused_days": paused_days})
+
+    def _on_resume_clock(self, event: Case.Event) -> None:
+        name = event.data["clock"]
+        self.clocks[name] = dataclasses.replace(
+            self.clocks[name], paused_on=None, due_on=event.data["due_on"]
+        )
+
+    def extend_clock(self, ctx: Context, *, clock: str, days: int | None = None, due_on: date | None = None) -> None:
+        a = self._guard(ctx, "extend_clock")
+        if clock in self.DEDICATED_EXTENSIONS:
+            raise self._refuse(
+                "extend_clock", f"clock {clock!r} is extended with '{self.DEDICATED_EXTENSIONS[clock]}'"
+            )
+        current = self._open_clock(clock, "extend_clock")
+        new_due = self._extended_due(current, days, due_on, "extend_clock")
+        self._record(ctx, a, {"clock": clock, "due_on": new_due, "previous_due_on": current.due_on})
+
+    def _extended_due(self, current: Clock, days: int | None, due_on: date | None, name: str) -> date:
+        if (days is None) == (due_on is None):
+            raise self._invalid(name, days="give either days or due_on")
+        if days is not None:
+            if not isinstance(days, int) or days < 1 or days > 366:
+                raise self._invalid(name, days="must be a whole number of days from 1 to 366")
+            return current.due_on + timedelta(days=days)
+        assert due_on is not None
+        if due_on <= current.due_on:
+            raise self._invalid(name, due_on=f"must be after the current due date {current.due_on}")
+        return due_on
+
+    def _on_extend_clock(self, event: Case.Event) -> None:
+        name = event.data["clock"]
+        c = self.clocks[name]
+        self.clocks[name] = dataclasses.replace(c, due_on=event.data["due_on"], extensions=c.extensions + 1)
+
+
+def case_type(cls: type[TCase]) -> type[TCase]:
+    """Class decorator: generate one event class per action of the stage table."""
+    for a in cls.TABLE.actions.values():
+        if a.event in cls.__dict__:
+            event_cls = cls.__dict__[a.event]  # hand-written (e.g. versioned) event class
+        else:
+            base = cls.Opened if a.creates else cls.Event
+            event_cls = type(a.event, (base,), {"__module__": cls.__module__})
+            event_cls.__qualname__ = f"{cls.__qualname__}.{a.event}"
+            setattr(cls, a.event, event_cls)
+        event_cls.ACTION = a.name
+    return cls
+
+
+def event_action(event: Case.Event) -> str:
+    return type(event).ACTION
+
+
+def require(fields: dict[str, str], condition: bool, name: str, problem: str) -> None:
+    """Collect a field problem so one refusal names every bad field."""
+    if not condition:
+        fields.setdefault(name, problem)
+
+
+__all__ = [
+    "Case", "Clock", "Context", "case_type", "common_actions", "event_action", "new_clock", "require",
+    "DeadlinePolicy", "DEFAULT_POLICY", "field",
+]

@@ -1,0 +1,93 @@
+"""Deadline and assistance policy: legal defaults that a federation may override.
+
+The aggregates compute due dates with it when a clock opens and record the result in
+the event, so a later policy change never rewrites the past.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class ClockRule:
+    """How long a legal clock runs: `days` calendar days, or working days."""
+
+    days: int
+    working_days: bool = False
+
+
+DEFAULT_CLOCKS: Mapping[str, ClockRule] = {
+    # 劳动争议调解仲裁法 / 企业劳动争议协商调解规定
+    "dispute.acceptance": ClockRule(3, working_days=True),
+    "dispute.mediation": ClockRule(15),
+    "dispute.mediation_extension": ClockRule(15),
+    # 集体合同规定 arts. 32, 42, 47
+    "negotiation.reply": ClockRule(20),
+    "negotiation.proposal_reply": ClockRule(20),
+    "negotiation.filing": ClockRule(10),
+    "negotiation.objection": ClockRule(15),
+    "negotiation.renewal_notice": ClockRule(90),
+    # 工会劳动法律监督
+    "rectification.reply": ClockRule(15),
+    # 困难职工帮扶
+    "hardship.verification": ClockRule(15),
+    "hardship.review": ClockRule(365),
+}
+
+DEFAULT_ANNUAL_CAPS: Mapping[str, Decimal] = {
+    "living": Decimal("12000"),
+    "medical": Decimal("30000"),
+    "education": Decimal("10000"),
+    "holiday": Decimal("2000"),
+    "employment": Decimal("5000"),
+}
+
+
+@dataclass(frozen=True)
+class DeadlinePolicy:
+    """Clock lengths, the working-day calendar, back-dating limit and aid caps."""
+
+    clocks: Mapping[str, ClockRule] = field(default_factory=lambda: dict(DEFAULT_CLOCKS))
+    holidays: frozenset[date] = frozenset()
+    extra_workdays: frozenset[date] = frozenset()
+    max_backdate_days: int = 30
+    annual_caps: Mapping[str, Decimal] = field(
+        default_factory=lambda: dict(DEFAULT_ANNUAL_CAPS)
+    )
+    escalation: str = "auto"
+
+    def rule(self, clock: str) -> ClockRule:
+        try:
+            return self.clocks[clock]
+        except KeyError:
+            raise KeyError(f"no deadline policy for clock {clock!r}") from None
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.extra_workdays:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+    def add_days(self, start: date, days: int, *, working_days: bool) -> date:
+        """The day `days` days after `start` (the start day itself not counted)."""
+        if not working_days:
+            return start + timedelta(days=days)
+        day, left = start, days
+        while left > 0:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                left -= 1
+        return day
+
+    def due(self, clock: str, start: date) -> date:
+        rule = self.rule(clock)
+        return self.add_days(start, rule.days, working_days=rule.working_days)
+
+    def with_clock(self, clock: str, days: int, working_days: bool = False) -> DeadlinePolicy:
+        return replace(self, clocks={**self.clocks, clock: ClockRule(days, working_days)})
+
+
+DEFAULT_POLICY = DeadlinePolicy()
