@@ -1,0 +1,1 @@
+"""Alembic environment and versions for every table Casework owns."""

@@ -1,0 +1,105 @@
+"""Read-model projection: one piece of code for the inline path and for rebuilds.
+
+A `ProjectionBatch` collects, for a set of events already applied to their cases, the
+case-index rows, open clocks, statistic increments and person reservations they imply,
+and writes them with a handful of bulk statements. A command writes a batch of one
+event inside its own transaction; a rebuild writes a batch per page of notifications.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, tzinfo
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import delete, tuple_
+from sqlalchemy.orm import Session
+
+from aggregates.base import Case
+from engine.database import dialect_insert as _insert
+from engine.tables import case_index, case_statistics, open_clocks, person_reservations, projection_tracking
+
+TRACKING_NAME = "read_model"
+
+
+@dataclass
+class ProjectionBatch:
+    tz: tzinfo
+    cases: dict[UUID, Case] = field(default_factory=dict)
+    stats: dict[tuple[str, date, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    reserve: dict[str, Case] = field(default_factory=dict)
+    release: dict[str, UUID] = field(default_factory=dict)
+    last_notification_id: int | None = None
+
+    def add(self, case: Case, event: Case.Event) -> None:
+        """Record what `event` (already applied to `case`) changes in the read model."""
+        self.cases[case.id] = case
+        day = event.occurred_at.astimezone(self.tz).date()
+        for metric, value in case.statistics(event).items():
+            self.stats[(case.org_unit, day, metric)] += Decimal(value)
+        person_key = getattr(case, "person_key", None)
+        if person_key:
+            if event.originator_version == 1:
+                self.reserve[person_key] = case
+                self.release.pop(person_key, None)
+            elif getattr(case, "releases_person", False):
+                self.reserve.pop(person_key, None)
+                self.release[person_key] = case.id
+
+    def write(self, session: Session) -> None:
+        if self.cases:
+            self._write_cases(session, self.cases.values())
+        if self.stats:
+            stmt = _insert(session, case_statistics)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["org_unit", "day", "metric"],
+                set_={"value": case_statistics.c.value + stmt.excluded.value},
+            )
+            session.execute(stmt, [
+                {"org_unit": org, "day": day, "metric": metric, "value": value}
+                for (org, day, metric), value in self.stats.items()
+            ])
+        if self.release:
+            session.execute(delete(person_reservations).where(
+                tuple_(person_reservations.c.person_key, person_reservations.c.case_id).in_(
+                    list(self.release.items()))
+            ))
+        if self.reserve:
+            session.execute(person_reservations.insert(), [
+                {"person_key": key, "case_id": case.id, "number": case.number}
+                for key, case in self.reserve.items()
+            ])
+        if self.last_notification_id is not None:
+            stmt = _insert(session, projection_tracking)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["name"], set_={"notification_id": stmt.excluded.notification_id}
+            )
+            session.execute(stmt, {"name": TRACKING_NAME, "notification_id": self.last_notification_id})
+
+    @staticmethod
+    def _write_cases(session: Session, cases: Iterable[Case]) -> None:
+        rows, clocks = [], []
+        for case in cases:
+            row = case.summary()
+            row["is_open"] = case.is_open
+            row["opened_at"] = row["opened_at"].astimezone(UTC)
+            row["updated_at"] = row["updated_at"].astimezone(UTC)
+            row["reference"] = getattr(case, "document_number", None)
+            rows.append(row)
+            clocks.extend(
+                {"case_id": case.id, "clock": c.name, "kind": case.KIND, "org_unit": case.org_unit,
+                 "started_on": c.started_on, "due_on": c.due_on, "paused": c.paused_on is not None}
+                for c in case.clocks.values()
+            )
+        stmt = _insert(session, case_index)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["case_id"],
+            set_={col.name: stmt.excluded[col.name] for col in case_index.columns if col.name != "case_id"},
+        )
+        session.execute(stmt, rows)
+        session.execute(delete(open_clocks).where(open_clocks.c.case_id.in_([r["case_id"] for r in rows])))
+        if clocks:
+            session.execute(open_clocks.insert(), clocks)

@@ -1,0 +1,315 @@
+"""The application service: every change to a case goes through `Casework.execute`.
+
+One command is one database transaction holding the new events, the read-model rows,
+the idempotency record and any uniqueness reservation. A repeated command id returns
+the first result and appends nothing; a stale expected version is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy.exc
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError as StoreIntegrityError
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from aggregates.base import Case, Context
+from engine.clock import BusinessClock, SystemClock
+from engine.config import Settings
+from engine.database import create_db_engine, dialect_insert, write_intent
+from engine.errors import CaseNotFound, DuplicatePerson, VersionConflict
+from engine.projection import ProjectionBatch
+from engine.registry import BY_PREFIX, case_type
+from engine.store import CaseStore
+from engine.tables import case_index, case_numbers, command_log, person_reservations
+
+COMMAND_NAMESPACE = uuid.UUID("6f1c2d1e-8f0a-4c59-9a53-3c1f0f4f2a10")
+CONFLICT_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    role: str
+    flow_run_id: str | None = None
+
+
+SYSTEM = Actor(id="system", role="system")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command_id: str
+    action: str
+    case_id: UUID
+    number: str
+    kind: str
+    stage: str
+    version: int
+    linked: list[dict[str, Any]] = field(default_factory=list)
+    replayed: bool = False
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["case_id"] = str(self.case_id)
+        data.pop("replayed")
+        return json.dumps(data, default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> CommandResult:
+        data = json.loads(text)
+        data["case_id"] = UUID(data["case_id"])
+        return cls(**data, replayed=True)
+
+
+class UnitOfWork:
+    """What one command touches: the cases it loads or opens, all saved together."""
+
+    def __init__(self, service: Casework, session: Session, ctx: Context) -> None:
+        self.service, self.session, self.ctx = service, session, ctx
+        self.touched: dict[UUID, Case] = {}
+
+    def load(self, case_id: UUID) -> Case:
+        try:
+            case = self.service.store.repository.get(case_id)
+        except AggregateNotFoundError:
+            raise CaseNotFound(case_id) from None
+        self.touched[case.id] = case
+        return case
+
+    def open(self, kind: str, *, org_unit: str, assignee: str | None = None, case_id: UUID | None = None,
+             **data: Any) -> Case:
+        cls = case_type(kind)
+        case_id = case_id or uuid.uuid5(COMMAND_NAMESPACE, f"{self.ctx.command_id}/{len(self.touched)}")
+        number = self.service._next_number(self.session, cls.PREFIX, self.ctx)
+        creator = getattr(cls, cls.TABLE.creating.name)
+        case = creator(self.ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee, **data)
+        self.touched[case.id] = case
+        return case
+
+
+class Casework:
+    """The engine: open cases, run commands, read cases. Thread-safe; one per process."""
+
+    def __init__(self, settings: Settings | None = None, clock: BusinessClock | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.clock = clock or SystemClock()
+        self.db = create_db_engine(self.settings)
+        self.store = CaseStore(self.db, self.settings)
+
+    def close(self) -> None:
+        self.store.close()
+        self.db.dispose()
+
+    # -- transactions --------------------------------------------------------------
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Session]:
+        with write_intent(), self.store.recorder.transaction(commit=True) as session:
+            yield session
+
+    @contextmanager
+    def read_transaction(self) -> Iterator[Session]:
+        with self.store.recorder.transaction(commit=False) as session:
+            yield session
+
+    def context(self, actor: Actor, command_id: str, *, occurred_at: datetime | None = None,
+                reason: str | None = None) -> Context:
+        return Context(
+            actor_id=actor.id, actor_role=actor.role, command_id=command_id, recorded_at=self.clock.now(),
+            occurred_at=occurred_at, reason=reason, policy=self.settings.policy, tz=self.settings.tz,
+            flow_run_id=actor.flow_run_id,
+        )
+
+    # -- commands ------------------------------------------------------------------
+
+    def open_case(self, kind: str, actor: Actor, *, command_id: str | None = None, org_unit: str,
+                  assignee: str | None = None, occurred_at: datetime | None = None, reason: str | None = None,
+                  **data: Any) -> CommandResult:
+        """Open a case of `kind` with its creating action (file, issue_offer, issue, apply)."""
+        cls = case_type(kind)
+
+        def work(uow: UnitOfWork) -> Case:
+            self._prepare_open(uow.session, kind, data)
+            return uow.open(kind, org_unit=org_unit, assignee=assignee, **data)
+
+        return self.transact(actor, cls.TABLE.creating.name, work, command_id=command_id,
+                             occurred_at=occurred_at, reason=reason)
+
+    def execute(self, case_id: UUID, action: str, actor: Actor, *, command_id: str | None = None,
+                expected_version: int | None = None, occurred_at: datetime | None = None,
+                reason: str | None = None, **data: Any) -> CommandResult:
+        """Run one command (an action of the case's stage table) on an existing case."""
+
+        def work(uow: UnitOfWork) -> Case:
+            case = uow.load(case_id)
+            if expected_version is not None and case.version != expected_version:
+                raise VersionConflict(case.label, expected_version, case.version)
+            method = getattr(case, action, None) if action in case.TABLE.actions else None
+            if method is None or case.TABLE.actions[action].creates:
+                case.TABLE.check(case.label, case.stage, action, actor.role)  # raises, naming what is allowed
+                raise AssertionError(action)
+            self._prepare_command(uow, case, action, data)
+            method(uow.ctx, **data)
+            return case
+
+        return self.transact(actor, action, work, command_id=command_id, occurred_at=occurred_at,
+                             reason=reason, retry_conflicts=expected_version is None)
+
+    def transact(self, actor: Actor, action: str, work: Callable[[UnitOfWork], Case], *,
+                 command_id: str | None = None, occurred_at: datetime | None = None, reason: str | None = None,
+                 retry_conflicts: bool = True) -> CommandResult:
+        """Run `work` in one transaction and save every case it touched; idempotent by command id."""
+        command_id = command_id or str(uuid.uuid4())
+        attempts = CONFLICT_RETRIES if retry_conflicts else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._transact_once(actor, action, work, command_id, occurred_at, reason)
+            except (sqlalchemy.exc.IntegrityError, StoreIntegrityError) as error:
+                first = self.command_result(command_id)
+                if first is not None:
+                    return first
+                message = str(error)
+                if "person_reservations" in message:
+                    raise DuplicatePerson(None) from None
+                if attempt == attempts:
+                    raise VersionConflict(f"command {action}", None, None) from None
+        raise AssertionError("unreachable")
+
+    def _transact_once(self, actor: Actor, action: str, work: Callable[[UnitOfWork], Case], command_id: str,
+                       occurred_at: datetime | None, reason: str | None) -> CommandResult:
+        with self.write_transaction() as session:
+            first = session.execute(
+                select(command_log.c.result).where(command_log.c.command_id == command_id)
+            ).scalar_one_or_none()
+            if first is not None:
+                return CommandResult.from_json(first)
+            ctx = self.context(actor, command_id, occurred_at=occurred_at, reason=reason)
+            uow = UnitOfWork(self, session, ctx)
+            main = work(uow)
+            batch = ProjectionBatch(tz=self.settings.tz)
+            pending = [(case, case.collect_events()) for case in uow.touched.values()]
+            recordings = self.store.save(*[e for _, events in pending for e in events])
+            for case, events in pending:
+                for event in events:
+                    batch.add(case, event)
+            if recordings:
+                batch.last_notification_id = max(r.notification.id for r in recordings)
+            batch.write(session)
+            result = CommandResult(
+                command_id=command_id, action=action, case_id=main.id, number=main.number, kind=main.KIND,
+                stage=main.stage, version=main.version,
+                linked=[{"case_id": str(c.id), "number": c.number, "kind": c.KIND, "stage": c.stage}
+                        for c in uow.touched.values() if c is not main],
+            )
+            session.execute(insert(command_log).values(
+                command_id=command_id, case_id=main.id, action=action, result=result.to_json(),
+                recorded_at=ctx.recorded_at,
+            ))
+            return result
+
+    def command_result(self, command_id: str) -> CommandResult | None:
+        with self.read_transaction() as session:
+            text = session.execute(
+                select(command_log.c.result).where(command_log.c.command_id == command_id)
+            ).scalar_one_or_none()
+        return CommandResult.from_json(text) if text is not None else None
+
+    # -- per-type preparation -----------------------------------------------------------
+
+    def person_key(self, id_number: str) -> str:
+        """A keyed hash of an ID number: finds duplicates without storing the number in clear."""
+        key = (self.settings.cipher_key or "casework-person-key").encode()
+        normalised = "".join(str(id_number).split()).upper()
+        return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+
+    def _prepare_open(self, session: Session, kind: str, data: dict[str, Any]) -> None:
+        if kind == "hardship":
+            worker = data.get("worker") or {}
+            if worker.get("id_number"):
+                data["person_key"] = key = self.person_key(worker["id_number"])
+                existing = session.execute(
+                    select(person_reservations.c.number).where(person_reservations.c.person_key == key)
+                ).scalar_one_or_none()
+                if existing is not None:
+                    raise DuplicatePerson(existing)
+            else:
+                data.setdefault("person_key", "")
+        elif kind == "wage_negotiation":
+            document = data.get("document_number")
+            if "first_of_document" not in data:
+                seen = session.execute(
+                    select(func.count()).select_from(case_index).where(case_index.c.reference == document)
+                ).scalar_one()
+                data["first_of_document"] = seen == 0
+
+    def _prepare_command(self, uow: UnitOfWork, case: Case, action: str, data: dict[str, Any]) -> None:
+        """Cross-case links: a negotiation's rectification step opens the linked proposal."""
+        if case.KIND == "wage_negotiation" and action == "issue_rectification":
+            items = data.pop("items")
+            proposal = uow.open(
+                "rectification_proposal", org_unit=case.org_unit, assignee=data.pop("assignee", None),
+                enterprise=case.enterprise, issuing_union=data.pop("issuing_union", case.issuing_union),
+                source={"kind": "negotiation", "case_id": case.id, "number": case.number}, items=items,
+            )
+            data["rectification_case_id"] = proposal.id
+            data["rectification_number"] = proposal.number
+
+    def _next_number(self, session: Session, prefix: str, ctx: Context) -> str:
+        year = ctx.today.year
+        stmt = _upsert_counter(session, prefix, year)
+        last = session.execute(stmt).scalar_one()
+        return f"{prefix}-{year}-{last:06d}"
+
+    # -- queries ---------------------------------------------------------------------
+
+    def get(self, ref: UUID | str, version: int | None = None) -> Case:
+        """A case by id or number, at its current or a given version."""
+        case_id = self.resolve(ref)
+        try:
+            return self.store.repository.get(case_id, version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFound(ref) from None
+
+    def resolve(self, ref: UUID | str) -> UUID:
+        if isinstance(ref, UUID):
+            return ref
+        try:
+            return UUID(ref)
+        except ValueError:
+            pass
+        if ref.split("-")[0] not in BY_PREFIX:
+            raise CaseNotFound(ref)
+        with self.read_transaction() as session:
+            found = session.execute(select(case_index.c.case_id).where(case_index.c.number == ref)).scalar()
+        if found is None:
+            raise CaseNotFound(ref)
+        return found
+
+
+def _upsert_counter(session: Session, prefix: str, year: int) -> Any:
+    stmt = dialect_insert(session, case_numbers).values(prefix=prefix, year=year, last=1).on_conflict_do_update(
+        index_elements=["prefix", "year"], set_={"last": case_numbers.c.last + 1}
+    )
+    return stmt.returning(case_numbers.c.last)
+
+
+def view(case: Case, role: str | None = None) -> Mapping[str, Any]:
+    """A case as a plain mapping: what a mediator sees on screen."""
+    return {
+        **case.summary(),
+        "allowed_actions": case.allowed_actions(role),
+        "clocks": [{"name": c.name, **c.to_data()} for c in case.clocks.values()],
+        "links": list(case.links),
+    }

@@ -1,0 +1,107 @@
+"""Tables the product owns besides the event store: read models, idempotency, reservations.
+
+Alembic migrations in `migrations/` create them; this module is the single description
+the engine queries through.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+metadata = MetaData()
+
+EVENTS_TABLE = "casework_events"
+
+case_index = Table(
+    "case_index",
+    metadata,
+    Column("case_id", Uuid, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("stage", String(48), nullable=False),
+    Column("is_open", Boolean, nullable=False),
+    Column("org_unit", String(200), nullable=False),
+    Column("assignee", String(120)),
+    Column("parties", Text, nullable=False, default=""),
+    Column("flags", String(200), nullable=False, default=""),
+    Column("reference", String(120)),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Index("ix_case_index_org_kind_stage", "org_unit", "kind", "stage"),
+    Index("ix_case_index_kind_stage", "kind", "stage"),
+    Index("ix_case_index_assignee", "assignee"),
+    Index("ix_case_index_reference", "reference"),
+)
+
+open_clocks = Table(
+    "open_clocks",
+    metadata,
+    Column("case_id", Uuid, primary_key=True),
+    Column("clock", String(48), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("org_unit", String(200), nullable=False),
+    Column("started_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("paused", Boolean, nullable=False),
+    Index("ix_open_clocks_due", "paused", "due_on"),
+)
+
+case_statistics = Table(
+    "case_statistics",
+    metadata,
+    Column("org_unit", String(200), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("value", Numeric(18, 2), nullable=False),
+)
+
+person_reservations = Table(
+    "person_reservations",
+    metadata,
+    Column("person_key", String(64), primary_key=True),
+    Column("case_id", Uuid, nullable=False),
+    Column("number", String(32), nullable=False),
+)
+
+command_log = Table(
+    "command_log",
+    metadata,
+    Column("command_id", String(200), primary_key=True),
+    Column("case_id", Uuid),
+    Column("action", String(64), nullable=False),
+    Column("result", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+case_numbers = Table(
+    "case_numbers",
+    metadata,
+    Column("prefix", String(8), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last", BigInteger, nullable=False),
+)
+
+projection_tracking = Table(
+    "projection_tracking",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("notification_id", BigInteger, nullable=False),
+)
+
+READ_MODEL_TABLES = (case_index, open_clocks, case_statistics, person_reservations)
