@@ -93,7 +93,8 @@ def load_policy(path: Path) -> DeadlinePolicy:
     clocks = dict(DEFAULT_CLOCKS)
     for name, rule in (raw.get("clocks") or {}).items():
         if name not in DEFAULT_CLOCKS:
-            raise ConfigurationError(f"CASEWORK_POLICY_FILE: unknown clock {name!r}; known: {', '.join(DEFAULT_CLOCKS)}")
+            known = ", ".join(DEFAULT_CLOCKS)
+            raise ConfigurationError(f"CASEWORK_POLICY_FILE: unknown clock {name!r}; known: {known}")
         days = rule.get("days") if isinstance(rule, dict) else rule
         if not isinstance(days, int) or days < 1:
             raise ConfigurationError(f"CASEWORK_POLICY_FILE: clocks.{name}.days must be a positive whole number")
