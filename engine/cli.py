@@ -1,0 +1,260 @@
+"""The `casework` command line: schema, demo data, statistics, audit and maintenance."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from aggregates.errors import DomainError
+from engine.config import ConfigurationError, Settings
+
+console = Console()
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console, transient=False)
+
+
+def _engine(ctx: click.Context):  # noqa: ANN202 - engine.service.Casework
+    from engine.service import Casework
+
+    if ctx.obj is None:
+        try:
+            ctx.obj = Casework(Settings.from_env())
+        except ConfigurationError as e:
+            raise click.ClickException(str(e)) from e
+        ctx.call_on_close(ctx.obj.close)
+    return ctx.obj
+
+
+def _require_schema(cw) -> None:  # noqa: ANN001
+    from engine.migrate import pending
+
+    missing = pending(cw.db)
+    if missing:
+        raise click.ClickException(
+            f"the database schema is not up to date ({len(missing)} migration(s) pending); run: casework db upgrade"
+        )
+
+
+@click.group(help=__doc__)
+@click.version_option(package_name="casework")
+def main() -> None:
+    pass
+
+
+@main.group(help="Database schema (Alembic migrations).")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Create or migrate every table to the latest schema.")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    from engine.migrate import pending, upgrade
+
+    cw = _engine(ctx)
+    todo = pending(cw.db)
+    upgrade(cw.db)
+    url = cw.db.url.render_as_string(hide_password=True)
+    console.print(f"[green]schema up to date[/] on {url} ({len(todo)} migration(s) applied)")
+
+
+@main.command(help="Load a realistic demo data set: every case type, every stage, one simulated year.")
+@click.option("--size", default=1, show_default=True, type=click.IntRange(1, 10_000),
+              help="Scale: each unit adds about 60 cases across the four types.")
+@click.option("--year", default=2026, show_default=True, type=click.IntRange(2000, 2100),
+              help="The simulated year the cases run through.")
+@click.option("--seed", default=7, show_default=True, help="Random seed; the same seed gives the same data.")
+@click.pass_context
+def demo(ctx: click.Context, size: int, year: int, seed: int) -> None:
+    from engine.demo import load_demo
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    with _progress() as progress:
+        task = progress.add_task("loading demo cases", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        summary = load_demo(cw.settings, size=size, year=year, seed=seed, progress=advance)
+    console.print(f"[green]demo loaded[/]: {summary.cases} cases, {summary.commands} commands")
+
+
+@main.command(help="The statistics table for an org unit and everything below it, over a period.")
+@click.option("--org", "org_unit", default=None, help="Org unit path, e.g. suzhou.gusu (default: all).")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (YYYY-MM-DD).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (YYYY-MM-DD).")
+@click.option("--by-org", "depth", type=click.IntRange(1, 10), default=None,
+              help="Also break down by org unit, cut at this depth of the path.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.pass_context
+def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end: datetime | None,
+           depth: int | None, fmt: str) -> None:
+    from engine.reports import RATES, SECTIONS, statistics
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    if start and end and start > end:
+        raise click.BadParameter("--from is after --to", param_hint="--from")
+    rep = statistics(cw, org_unit=org_unit, start=start.date() if start else None,
+                     end=end.date() if end else None, by_org_depth=depth)
+    columns = sorted(rep.by_org) if depth else []
+    rows = [(section, metric, zh, en, rep.figure(metric), [rep.by_org[c].get(metric, Decimal(0)) for c in columns])
+            for section, metrics in SECTIONS.items() for metric, zh, en in metrics]
+    if fmt == "json":
+        click.echo(json.dumps({
+            "org_unit": org_unit, "from": str(rep.start or ""), "to": str(rep.end or ""),
+            "figures": {m: str(v) for _, m, _, _, v, _ in rows},
+            "rates": {name: (str(r) if (r := rep.rate(n, d)) is not None else None) for name, _, _, n, d in RATES},
+            "by_org": {c: {m: str(v) for m, v in rep.by_org[c].items()} for c in columns},
+        }, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["section", "metric", "label_zh", "label_en", "total", *columns])
+        for section, metric, zh, en, total, per in rows:
+            writer.writerow([section, metric, zh, en, _fmt(total), *map(_fmt, per)])
+        return
+    title = f"Casework statistics — {org_unit or 'all org units'}"
+    if rep.start or rep.end:
+        title += f", {rep.start or '…'} to {rep.end or '…'}"
+    table = Table(title=title)
+    table.add_column("figure")
+    table.add_column("指标")
+    table.add_column("total", justify="right")
+    for c in columns:
+        table.add_column(c, justify="right")
+    current = None
+    for section, _metric, zh, en, total, per in rows:
+        if section != current:
+            table.add_section()
+            current = section
+        table.add_row(en, zh, _fmt(total), *map(_fmt, per))
+    table.add_section()
+    for _, zh, en, n, d in RATES:
+        r = rep.rate(n, d)
+        table.add_row(en, zh, "—" if r is None else f"{r}%")
+    console.print(table)
+
+
+def _fmt(value: Decimal) -> str:
+    return f"{value:,.2f}" if value != value.to_integral_value() else f"{int(value):,}"
+
+
+@main.command(help="Verify the hash chains: one case (by number or id) or the whole store.")
+@click.argument("case", required=False)
+@click.pass_context
+def verify(ctx: click.Context, case: str | None) -> None:
+    from engine.audit import verify_case, verify_store
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    try:
+        if case:
+            result = verify_case(cw, case)
+        else:
+            total = cw.store.recorder.max_notification_id() or 0
+            with _progress() as progress:
+                task = progress.add_task("verifying events", total=total)
+                result = verify_store(cw, progress=lambda n: progress.update(task, completed=n))
+                progress.update(task, completed=result.events)
+    except DomainError as e:
+        raise click.ClickException(str(e)) from e
+    if result.ok:
+        console.print(f"[green]verified[/]: {result.events} events in {result.cases} case(s); every chain intact")
+    else:
+        console.print(f"[red bold]BROKEN CHAIN[/] after checking {result.events} events: {result.first_break}")
+        sys.exit(1)
+
+
+@main.command(help="Rebuild every read-model table from the event log (stop writers first on SQLite).")
+@click.pass_context
+def rebuild(ctx: click.Context) -> None:
+    from engine.rebuild import rebuild as run_rebuild
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    with _progress() as progress:
+        task = progress.add_task("replaying events", total=None)
+        result = run_rebuild(cw, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    console.print(f"[green]rebuilt[/]: {result.events} events, {result.cases} cases "
+                  f"(up to notification {result.last_notification_id})")
+
+
+@main.command(help="Show one case: stage, clocks, links and the actions open to a role.")
+@click.argument("case")
+@click.option("--role", default="supervisor", show_default=True, help="Whose allowed actions to list.")
+@click.option("--version", "version", type=int, default=None, help="Show the case as of this version.")
+@click.option("--at", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]), default=None,
+              help="Show the case as it stood on record at this time (ISO-8601 with offset).")
+@click.pass_context
+def show(ctx: click.Context, case: str, role: str, version: int | None, at: datetime | None) -> None:
+    from engine.audit import as_of
+    from engine.service import view
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    try:
+        found = as_of(cw, case, version=version, at=at)
+    except (DomainError, ValueError) as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(json.dumps(view(found, role), default=_json_default, ensure_ascii=False, indent=2))
+
+
+@main.command(help="A case's full history: every event with who, when, why and its hash.")
+@click.argument("case")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def history(ctx: click.Context, case: str, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from engine.audit import history as case_history
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    try:
+        entries = case_history(cw, case)
+    except DomainError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        click.echo(json.dumps([asdict(e) for e in entries], default=_json_default, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"history of {case}")
+    for col in ("v", "event", "business time", "actor", "role", "stage", "reason", "hash"):
+        table.add_column(col)
+    for e in entries:
+        table.add_row(str(e.version), e.event, e.occurred_at.isoformat(timespec="minutes"), e.actor_id,
+                      e.actor_role, e.stage, e.reason or "", e.hash[:12])
+    console.print(table)
+
+
+@main.command(help="Print a new random key for CASEWORK_CIPHER_KEY (AES-256, base64).")
+def keygen() -> None:
+    from eventsourcing.cipher import AESCipher
+
+    click.echo(AESCipher.create_key(num_bytes=32))
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, Path)):
+        return str(value)
+    return str(value)
+
+
+if __name__ == "__main__":
+    main()
