@@ -1,0 +1,112 @@
+"""Shared fixtures: a real SQLite file and a real PostgreSQL schema per test, a hand-set business clock.
+
+PostgreSQL comes from CASEWORK_TEST_POSTGRES_URL (default: the local server on 127.0.0.1:5432,
+database `test`). Without a reachable server those tests are skipped with a notice — except
+under CI=true, where an unreachable PostgreSQL fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy
+
+from aggregates.base import DEFAULT_TZ
+from engine.clock import FixedClock
+from engine.config import Settings, normalise_database_url
+from engine.migrate import upgrade
+from engine.service import Casework
+
+POSTGRES_URL = normalise_database_url(
+    os.environ.get("CASEWORK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+_postgres_problem: str | None = None
+
+
+def _check_postgres() -> str | None:
+    try:
+        engine = sqlalchemy.create_engine(POSTGRES_URL)
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("select 1"))
+        engine.dispose()
+    except Exception as e:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(e).__name__}: {str(e).splitlines()[0]}"
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _postgres_problem
+    _postgres_problem = _check_postgres()
+    if _postgres_problem and IN_CI:
+        raise pytest.UsageError(f"CI=true but PostgreSQL at {POSTGRES_URL} is unreachable: {_postgres_problem}")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if _postgres_problem:
+        return f"PostgreSQL tests SKIPPED: {POSTGRES_URL} unreachable ({_postgres_problem})"
+    return f"PostgreSQL tests run against {POSTGRES_URL} (a fresh schema per test)"
+
+
+@pytest.fixture
+def start_time() -> datetime:
+    return datetime(2026, 3, 2, 9, 0, tzinfo=DEFAULT_TZ)  # a Monday
+
+
+@pytest.fixture
+def clock(start_time: datetime) -> FixedClock:
+    return FixedClock(start_time)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:  # noqa: ANN001
+    return f"sqlite:///{tmp_path / 'casework.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema on the test server, dropped afterwards."""
+    if _postgres_problem:
+        pytest.skip(f"PostgreSQL unreachable: {_postgres_problem}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(sqlalchemy.text(f'create schema "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sqlalchemy.text(f'drop schema "{schema}" cascade'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each integration test runs on a real SQLite file and on a real PostgreSQL schema."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")
+
+
+def make_settings(tmp_path, database_url: str, **overrides: object) -> Settings:  # noqa: ANN001
+    env = {"CASEWORK_DATA_DIR": str(tmp_path), "CASEWORK_DATABASE_URL": database_url}
+    return Settings.from_env(env, **overrides)
+
+
+@pytest.fixture
+def settings(tmp_path, database_url: str) -> Settings:  # noqa: ANN001
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def cw(settings: Settings, clock: FixedClock) -> Iterator[Casework]:
+    engine = Casework(settings, clock)
+    upgrade(engine.db)
+    yield engine
+    engine.close()
