@@ -23,7 +23,7 @@ class VersionConflict(DomainError):
     def __init__(self, case: str, expected: int | None, current: int | None) -> None:
         self.case, self.expected, self.current = case, expected, current
         if expected is None:
-            message = f"{case} was changed by a concurrent command; reload it (now version {current}) and retry"
+            message = f"{case} was changed by a concurrent command; reload it and retry"
         else:
             message = f"{case} is at version {current}, not {expected}; reload it and retry"
         super().__init__(message)

@@ -81,6 +81,12 @@ class UnitOfWork:
         self.touched: dict[UUID, Case] = {}
 
     def load(self, case_id: UUID) -> Case:
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Serialise commands on one case, so a command without an expected version never
+            # loses a race; SQLite gets the same from BEGIN IMMEDIATE.
+            self.session.execute(
+                select(case_index.c.version).where(case_index.c.case_id == case_id).with_for_update()
+            )
         try:
             case = self.service.store.repository.get(case_id)
         except AggregateNotFoundError:
