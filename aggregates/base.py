@@ -405,10 +405,11 @@ class Case(Aggregate):
         if (days is None) == (due_on is None):
             raise self._invalid(name, days="give either days or due_on")
         if days is not None:
-            if not isinstance(days, int) or days < 1 or days > 366:
+            if isinstance(days, bool) or not isinstance(days, int) or days < 1 or days > 366:
                 raise self._invalid(name, days="must be a whole number of days from 1 to 366")
             return current.due_on + timedelta(days=days)
-        assert due_on is not None
+        if not isinstance(due_on, date) or isinstance(due_on, datetime):
+            raise self._invalid(name, due_on="must be a date")
         if due_on <= current.due_on:
             raise self._invalid(name, due_on=f"must be after the current due date {current.due_on}")
         return due_on

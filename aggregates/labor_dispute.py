@@ -6,7 +6,7 @@ Basis: 劳动争议调解仲裁法 arts. 10-16; 企业劳动争议协商调解�
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -72,6 +72,11 @@ TABLE = StageTable(
         *common_actions(MEDIATING),
     ],
 )
+
+
+def _is_date(value: Any) -> bool:
+    """A calendar date (a datetime is refused: it cannot be compared with one)."""
+    return isinstance(value, date) and not isinstance(value, datetime)
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -203,8 +208,8 @@ class LaborDispute(Case):
     def record_session(self, ctx: Context, *, held_on: date, summary: str, attendees: Sequence[str] = ()) -> None:
         a = self._guard(ctx, "record_session")
         bad: dict[str, str] = {}
-        require(bad, isinstance(held_on, date), "held_on", "must be a date")
-        require(bad, not isinstance(held_on, date) or held_on <= ctx.today, "held_on", "may not lie in the future")
+        require(bad, _is_date(held_on), "held_on", "must be a date")
+        require(bad, not _is_date(held_on) or held_on <= ctx.today, "held_on", "may not lie in the future")
         require(bad, bool(summary and summary.strip()), "summary", "is required")
         if bad:
             raise self._invalid("record_session", **bad)
@@ -234,8 +239,8 @@ class LaborDispute(Case):
         a = self._guard(ctx, "reach_agreement")
         bad: dict[str, str] = {}
         require(bad, bool(terms and terms.strip()), "terms", "is required")
-        require(bad, isinstance(performance_due, date), "performance_due", "must be a date")
-        require(bad, not isinstance(performance_due, date) or performance_due >= ctx.today,
+        require(bad, _is_date(performance_due), "performance_due", "must be a date")
+        require(bad, not _is_date(performance_due) or performance_due >= ctx.today,
                 "performance_due", "may not lie in the past")
         parsed: dict[str, Decimal] = {}
         for key, value in (amounts or {}).items():
