@@ -1,0 +1,134 @@
+"""DeadlinePolicy: calendar and working-day arithmetic, holidays, make-up workdays, overrides."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aggregates.base import DEFAULT_TZ
+from aggregates.labor_dispute import LaborDispute
+from aggregates.policy import DEFAULT_ANNUAL_CAPS, DEFAULT_POLICY, ClockRule, DeadlinePolicy
+from tests.unit.support import Desk
+
+# A holiday calendar in the shape the State Council publishes each year: a block of days off
+# and a Saturday worked in exchange (调休). The dates are illustrative test data.
+LABOR_DAY = frozenset(date(2026, 5, d) for d in range(1, 6))  # Fri 1 - Tue 5 May
+MAKE_UP_SATURDAY = date(2026, 5, 9)
+CALENDAR = DeadlinePolicy(holidays=LABOR_DAY | {date(2026, 4, 6)}, extra_workdays=frozenset({MAKE_UP_SATURDAY}))
+
+
+def test_default_clock_lengths_follow_the_law():
+    assert DEFAULT_POLICY.rule("dispute.acceptance") == ClockRule(3, working_days=True)
+    assert DEFAULT_POLICY.rule("dispute.mediation") == ClockRule(15)
+    assert DEFAULT_POLICY.rule("negotiation.reply") == ClockRule(20)
+    assert DEFAULT_POLICY.rule("rectification.reply") == ClockRule(15)
+    assert DEFAULT_POLICY.rule("hardship.verification") == ClockRule(15)
+    assert DEFAULT_POLICY.rule("hardship.review") == ClockRule(365)
+    assert DEFAULT_POLICY.max_backdate_days == 30
+    assert DEFAULT_POLICY.annual_caps == DEFAULT_ANNUAL_CAPS
+
+
+def test_unknown_clock_names_the_clock():
+    with pytest.raises(KeyError, match="no deadline policy for clock 'nope'"):
+        DEFAULT_POLICY.due("nope", date(2026, 3, 2))
+
+
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (date(2026, 3, 6), True),  # Friday
+        (date(2026, 3, 7), False),  # Saturday
+        (date(2026, 3, 8), False),  # Sunday
+        (date(2026, 4, 6), False),  # a holiday Monday
+        (date(2026, 5, 4), False),  # inside the Labor Day block
+        (MAKE_UP_SATURDAY, True),  # a Saturday worked in exchange
+    ],
+)
+def test_is_working_day(day, working):
+    assert CALENDAR.is_working_day(day) is working
+
+
+def test_an_extra_workday_wins_over_a_holiday_on_the_same_day():
+    policy = DeadlinePolicy(holidays=frozenset({date(2026, 3, 7)}), extra_workdays=frozenset({date(2026, 3, 7)}))
+    assert policy.is_working_day(date(2026, 3, 7))
+
+
+def test_calendar_days_ignore_weekends_and_holidays():
+    assert CALENDAR.add_days(date(2026, 4, 30), 5, working_days=False) == date(2026, 5, 5)
+    assert CALENDAR.due("dispute.mediation", date(2026, 3, 2)) == date(2026, 3, 17)
+    assert CALENDAR.due("hardship.review", date(2026, 3, 2)) == date(2027, 3, 2)
+
+
+def test_working_days_skip_the_weekend():
+    # Filed on Friday 6 March: Mon 9, Tue 10, Wed 11.
+    assert DEFAULT_POLICY.due("dispute.acceptance", date(2026, 3, 6)) == date(2026, 3, 11)
+    # Filed on Monday: Tue, Wed, Thu.
+    assert DEFAULT_POLICY.due("dispute.acceptance", date(2026, 3, 2)) == date(2026, 3, 5)
+
+
+def test_working_days_skip_a_holiday():
+    # Filed on Friday 3 April before a holiday Monday: Tue 7, Wed 8, Thu 9.
+    assert CALENDAR.due("dispute.acceptance", date(2026, 4, 3)) == date(2026, 4, 9)
+    assert DEFAULT_POLICY.due("dispute.acceptance", date(2026, 4, 3)) == date(2026, 4, 8)
+
+
+def test_working_days_across_a_holiday_block_and_a_make_up_saturday():
+    start = date(2026, 4, 30)  # Thursday before the Labor Day block
+    assert CALENDAR.add_days(start, 1, working_days=True) == date(2026, 5, 6)
+    assert CALENDAR.add_days(start, 3, working_days=True) == date(2026, 5, 8)
+    assert CALENDAR.add_days(start, 4, working_days=True) == MAKE_UP_SATURDAY
+    assert CALENDAR.add_days(start, 5, working_days=True) == date(2026, 5, 11)
+
+
+def test_the_start_day_is_not_counted_even_when_it_is_not_a_working_day():
+    assert DEFAULT_POLICY.add_days(date(2026, 3, 7), 1, working_days=True) == date(2026, 3, 9)
+    assert DEFAULT_POLICY.add_days(date(2026, 3, 6), 0, working_days=True) == date(2026, 3, 6)
+    assert DEFAULT_POLICY.add_days(date(2026, 3, 6), 0, working_days=False) == date(2026, 3, 6)
+
+
+def test_with_clock_overrides_one_clock_without_touching_the_original():
+    policy = DEFAULT_POLICY.with_clock("dispute.acceptance", 5, working_days=True)
+    assert policy.due("dispute.acceptance", date(2026, 3, 6)) == date(2026, 3, 13)
+    assert DEFAULT_POLICY.due("dispute.acceptance", date(2026, 3, 6)) == date(2026, 3, 11)
+    assert policy.rule("dispute.mediation") == DEFAULT_POLICY.rule("dispute.mediation")
+    assert policy.with_clock("dispute.mediation", 30).due("dispute.mediation", date(2026, 3, 2)) == date(2026, 4, 1)
+
+
+def test_policies_do_not_share_their_caps():
+    a, b = DeadlinePolicy(), DeadlinePolicy()
+    assert a.annual_caps is not b.annual_caps
+    assert replace(a, annual_caps={**a.annual_caps, "living": Decimal("1")}).annual_caps["living"] == Decimal("1")
+    assert DEFAULT_POLICY.annual_caps["living"] == Decimal("12000")
+
+
+def test_an_aggregate_uses_the_policy_in_its_context():
+    desk = Desk(now=datetime(2026, 4, 30, 9, 0, tzinfo=DEFAULT_TZ), policy=CALENDAR)
+    case = LaborDispute.file(
+        desk.ctx("mediator"), case_id=uuid4(), number="LD-2026-000100", org_unit="u",
+        employer={"name": "E"}, applicants=[{"name": "A"}], workers_involved=1,
+        claims=[{"category": "wages", "amount": 1}],
+    )
+    assert case.clocks["acceptance"].due_on == date(2026, 5, 8)
+    # The due date is recorded in the event, so a later policy change never rewrites it.
+    assert case.pending_events[0].clocks_opened["acceptance"]["due_on"] == date(2026, 5, 8)
+
+
+@given(
+    start=st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)),
+    days=st.integers(min_value=1, max_value=40),
+    holidays=st.frozensets(st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 3, 31)), max_size=20),
+    extra=st.frozensets(st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 3, 31)), max_size=5),
+)
+def test_working_day_due_date_properties(start, days, holidays, extra):
+    policy = DeadlinePolicy(holidays=holidays, extra_workdays=extra)
+    due = policy.add_days(start, days, working_days=True)
+    assert due > start
+    assert policy.is_working_day(due)
+    counted = [start + timedelta(days=i) for i in range(1, (due - start).days + 1)]
+    assert sum(policy.is_working_day(d) for d in counted) == days
