@@ -242,16 +242,15 @@ class Casework:
 
     def _prepare_open(self, session: Session, kind: str, data: dict[str, Any]) -> None:
         if kind == "hardship":
-            worker = data.get("worker") or {}
-            if worker.get("id_number"):
-                data["person_key"] = key = self.person_key(worker["id_number"])
+            worker = data.get("worker") if isinstance(data.get("worker"), Mapping) else {}
+            id_number = str(worker.get("id_number") or "")
+            data["person_key"] = key = self.person_key(id_number)
+            if id_number:
                 existing = session.execute(
                     select(person_reservations.c.number).where(person_reservations.c.person_key == key)
                 ).scalar_one_or_none()
                 if existing is not None:
                     raise DuplicatePerson(existing)
-            else:
-                data.setdefault("person_key", "")
         elif kind == "wage_negotiation":
             document = data.get("document_number")
             if "first_of_document" not in data:

@@ -1,0 +1,291 @@
+"""A realistic demo data set: a city federation's year of casework across all four case types.
+
+Every case runs through simulated business time (a FixedClock), so the legal clocks, the
+escalation ladder and the statistics behave as they would over a real year. Each scenario
+commits command by command; nothing is held in memory between scenarios.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from engine.clock import FixedClock
+from engine.config import Settings
+from engine.service import Actor, Casework
+
+ORG_UNITS = [
+    "suzhou.gusu.shuangta", "suzhou.gusu.canglang", "suzhou.wuzhong.mudu", "suzhou.wuzhong.xukou",
+    "suzhou.sip.loufeng", "suzhou.sip.weiting", "suzhou.xiangcheng.yuanhe", "suzhou.kunshan.zhoushi",
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["建国", "秀英", "伟", "芳", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "霞"]
+FIRMS = ["精密机械", "电子科技", "纺织服装", "物流", "食品", "新材料", "汽车零部件", "建筑工程", "酒店管理", "医药"]
+
+MEDIATOR = Actor("demo-mediator", "mediator")
+NEGOTIATOR = Actor("demo-negotiator", "negotiator")
+INSPECTOR = Actor("demo-inspector", "inspector")
+CASEWORKER = Actor("demo-caseworker", "caseworker")
+SUPERVISOR = Actor("demo-supervisor", "supervisor")
+SUPERVISOR_2 = Actor("demo-supervisor-2", "supervisor")
+SYSTEM = Actor("system", "system")
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    cases: int
+    commands: int
+
+
+class Scenario:
+    """One storyline: a clock to move and the engine to command."""
+
+    def __init__(self, cw: Casework, clock: FixedClock, rng: random.Random, org_unit: str) -> None:
+        self.cw, self.clock, self.rng, self.org_unit = cw, clock, rng, org_unit
+        self.commands = 0
+        self.cases = 0
+
+    def wait(self, days: int) -> None:
+        self.clock.advance(days=days)
+
+    @property
+    def today(self) -> date:
+        return self.clock.now().astimezone(self.cw.settings.tz).date()
+
+    def open(self, kind: str, actor: Actor, **data: Any) -> UUID:
+        self.commands += 1
+        self.cases += 1
+        return self.cw.open_case(kind, actor, org_unit=self.org_unit, **data).case_id
+
+    def do(self, case_id: UUID, action: str, actor: Actor, **data: Any) -> Any:
+        self.commands += 1
+        result = self.cw.execute(case_id, action, actor, **data)
+        self.cases += len(result.linked)
+        return result
+
+    def name(self) -> str:
+        return self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
+
+    def firm(self) -> dict[str, Any]:
+        district = self.org_unit.split(".")[1]
+        return {"name": f"苏州{district}{self.rng.choice(FIRMS)}有限公司{self.rng.randint(1, 9999):04d}",
+                "credit_code": f"91320500{self.rng.randint(10**9, 10**10 - 1)}",
+                "employees": self.rng.randint(20, 2000)}
+
+    def id_number(self) -> str:
+        body = f"3205{self.rng.randint(0, 99):02d}{self.rng.randint(1960, 2000)}{self.rng.randint(101, 1228):04d}"
+        body += f"{self.rng.randint(0, 999):03d}"
+        return body + self.rng.choice("0123456789X")
+
+
+# -- labor disputes ------------------------------------------------------------------
+
+DISPUTE_ENDINGS = ["filed", "accepted", "declined", "in_mediation", "agreement_reached", "resolved", "resolved",
+                   "referred", "deemed_failed", "withdrawn"]
+
+
+def dispute(s: Scenario, ending: str) -> None:
+    workers = s.rng.choice([1, 1, 2, 3, 12, 35])
+    case = s.open("labor_dispute", MEDIATOR, employer=s.firm(),
+                  applicants=[{"name": s.name(), "id_number": s.id_number()} for _ in range(min(workers, 3))],
+                  workers_involved=workers,
+                  claims=[{"category": s.rng.choice(["wages", "overtime", "social_insurance", "termination"]),
+                           "amount": str(s.rng.randint(2, 90) * 500), "description": "demo claim"}],
+                  summary="demo dispute")
+    if ending == "filed":
+        return
+    s.wait(1)
+    if ending == "declined":
+        s.do(case, "decline", MEDIATOR, reason="不属于劳动争议受理范围")
+        return
+    if ending == "withdrawn":
+        s.do(case, "withdraw", MEDIATOR, reason="申请人撤回申请")
+        return
+    s.do(case, "accept", MEDIATOR)
+    if ending == "accepted":
+        return
+    if ending == "deemed_failed":
+        s.wait(16)
+        s.do(case, "deem_failed", SYSTEM)
+        return
+    s.wait(2)
+    s.do(case, "start_mediation", MEDIATOR, mediator=MEDIATOR.id)
+    s.wait(3)
+    s.do(case, "record_session", MEDIATOR, held_on=s.today, summary="双方陈述意见", attendees=["申请人", "企业代表"])
+    if ending == "in_mediation":
+        return
+    if ending == "referred":
+        s.wait(4)
+        s.do(case, "fail_mediation", MEDIATOR, reason="企业不同意支付")
+        s.do(case, "refer_to_arbitration", MEDIATOR)
+        return
+    s.wait(4)
+    s.do(case, "reach_agreement", MEDIATOR, terms="企业分两期支付拖欠工资",
+         amounts={"wages": str(s.rng.randint(2, 40) * 500)}, performance_due=s.today + timedelta(days=30))
+    if ending == "resolved":
+        s.wait(20)
+        s.do(case, "confirm_performance", MEDIATOR)
+
+
+# -- wage negotiations and rectification ---------------------------------------------
+
+NEGOTIATION_ENDINGS = ["offer_issued", "effective", "effective", "acting_then_accepted", "rectified_and_resumed",
+                       "referred", "impasse_resumed", "withdrawn"]
+
+
+def written_offer(s: Scenario, serial: int, endings: list[str]) -> None:
+    """One written offer (书面要约) covering one or more enterprises, each with its own case."""
+    document = f"{s.org_unit.split('.')[1]}工要〔{s.today.year}〕{serial}号"
+    for i, ending in enumerate(endings):
+        case = s.open("wage_negotiation", NEGOTIATOR, enterprise=s.firm(), issuing_union=f"{s.org_unit}工会",
+                      document_number=document, covers=len(endings), first_of_document=(i == 0),
+                      terms={"wage_increase_pct": "6.5", "minimum_wage": "2490", "other": "年度工资调整"})
+        negotiation(s, case, ending)
+
+
+def negotiation(s: Scenario, case: UUID, ending: str) -> None:
+    if ending == "offer_issued":
+        return
+    if ending == "withdrawn":
+        s.wait(5)
+        s.do(case, "withdraw", SUPERVISOR, reason="企业已注销")
+        return
+    if ending in ("acting_then_accepted", "rectified_and_resumed", "referred"):
+        s.wait(21)
+        s.do(case, "escalate_to_acting_offer", SYSTEM, acting_union="苏州市总工会", reason="20日内未书面答复")
+        if ending == "acting_then_accepted":
+            s.wait(10)
+            s.do(case, "accept_offer", NEGOTIATOR)
+        else:
+            s.wait(21)
+            result = s.do(case, "issue_rectification", SYSTEM, reason="代行要约后仍未答复",
+                          items=[{"category": "collective_contract", "description": "拒不应约",
+                                  "legal_basis": "《集体合同规定》第三十二条",
+                                  "deadline": s.today + timedelta(days=30)}])
+            proposal = UUID(result.linked[0]["case_id"])
+            s.wait(5)
+            if ending == "referred":
+                s.do(proposal, "refuse", INSPECTOR, reason="企业拒绝整改")
+                s.do(proposal, "refer_to_inspectorate", INSPECTOR, reason="拒绝整改")
+                s.do(case, "refer_to_inspectorate", SUPERVISOR, reason="拒绝整改，提交人社部门执法检查")
+                return
+            s.do(proposal, "accept_plan", INSPECTOR, plan="企业同意启动工资集体协商")
+            s.wait(10)
+            s.do(proposal, "verify_item", INSPECTOR, item_no=1, result="passed", findings="已书面应约")
+            s.do(case, "resume_after_rectification", SUPERVISOR)
+    else:
+        s.wait(s.rng.randint(3, 15))
+        s.do(case, "accept_offer", NEGOTIATOR)
+    s.wait(7)
+    s.do(case, "submit_proposal", NEGOTIATOR, side="union", wage_increase_pct="7.0", minimum_wage="2500",
+         other_terms="高温津贴")
+    s.wait(10)
+    s.do(case, "submit_proposal", NEGOTIATOR, side="enterprise", wage_increase_pct="4.5", minimum_wage="2490")
+    if ending == "impasse_resumed":
+        s.wait(5)
+        s.do(case, "declare_impasse", NEGOTIATOR, reason="双方分歧较大")
+        s.do(case, "request_coordination", NEGOTIATOR, authority="区人社局劳动关系科")
+        s.wait(10)
+        s.do(case, "resume_negotiation", SUPERVISOR)
+        s.do(case, "submit_proposal", NEGOTIATOR, side="union", wage_increase_pct="5.5")
+    if ending not in ("effective",):
+        return
+    s.wait(6)
+    s.do(case, "accept_proposal", NEGOTIATOR, side="union")
+    s.wait(7)
+    s.do(case, "approve_by_congress", NEGOTIATOR, votes_for=48, votes_against=3, representatives=60)
+    s.wait(2)
+    s.do(case, "sign", NEGOTIATOR, signed_on=s.today, term_start=s.today, term_end=s.today + timedelta(days=364))
+    s.wait(5)
+    s.do(case, "file_with_bureau", NEGOTIATOR, bureau="苏州市人力资源和社会保障局")
+    s.wait(16)
+    s.do(case, "take_effect", NEGOTIATOR)
+
+
+def inspection(s: Scenario, passed: bool) -> None:
+    case = s.open("rectification_proposal", INSPECTOR, enterprise=s.firm(), issuing_union=f"{s.org_unit}工会",
+                  source={"kind": "inspection", "case_id": None, "number": None},
+                  items=[{"category": "working_hours", "description": "超时加班", "legal_basis": "《劳动法》第四十一条",
+                          "deadline": s.today + timedelta(days=30)},
+                         {"category": "social_insurance", "description": "未足额缴纳社保",
+                          "legal_basis": "《社会保险法》第五十八条", "deadline": s.today + timedelta(days=45)}])
+    s.wait(7)
+    s.do(case, "accept_plan", INSPECTOR, plan="三十日内完成整改")
+    s.wait(25)
+    s.do(case, "verify_item", INSPECTOR, item_no=1, result="passed", findings="已调整排班")
+    s.wait(15)
+    s.do(case, "verify_item", INSPECTOR, item_no=2, result="passed" if passed else "failed", findings="复查")
+
+
+# -- hardship --------------------------------------------------------------------------
+
+HARDSHIP_ENDINGS = ["applied", "verified", "registered", "registered", "registered", "rejected", "withdrawn",
+                    "exited"]
+
+
+def hardship(s: Scenario, ending: str) -> None:
+    category = s.rng.choice(["deep", "relative", "relative", "sudden", "特困"])
+    case = s.open("hardship", CASEWORKER,
+                  worker={"name": s.name(), "id_number": s.id_number(),
+                          "phone": f"139{s.rng.randint(10**7, 10**8 - 1)}", "address": "苏州市某社区"},
+                  household={"members": s.rng.randint(1, 5),
+                             "monthly_income_per_capita": str(s.rng.randint(500, 1100)), "local_minimum": "1120"},
+                  causes=[s.rng.choice(["illness", "disability", "unemployment", "education"])], category=category)
+    if ending == "applied":
+        return
+    if ending == "withdrawn":
+        s.do(case, "withdraw", CASEWORKER, reason="本人放弃申请")
+        return
+    s.wait(s.rng.randint(3, 12))
+    s.do(case, "verify", CASEWORKER, visited_on=s.today, findings="入户核实，情况属实")
+    if ending == "verified":
+        return
+    s.wait(3)
+    if ending == "rejected":
+        s.do(case, "reject", SUPERVISOR, reason="家庭人均收入高于标准")
+        return
+    s.do(case, "approve", SUPERVISOR)
+    for aid_type, amount in (("living", 3000), ("holiday", 800), ("medical", 5000)):
+        s.wait(20)
+        s.do(case, "disburse", CASEWORKER, aid_type=aid_type, amount=str(amount), fund="市总工会帮扶专项资金",
+             period=str(s.today.year))
+    if ending == "exited":
+        s.wait(30)
+        s.do(case, "exit", SUPERVISOR_2, reason="家庭成员重新就业，收入超过标准")
+
+
+def load_demo(settings: Settings, *, size: int = 1, year: int = 2026, seed: int = 7,
+              progress: Callable[[int, int], None] | None = None) -> DemoSummary:
+    """Load `size` units of demo data (about 60 cases each) into the configured database."""
+    rng = random.Random(seed)
+    clock = FixedClock(datetime.combine(date(year, 1, 5), time(9, 0), tzinfo=settings.tz))
+    cw = Casework(settings, clock)
+    plans: list[Callable[[Scenario], None]] = []
+    for unit in range(size):
+        for ending in DISPUTE_ENDINGS * 2:
+            plans.append(lambda s, e=ending: dispute(s, e))
+        plans.append(lambda s, u=unit: written_offer(s, 100 * u + 1, list(NEGOTIATION_ENDINGS)))
+        for i, ending in enumerate(NEGOTIATION_ENDINGS):
+            plans.append(lambda s, u=unit, i=i, e=ending: written_offer(s, 100 * u + 10 + i, [e]))
+        plans.append(lambda s: inspection(s, True))
+        plans.append(lambda s: inspection(s, False))
+        for ending in HARDSHIP_ENDINGS:
+            plans.append(lambda s, e=ending: hardship(s, e))
+    commands = cases = 0
+    try:
+        for done, plan in enumerate(plans, start=1):
+            start_day = rng.randint(0, 240)
+            clock.set(datetime.combine(date(year, 1, 5) + timedelta(days=start_day), time(9, 0), tzinfo=settings.tz))
+            scenario = Scenario(cw, clock, rng, rng.choice(ORG_UNITS))
+            plan(scenario)
+            commands += scenario.commands
+            cases += scenario.cases
+            if progress:
+                progress(done, len(plans))
+    finally:
+        cw.close()
+    return DemoSummary(cases=cases, commands=commands)
