@@ -1,0 +1,283 @@
+"""Rectification proposal (整改建议书 / 工会劳动法律监督).
+
+Basis: 工会法 on demanding that an employer correct violations of workers' rights; the
+provincial regulations on trade-union labor-law supervision. Its outcome drives the linked
+negotiation, if any: acceptance resumes it, referral refers it to the inspectorate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from aggregates.base import (
+    Case,
+    Clock,
+    Context,
+    case_type,
+    common_actions,
+    new_clock,
+    require,
+)
+from aggregates.stages import StageTable, action
+
+SUPERVISING_LAW = ("inspector", "supervisor")
+SOURCE_KINDS = ("negotiation", "dispute", "inspection")
+ITEM_CATEGORIES = (
+    "wages", "working_hours", "social_insurance", "contract", "safety", "collective_contract", "union_rights",
+    "other",
+)
+RESULTS = ("passed", "failed")
+
+TABLE = StageTable(
+    stages={
+        "issued": "发出整改建议书 issued, awaiting the reply",
+        "rectifying": "整改中 rectifying",
+        "refused": "拒绝整改 refused",
+        "referred": "提交人社部门执法检查 referred to the labor inspectorate",
+        "rectified": "整改完成 rectified",
+        "closed": "执法结果已记录 closed with the enforcement outcome",
+        "withdrawn": "撤回 withdrawn",
+    },
+    terminal=("rectified", "closed", "withdrawn"),
+    actions=[
+        action("issue", "RectificationIssued", target="issued", roles=(*SUPERVISING_LAW, "system"),
+               counts=("rectifications_issued",),
+               help="Issue the rectification proposal (整改建议书); the enterprise has 15 days to reply."),
+        action("accept_plan", "RectificationAccepted", source="issued", target="rectifying", roles=SUPERVISING_LAW,
+               counts=("rectifications_accepted",),
+               help="The enterprise agrees to rectify (同意整改) with a plan; each item's deadline starts."),
+        action("refuse", "RectificationRefused", source="issued", target="refused", roles=SUPERVISING_LAW,
+               reason=True, counts=("rectifications_refused",), help="The enterprise refuses to rectify."),
+        action("verify_item", "ItemVerified", source="rectifying", target=("rectifying", "rectified"),
+               roles=SUPERVISING_LAW, help="Record the follow-up check (复查) of one item."),
+        action("refer_to_inspectorate", "RectificationReferred", source=("issued", "refused", "rectifying"),
+               target="referred", roles=(*SUPERVISING_LAW, "system"), reason=True,
+               counts=("rectifications_referred",),
+               help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查)."),
+        action("record_enforcement", "EnforcementRecorded", source="referred", target="closed",
+               roles=SUPERVISING_LAW, help="Record the inspectorate's enforcement outcome."),
+        action("withdraw", "RectificationWithdrawn", source="issued", target="withdrawn", roles=("supervisor",),
+               reason=True, help="Withdraw the proposal (撤回)."),
+        *common_actions(SUPERVISING_LAW),
+    ],
+)
+
+
+def _text(value: Any) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def _day(value: Any) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def _as_uuid(value: Any) -> UUID | None:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _amount(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def item_clock(no: int) -> str:
+    return f"item-{no}"
+
+
+@case_type
+class RectificationProposal(Case):
+    TABLE = TABLE
+    PREFIX = "RP"
+    KIND = "rectification_proposal"
+
+    @classmethod
+    def issue(
+        cls,
+        ctx: Context,
+        *,
+        case_id: UUID,
+        number: str,
+        org_unit: str,
+        enterprise: Mapping[str, Any],
+        issuing_union: str,
+        source: Mapping[str, Any],
+        items: Sequence[Mapping[str, Any]],
+        assignee: str | None = None,
+    ) -> RectificationProposal:
+        bad: dict[str, str] = {}
+        enterprise = enterprise or {}
+        require(bad, bool(_text(enterprise.get("name"))), "enterprise.name", "is required")
+        require(bad, bool(_text(issuing_union)), "issuing_union", "is required")
+        source = source or {}
+        kind = source.get("kind")
+        require(bad, kind in SOURCE_KINDS, "source.kind", f"must be one of {', '.join(SOURCE_KINDS)}")
+        source_id = source.get("case_id")
+        parsed_id = _as_uuid(source_id) if source_id is not None else None
+        require(bad, source_id is None or parsed_id is not None, "source.case_id", "must be a case id (UUID)")
+        require(bad, kind != "negotiation" or source_id is not None, "source.case_id",
+                "is required when the source is a negotiation")
+        require(bad, parsed_id is None or parsed_id != case_id, "source.case_id", "may not be this case")
+        require(bad, bool(items), "items", "at least one violation item is required")
+        parsed_items = []
+        for i, item in enumerate(items or (), start=1):
+            category = item.get("category")
+            require(bad, category in ITEM_CATEGORIES, f"items[{i - 1}].category",
+                    f"must be one of {', '.join(ITEM_CATEGORIES)}")
+            require(bad, bool(_text(item.get("description"))), f"items[{i - 1}].description", "is required")
+            require(bad, bool(_text(item.get("legal_basis"))), f"items[{i - 1}].legal_basis", "is required")
+            deadline = item.get("deadline")
+            require(bad, _day(deadline), f"items[{i - 1}].deadline", "must be a date")
+            require(bad, not _day(deadline) or deadline > ctx.today, f"items[{i - 1}].deadline",
+                    "must be after today")
+            parsed_items.append({"no": i, "category": category, "description": _text(item.get("description")),
+                                 "legal_basis": _text(item.get("legal_basis")), "deadline": deadline})
+        if bad:
+            raise cls._invalid_new(number, bad)
+        data = {
+            "enterprise": {"name": _text(enterprise["name"]), "credit_code": _text(enterprise.get("credit_code"))},
+            "issuing_union": _text(issuing_union),
+            "source": {"kind": kind, "case_id": parsed_id,
+                       "number": _text(source.get("number")) or None},
+            "items": parsed_items,
+        }
+        return cls._open(ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee,
+                         data=data, opened={"reply": new_clock(ctx, "reply", "rectification.reply")})
+
+    def _on_issue(self, event: Case.Event) -> None:
+        d = event.data
+        self.enterprise: dict[str, Any] = dict(d["enterprise"])
+        self.issuing_union: str = d["issuing_union"]
+        self.source: dict[str, Any] = dict(d["source"])
+        self.items: list[dict[str, Any]] = [{**item, "status": "open"} for item in d["items"]]
+        self.verifications: list[dict[str, Any]] = []
+        self.plan: str | None = None
+        self.outcome: str | None = None
+        self.penalty: Decimal | None = None
+
+    # -- queries -------------------------------------------------------------------
+
+    @property
+    def source_case_id(self) -> UUID | None:
+        """The case this proposal came from (e.g. the refusing negotiation), if any."""
+        return self.source.get("case_id")
+
+    def item(self, no: int) -> dict[str, Any] | None:
+        return next((item for item in self.items if item["no"] == no), None)
+
+    def parties(self) -> list[str]:
+        return [self.enterprise["name"]]
+
+    def flags(self) -> list[str]:
+        return [f"from_{self.source['kind']}"]
+
+    def statistics(self, event: Case.Event) -> dict[str, Any]:
+        stats = super().statistics(event)
+        act = type(event).ACTION
+        if act == "verify_item":
+            stats["items_verified"] = 1
+            if event.stage == "rectified":
+                stats["rectifications_completed"] = 1
+        if act == "record_enforcement" and event.data.get("penalty") is not None:
+            stats["enforcement_penalty_amount"] = event.data["penalty"]
+        return stats
+
+    # -- commands ----------------------------------------------------------------
+
+    def accept_plan(self, ctx: Context, *, plan: str) -> None:
+        a = self._guard(ctx, "accept_plan")
+        if not _text(plan):
+            raise self._invalid("accept_plan", plan="is required")
+        opened = {
+            item_clock(item["no"]): Clock(name=item_clock(item["no"]), started_on=ctx.today, due_on=item["deadline"])
+            for item in self.items
+        }
+        self._record(ctx, a, {"plan": _text(plan)}, opened=opened, closed=["reply"])
+
+    def _on_accept_plan(self, event: Case.Event) -> None:
+        self.plan = event.data["plan"]
+
+    def refuse(self, ctx: Context) -> None:
+        a = self._guard(ctx, "refuse")
+        self._record(ctx, a, {}, closed=["reply"])
+
+    def verify_item(self, ctx: Context, *, item_no: int, result: str, findings: str = "") -> None:
+        a = self._guard(ctx, "verify_item")
+        bad: dict[str, str] = {}
+        item = self.item(item_no) if isinstance(item_no, int) and not isinstance(item_no, bool) else None
+        require(bad, item is not None, "item_no",
+                f"no such item; items are numbered 1 to {len(self.items)}")
+        require(bad, item is None or item["status"] != "passed", "item_no", f"item {item_no} has already passed")
+        require(bad, result in RESULTS, "result", f"must be one of {', '.join(RESULTS)}")
+        require(bad, findings is None or isinstance(findings, str), "findings", "must be text")
+        require(bad, result != "failed" or bool(_text(findings)), "findings",
+                "say what is still wrong when an item fails")
+        if bad:
+            raise self._invalid("verify_item", **bad)
+        data = {"item_no": item_no, "result": result, "findings": _text(findings), "verified_on": ctx.today}
+        if result == "failed":
+            self._record(ctx, a, data, stage="rectifying")
+            return
+        still_open = [i for i in self.items if i["status"] != "passed" and i["no"] != item_no]
+        if still_open:
+            self._record(ctx, a, data, stage="rectifying", closed=[item_clock(item_no)])
+        else:
+            self._record(ctx, a, data, stage="rectified", closed=self._closing_all_clocks())
+
+    def _on_verify_item(self, event: Case.Event) -> None:
+        d = event.data
+        item = self.item(d["item_no"])
+        assert item is not None
+        item["status"] = d["result"]
+        self.verifications.append({**d, "by": event.actor_id})
+
+    def refer_to_inspectorate(self, ctx: Context) -> None:
+        a = self._guard(ctx, "refer_to_inspectorate")
+        if self.stage == "issued":
+            reply = self.clocks.get("reply")
+            if reply is None or not reply.is_overdue(ctx.today):
+                state = f"due {reply.due_on}" if reply else "no reply clock"
+                raise self._refuse("refer_to_inspectorate", f"the enterprise still has time to reply ({state})")
+        grounds: list[str] = []
+        if self.stage == "rectifying":
+            overdue = [i["no"] for i in self.items
+                       if (c := self.clocks.get(item_clock(i["no"]))) is not None and c.is_overdue(ctx.today)]
+            failed = [i["no"] for i in self.items if i["status"] == "failed"]
+            if not overdue and not failed:
+                raise self._refuse("refer_to_inspectorate",
+                                   "no item is overdue or failed its follow-up check; rectification is on track")
+            grounds = [*(f"item {n} overdue" for n in overdue), *(f"item {n} failed" for n in failed)]
+        self._record(ctx, a, {"grounds": grounds, "from_stage": self.stage}, closed=self._closing_all_clocks())
+
+    def record_enforcement(self, ctx: Context, *, outcome: str, penalty: Any = None) -> None:
+        a = self._guard(ctx, "record_enforcement")
+        bad: dict[str, str] = {}
+        require(bad, bool(_text(outcome)), "outcome", "is required")
+        amount = _amount(penalty) if penalty is not None else None
+        require(bad, penalty is None or amount is not None, "penalty", "must be a non-negative amount in CNY")
+        if bad:
+            raise self._invalid("record_enforcement", **bad)
+        self._record(ctx, a, {"outcome": _text(outcome), "penalty": amount})
+
+    def _on_record_enforcement(self, event: Case.Event) -> None:
+        self.outcome = event.data["outcome"]
+        self.penalty = event.data["penalty"]
+
+    def withdraw(self, ctx: Context) -> None:
+        a = self._guard(ctx, "withdraw")
+        self._record(ctx, a, {}, closed=self._closing_all_clocks())

@@ -1,0 +1,532 @@
+"""Collective wage negotiation offer cycle (工资集体协商要约).
+
+Basis: 集体合同规定 (2004) art. 32 (written reply within 20 days of an offer; no refusal
+without good reason), arts. 33-47 (negotiation, worker congress approval, filing with the
+labor bureau within 10 days of signing, effective if no objection within 15 days).
+
+One case per enterprise: a written offer (书面要约) covering several enterprises opens one
+case per enterprise sharing the offer's document number; only the first of them counts the
+written offer in the statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from aggregates.base import (
+    Case,
+    Clock,
+    Context,
+    case_type,
+    common_actions,
+    new_clock,
+    require,
+)
+from aggregates.stages import StageTable, action
+
+NEGOTIATING = ("negotiator", "supervisor")
+LADDER = ("supervisor", "system")
+SIDES = ("union", "enterprise")
+RECTIFICATION_KIND = "rectification_proposal"
+
+# The escalation ladder (DESIGN 3.2): 0 offer, 1 acting offer, 2 rectification proposal.
+LADDER_OFFER, LADDER_ACTING_OFFER, LADDER_RECTIFICATION = 0, 1, 2
+
+TABLE = StageTable(
+    stages={
+        "offer_issued": "发出要约 offer issued, awaiting the written reply",
+        "acting_offer_issued": "上级工会代行要约 acting offer issued by the higher-level union",
+        "offer_refused": "拒绝协商 offer refused",
+        "rectification_pending": "整改建议书待复 rectification proposal pending",
+        "negotiating": "协商中 negotiating",
+        "impasse": "协商僵局 impasse",
+        "coordination": "劳动行政部门协调 coordination by the labor administration",
+        "agreed": "协商一致 terms agreed",
+        "congress_approved": "职代会通过 approved by the worker congress",
+        "signed": "签订 contract signed",
+        "filed": "报送备案 filed with the labor bureau",
+        "effective": "生效 contract in effect",
+        "expiring": "即将期满 expiring, renewal offer due",
+        "referred_to_inspectorate": "提交人社部门执法检查 referred to the labor inspectorate",
+        "concluded": "期满终止 concluded",
+        "closed": "协商终结 closed without agreement",
+        "withdrawn": "撤回 withdrawn",
+    },
+    terminal=("referred_to_inspectorate", "concluded", "closed", "withdrawn"),
+    actions=[
+        action("issue_offer", "OfferIssued", target="offer_issued", roles=(*NEGOTIATING, "system"),
+               counts=("enterprises_covered",),
+               help="Issue the written offer (书面要约) to one enterprise; starts the 20-day reply clock."),
+        action("accept_offer", "OfferAccepted", source=("offer_issued", "acting_offer_issued"),
+               target="negotiating", roles=NEGOTIATING, counts=("offers_answered",),
+               help="The enterprise answers the offer (应约); negotiation starts."),
+        action("refuse_offer", "OfferRefused", source=("offer_issued", "acting_offer_issued"),
+               target="offer_refused", roles=NEGOTIATING, reason=True, counts=("offers_refused",),
+               help="The enterprise refuses to negotiate; record its stated reason."),
+        action("escalate_to_acting_offer", "ActingOfferIssued", source=("offer_issued", "offer_refused"),
+               target="acting_offer_issued", roles=LADDER, reason=True, counts=("acting_offers",),
+               help="The higher-level union issues the offer in the union's place (上级工会代行要约); "
+                    "a new 20-day reply clock."),
+        action("issue_rectification", "RectificationProposed", source=("acting_offer_issued", "offer_refused"),
+               target="rectification_pending", roles=LADDER, reason=True, counts=("rectification_proposals",),
+               help="Issue a rectification proposal (整改建议书) as a linked case."),
+        action("resume_after_rectification", "NegotiationResumedAfterRectification",
+               source="rectification_pending", target="negotiating", roles=LADDER, counts=("agreed_to_rectify",),
+               help="The enterprise agreed to rectify (同意整改); negotiation resumes."),
+        action("refer_to_inspectorate", "ReferredToInspectorate", source="rectification_pending",
+               target="referred_to_inspectorate", roles=LADDER, reason=True, counts=("negotiations_referred",),
+               help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查)."),
+        action("submit_proposal", "ProposalSubmitted", source="negotiating", roles=NEGOTIATING,
+               help="Record a proposal or counter-proposal; starts its reply clock."),
+        action("accept_proposal", "ProposalAccepted", source="negotiating", target="agreed", roles=NEGOTIATING,
+               help="The other side accepts the last proposal; its terms are agreed."),
+        action("declare_impasse", "ImpasseDeclared", source="negotiating", target="impasse", roles=NEGOTIATING,
+               reason=True, help="Negotiation is deadlocked (协商僵局)."),
+        action("request_coordination", "CoordinationRequested", source="impasse", target="coordination",
+               roles=NEGOTIATING, help="Ask the labor administration department to coordinate."),
+        action("resume_negotiation", "NegotiationResumed", source=("coordination", "impasse"),
+               target="negotiating", roles=NEGOTIATING, help="Go back to the table."),
+        action("close", "NegotiationClosed", source=("impasse", "coordination"), target="closed",
+               roles=("supervisor",), reason=True, help="Close the negotiation without agreement."),
+        action("approve_by_congress", "CongressApproved", source="agreed", target="congress_approved",
+               roles=NEGOTIATING, help="The worker congress (职代会) approves the draft contract."),
+        action("sign", "ContractSigned", source="congress_approved", target="signed", roles=NEGOTIATING,
+               counts=("contracts_signed",), help="Record the signed contract; filing is due within 10 days."),
+        action("file_with_bureau", "ContractFiled", source="signed", target="filed", roles=NEGOTIATING,
+               help="File the contract with the labor bureau; it has 15 days to object."),
+        action("record_objection", "BureauObjected", source="filed", target="negotiating", roles=NEGOTIATING,
+               reason=True, help="The labor bureau objected; renegotiate."),
+        action("take_effect", "ContractTookEffect", source="filed", target="effective",
+               roles=("supervisor", "system", "negotiator"), counts=("contracts_effective",),
+               help="No objection within 15 days (or the bureau confirmed): the contract is in effect."),
+        action("mark_expiring", "ContractExpiring", source="effective", target="expiring",
+               roles=("supervisor", "system", "negotiator"),
+               help="The term is ending: the renewal offer is due."),
+        action("conclude", "NegotiationConcluded", source=("effective", "expiring"), target="concluded",
+               roles=NEGOTIATING, reason=True, help="The contract's term has ended (e.g. renewed by a new case)."),
+        action("withdraw", "NegotiationWithdrawn",
+               source=("offer_issued", "acting_offer_issued", "offer_refused", "negotiating", "impasse",
+                       "coordination"),
+               target="withdrawn", roles=("supervisor",), reason=True, help="Withdraw the offer (撤回)."),
+        *common_actions(NEGOTIATING),
+    ],
+)
+
+
+def _text(value: Any) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def _decimal(value: Any, places: str | None = None) -> Decimal | None:
+    """A finite Decimal (quantized to `places` when given), or None if `value` is not a number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite():
+        return None
+    return number.quantize(Decimal(places)) if places else number
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _day(value: Any) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+@case_type
+class WageNegotiation(Case):
+    TABLE = TABLE
+    PREFIX = "WN"
+    KIND = "wage_negotiation"
+
+    @classmethod
+    def issue_offer(
+        cls,
+        ctx: Context,
+        *,
+        case_id: UUID,
+        number: str,
+        org_unit: str,
+        enterprise: Mapping[str, Any],
+        issuing_union: str,
+        document_number: str,
+        terms: Mapping[str, Any] | None = None,
+        first_of_document: bool = True,
+        covers: int = 1,
+        assignee: str | None = None,
+    ) -> WageNegotiation:
+        bad: dict[str, str] = {}
+        enterprise = enterprise or {}
+        require(bad, bool(_text(enterprise.get("name"))), "enterprise.name", "is required")
+        employees = enterprise.get("employees")
+        require(bad, employees is None or (_whole(employees) and employees >= 0),
+                "enterprise.employees", "must be a whole number, zero or more")
+        require(bad, bool(_text(issuing_union)), "issuing_union", "is required")
+        require(bad, bool(_text(document_number)), "document_number", "is required")
+        terms = terms or {}
+        pct = terms.get("wage_increase_pct")
+        parsed_pct = _decimal(pct)
+        require(bad, pct is None or (parsed_pct is not None and -100 <= parsed_pct <= 100),
+                "terms.wage_increase_pct", "must be a percentage from -100 to 100")
+        minimum = terms.get("minimum_wage")
+        parsed_minimum = _decimal(minimum, "0.01")
+        require(bad, minimum is None or (parsed_minimum is not None and parsed_minimum > 0),
+                "terms.minimum_wage", "must be a positive amount in CNY")
+        require(bad, isinstance(first_of_document, bool), "first_of_document", "must be true or false")
+        require(bad, _whole(covers) and covers >= 1, "covers", "must be a whole number, at least 1")
+        if bad:
+            raise cls._invalid_new(number, bad)
+        data = {
+            "enterprise": {"name": _text(enterprise["name"]),
+                           "credit_code": _text(enterprise.get("credit_code")),
+                           "employees": employees},
+            "issuing_union": _text(issuing_union),
+            "document_number": _text(document_number),
+            "terms": {"wage_increase_pct": parsed_pct if pct is not None else None,
+                      "minimum_wage": parsed_minimum if minimum is not None else None,
+                      "other": _text(terms.get("other"))},
+            "first_of_document": first_of_document,
+            "covers": covers,
+        }
+        return cls._open(ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee,
+                         data=data, opened={"reply": new_clock(ctx, "reply", "negotiation.reply")})
+
+    def _on_issue_offer(self, event: Case.Event) -> None:
+        d = event.data
+        self.enterprise: dict[str, Any] = dict(d["enterprise"])
+        self.issuing_union: str = d["issuing_union"]
+        self.document_number: str = d["document_number"]
+        self.terms: dict[str, Any] = dict(d["terms"])
+        self.first_of_document: bool = d["first_of_document"]
+        self.covers: int = d["covers"]
+        self.ladder_step: int = LADDER_OFFER
+        self.acting_union: str | None = None
+        self.rectification: dict[str, Any] | None = None
+        self.proposals: list[dict[str, Any]] = []
+        self.agreed_terms: dict[str, Any] | None = None
+        self.coordination: dict[str, Any] | None = None
+        self.congress: dict[str, Any] | None = None
+        self.contract: dict[str, Any] | None = None
+        self.objections: list[dict[str, Any]] = []
+        self.outcome: str | None = None
+
+    # -- queries -------------------------------------------------------------------
+
+    @property
+    def open_proposal(self) -> dict[str, Any] | None:
+        """The last proposal, while it still awaits the other side's answer."""
+        if self.proposals and self.proposals[-1]["status"] == "open":
+            return self.proposals[-1]
+        return None
+
+    def parties(self) -> list[str]:
+        return [self.enterprise["name"]]
+
+    def flags(self) -> list[str]:
+        flags = []
+        if self.covers > 1:
+            flags.append("multi_enterprise_offer")
+        if self.ladder_step >= LADDER_ACTING_OFFER:
+            flags.append("acting_offer")
+        if self.ladder_step >= LADDER_RECTIFICATION:
+            flags.append("rectification")
+        return flags
+
+    def statistics(self, event: Case.Event) -> dict[str, Any]:
+        stats = super().statistics(event)
+        act = type(event).ACTION
+        if act == "issue_offer" and event.data["first_of_document"]:
+            stats["offers_written"] = 1
+        if act == "take_effect" and self.enterprise.get("employees"):
+            stats["contract_workers_covered"] = self.enterprise["employees"]
+        return stats
+
+    # -- the offer and its escalation ladder ----------------------------------------
+
+    def _reply_overdue(self, ctx: Context) -> bool:
+        clock = self.clocks.get("reply")
+        return clock is not None and clock.is_overdue(ctx.today)
+
+    def _reply_state(self) -> str:
+        clock = self.clocks.get("reply")
+        if clock is None:
+            return "no reply clock is open"
+        if clock.paused_on is not None:
+            return f"the reply clock is paused since {clock.paused_on}"
+        return f"the reply clock is due {clock.due_on}"
+
+    def accept_offer(self, ctx: Context) -> None:
+        a = self._guard(ctx, "accept_offer")
+        self._record(ctx, a, {"answered_on": ctx.today}, closed=["reply"])
+
+    def refuse_offer(self, ctx: Context) -> None:
+        a = self._guard(ctx, "refuse_offer")
+        self._record(ctx, a, {}, closed=["reply"])
+
+    def escalate_to_acting_offer(self, ctx: Context, *, acting_union: str) -> None:
+        a = self._guard(ctx, "escalate_to_acting_offer")
+        if self.ladder_step != LADDER_OFFER:
+            raise self._refuse("escalate_to_acting_offer",
+                               "the higher-level union has already issued an acting offer; "
+                               "the next step is a rectification proposal")
+        if self.stage == "offer_issued" and not self._reply_overdue(ctx):
+            raise self._refuse("escalate_to_acting_offer",
+                               f"the enterprise still has time to reply ({self._reply_state()})")
+        if not _text(acting_union):
+            raise self._invalid("escalate_to_acting_offer", acting_union="is required")
+        self._record(ctx, a, {"acting_union": _text(acting_union)},
+                     opened={"reply": new_clock(ctx, "reply", "negotiation.reply")}, closed=["reply"])
+
+    def _on_escalate_to_acting_offer(self, event: Case.Event) -> None:
+        self.acting_union = event.data["acting_union"]
+        self.ladder_step = LADDER_ACTING_OFFER
+
+    def issue_rectification(self, ctx: Context, *, rectification_case_id: UUID, rectification_number: str) -> None:
+        a = self._guard(ctx, "issue_rectification")
+        if self.stage == "acting_offer_issued" and not self._reply_overdue(ctx):
+            raise self._refuse("issue_rectification",
+                               f"the enterprise still has time to answer the acting offer ({self._reply_state()})")
+        if self.stage == "offer_refused" and self.ladder_step != LADDER_ACTING_OFFER:
+            raise self._refuse("issue_rectification",
+                               "a rectification proposal follows a refused acting offer; "
+                               "escalate to an acting offer first")
+        bad: dict[str, str] = {}
+        require(bad, isinstance(rectification_case_id, UUID), "rectification_case_id", "must be a case id (UUID)")
+        require(bad, rectification_case_id != self.id, "rectification_case_id", "a case cannot be linked to itself")
+        require(bad, not any(link["case_id"] == rectification_case_id for link in self.links),
+                "rectification_case_id", "is already linked")
+        require(bad, bool(_text(rectification_number)), "rectification_number", "is required")
+        if bad:
+            raise self._invalid("issue_rectification", **bad)
+        self._record(ctx, a, {"rectification_case_id": rectification_case_id,
+                              "rectification_number": _text(rectification_number)},
+                     closed=["reply"])
+
+    def _on_issue_rectification(self, event: Case.Event) -> None:
+        d = event.data
+        self.links.append({"case_id": d["rectification_case_id"], "number": d["rectification_number"],
+                           "kind": RECTIFICATION_KIND, "relation": "rectification"})
+        self.rectification = {"case_id": d["rectification_case_id"], "number": d["rectification_number"],
+                              "issued_at": event.occurred_at, "outcome": None}
+        self.ladder_step = LADDER_RECTIFICATION
+
+    def resume_after_rectification(self, ctx: Context) -> None:
+        a = self._guard(ctx, "resume_after_rectification")
+        self._record(ctx, a, {})
+
+    def _on_resume_after_rectification(self, event: Case.Event) -> None:
+        if self.rectification is not None:
+            self.rectification["outcome"] = "agreed_to_rectify"
+
+    def refer_to_inspectorate(self, ctx: Context) -> None:
+        a = self._guard(ctx, "refer_to_inspectorate")
+        self._record(ctx, a, {}, closed=self._closing_all_clocks())
+
+    def _on_refer_to_inspectorate(self, event: Case.Event) -> None:
+        if self.rectification is not None:
+            self.rectification["outcome"] = "referred"
+        self.outcome = "referred_to_inspectorate"
+
+    # -- negotiation ---------------------------------------------------------------
+
+    def submit_proposal(
+        self,
+        ctx: Context,
+        *,
+        side: str,
+        wage_increase_pct: Any,
+        minimum_wage: Any = None,
+        other_terms: str = "",
+    ) -> None:
+        a = self._guard(ctx, "submit_proposal")
+        bad: dict[str, str] = {}
+        require(bad, side in SIDES, "side", f"must be one of {', '.join(SIDES)}")
+        pct = _decimal(wage_increase_pct)
+        require(bad, pct is not None and -100 <= pct <= 100, "wage_increase_pct",
+                "must be a percentage from -100 to 100")
+        minimum = _decimal(minimum_wage, "0.01") if minimum_wage is not None else None
+        require(bad, minimum_wage is None or (minimum is not None and minimum > 0), "minimum_wage",
+                "must be a positive amount in CNY")
+        require(bad, other_terms is None or isinstance(other_terms, str), "other_terms", "must be text")
+        if bad:
+            raise self._invalid("submit_proposal", **bad)
+        last = self.open_proposal
+        if last is not None and last["side"] == side:
+            raise self._refuse("submit_proposal",
+                               f"proposal {last['no']} by the {side} side awaits the other side's answer; "
+                               "only the other side may counter it")
+        data = {"no": len(self.proposals) + 1, "side": side, "wage_increase_pct": pct,
+                "minimum_wage": minimum, "other_terms": _text(other_terms)}
+        reply = new_clock(ctx, "proposal_reply", "negotiation.proposal_reply")
+        self._record(ctx, a, data, opened={"proposal_reply": reply}, closed=["proposal_reply"])
+
+    def _on_submit_proposal(self, event: Case.Event) -> None:
+        if self.open_proposal is not None:
+            self.open_proposal["status"] = "countered"
+        self.proposals.append({**event.data, "submitted_at": event.occurred_at, "status": "open"})
+
+    def accept_proposal(self, ctx: Context, *, side: str) -> None:
+        a = self._guard(ctx, "accept_proposal")
+        if side not in SIDES:
+            raise self._invalid("accept_proposal", side=f"must be one of {', '.join(SIDES)}")
+        last = self.open_proposal
+        if last is None:
+            raise self._refuse("accept_proposal", "there is no open proposal to accept")
+        if last["side"] == side:
+            raise self._refuse("accept_proposal",
+                               f"proposal {last['no']} came from the {side} side; only the other side may accept it")
+        terms = {"proposal_no": last["no"], "proposed_by": last["side"],
+                 "wage_increase_pct": last["wage_increase_pct"], "minimum_wage": last["minimum_wage"],
+                 "other_terms": last["other_terms"]}
+        self._record(ctx, a, {"side": side, "terms": terms}, closed=["proposal_reply"])
+
+    def _on_accept_proposal(self, event: Case.Event) -> None:
+        self.proposals[-1]["status"] = "accepted"
+        self.agreed_terms = {**event.data["terms"], "agreed_at": event.occurred_at}
+
+    def declare_impasse(self, ctx: Context) -> None:
+        a = self._guard(ctx, "declare_impasse")
+        self._record(ctx, a, {}, closed=["proposal_reply"])
+
+    def _on_declare_impasse(self, event: Case.Event) -> None:
+        if self.open_proposal is not None:
+            self.open_proposal["status"] = "lapsed"
+
+    def request_coordination(self, ctx: Context, *, authority: str) -> None:
+        a = self._guard(ctx, "request_coordination")
+        if not _text(authority):
+            raise self._invalid("request_coordination", authority="is required")
+        self._record(ctx, a, {"authority": _text(authority)})
+
+    def _on_request_coordination(self, event: Case.Event) -> None:
+        self.coordination = {"authority": event.data["authority"], "requested_at": event.occurred_at}
+
+    def resume_negotiation(self, ctx: Context) -> None:
+        a = self._guard(ctx, "resume_negotiation")
+        self._record(ctx, a, {})
+
+    def close(self, ctx: Context) -> None:
+        a = self._guard(ctx, "close")
+        self._record(ctx, a, {}, closed=self._closing_all_clocks())
+
+    def _on_close(self, event: Case.Event) -> None:
+        self.outcome = "closed"
+
+    # -- from agreement to an effective contract ------------------------------------
+
+    def approve_by_congress(self, ctx: Context, *, votes_for: int, votes_against: int, representatives: int) -> None:
+        a = self._guard(ctx, "approve_by_congress")
+        bad: dict[str, str] = {}
+        require(bad, _whole(representatives) and representatives >= 1, "representatives",
+                "must be a whole number, at least 1")
+        require(bad, _whole(votes_for) and votes_for >= 0, "votes_for", "must be a whole number, zero or more")
+        require(bad, _whole(votes_against) and votes_against >= 0, "votes_against",
+                "must be a whole number, zero or more")
+        if not bad:
+            require(bad, votes_for + votes_against <= representatives, "votes_against",
+                    f"votes for and against ({votes_for + votes_against}) exceed the {representatives} representatives")
+            require(bad, votes_for * 2 > representatives, "votes_for",
+                    f"{votes_for} of {representatives} is not more than half of all representatives")
+        if bad:
+            raise self._invalid("approve_by_congress", **bad)
+        self._record(ctx, a, {"votes_for": votes_for, "votes_against": votes_against,
+                              "representatives": representatives, "approved_on": ctx.today})
+
+    def _on_approve_by_congress(self, event: Case.Event) -> None:
+        self.congress = dict(event.data)
+
+    def sign(self, ctx: Context, *, signed_on: date, term_start: date, term_end: date) -> None:
+        a = self._guard(ctx, "sign")
+        bad: dict[str, str] = {}
+        require(bad, _day(signed_on), "signed_on", "must be a date")
+        require(bad, _day(term_start), "term_start", "must be a date")
+        require(bad, _day(term_end), "term_end", "must be a date")
+        if _day(signed_on):
+            require(bad, signed_on <= ctx.today, "signed_on", "may not lie in the future")
+            approved_on = (self.congress or {}).get("approved_on")
+            require(bad, approved_on is None or signed_on >= approved_on, "signed_on",
+                    f"may not be before the worker congress approved the draft on {approved_on}")
+        if _day(term_start) and _day(term_end):
+            require(bad, term_end > term_start, "term_end", "must be after term_start")
+        if bad:
+            raise self._invalid("sign", **bad)
+        filing = new_clock(ctx, "filing", "negotiation.filing", start=signed_on)
+        self._record(ctx, a, {"signed_on": signed_on, "term_start": term_start, "term_end": term_end},
+                     opened={"filing": filing})
+
+    def _on_sign(self, event: Case.Event) -> None:
+        self.contract = {**event.data, "bureau": None, "filed_on": None, "effective_on": None}
+
+    def file_with_bureau(self, ctx: Context, *, bureau: str) -> None:
+        a = self._guard(ctx, "file_with_bureau")
+        if not _text(bureau):
+            raise self._invalid("file_with_bureau", bureau="is required")
+        objection = new_clock(ctx, "objection", "negotiation.objection")
+        self._record(ctx, a, {"bureau": _text(bureau), "filed_on": ctx.today},
+                     opened={"objection": objection}, closed=["filing"])
+
+    def _on_file_with_bureau(self, event: Case.Event) -> None:
+        assert self.contract is not None
+        self.contract["bureau"] = event.data["bureau"]
+        self.contract["filed_on"] = event.data["filed_on"]
+
+    def record_objection(self, ctx: Context) -> None:
+        a = self._guard(ctx, "record_objection")
+        self._record(ctx, a, {"objected_on": ctx.today}, closed=["objection"])
+
+    def _on_record_objection(self, event: Case.Event) -> None:
+        self.objections.append({"objected_on": event.data["objected_on"], "reason": event.reason,
+                                "contract": self.contract, "agreed_terms": self.agreed_terms})
+        self.agreed_terms = None
+        self.congress = None
+        self.contract = None
+
+    def take_effect(self, ctx: Context, *, bureau_confirmed: bool = False) -> None:
+        a = self._guard(ctx, "take_effect")
+        if not isinstance(bureau_confirmed, bool):
+            raise self._invalid("take_effect", bureau_confirmed="must be true or false")
+        clock = self.clocks.get("objection")
+        if not bureau_confirmed and (clock is None or not clock.is_overdue(ctx.today)):
+            state = f"the objection clock is due {clock.due_on}" if clock else "no objection clock is open"
+            if clock is not None and clock.paused_on is not None:
+                state = f"the objection clock is paused since {clock.paused_on}"
+            raise self._refuse("take_effect",
+                               f"the labor bureau may still object ({state}) and has not confirmed the contract")
+        assert self.contract is not None
+        notice = ctx.policy.rule("negotiation.renewal_notice").days
+        renewal_due = max(self.contract["term_end"] - timedelta(days=notice), ctx.today)
+        renewal = Clock(name="renewal", started_on=ctx.today, due_on=renewal_due)
+        self._record(ctx, a, {"bureau_confirmed": bureau_confirmed, "effective_on": ctx.today},
+                     opened={"renewal": renewal}, closed=["objection"])
+
+    def _on_take_effect(self, event: Case.Event) -> None:
+        assert self.contract is not None
+        self.contract["effective_on"] = event.data["effective_on"]
+        self.contract["bureau_confirmed"] = event.data["bureau_confirmed"]
+
+    def mark_expiring(self, ctx: Context) -> None:
+        a = self._guard(ctx, "mark_expiring")
+        self._record(ctx, a, {})
+
+    def conclude(self, ctx: Context) -> None:
+        a = self._guard(ctx, "conclude")
+        self._record(ctx, a, {}, closed=self._closing_all_clocks())
+
+    def _on_conclude(self, event: Case.Event) -> None:
+        self.outcome = "concluded"
+
+    def withdraw(self, ctx: Context) -> None:
+        a = self._guard(ctx, "withdraw")
+        self._record(ctx, a, {}, closed=self._closing_all_clocks())
+
+    def _on_withdraw(self, event: Case.Event) -> None:
+        self.outcome = "withdrawn"

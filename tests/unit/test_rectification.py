@@ -1,0 +1,548 @@
+"""RectificationProposal: issue, plan, follow-up checks, referral and enforcement."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from aggregates.chain import event_hash
+from aggregates.errors import ActionNotAllowed, InvalidCommand
+from aggregates.rectification import TABLE, RectificationProposal
+from tests.unit.support import Desk, replay
+
+START = date(2026, 3, 2)  # the Desk's default business date
+NUMBER = "RP-2026-000001"
+NEGOTIATION_ID = uuid4()
+
+
+def days(n: int) -> date:
+    return START + timedelta(days=n)
+
+
+ITEMS = [
+    {"category": "collective_contract", "description": "拒绝工会工资集体协商要约",
+     "legal_basis": "集体合同规定第三十二条", "deadline": days(30)},
+    {"category": "wages", "description": "加班工资未足额支付", "legal_basis": "劳动法第四十四条",
+     "deadline": days(45)},
+]
+
+
+def issue(desk: Desk, role: str = "inspector", **overrides) -> RectificationProposal:
+    fields = {
+        "case_id": uuid4(),
+        "number": NUMBER,
+        "org_unit": "suzhou/gusu",
+        "enterprise": {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXX1"},
+        "issuing_union": "姑苏区总工会",
+        "source": {"kind": "negotiation", "case_id": NEGOTIATION_ID, "number": "WN-2026-000001"},
+        "items": [dict(item) for item in ITEMS],
+    }
+    fields.update(overrides)
+    return RectificationProposal.issue(desk.ctx(role), **fields)
+
+
+def last_event(case: RectificationProposal):
+    return case.pending_events[-1]
+
+
+def stats(case: RectificationProposal) -> dict:
+    return case.statistics(last_event(case))
+
+
+def rectifying(desk: Desk) -> RectificationProposal:
+    case = issue(desk)
+    case.accept_plan(desk.ctx("inspector"), plan="一个月内启动协商，补发加班工资")
+    return case
+
+
+def refused(desk: Desk) -> RectificationProposal:
+    case = issue(desk)
+    case.refuse(desk.ctx("inspector", reason="企业拒绝签收"))
+    return case
+
+
+def referred(desk: Desk) -> RectificationProposal:
+    case = refused(desk)
+    case.refer_to_inspectorate(desk.ctx("supervisor", reason="refused to rectify"))
+    return case
+
+
+STAGE_BUILDERS = {"issued": issue, "rectifying": rectifying, "refused": refused, "referred": referred}
+VALID = {
+    "accept_plan": {"plan": "p"},
+    "refuse": {},
+    "verify_item": {"item_no": 1, "result": "passed"},
+    "refer_to_inspectorate": {},
+    "record_enforcement": {"outcome": "责令改正"},
+    "withdraw": {},
+}
+DOMAIN_ACTIONS = [a for a in TABLE.actions.values() if a.name in VALID]
+
+
+def live_state(case: RectificationProposal) -> dict:
+    return {k: v for k, v in case.__dict__.items() if k != "_pending_events"}
+
+
+# -- the table -----------------------------------------------------------------------
+
+
+def test_table_shape():
+    assert set(TABLE.stages) == {"issued", "rectifying", "refused", "referred", "rectified", "closed", "withdrawn"}
+    assert set(TABLE.terminal) == {"rectified", "closed", "withdrawn"}
+    for label in TABLE.stages.values():
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in label)
+    for a in TABLE.actions.values():
+        assert getattr(RectificationProposal, a.event).ACTION == a.name
+    assert issubclass(RectificationProposal.RectificationIssued, RectificationProposal.Opened)
+
+
+def test_every_domain_action_is_exercised_by_the_table_driven_tests():
+    common = {"assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock"}
+    assert {a.name for a in DOMAIN_ACTIONS} == set(TABLE.actions) - common - {"issue"}
+    assert {s for a in DOMAIN_ACTIONS for s in a.sources} <= set(STAGE_BUILDERS)
+
+
+@pytest.mark.parametrize("a", DOMAIN_ACTIONS, ids=lambda a: a.name)
+def test_every_action_refuses_a_role_that_may_not_run_it(a):
+    desk = Desk()
+    case = STAGE_BUILDERS[a.sources[0]](desk)
+    role = next(r for r in ("system", "inspector", "negotiator") if r not in a.roles)
+    version = case.version
+    with pytest.raises(ActionNotAllowed) as err:
+        getattr(case, a.name)(desk.ctx(role, reason="because"), **VALID[a.name])
+    assert err.value.action == a.name and err.value.stage == a.sources[0]
+    assert f"role '{role}'" in str(err.value)
+    assert case.version == version
+
+
+@pytest.mark.parametrize("a", DOMAIN_ACTIONS, ids=lambda a: a.name)
+def test_every_action_refuses_a_stage_it_does_not_run_in(a):
+    desk = Desk()
+    stage = next(s for s in ("referred", "rectifying") if s not in a.sources)
+    case = STAGE_BUILDERS[stage](desk)
+    role = sorted(a.roles)[0]
+    with pytest.raises(ActionNotAllowed) as err:
+        getattr(case, a.name)(desk.ctx(role, reason="because"), **VALID[a.name])
+    e = err.value
+    assert (e.stage, e.action, e.allowed) == (stage, a.name, case.allowed_actions(role))
+    message = str(e)
+    assert NUMBER in message and f"'{stage}'" in message and f"'{a.name}'" in message
+    assert "allowed now: " + (", ".join(e.allowed) or "none") in message
+
+
+@pytest.mark.parametrize("a", [a for a in DOMAIN_ACTIONS if a.reason_required], ids=lambda a: a.name)
+def test_every_action_that_needs_a_reason_refuses_without_one(a):
+    desk = Desk()
+    case = STAGE_BUILDERS[a.sources[0]](desk)
+    version = case.version
+    for reason in (None, "", "  "):
+        with pytest.raises(InvalidCommand) as err:
+            getattr(case, a.name)(desk.ctx("supervisor", reason=reason), **VALID[a.name])
+        assert set(err.value.fields) == {"reason"}
+    assert case.version == version and case.stage == a.sources[0]
+
+
+def test_reasons_are_required_exactly_where_the_design_says():
+    assert {a.name for a in DOMAIN_ACTIONS if a.reason_required} == {"refuse", "refer_to_inspectorate", "withdraw"}
+
+
+# -- issue -------------------------------------------------------------------------------
+
+
+def test_issue_opens_the_case_with_a_15_day_reply_clock():
+    desk = Desk()
+    case = issue(desk)
+    assert case.stage == "issued"
+    assert case.PREFIX == "RP" and case.KIND == "rectification_proposal"
+    assert list(case.clocks) == ["reply"]
+    assert case.clocks["reply"].started_on == START
+    assert case.clocks["reply"].due_on == days(15)
+    assert case.enterprise == {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXX1"}
+    assert case.issuing_union == "姑苏区总工会"
+    assert case.source == {"kind": "negotiation", "case_id": NEGOTIATION_ID, "number": "WN-2026-000001"}
+    assert case.source_case_id == NEGOTIATION_ID
+    assert [(i["no"], i["category"], i["status"]) for i in case.items] == [
+        (1, "collective_contract", "open"), (2, "wages", "open")]
+    assert case.items[1] == {"no": 2, "category": "wages", "description": "加班工资未足额支付",
+                             "legal_basis": "劳动法第四十四条", "deadline": days(45), "status": "open"}
+    assert [i["no"] for i in last_event(case).data["items"]] == [1, 2]
+    assert "status" not in last_event(case).data["items"][0]
+    assert case.plan is None and case.outcome is None
+    assert case.parties() == ["苏州精密机械有限公司"]
+    assert case.flags() == ["from_negotiation"]
+    assert stats(case) == {"rectifications_issued": 1}
+
+
+def test_source_case_id_is_read_only():
+    case = issue(Desk())
+    with pytest.raises(AttributeError):
+        case.source_case_id = uuid4()
+
+
+def test_an_inspection_needs_no_source_case():
+    case = issue(Desk(), role="supervisor", source={"kind": "inspection"}, items=[ITEMS[1]])
+    assert case.source == {"kind": "inspection", "case_id": None, "number": None}
+    assert case.source_case_id is None
+    assert len(case.items) == 1
+
+
+def test_a_source_case_id_given_as_text_is_stored_as_a_uuid():
+    dispute_id = uuid4()
+    case = issue(Desk(), source={"kind": "dispute", "case_id": str(dispute_id), "number": "LD-2026-000004"})
+    assert case.source_case_id == dispute_id
+
+
+def test_the_system_may_issue_and_a_caseworker_may_not():
+    assert issue(Desk(), role="system").stage == "issued"
+    with pytest.raises(ActionNotAllowed) as err:
+        issue(Desk(), role="caseworker")
+    assert err.value.stage == "(new)" and "caseworker" in str(err.value)
+
+
+def test_issue_names_every_bad_field():
+    with pytest.raises(InvalidCommand) as err:
+        issue(Desk(), enterprise={"name": ""}, issuing_union=" ",
+              source={"kind": "rumour", "case_id": "nope"},
+              items=[{"category": "noise", "description": "", "legal_basis": "", "deadline": START},
+                     {"category": "wages", "description": "x", "legal_basis": "y",
+                      "deadline": datetime(2026, 5, 1, 9, 0)}])
+    assert set(err.value.fields) == {
+        "enterprise.name", "issuing_union", "source.kind", "source.case_id",
+        "items[0].category", "items[0].description", "items[0].legal_basis", "items[0].deadline",
+        "items[1].deadline",
+    }
+    assert err.value.action == "issue" and NUMBER in str(err.value)
+
+
+def test_issue_needs_at_least_one_item_and_a_negotiation_source_names_its_case():
+    with pytest.raises(InvalidCommand) as err:
+        issue(Desk(), items=[], source={"kind": "negotiation"})
+    assert set(err.value.fields) == {"items", "source.case_id"}
+
+
+def test_an_item_deadline_must_be_after_today():
+    with pytest.raises(InvalidCommand) as err:
+        issue(Desk(), items=[{**ITEMS[0], "deadline": days(0)}])
+    assert set(err.value.fields) == {"items[0].deadline"}
+    assert issue(Desk(), items=[{**ITEMS[0], "deadline": days(1)}]).items[0]["deadline"] == days(1)
+
+
+# -- accept the plan / refuse -------------------------------------------------------------------
+
+
+def test_accept_plan_starts_one_clock_per_item_due_on_its_deadline():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=6)
+    with pytest.raises(InvalidCommand) as err:
+        case.accept_plan(desk.ctx("inspector"), plan=" ")
+    assert set(err.value.fields) == {"plan"}
+    case.accept_plan(desk.ctx("inspector"), plan="一个月内启动协商，补发加班工资")
+    assert case.stage == "rectifying"
+    assert case.plan == "一个月内启动协商，补发加班工资"
+    assert last_event(case).clocks_closed == ["reply"]
+    assert sorted(case.clocks) == ["item-1", "item-2"]
+    assert case.clocks["item-1"].started_on == days(6)
+    assert case.clocks["item-1"].due_on == days(30)
+    assert case.clocks["item-2"].due_on == days(45)
+    assert stats(case) == {"rectifications_accepted": 1}
+
+
+def test_accept_plan_role_and_stage():
+    desk = Desk()
+    case = issue(desk)
+    with pytest.raises(ActionNotAllowed):
+        case.accept_plan(desk.ctx("negotiator"), plan="p")
+    case = refused(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.accept_plan(desk.ctx("inspector"), plan="p")
+    e = err.value
+    assert (e.stage, e.action) == ("refused", "accept_plan")
+    assert e.allowed == case.allowed_actions("inspector")
+    assert "refer_to_inspectorate" in e.allowed
+    message = str(e)
+    assert NUMBER in message and "'refused'" in message and "'accept_plan'" in message
+    for name in e.allowed:
+        assert name in message
+
+
+def test_refuse_needs_a_reason():
+    desk = Desk()
+    case = issue(desk)
+    with pytest.raises(InvalidCommand) as err:
+        case.refuse(desk.ctx("inspector"))
+    assert set(err.value.fields) == {"reason"}
+    assert case.stage == "issued" and len(case.pending_events) == 1
+
+
+def test_refuse():
+    desk = Desk()
+    case = refused(desk)
+    assert case.stage == "refused"
+    assert case.clocks == {}
+    assert last_event(case).clocks_closed == ["reply"]
+    assert stats(case) == {"rectifications_refused": 1}
+
+
+# -- follow-up checks ----------------------------------------------------------------------
+
+
+def test_verify_items_until_rectified():
+    desk = Desk()
+    case = rectifying(desk)
+    desk.advance(days=20)
+    case.verify_item(desk.ctx("inspector"), item_no=1, result="passed", findings="已签订工资专项集体合同")
+    assert case.stage == "rectifying"
+    assert last_event(case).clocks_closed == ["item-1"]
+    assert list(case.clocks) == ["item-2"]
+    assert case.items[0]["status"] == "passed" and case.items[1]["status"] == "open"
+    assert stats(case) == {"items_verified": 1}
+
+    desk.advance(days=10)
+    case.verify_item(desk.ctx("inspector"), item_no=2, result="failed", findings="仅补发了三个月")
+    assert case.stage == "rectifying"
+    assert last_event(case).clocks_closed == []
+    assert list(case.clocks) == ["item-2"]
+    assert case.items[1]["status"] == "failed"
+    assert stats(case) == {"items_verified": 1}
+
+    desk.advance(days=5)
+    case.verify_item(desk.ctx("supervisor"), item_no=2, result="passed")
+    assert case.stage == "rectified"
+    assert case.clocks == {}
+    assert last_event(case).clocks_closed == ["item-2"]
+    assert not case.is_open
+    assert stats(case) == {"items_verified": 1, "rectifications_completed": 1}
+    assert [(v["item_no"], v["result"], v["verified_on"]) for v in case.verifications] == [
+        (1, "passed", days(20)), (2, "failed", days(30)), (2, "passed", days(35))]
+
+
+def test_a_single_item_passing_rectifies_the_case():
+    desk = Desk()
+    case = issue(desk, items=[ITEMS[0]])
+    case.accept_plan(desk.ctx("inspector"), plan="p")
+    case.verify_item(desk.ctx("inspector"), item_no=1, result="passed", findings="ok")
+    assert case.stage == "rectified" and case.clocks == {}
+
+
+def test_verify_item_names_bad_data():
+    desk = Desk()
+    case = rectifying(desk)
+    with pytest.raises(InvalidCommand) as err:
+        case.verify_item(desk.ctx("inspector"), item_no=3, result="maybe")
+    assert set(err.value.fields) == {"item_no", "result"}
+    with pytest.raises(InvalidCommand) as err:
+        case.verify_item(desk.ctx("inspector"), item_no="1", result="failed", findings="")
+    assert set(err.value.fields) == {"item_no", "findings"}
+    case.verify_item(desk.ctx("inspector"), item_no=1, result="passed")
+    with pytest.raises(InvalidCommand) as err:
+        case.verify_item(desk.ctx("inspector"), item_no=1, result="passed")
+    assert "already passed" in err.value.fields["item_no"]
+
+
+def test_verify_item_role_and_stage():
+    desk = Desk()
+    case = rectifying(desk)
+    with pytest.raises(ActionNotAllowed):
+        case.verify_item(desk.ctx("system"), item_no=1, result="passed")
+    case = issue(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.verify_item(desk.ctx("inspector"), item_no=1, result="passed")
+    assert err.value.stage == "issued"
+
+
+# -- referral and enforcement -----------------------------------------------------------------
+
+
+def test_referral_from_issued_only_once_the_reply_clock_ran_out():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=15)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.refer_to_inspectorate(desk.ctx("system", reason="no reply"))
+    assert "due 2026-03-17" in err.value.why
+    desk.advance(days=1)
+    case.refer_to_inspectorate(desk.ctx("system", reason="no reply within 15 days"))
+    assert case.stage == "referred"
+    assert case.clocks == {}
+    assert last_event(case).clocks_closed == ["reply"]
+    assert stats(case) == {"rectifications_referred": 1}
+
+
+def test_referral_after_a_refusal():
+    desk = Desk()
+    case = referred(desk)
+    assert case.stage == "referred"
+    assert last_event(case).data == {"grounds": [], "from_stage": "refused"}
+    assert stats(case) == {"rectifications_referred": 1}
+
+
+def test_referral_while_rectifying_needs_an_overdue_or_failed_item():
+    desk = Desk()
+    case = rectifying(desk)
+    desk.advance(days=30)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.refer_to_inspectorate(desk.ctx("inspector", reason="slow"))
+    assert "on track" in err.value.why
+    desk.advance(days=1)
+    case.refer_to_inspectorate(desk.ctx("inspector", reason="item 1 not rectified in time"))
+    assert case.stage == "referred"
+    assert case.clocks == {}
+    assert sorted(last_event(case).clocks_closed) == ["item-1", "item-2"]
+    assert last_event(case).data == {"grounds": ["item 1 overdue"], "from_stage": "rectifying"}
+
+
+def test_referral_while_rectifying_after_a_failed_check():
+    desk = Desk()
+    case = rectifying(desk)
+    case.verify_item(desk.ctx("inspector"), item_no=2, result="failed", findings="未补发")
+    case.refer_to_inspectorate(desk.ctx("supervisor", reason="item 2 failed"))
+    assert case.stage == "referred"
+    assert last_event(case).data["grounds"] == ["item 2 failed"]
+
+
+def test_referral_roles_and_reason():
+    desk = Desk()
+    case = refused(desk)
+    with pytest.raises(ActionNotAllowed):
+        case.refer_to_inspectorate(desk.ctx("negotiator", reason="x"))
+    with pytest.raises(InvalidCommand) as err:
+        case.refer_to_inspectorate(desk.ctx("inspector", reason=""))
+    assert set(err.value.fields) == {"reason"}
+
+
+def test_record_enforcement_closes_the_case():
+    desk = Desk()
+    case = referred(desk)
+    with pytest.raises(InvalidCommand) as err:
+        case.record_enforcement(desk.ctx("inspector"), outcome="", penalty="-1")
+    assert set(err.value.fields) == {"outcome", "penalty"}
+    with pytest.raises(ActionNotAllowed):
+        case.record_enforcement(desk.ctx("system"), outcome="x")
+    case.record_enforcement(desk.ctx("inspector"), outcome="劳动监察责令改正并处罚款", penalty="20000")
+    assert case.stage == "closed"
+    assert case.outcome == "劳动监察责令改正并处罚款"
+    assert case.penalty == Decimal("20000.00")
+    assert str(last_event(case).data["penalty"]) == "20000.00"
+    assert stats(case) == {"enforcement_penalty_amount": Decimal("20000.00")}
+    assert not case.is_open
+
+
+def test_a_penalty_must_be_an_amount():
+    desk = Desk()
+    case = referred(desk)
+    for bad in (True, "NaN", "lots", "-0.01"):
+        with pytest.raises(InvalidCommand) as err:
+            case.record_enforcement(desk.ctx("inspector"), outcome="x", penalty=bad)
+        assert set(err.value.fields) == {"penalty"}
+
+
+def test_record_enforcement_without_a_penalty():
+    desk = Desk()
+    case = referred(desk)
+    case.record_enforcement(desk.ctx("supervisor"), outcome="责令限期改正")
+    assert case.penalty is None and stats(case) == {}
+
+
+def test_record_enforcement_only_after_referral():
+    desk = Desk()
+    case = refused(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.record_enforcement(desk.ctx("inspector"), outcome="x")
+    assert err.value.stage == "refused"
+
+
+# -- withdrawal ------------------------------------------------------------------------------
+
+
+def test_withdraw_an_issued_proposal():
+    desk = Desk()
+    case = issue(desk)
+    with pytest.raises(ActionNotAllowed):
+        case.withdraw(desk.ctx("inspector", reason="issued in error"))
+    with pytest.raises(InvalidCommand) as err:
+        case.withdraw(desk.ctx("supervisor"))
+    assert set(err.value.fields) == {"reason"}
+    case.withdraw(desk.ctx("supervisor", reason="issued in error"))
+    assert case.stage == "withdrawn"
+    assert case.clocks == {}
+    assert last_event(case).clocks_closed == ["reply"]
+    assert stats(case) == {}
+
+
+def test_no_withdrawal_once_rectifying():
+    desk = Desk()
+    case = rectifying(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.withdraw(desk.ctx("supervisor", reason="x"))
+    assert err.value.stage == "rectifying" and "withdraw" not in err.value.allowed
+
+
+def test_terminal_stages_allow_nothing():
+    desk = Desk()
+    case = issue(desk)
+    case.withdraw(desk.ctx("supervisor", reason="issued in error"))
+    assert case.allowed_actions() == []
+    with pytest.raises(ActionNotAllowed) as err:
+        case.add_note(desk.ctx("supervisor"), text="x")
+    assert "allowed now: none" in str(err.value)
+
+
+# -- replay and the hash chain ---------------------------------------------------------------
+
+
+def long_history(desk: Desk) -> RectificationProposal:
+    case = issue(desk)
+    case.assign(desk.ctx("supervisor"), assignee="inspector-3")
+    case.extend_clock(desk.ctx("supervisor", reason="Spring Festival"), clock="reply", days=5)
+    desk.advance(days=10)
+    case.accept_plan(desk.ctx("inspector"), plan="分两步整改")
+    desk.advance(days=20)
+    case.verify_item(desk.ctx("inspector"), item_no=1, result="failed", findings="尚未启动协商")
+    case.add_note(desk.ctx("inspector"), text="enterprise promises to meet next week")
+    desk.advance(days=5)
+    case.verify_item(desk.ctx("inspector"), item_no=1, result="passed", findings="已启动协商")
+    desk.advance(days=20)
+    case.refer_to_inspectorate(desk.ctx("system", reason="item 2 overdue"))
+    case.record_enforcement(desk.ctx("inspector"), outcome="责令补发", penalty=Decimal("5000.5"))
+    return case
+
+
+def test_replay_rebuilds_the_same_state():
+    desk = Desk()
+    case = long_history(desk)
+    assert case.stage == "closed"
+    assert len(case.pending_events) == 9
+    rebuilt = replay(case)
+    assert live_state(rebuilt) == live_state(case)
+    assert [i["status"] for i in rebuilt.items] == ["passed", "open"]
+    assert rebuilt.penalty == Decimal("5000.50")
+
+
+def test_every_event_commits_to_its_predecessor_and_keeps_its_hash():
+    desk = Desk()
+    case = long_history(desk)
+    events = case.pending_events
+    assert events[0].prev_hash == "0" * 64
+    for previous, event in zip(events, events[1:], strict=False):
+        assert event.prev_hash == previous.hash
+    assert case.head_hash == events[-1].hash
+    # Recomputed after the whole history: no handler changed recorded data in place. The
+    # creating event's hash is taken before eventsourcing adds `originator_topic`.
+    for event in events:
+        fields = {k: v for k, v in event.__dict__.items() if k != "originator_topic"}
+        assert event_hash(type(event).__qualname__, fields) == event.hash
+
+
+def test_statistics_over_a_whole_history():
+    desk = Desk()
+    case = long_history(desk)
+    totals: dict[str, Decimal] = {}
+    for event in case.pending_events:
+        for metric, value in case.statistics(event).items():
+            totals[metric] = totals.get(metric, Decimal(0)) + Decimal(value)
+    assert totals == {"rectifications_issued": 1, "rectifications_accepted": 1, "items_verified": 2,
+                      "rectifications_referred": 1, "enforcement_penalty_amount": Decimal("5000.50")}

@@ -1,0 +1,1083 @@
+"""WageNegotiation: the offer, its escalation ladder, negotiation and the contract's life."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+
+from aggregates.chain import event_hash
+from aggregates.errors import ActionNotAllowed, InvalidCommand
+from aggregates.policy import DEFAULT_POLICY
+from aggregates.wage_negotiation import TABLE, WageNegotiation
+from tests.unit.support import Desk, replay
+
+START = date(2026, 3, 2)  # the Desk's default business date
+NUMBER = "WN-2026-000001"
+
+
+def days(n: int) -> date:
+    return START + timedelta(days=n)
+
+
+def issue(desk: Desk, role: str = "negotiator", **overrides) -> WageNegotiation:
+    fields = {
+        "case_id": uuid4(),
+        "number": NUMBER,
+        "org_unit": "suzhou/gusu",
+        "enterprise": {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXX1", "employees": 320},
+        "issuing_union": "苏州精密机械有限公司工会",
+        "document_number": "苏工要〔2026〕7号",
+        "terms": {"wage_increase_pct": "5.5", "minimum_wage": "2490", "other": "高温津贴"},
+        "first_of_document": True,
+        "covers": 1,
+    }
+    fields.update(overrides)
+    return WageNegotiation.issue_offer(desk.ctx(role), **fields)
+
+
+def last_event(case: WageNegotiation):
+    return case.pending_events[-1]
+
+
+def stats(case: WageNegotiation) -> dict:
+    return case.statistics(last_event(case))
+
+
+def to_negotiating(desk: Desk) -> WageNegotiation:
+    case = issue(desk)
+    case.accept_offer(desk.ctx("negotiator"))
+    return case
+
+
+def to_impasse(desk: Desk) -> WageNegotiation:
+    case = to_negotiating(desk)
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6")
+    case.declare_impasse(desk.ctx("negotiator", reason="enterprise will not move below 1%"))
+    return case
+
+
+def to_coordination(desk: Desk) -> WageNegotiation:
+    case = to_impasse(desk)
+    case.request_coordination(desk.ctx("negotiator"), authority="苏州市人力资源和社会保障局")
+    return case
+
+
+def to_agreed(desk: Desk) -> WageNegotiation:
+    case = to_negotiating(desk)
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6", minimum_wage="2600")
+    case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="4.5", other_terms="年终奖")
+    case.accept_proposal(desk.ctx("negotiator"), side="union")
+    return case
+
+
+def to_congress_approved(desk: Desk) -> WageNegotiation:
+    case = to_agreed(desk)
+    case.approve_by_congress(desk.ctx("negotiator"), votes_for=80, votes_against=10, representatives=100)
+    return case
+
+
+def to_signed(desk: Desk, term_end: date = date(2029, 3, 31)) -> WageNegotiation:
+    case = to_congress_approved(desk)
+    case.sign(desk.ctx("negotiator"), signed_on=desk.now.date(), term_start=date(2026, 4, 1), term_end=term_end)
+    return case
+
+
+def to_filed(desk: Desk, term_end: date = date(2029, 3, 31)) -> WageNegotiation:
+    case = to_signed(desk, term_end)
+    case.file_with_bureau(desk.ctx("negotiator"), bureau="苏州市人力资源和社会保障局")
+    return case
+
+
+def to_effective(desk: Desk) -> WageNegotiation:
+    case = to_filed(desk)
+    case.take_effect(desk.ctx("negotiator"), bureau_confirmed=True)
+    return case
+
+
+def to_expiring(desk: Desk) -> WageNegotiation:
+    case = to_effective(desk)
+    case.mark_expiring(desk.ctx("system"))
+    return case
+
+
+def to_offer_refused(desk: Desk) -> WageNegotiation:
+    case = issue(desk)
+    case.refuse_offer(desk.ctx("negotiator", reason="企业称经营困难"))
+    return case
+
+
+def to_acting_offer(desk: Desk) -> WageNegotiation:
+    case = to_offer_refused(desk)
+    case.escalate_to_acting_offer(desk.ctx("supervisor", reason="refused without good reason"),
+                                  acting_union="姑苏区总工会")
+    return case
+
+
+def to_rectification_pending(desk: Desk) -> WageNegotiation:
+    case = to_acting_offer(desk)
+    case.refuse_offer(desk.ctx("negotiator", reason="refused again"))
+    case.issue_rectification(desk.ctx("system", reason="acting offer refused"),
+                             rectification_case_id=uuid4(), rectification_number="RP-2026-000001")
+    return case
+
+
+STAGE_BUILDERS = {
+    "offer_issued": issue,
+    "offer_refused": to_offer_refused,
+    "acting_offer_issued": to_acting_offer,
+    "rectification_pending": to_rectification_pending,
+    "negotiating": to_negotiating,
+    "impasse": to_impasse,
+    "coordination": to_coordination,
+    "agreed": to_agreed,
+    "congress_approved": to_congress_approved,
+    "signed": to_signed,
+    "filed": to_filed,
+    "effective": to_effective,
+    "expiring": to_expiring,
+}
+
+# Valid data for every command, for the table-driven refusals below.
+VALID = {
+    "accept_offer": {},
+    "refuse_offer": {},
+    "escalate_to_acting_offer": {"acting_union": "姑苏区总工会"},
+    "issue_rectification": {"rectification_case_id": uuid4(), "rectification_number": "RP-2026-000001"},
+    "resume_after_rectification": {},
+    "refer_to_inspectorate": {},
+    "submit_proposal": {"side": "enterprise", "wage_increase_pct": "5"},
+    "accept_proposal": {"side": "enterprise"},
+    "declare_impasse": {},
+    "request_coordination": {"authority": "人社局"},
+    "resume_negotiation": {},
+    "close": {},
+    "approve_by_congress": {"votes_for": 60, "votes_against": 0, "representatives": 100},
+    "sign": {"signed_on": START, "term_start": date(2026, 4, 1), "term_end": date(2027, 3, 31)},
+    "file_with_bureau": {"bureau": "人社局"},
+    "record_objection": {},
+    "take_effect": {"bureau_confirmed": True},
+    "mark_expiring": {},
+    "conclude": {},
+    "withdraw": {},
+}
+DOMAIN_ACTIONS = [a for a in TABLE.actions.values() if not a.creates and a.name in VALID]
+
+
+def live_state(case: WageNegotiation) -> dict:
+    return {k: v for k, v in case.__dict__.items() if k != "_pending_events"}
+
+
+# -- the table -----------------------------------------------------------------------
+
+
+def test_every_stage_has_a_bilingual_label_and_terminals_are_known():
+    assert set(TABLE.terminal) == {"referred_to_inspectorate", "concluded", "closed", "withdrawn"}
+    for label in TABLE.stages.values():
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in label)
+        assert any(ch.isascii() and ch.isalpha() for ch in label)
+
+
+def test_each_action_has_one_past_tense_event_class():
+    for a in TABLE.actions.values():
+        event_cls = getattr(WageNegotiation, a.event)
+        assert event_cls.ACTION == a.name
+        assert issubclass(event_cls, WageNegotiation.Event)
+    assert issubclass(WageNegotiation.OfferIssued, WageNegotiation.Opened)
+
+
+def test_every_domain_action_is_exercised_by_the_table_driven_tests():
+    common = {"assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock"}
+    assert {a.name for a in DOMAIN_ACTIONS} == set(TABLE.actions) - common - {"issue_offer"}
+    assert {s for a in DOMAIN_ACTIONS for s in a.sources} <= set(STAGE_BUILDERS)
+
+
+@pytest.mark.parametrize("a", DOMAIN_ACTIONS, ids=lambda a: a.name)
+def test_every_action_refuses_a_role_that_may_not_run_it(a):
+    desk = Desk()
+    case = STAGE_BUILDERS[a.sources[0]](desk)
+    role = next(r for r in ("negotiator", "system", "supervisor", "mediator") if r not in a.roles)
+    version = case.version
+    with pytest.raises(ActionNotAllowed) as err:
+        getattr(case, a.name)(desk.ctx(role, reason="because"), **VALID[a.name])
+    assert err.value.action == a.name and err.value.stage == a.sources[0]
+    assert f"role '{role}'" in str(err.value)
+    assert err.value.allowed == case.allowed_actions(role)
+    assert case.version == version and case.stage == a.sources[0]
+
+
+@pytest.mark.parametrize("a", DOMAIN_ACTIONS, ids=lambda a: a.name)
+def test_every_action_refuses_a_stage_it_does_not_run_in(a):
+    desk = Desk()
+    stage = next(s for s in ("signed", "offer_issued") if s not in a.sources)
+    case = STAGE_BUILDERS[stage](desk)
+    role = sorted(a.roles)[0]
+    with pytest.raises(ActionNotAllowed) as err:
+        getattr(case, a.name)(desk.ctx(role, reason="because"), **VALID[a.name])
+    e = err.value
+    assert (e.stage, e.action, e.allowed) == (stage, a.name, case.allowed_actions(role))
+    message = str(e)
+    assert NUMBER in message and f"'{stage}'" in message and f"'{a.name}'" in message
+    assert "allowed now: " + (", ".join(e.allowed) or "none") in message
+
+
+@pytest.mark.parametrize("a", [a for a in DOMAIN_ACTIONS if a.reason_required], ids=lambda a: a.name)
+def test_every_action_that_needs_a_reason_refuses_without_one(a):
+    desk = Desk()
+    case = STAGE_BUILDERS[a.sources[0]](desk)
+    version = case.version
+    for reason in (None, "", "   "):
+        with pytest.raises(InvalidCommand) as err:
+            getattr(case, a.name)(desk.ctx("supervisor", reason=reason), **VALID[a.name])
+        assert set(err.value.fields) == {"reason"}
+        assert err.value.action == a.name
+    assert case.version == version
+
+
+def test_reasons_are_required_exactly_where_the_design_says():
+    assert {a.name for a in DOMAIN_ACTIONS if a.reason_required} == {
+        "refuse_offer", "escalate_to_acting_offer", "issue_rectification", "refer_to_inspectorate",
+        "declare_impasse", "close", "record_objection", "conclude", "withdraw",
+    }
+
+
+# -- issue_offer -------------------------------------------------------------------------
+
+
+def test_issue_offer_opens_the_case_with_a_20_day_reply_clock():
+    desk = Desk()
+    case = issue(desk)
+    assert case.stage == "offer_issued"
+    assert case.number == NUMBER and case.PREFIX == "WN" and case.KIND == "wage_negotiation"
+    assert list(case.clocks) == ["reply"]
+    assert case.clocks["reply"].started_on == START
+    assert case.clocks["reply"].due_on == days(20)
+    assert case.enterprise == {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXX1", "employees": 320}
+    assert case.issuing_union == "苏州精密机械有限公司工会"
+    assert case.document_number == "苏工要〔2026〕7号"
+    assert case.terms == {"wage_increase_pct": Decimal("5.5"), "minimum_wage": Decimal("2490.00"), "other": "高温津贴"}
+    assert case.ladder_step == 0
+    assert case.proposals == [] and case.agreed_terms is None and case.contract is None
+    assert case.parties() == ["苏州精密机械有限公司"]
+    assert case.flags() == []
+    assert case.summary()["parties"] == "苏州精密机械有限公司"
+    assert stats(case) == {"enterprises_covered": 1, "offers_written": 1}
+    assert case.allowed_actions("negotiator") == [
+        "accept_offer", "refuse_offer", "add_note", "link_case",
+    ]
+
+
+def test_one_written_offer_covering_several_enterprises_counts_once():
+    desk = Desk()
+    first = issue(desk, covers=3, first_of_document=True)
+    second = issue(desk, number="WN-2026-000002", covers=3, first_of_document=False,
+                   enterprise={"name": "苏州纺织有限公司"})
+    assert stats(first) == {"enterprises_covered": 1, "offers_written": 1}
+    assert stats(second) == {"enterprises_covered": 1}
+    assert second.flags() == ["multi_enterprise_offer"]
+    assert second.enterprise == {"name": "苏州纺织有限公司", "credit_code": "", "employees": None}
+    assert second.terms == {"wage_increase_pct": Decimal("5.5"), "minimum_wage": Decimal("2490.00"),
+                            "other": "高温津贴"}
+
+
+def test_issue_offer_without_terms():
+    case = issue(Desk(), terms=None)
+    assert case.terms == {"wage_increase_pct": None, "minimum_wage": None, "other": ""}
+
+
+def test_issue_offer_names_every_bad_field():
+    with pytest.raises(InvalidCommand) as err:
+        issue(Desk(), enterprise={"name": " ", "employees": -1}, issuing_union="", document_number="  ",
+              terms={"wage_increase_pct": "lots", "minimum_wage": "-5"}, first_of_document="yes", covers=0)
+    assert set(err.value.fields) == {
+        "enterprise.name", "enterprise.employees", "issuing_union", "document_number",
+        "terms.wage_increase_pct", "terms.minimum_wage", "first_of_document", "covers",
+    }
+    assert err.value.action == "issue_offer"
+    assert NUMBER in str(err.value)
+
+
+def test_issue_offer_rejects_out_of_range_percentage_and_a_missing_org_unit():
+    with pytest.raises(InvalidCommand) as err:
+        issue(Desk(), terms={"wage_increase_pct": "101"})
+    assert set(err.value.fields) == {"terms.wage_increase_pct"}
+    with pytest.raises(InvalidCommand) as err:
+        issue(Desk(), org_unit="")
+    assert set(err.value.fields) == {"org_unit"}
+
+
+def test_issue_offer_by_a_role_that_may_not():
+    with pytest.raises(ActionNotAllowed) as err:
+        issue(Desk(), role="mediator")
+    assert err.value.stage == "(new)" and err.value.action == "issue_offer"
+    assert "mediator" in str(err.value)
+
+
+def test_the_system_may_issue_offers_in_a_campaign():
+    assert issue(Desk(), role="system").stage == "offer_issued"
+
+
+# -- accept / refuse the offer -----------------------------------------------------------------
+
+
+def test_accept_offer_starts_negotiation_and_counts_the_answer():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=5)
+    case.accept_offer(desk.ctx("negotiator"))
+    assert case.stage == "negotiating"
+    assert case.clocks == {}
+    assert last_event(case).clocks_closed == ["reply"]
+    assert last_event(case).data == {"answered_on": days(5)}
+    assert stats(case) == {"offers_answered": 1}
+
+
+def test_accept_an_acting_offer():
+    desk = Desk()
+    case = to_acting_offer(desk)
+    case.accept_offer(desk.ctx("negotiator"))
+    assert case.stage == "negotiating"
+    assert case.clocks == {}
+    assert case.ladder_step == 1
+    assert stats(case) == {"offers_answered": 1}
+
+
+def test_refuse_offer_needs_a_reason():
+    desk = Desk()
+    case = issue(desk)
+    with pytest.raises(InvalidCommand) as err:
+        case.refuse_offer(desk.ctx("negotiator", reason="  "))
+    assert set(err.value.fields) == {"reason"}
+    assert case.stage == "offer_issued" and len(case.pending_events) == 1
+
+
+def test_refuse_offer():
+    desk = Desk()
+    case = to_offer_refused(desk)
+    assert case.stage == "offer_refused"
+    assert case.clocks == {}
+    assert last_event(case).reason == "企业称经营困难"
+    assert stats(case) == {"offers_refused": 1}
+
+
+def test_accept_offer_in_the_wrong_stage_names_case_stage_action_and_what_is_allowed():
+    desk = Desk()
+    case = to_negotiating(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.accept_offer(desk.ctx("negotiator"))
+    e = err.value
+    assert (e.stage, e.action) == ("negotiating", "accept_offer")
+    assert e.allowed == case.allowed_actions("negotiator")
+    assert "submit_proposal" in e.allowed
+    message = str(e)
+    assert NUMBER in message and "'negotiating'" in message and "'accept_offer'" in message
+    for name in e.allowed:
+        assert name in message
+
+
+def test_an_auditor_may_not_record_a_reply():
+    desk = Desk()
+    case = issue(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.accept_offer(desk.ctx("auditor"))
+    assert "auditor" in str(err.value) and err.value.allowed == []
+
+
+# -- the escalation ladder ----------------------------------------------------------------
+
+
+def test_acting_offer_before_the_reply_clock_runs_out_is_refused_day_19():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=19)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.escalate_to_acting_offer(desk.ctx("system", reason="no reply"), acting_union="姑苏区总工会")
+    assert "due 2026-03-22" in err.value.why
+    assert case.stage == "offer_issued" and case.ladder_step == 0
+
+
+def test_acting_offer_on_the_due_day_is_still_refused_day_20():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=20)
+    with pytest.raises(ActionNotAllowed):
+        case.escalate_to_acting_offer(desk.ctx("system", reason="no reply"), acting_union="姑苏区总工会")
+
+
+def test_acting_offer_once_the_reply_clock_ran_out_day_21():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=21)
+    case.escalate_to_acting_offer(desk.ctx("system", reason="no reply within 20 days"), acting_union="姑苏区总工会")
+    assert case.stage == "acting_offer_issued"
+    assert case.ladder_step == 1
+    assert case.acting_union == "姑苏区总工会"
+    assert case.clocks["reply"].started_on == days(21)
+    assert case.clocks["reply"].due_on == days(41)
+    assert last_event(case).clocks_closed == ["reply"]
+    assert stats(case) == {"acting_offers": 1}
+    assert case.flags() == ["acting_offer"]
+
+
+def test_a_paused_reply_clock_never_runs_out():
+    desk = Desk()
+    case = issue(desk)
+    case.pause_clock(desk.ctx("supervisor", reason="enterprise relocating"), clock="reply")
+    desk.advance(days=30)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.escalate_to_acting_offer(desk.ctx("system", reason="no reply"), acting_union="姑苏区总工会")
+    assert "paused" in err.value.why
+
+
+def test_acting_offer_right_after_a_refusal():
+    desk = Desk()
+    case = to_acting_offer(desk)
+    assert case.stage == "acting_offer_issued"
+    assert case.clocks["reply"].due_on == days(20)
+    assert stats(case) == {"acting_offers": 1}
+
+
+def test_acting_offer_only_once():
+    desk = Desk()
+    case = to_acting_offer(desk)
+    case.refuse_offer(desk.ctx("negotiator", reason="refused again"))
+    with pytest.raises(ActionNotAllowed) as err:
+        case.escalate_to_acting_offer(desk.ctx("supervisor", reason="again"), acting_union="苏州市总工会")
+    assert "already" in err.value.why
+    assert case.stage == "offer_refused"
+
+
+def test_acting_offer_roles_reason_and_data():
+    desk = Desk()
+    case = to_offer_refused(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.escalate_to_acting_offer(desk.ctx("negotiator", reason="x"), acting_union="姑苏区总工会")
+    assert "negotiator" in str(err.value)
+    with pytest.raises(InvalidCommand) as err:
+        case.escalate_to_acting_offer(desk.ctx("supervisor"), acting_union="姑苏区总工会")
+    assert set(err.value.fields) == {"reason"}
+    with pytest.raises(InvalidCommand) as err:
+        case.escalate_to_acting_offer(desk.ctx("supervisor", reason="x"), acting_union=" ")
+    assert set(err.value.fields) == {"acting_union"}
+    assert case.stage == "offer_refused"
+
+
+def test_rectification_after_the_acting_offer_ran_out():
+    desk = Desk()
+    case = to_acting_offer(desk)
+    rp_id = uuid4()
+    desk.advance(days=20)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.issue_rectification(desk.ctx("system", reason="no reply"), rectification_case_id=rp_id,
+                                 rectification_number="RP-2026-000009")
+    assert "due 2026-03-22" in err.value.why
+    desk.advance(days=1)
+    case.issue_rectification(desk.ctx("system", reason="no reply to the acting offer"), rectification_case_id=rp_id,
+                             rectification_number="RP-2026-000009")
+    assert case.stage == "rectification_pending"
+    assert case.clocks == {}
+    assert case.ladder_step == 2
+    assert case.links == [{"case_id": rp_id, "number": "RP-2026-000009", "kind": "rectification_proposal",
+                           "relation": "rectification"}]
+    assert case.rectification["case_id"] == rp_id and case.rectification["outcome"] is None
+    assert last_event(case).data == {"rectification_case_id": rp_id, "rectification_number": "RP-2026-000009"}
+    assert stats(case) == {"rectification_proposals": 1}
+    assert case.flags() == ["acting_offer", "rectification"]
+
+
+def test_rectification_after_the_acting_offer_was_refused():
+    desk = Desk()
+    case = to_rectification_pending(desk)
+    assert case.stage == "rectification_pending"
+    assert case.ladder_step == 2
+    assert len(case.links) == 1
+
+
+def test_rectification_needs_an_acting_offer_first():
+    desk = Desk()
+    case = to_offer_refused(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.issue_rectification(desk.ctx("supervisor", reason="refused"), rectification_case_id=uuid4(),
+                                 rectification_number="RP-2026-000001")
+    assert "acting offer first" in err.value.why
+
+
+def test_rectification_roles_reason_and_data():
+    desk = Desk()
+    case = to_acting_offer(desk)
+    case.refuse_offer(desk.ctx("negotiator", reason="refused again"))
+    with pytest.raises(ActionNotAllowed):
+        case.issue_rectification(desk.ctx("negotiator", reason="x"), rectification_case_id=uuid4(),
+                                 rectification_number="RP-1")
+    with pytest.raises(InvalidCommand) as err:
+        case.issue_rectification(desk.ctx("supervisor"), rectification_case_id=uuid4(), rectification_number="RP-1")
+    assert set(err.value.fields) == {"reason"}
+    with pytest.raises(InvalidCommand) as err:
+        case.issue_rectification(desk.ctx("supervisor", reason="x"), rectification_case_id="not-a-uuid",
+                                 rectification_number="")
+    assert set(err.value.fields) == {"rectification_case_id", "rectification_number"}
+    with pytest.raises(InvalidCommand) as err:
+        case.issue_rectification(desk.ctx("supervisor", reason="x"), rectification_case_id=case.id,
+                                 rectification_number="RP-1")
+    assert set(err.value.fields) == {"rectification_case_id"}
+    assert case.stage == "offer_refused"
+
+
+def test_negotiation_resumes_when_the_enterprise_agrees_to_rectify():
+    desk = Desk()
+    case = to_rectification_pending(desk)
+    with pytest.raises(ActionNotAllowed):
+        case.resume_after_rectification(desk.ctx("negotiator"))
+    case.resume_after_rectification(desk.ctx("system"))
+    assert case.stage == "negotiating"
+    assert case.rectification["outcome"] == "agreed_to_rectify"
+    assert stats(case) == {"agreed_to_rectify": 1}
+
+
+def test_referral_to_the_inspectorate_ends_the_case():
+    desk = Desk()
+    case = to_rectification_pending(desk)
+    with pytest.raises(InvalidCommand) as err:
+        case.refer_to_inspectorate(desk.ctx("system"))
+    assert set(err.value.fields) == {"reason"}
+    with pytest.raises(ActionNotAllowed):
+        case.refer_to_inspectorate(desk.ctx("negotiator", reason="refused to rectify"))
+    case.refer_to_inspectorate(desk.ctx("system", reason="rectification refused"))
+    assert case.stage == "referred_to_inspectorate"
+    assert not case.is_open
+    assert case.allowed_actions() == []
+    assert case.rectification["outcome"] == "referred"
+    assert case.outcome == "referred_to_inspectorate"
+    assert stats(case) == {"negotiations_referred": 1}
+    with pytest.raises(ActionNotAllowed) as err:
+        case.add_note(desk.ctx("supervisor"), text="late note")
+    assert "allowed now: none" in str(err.value)
+
+
+def test_referral_is_only_from_a_pending_rectification():
+    desk = Desk()
+    case = to_offer_refused(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.refer_to_inspectorate(desk.ctx("supervisor", reason="x"))
+    assert err.value.stage == "offer_refused"
+    assert "escalate_to_acting_offer" in err.value.allowed
+
+
+# -- proposals and counter-proposals --------------------------------------------------------
+
+
+def test_proposals_and_counter_proposals_each_have_a_reply_clock():
+    desk = Desk()
+    case = to_negotiating(desk)
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6", minimum_wage="2600",
+                         other_terms="夜班津贴")
+    assert case.stage == "negotiating"
+    assert case.clocks["proposal_reply"].due_on == days(20)
+    assert last_event(case).clocks_closed == []
+    assert case.proposals == [{"no": 1, "side": "union", "wage_increase_pct": Decimal("6"),
+                               "minimum_wage": Decimal("2600.00"), "other_terms": "夜班津贴",
+                               "submitted_at": desk.now, "status": "open"}]
+    assert stats(case) == {}
+    desk.advance(days=7)
+    case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct=Decimal("3.5"))
+    assert last_event(case).clocks_closed == ["proposal_reply"]
+    assert case.clocks["proposal_reply"].started_on == days(7)
+    assert case.clocks["proposal_reply"].due_on == days(27)
+    assert [(p["no"], p["side"], p["status"]) for p in case.proposals] == [
+        (1, "union", "countered"), (2, "enterprise", "open")]
+    assert case.proposals[1]["minimum_wage"] is None
+    assert case.open_proposal is case.proposals[1]
+
+
+def test_a_side_may_not_counter_its_own_open_proposal():
+    desk = Desk()
+    case = to_negotiating(desk)
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6")
+    with pytest.raises(ActionNotAllowed) as err:
+        case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="5")
+    assert "proposal 1" in err.value.why
+    assert len(case.proposals) == 1
+
+
+def test_submit_proposal_names_every_bad_field():
+    desk = Desk()
+    case = to_negotiating(desk)
+    with pytest.raises(InvalidCommand) as err:
+        case.submit_proposal(desk.ctx("negotiator"), side="workers", wage_increase_pct="150", minimum_wage="0",
+                             other_terms=42)
+    assert set(err.value.fields) == {"side", "wage_increase_pct", "minimum_wage", "other_terms"}
+    with pytest.raises(InvalidCommand) as err:
+        case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct=None)
+    assert set(err.value.fields) == {"wage_increase_pct"}
+    case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="-100")
+    assert case.proposals[0]["wage_increase_pct"] == Decimal("-100")
+
+
+def test_submit_proposal_role_and_stage():
+    desk = Desk()
+    case = to_negotiating(desk)
+    with pytest.raises(ActionNotAllowed):
+        case.submit_proposal(desk.ctx("system"), side="union", wage_increase_pct="6")
+    offer = issue(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        offer.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6")
+    assert err.value.stage == "offer_issued"
+
+
+def test_accept_proposal_agrees_the_last_proposals_terms():
+    desk = Desk()
+    case = to_agreed(desk)
+    assert case.stage == "agreed"
+    assert case.clocks == {}
+    assert case.agreed_terms == {"proposal_no": 2, "proposed_by": "enterprise", "wage_increase_pct": Decimal("4.5"),
+                                 "minimum_wage": None, "other_terms": "年终奖", "agreed_at": desk.now}
+    assert [p["status"] for p in case.proposals] == ["countered", "accepted"]
+    assert last_event(case).data["side"] == "union"
+
+
+def test_accept_proposal_needs_an_open_proposal_from_the_other_side():
+    desk = Desk()
+    case = to_negotiating(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.accept_proposal(desk.ctx("negotiator"), side="union")
+    assert "no open proposal" in err.value.why
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6")
+    with pytest.raises(ActionNotAllowed) as err:
+        case.accept_proposal(desk.ctx("negotiator"), side="union")
+    assert "only the other side" in err.value.why
+    with pytest.raises(InvalidCommand) as err:
+        case.accept_proposal(desk.ctx("negotiator"), side="both")
+    assert set(err.value.fields) == {"side"}
+    assert case.stage == "negotiating"
+
+
+def test_impasse_coordination_and_back_to_the_table():
+    desk = Desk()
+    case = to_negotiating(desk)
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6")
+    with pytest.raises(InvalidCommand) as err:
+        case.declare_impasse(desk.ctx("negotiator"))
+    assert set(err.value.fields) == {"reason"}
+    case.declare_impasse(desk.ctx("negotiator", reason="no movement after three rounds"))
+    assert case.stage == "impasse"
+    assert case.clocks == {}
+    assert last_event(case).clocks_closed == ["proposal_reply"]
+    assert case.proposals[0]["status"] == "lapsed"
+    assert case.open_proposal is None
+
+    with pytest.raises(InvalidCommand) as err:
+        case.request_coordination(desk.ctx("negotiator"), authority="")
+    assert set(err.value.fields) == {"authority"}
+    case.request_coordination(desk.ctx("negotiator"), authority="苏州市人力资源和社会保障局")
+    assert case.stage == "coordination"
+    assert case.coordination == {"authority": "苏州市人力资源和社会保障局", "requested_at": desk.now}
+
+    case.resume_negotiation(desk.ctx("negotiator"))
+    assert case.stage == "negotiating"
+    with pytest.raises(ActionNotAllowed):
+        case.accept_proposal(desk.ctx("negotiator"), side="enterprise")
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="5")
+    assert [p["no"] for p in case.proposals] == [1, 2]
+
+
+def test_resume_straight_from_impasse():
+    desk = Desk()
+    case = to_impasse(desk)
+    case.resume_negotiation(desk.ctx("supervisor"))
+    assert case.stage == "negotiating"
+
+
+def test_coordination_only_after_an_impasse():
+    desk = Desk()
+    case = to_negotiating(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.request_coordination(desk.ctx("negotiator"), authority="人社局")
+    assert err.value.stage == "negotiating"
+
+
+@pytest.mark.parametrize("stage", ["impasse", "coordination"])
+def test_close_without_agreement(stage):
+    desk = Desk()
+    case = STAGE_BUILDERS[stage](desk)
+    with pytest.raises(ActionNotAllowed):
+        case.close(desk.ctx("negotiator", reason="no agreement possible"))
+    with pytest.raises(InvalidCommand) as err:
+        case.close(desk.ctx("supervisor"))
+    assert set(err.value.fields) == {"reason"}
+    case.close(desk.ctx("supervisor", reason="no agreement possible"))
+    assert case.stage == "closed"
+    assert case.clocks == {}
+    assert case.outcome == "closed"
+    assert not case.is_open
+
+
+# -- from the agreement to an effective contract ---------------------------------------------
+
+
+def test_congress_approval_needs_more_than_half_of_all_representatives():
+    desk = Desk()
+    case = to_agreed(desk)
+    with pytest.raises(InvalidCommand) as err:
+        case.approve_by_congress(desk.ctx("negotiator"), votes_for=50, votes_against=10, representatives=100)
+    assert set(err.value.fields) == {"votes_for"}
+    assert case.stage == "agreed"
+    case.approve_by_congress(desk.ctx("negotiator"), votes_for=51, votes_against=49, representatives=100)
+    assert case.stage == "congress_approved"
+    assert case.congress == {"votes_for": 51, "votes_against": 49, "representatives": 100, "approved_on": START}
+
+
+def test_congress_votes_must_add_up():
+    desk = Desk()
+    case = to_agreed(desk)
+    with pytest.raises(InvalidCommand) as err:
+        case.approve_by_congress(desk.ctx("negotiator"), votes_for=80, votes_against=30, representatives=100)
+    assert set(err.value.fields) == {"votes_against"}
+    with pytest.raises(InvalidCommand) as err:
+        case.approve_by_congress(desk.ctx("negotiator"), votes_for="80", votes_against=-1, representatives=0)
+    assert set(err.value.fields) == {"votes_for", "votes_against", "representatives"}
+
+
+def test_congress_approval_only_for_agreed_terms():
+    desk = Desk()
+    case = to_negotiating(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.approve_by_congress(desk.ctx("negotiator"), votes_for=80, votes_against=0, representatives=100)
+    assert err.value.stage == "negotiating"
+
+
+def test_sign_opens_the_10_day_filing_clock_from_the_signing_date():
+    desk = Desk()
+    case = to_congress_approved(desk)
+    desk.advance(days=3)
+    case.sign(desk.ctx("negotiator"), signed_on=days(2), term_start=date(2026, 4, 1), term_end=date(2029, 3, 31))
+    assert case.stage == "signed"
+    assert case.clocks["filing"].started_on == days(2)
+    assert case.clocks["filing"].due_on == days(12)
+    assert case.contract == {"signed_on": days(2), "term_start": date(2026, 4, 1), "term_end": date(2029, 3, 31),
+                             "bureau": None, "filed_on": None, "effective_on": None}
+    assert stats(case) == {"contracts_signed": 1}
+
+
+def test_sign_names_every_bad_date():
+    desk = Desk()
+    case = to_congress_approved(desk)
+    with pytest.raises(InvalidCommand) as err:
+        case.sign(desk.ctx("negotiator"), signed_on=days(1), term_start=date(2026, 4, 1), term_end=date(2026, 4, 1))
+    assert set(err.value.fields) == {"signed_on", "term_end"}
+    with pytest.raises(InvalidCommand) as err:
+        case.sign(desk.ctx("negotiator"), signed_on=days(-1), term_start="2026-04-01", term_end=None)
+    assert set(err.value.fields) == {"signed_on", "term_start", "term_end"}
+    assert "congress" in err.value.fields["signed_on"]
+    assert case.stage == "congress_approved"
+
+
+def test_file_with_the_bureau_opens_the_15_day_objection_clock():
+    desk = Desk()
+    case = to_signed(desk)
+    desk.advance(days=4)
+    with pytest.raises(InvalidCommand) as err:
+        case.file_with_bureau(desk.ctx("negotiator"), bureau="")
+    assert set(err.value.fields) == {"bureau"}
+    case.file_with_bureau(desk.ctx("negotiator"), bureau="苏州市人力资源和社会保障局")
+    assert case.stage == "filed"
+    assert list(case.clocks) == ["objection"]
+    assert last_event(case).clocks_closed == ["filing"]
+    assert case.clocks["objection"].started_on == days(4)
+    assert case.clocks["objection"].due_on == days(19)
+    assert case.contract["bureau"] == "苏州市人力资源和社会保障局"
+    assert case.contract["filed_on"] == days(4)
+
+
+def test_a_bureau_objection_sends_the_parties_back_to_the_table():
+    desk = Desk()
+    case = to_filed(desk)
+    with pytest.raises(InvalidCommand) as err:
+        case.record_objection(desk.ctx("negotiator"))
+    assert set(err.value.fields) == {"reason"}
+    contract = dict(case.contract)
+    case.record_objection(desk.ctx("negotiator", reason="最低工资条款低于本市标准"))
+    assert case.stage == "negotiating"
+    assert case.clocks == {}
+    assert case.contract is None and case.agreed_terms is None and case.congress is None
+    assert case.objections[0]["reason"] == "最低工资条款低于本市标准"
+    assert case.objections[0]["contract"] == contract
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="4.5", minimum_wage="2700")
+    assert case.open_proposal["no"] == 3
+
+
+def test_the_contract_takes_effect_only_when_the_objection_period_has_passed():
+    desk = Desk()
+    case = to_filed(desk)
+    desk.advance(days=15)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.take_effect(desk.ctx("system"))
+    assert "may still object" in err.value.why
+    desk.advance(days=1)
+    case.take_effect(desk.ctx("system"))
+    assert case.stage == "effective"
+    assert last_event(case).clocks_closed == ["objection"]
+    assert list(case.clocks) == ["renewal"]
+    renewal = case.clocks["renewal"]
+    assert renewal.started_on == days(16)
+    assert renewal.due_on == date(2029, 3, 31) - timedelta(days=90)
+    assert case.contract["effective_on"] == days(16)
+    assert case.contract["bureau_confirmed"] is False
+    assert stats(case) == {"contracts_effective": 1, "contract_workers_covered": 320}
+
+
+def test_the_bureau_may_confirm_early():
+    desk = Desk()
+    case = to_filed(desk)
+    desk.advance(days=3)
+    case.take_effect(desk.ctx("negotiator"), bureau_confirmed=True)
+    assert case.stage == "effective"
+    assert case.contract["bureau_confirmed"] is True
+    with pytest.raises(InvalidCommand) as err:
+        to_filed(desk).take_effect(desk.ctx("negotiator"), bureau_confirmed="yes")
+    assert set(err.value.fields) == {"bureau_confirmed"}
+
+
+def test_a_short_term_puts_the_renewal_clock_at_today():
+    desk = Desk()
+    case = to_filed(desk, term_end=date(2026, 5, 1))
+    case.take_effect(desk.ctx("negotiator"), bureau_confirmed=True)
+    assert case.clocks["renewal"].due_on == START
+
+
+def test_a_paused_objection_clock_holds_the_contract_back():
+    desk = Desk()
+    case = to_filed(desk)
+    case.pause_clock(desk.ctx("supervisor", reason="bureau reviewing"), clock="objection")
+    desk.advance(days=40)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.take_effect(desk.ctx("system"))
+    assert "paused" in err.value.why
+
+
+def test_numbers_that_are_not_numbers_are_refused():
+    desk = Desk()
+    case = to_negotiating(desk)
+    for bad in ("NaN", "Infinity", True, "", "5%"):
+        with pytest.raises(InvalidCommand) as err:
+            case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct=bad, minimum_wage=bad)
+        assert set(err.value.fields) == {"wage_increase_pct", "minimum_wage"}
+
+
+def test_take_effect_role():
+    desk = Desk()
+    case = to_filed(desk)
+    with pytest.raises(ActionNotAllowed):
+        case.take_effect(desk.ctx("inspector"), bureau_confirmed=True)
+
+
+def test_expiring_and_concluded():
+    desk = Desk()
+    case = to_effective(desk)
+    with pytest.raises(ActionNotAllowed):
+        case.mark_expiring(desk.ctx("caseworker"))
+    case.mark_expiring(desk.ctx("system"))
+    assert case.stage == "expiring"
+    assert list(case.clocks) == ["renewal"]
+    with pytest.raises(InvalidCommand) as err:
+        case.conclude(desk.ctx("negotiator"))
+    assert set(err.value.fields) == {"reason"}
+    case.conclude(desk.ctx("negotiator", reason="term ended; renewed as WN-2029-000010"))
+    assert case.stage == "concluded"
+    assert case.clocks == {}
+    assert last_event(case).clocks_closed == ["renewal"]
+    assert case.outcome == "concluded"
+    assert not case.is_open
+
+
+def test_conclude_straight_from_effective():
+    desk = Desk()
+    case = to_effective(desk)
+    case.conclude(desk.ctx("supervisor", reason="enterprise dissolved"))
+    assert case.stage == "concluded" and case.clocks == {}
+
+
+def test_mark_expiring_only_when_effective():
+    desk = Desk()
+    case = to_filed(desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.mark_expiring(desk.ctx("system"))
+    assert err.value.stage == "filed"
+    assert err.value.allowed == case.allowed_actions("system")
+
+
+# -- withdrawal ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stage", ["offer_issued", "acting_offer_issued", "offer_refused", "negotiating", "impasse", "coordination"]
+)
+def test_withdraw_from_every_open_stage_before_agreement(stage):
+    desk = Desk()
+    case = STAGE_BUILDERS[stage](desk)
+    open_clocks = list(case.clocks)
+    with pytest.raises(ActionNotAllowed):
+        case.withdraw(desk.ctx("negotiator", reason="enterprise closed"))
+    with pytest.raises(InvalidCommand) as err:
+        case.withdraw(desk.ctx("supervisor"))
+    assert set(err.value.fields) == {"reason"}
+    case.withdraw(desk.ctx("supervisor", reason="enterprise closed"))
+    assert case.stage == "withdrawn"
+    assert case.clocks == {}
+    assert last_event(case).clocks_closed == open_clocks
+    assert case.outcome == "withdrawn"
+
+
+@pytest.mark.parametrize("stage", ["rectification_pending", "agreed", "congress_approved", "signed", "filed",
+                                   "effective"])
+def test_no_withdrawal_once_the_ladder_or_the_contract_is_under_way(stage):
+    desk = Desk()
+    case = STAGE_BUILDERS[stage](desk)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.withdraw(desk.ctx("supervisor", reason="x"))
+    assert err.value.stage == stage
+    assert "withdraw" not in err.value.allowed
+
+
+# -- common actions, replay and the hash chain ------------------------------------------------
+
+
+def test_common_actions_work_on_a_negotiation():
+    desk = Desk()
+    case = issue(desk)
+    case.assign(desk.ctx("supervisor"), assignee="negotiator-7")
+    case.add_note(desk.ctx("negotiator"), text="called the HR director")
+    case.extend_clock(desk.ctx("supervisor", reason="holiday week"), clock="reply", days=7)
+    assert case.assignee == "negotiator-7"
+    assert case.notes[0]["text"] == "called the HR director"
+    assert case.clocks["reply"].due_on == days(27)
+    assert case.clocks["reply"].extensions == 1
+    assert stats(case) == {}
+
+
+def test_backdating_is_checked():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=2)
+    with pytest.raises(InvalidCommand) as err:
+        case.accept_offer(desk.ctx("negotiator", occurred_at=desk.now - timedelta(days=3)))
+    assert set(err.value.fields) == {"occurred_at"}
+    case.accept_offer(desk.ctx("negotiator", occurred_at=desk.now - timedelta(days=1)))
+    assert last_event(case).data == {"answered_on": days(1)}
+
+
+def long_history(desk: Desk) -> WageNegotiation:
+    case = issue(desk, covers=2)
+    desk.advance(days=21)
+    case.escalate_to_acting_offer(desk.ctx("system", reason="no reply in 20 days"), acting_union="姑苏区总工会")
+    case.refuse_offer(desk.ctx("negotiator", reason="refuses again"))
+    case.issue_rectification(desk.ctx("supervisor", reason="acting offer refused"), rectification_case_id=uuid4(),
+                             rectification_number="RP-2026-000003")
+    desk.advance(days=10)
+    case.resume_after_rectification(desk.ctx("system"))
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6", minimum_wage="2600")
+    desk.advance(days=5)
+    case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="2")
+    case.declare_impasse(desk.ctx("negotiator", reason="too far apart"))
+    case.request_coordination(desk.ctx("negotiator"), authority="姑苏区人社局")
+    desk.advance(days=7)
+    case.resume_negotiation(desk.ctx("negotiator"))
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="4.5")
+    case.accept_proposal(desk.ctx("negotiator"), side="enterprise")
+    case.approve_by_congress(desk.ctx("negotiator"), votes_for=70, votes_against=5, representatives=90)
+    case.sign(desk.ctx("negotiator"), signed_on=desk.now.date(), term_start=date(2026, 6, 1),
+              term_end=date(2027, 5, 31))
+    case.file_with_bureau(desk.ctx("negotiator"), bureau="姑苏区人社局")
+    case.record_objection(desk.ctx("negotiator", reason="term start precedes signing"))
+    case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="4.5")
+    case.accept_proposal(desk.ctx("negotiator"), side="union")
+    case.approve_by_congress(desk.ctx("negotiator"), votes_for=70, votes_against=5, representatives=90)
+    case.sign(desk.ctx("negotiator"), signed_on=desk.now.date(), term_start=date(2026, 7, 1),
+              term_end=date(2027, 6, 30))
+    case.file_with_bureau(desk.ctx("negotiator"), bureau="姑苏区人社局")
+    case.pause_clock(desk.ctx("supervisor", reason="bureau asked for documents"), clock="objection")
+    desk.advance(days=3)
+    case.resume_clock(desk.ctx("supervisor"), clock="objection")
+    desk.advance(days=16)
+    case.take_effect(desk.ctx("system"))
+    case.assign(desk.ctx("supervisor"), assignee="negotiator-2")
+    case.add_note(desk.ctx("negotiator"), text="contract posted on the notice board")
+    desk.advance(days=300)
+    case.mark_expiring(desk.ctx("system"))
+    case.conclude(desk.ctx("negotiator", reason="term ended; renewed as WN-2027-000004"))
+    return case
+
+
+def test_replay_rebuilds_the_same_state_after_a_long_history():
+    desk = Desk()
+    case = long_history(desk)
+    assert case.stage == "concluded"
+    assert len(case.pending_events) == 28
+    rebuilt = replay(case)
+    assert live_state(rebuilt) == live_state(case)
+    assert rebuilt.agreed_terms["wage_increase_pct"] == Decimal("4.5")
+    assert rebuilt.contract["term_end"] == date(2027, 6, 30)
+    assert len(rebuilt.objections) == 1 and rebuilt.ladder_step == 2
+
+
+def test_every_event_commits_to_its_predecessor():
+    desk = Desk()
+    case = long_history(desk)
+    events = case.pending_events
+    assert events[0].prev_hash == "0" * 64
+    for previous, event in zip(events, events[1:], strict=False):
+        assert event.prev_hash == previous.hash
+    assert len({e.hash for e in events}) == len(events)
+    assert case.head_hash == events[-1].hash
+
+
+def test_no_handler_mutates_recorded_event_data():
+    # Recompute each hash from the event as it stands after the whole history was applied:
+    # a handler that changed event data in place (instead of copying it into state) breaks it.
+    # The creating event's hash is taken before eventsourcing adds `originator_topic`.
+    desk = Desk()
+    case = long_history(desk)
+    for event in case.pending_events:
+        fields = {k: v for k, v in event.__dict__.items() if k != "originator_topic"}
+        assert event_hash(type(event).__qualname__, fields) == event.hash, type(event).__name__
+
+
+def test_event_data_is_json_native_or_a_known_scalar():
+    desk = Desk()
+    case = long_history(desk)
+
+    def check(value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                assert isinstance(k, str)
+                check(v)
+        elif isinstance(value, list):
+            for v in value:
+                check(v)
+        else:
+            assert value is None or isinstance(value, (str, int, bool, Decimal, date, UUID)), value
+
+    for event in case.pending_events:
+        check(event.data)
+        check(event.clocks_opened)
+
+
+def test_statistics_over_a_whole_history():
+    desk = Desk()
+    case = long_history(desk)
+    totals: dict[str, Decimal] = {}
+    for event in case.pending_events:
+        for metric, value in case.statistics(event).items():
+            totals[metric] = totals.get(metric, Decimal(0)) + Decimal(value)
+    assert totals == {
+        "enterprises_covered": 1, "offers_written": 1, "acting_offers": 1, "offers_refused": 1,
+        "rectification_proposals": 1, "agreed_to_rectify": 1, "contracts_signed": 2,
+        "contract_workers_covered": 320, "contracts_effective": 1,
+    }
+
+
+def test_policy_lengths_come_from_the_context():
+    desk = Desk(policy=DEFAULT_POLICY.with_clock("negotiation.reply", 30))
+    case = issue(desk)
+    assert case.clocks["reply"].due_on == days(30)
