@@ -75,12 +75,17 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.option("--year", default=2026, show_default=True, type=click.IntRange(2000, 2100),
               help="The simulated year the cases run through.")
 @click.option("--seed", default=7, show_default=True, help="Random seed; the same seed gives the same data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds cases.")
 @click.pass_context
-def demo(ctx: click.Context, size: int, year: int, seed: int) -> None:
+def demo(ctx: click.Context, size: int, year: int, seed: int, if_empty: bool) -> None:
     from engine.demo import load_demo
 
     cw = _engine(ctx)
     _require_schema(cw)
+    existing = cw.store.recorder.max_notification_id() or 0
+    if existing and if_empty:
+        console.print(f"demo skipped: the database already holds {existing} events")
+        return
     with _progress() as progress:
         task = progress.add_task("loading demo cases", total=None)
 
