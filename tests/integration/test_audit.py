@@ -1,0 +1,95 @@
+"""Audit: history with who/when/why, state as of a version or a time, tamper detection, encryption."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from eventsourcing.cipher import AESCipher
+from sqlalchemy import text
+
+from engine.audit import as_of, history, verify_case, verify_store
+from engine.migrate import upgrade
+from engine.service import Casework
+from tests.conftest import make_settings
+from tests.integration.scenarios import MEDIATOR, SUPERVISOR, file_dispute
+
+
+def _dispute_with_history(cw: Casework, clock) -> tuple:  # noqa: ANN001
+    opened = file_dispute(cw)
+    clock.advance(days=1)
+    cw.execute(opened.case_id, "accept", MEDIATOR)
+    clock.advance(days=1)
+    cw.execute(opened.case_id, "withdraw", MEDIATOR, reason="申请人与企业自行和解")
+    return opened
+
+
+def test_history_lists_every_event_with_actor_role_reason_times_and_chain(cw: Casework, clock) -> None:  # noqa: ANN001
+    opened = _dispute_with_history(cw, clock)
+    entries = history(cw, opened.number)
+    assert [(e.version, e.event, e.actor_role, e.stage) for e in entries] == [
+        (1, "DisputeFiled", "mediator", "filed"),
+        (2, "DisputeAccepted", "mediator", "accepted"),
+        (3, "DisputeWithdrawn", "mediator", "withdrawn"),
+    ]
+    assert entries[2].reason == "申请人与企业自行和解"
+    assert entries[1].recorded_at - entries[0].recorded_at == timedelta(days=1)
+    assert [e.prev_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
+    assert len({e.command_id for e in entries}) == 3
+
+
+def test_state_as_of_a_version_and_as_of_a_past_time(cw: Casework, clock, start_time) -> None:  # noqa: ANN001
+    opened = _dispute_with_history(cw, clock)
+    assert as_of(cw, opened.number, version=2).stage == "accepted"
+    assert as_of(cw, opened.case_id, at=start_time + timedelta(hours=30)).stage == "accepted"
+    assert as_of(cw, opened.case_id, at=start_time + timedelta(hours=1)).stage == "filed"
+    assert as_of(cw, opened.case_id, at=start_time + timedelta(days=5)).stage == "withdrawn"
+    with pytest.raises(Exception, match="did not exist"):
+        as_of(cw, opened.case_id, at=start_time - timedelta(days=1))
+
+
+def test_verify_passes_on_an_untouched_store(cw: Casework, clock) -> None:  # noqa: ANN001
+    _dispute_with_history(cw, clock)
+    file_dispute(cw)
+    result = verify_store(cw)
+    assert result.ok and result.events == 4 and result.cases == 2
+
+
+def test_changing_one_byte_of_a_stored_event_is_detected_and_named(cw: Casework, clock) -> None:  # noqa: ANN001
+    opened = _dispute_with_history(cw, clock)
+    with cw.write_transaction() as session:
+        row = session.execute(text(
+            "select id, state from casework_events where originator_version = 2"
+        )).one()
+        state = bytes(row.state)
+        position = state.index(b'"actor_id":"') + len(b'"actor_id":"')
+        tampered = state[:position] + bytes([state[position] ^ 0x01]) + state[position + 1:]
+        session.execute(text("update casework_events set state = :s where id = :i"), {"s": tampered, "i": row.id})
+    for result in (verify_case(cw, opened.number), verify_store(cw)):
+        assert not result.ok
+        assert result.first_break.version == 2 and result.first_break.case_id == opened.case_id
+        assert "altered" in result.first_break.problem
+
+
+def test_removing_the_last_event_is_detected_through_the_case_index(cw: Casework, clock) -> None:  # noqa: ANN001
+    opened = _dispute_with_history(cw, clock)
+    with cw.write_transaction() as session:
+        session.execute(text("delete from casework_events where originator_version = 3"))
+    result = verify_case(cw, opened.number)
+    assert not result.ok and "removed" in result.first_break.problem
+
+
+def test_with_a_cipher_key_personal_data_is_encrypted_at_rest(tmp_path, database_url: str, clock) -> None:  # noqa: ANN001
+    settings = make_settings(tmp_path, database_url, cipher_key=AESCipher.create_key(num_bytes=32))
+    cw = Casework(settings, clock)
+    upgrade(cw.db)
+    try:
+        opened = file_dispute(cw)
+        cw.execute(opened.case_id, "accept", SUPERVISOR)
+        with cw.read_transaction() as session:
+            stored = b"".join(bytes(s) for (s,) in session.execute(text("select state from casework_events")))
+        assert "王建国".encode() not in stored and b"320502198001011234" not in stored
+        assert cw.get(opened.case_id).applicants[0]["name"] == "王建国"
+        assert verify_store(cw).ok
+    finally:
+        cw.close()
