@@ -94,6 +94,8 @@ TABLE = StageTable(
                roles=("supervisor",), reason=True, help="Close the negotiation without agreement."),
         action("approve_by_congress", "CongressApproved", source="agreed", target="congress_approved",
                roles=NEGOTIATING, help="The worker congress (职代会) approves the draft contract."),
+        action("reject_by_congress", "CongressRejected", source="agreed", target="negotiating", roles=NEGOTIATING,
+               reason=True, help="The worker congress does not approve the draft: negotiation resumes."),
         action("sign", "ContractSigned", source="congress_approved", target="signed", roles=NEGOTIATING,
                counts=("contracts_signed",), help="Record the signed contract; filing is due within 10 days."),
         action("file_with_bureau", "ContractFiled", source="signed", target="filed", roles=NEGOTIATING,
@@ -444,6 +446,22 @@ class WageNegotiation(Case):
     def _on_approve_by_congress(self, event: Case.Event) -> None:
         self.congress = dict(event.data)
 
+    def reject_by_congress(self, ctx: Context, *, votes_for: int, representatives: int) -> None:
+        a = self._guard(ctx, "reject_by_congress")
+        bad: dict[str, str] = {}
+        require(bad, _whole(representatives) and representatives >= 1, "representatives",
+                "must be a whole number, at least 1")
+        require(bad, _whole(votes_for) and 0 <= votes_for, "votes_for", "must be a whole number, zero or more")
+        if not bad:
+            require(bad, votes_for * 2 <= representatives, "votes_for",
+                    f"{votes_for} of {representatives} is a majority: record approve_by_congress instead")
+        if bad:
+            raise self._invalid("reject_by_congress", **bad)
+        self._record(ctx, a, {"votes_for": votes_for, "representatives": representatives})
+
+    def _on_reject_by_congress(self, event: Case.Event) -> None:
+        self.agreed_terms = None
+
     def sign(self, ctx: Context, *, signed_on: date, term_start: date, term_end: date) -> None:
         a = self._guard(ctx, "sign")
         bad: dict[str, str] = {}
@@ -515,7 +533,9 @@ class WageNegotiation(Case):
 
     def mark_expiring(self, ctx: Context) -> None:
         a = self._guard(ctx, "mark_expiring")
-        self._record(ctx, a, {})
+        assert self.contract is not None
+        term_end = Clock(name="term_end", started_on=ctx.today, due_on=max(self.contract["term_end"], ctx.today))
+        self._record(ctx, a, {}, opened={"term_end": term_end}, closed=["renewal"])
 
     def conclude(self, ctx: Context) -> None:
         a = self._guard(ctx, "conclude")

@@ -155,6 +155,7 @@ VALID = {
     "resume_negotiation": {},
     "close": {},
     "approve_by_congress": {"votes_for": 60, "votes_against": 0, "representatives": 100},
+    "reject_by_congress": {"votes_for": 20, "representatives": 100},
     "sign": {"signed_on": START, "term_start": date(2026, 4, 1), "term_end": date(2027, 3, 31)},
     "file_with_bureau": {"bureau": "人社局"},
     "record_objection": {},
@@ -1081,3 +1082,24 @@ def test_policy_lengths_come_from_the_context():
     desk = Desk(policy=DEFAULT_POLICY.with_clock("negotiation.reply", 30))
     case = issue(desk)
     assert case.clocks["reply"].due_on == days(30)
+
+
+def test_congress_rejection_returns_to_negotiation_and_a_majority_is_refused() -> None:
+    from aggregates.errors import InvalidCommand
+
+    desk = Desk()
+    case = to_agreed(desk)
+    with pytest.raises(InvalidCommand) as refused:
+        case.reject_by_congress(desk.ctx("negotiator", reason="多数不同意"), votes_for=40, representatives=60)
+    assert "votes_for" in refused.value.fields
+    case.reject_by_congress(desk.ctx("negotiator", reason="多数不同意"), votes_for=20, representatives=60)
+    assert case.stage == "negotiating" and case.agreed_terms is None
+
+
+def test_marking_expiring_replaces_the_renewal_clock_with_the_term_end() -> None:
+    desk = Desk()
+    case = to_effective(desk)
+    assert "renewal" in case.clocks
+    case.mark_expiring(desk.ctx("system"))
+    assert "renewal" not in case.clocks
+    assert case.clocks["term_end"].due_on == case.contract["term_end"]
