@@ -240,7 +240,7 @@ def test_every_action_that_needs_a_reason_refuses_without_one(a):
 def test_reasons_are_required_exactly_where_the_design_says():
     assert {a.name for a in DOMAIN_ACTIONS if a.reason_required} == {
         "refuse_offer", "escalate_to_acting_offer", "issue_rectification", "refer_to_inspectorate",
-        "declare_impasse", "close", "record_objection", "conclude", "withdraw",
+        "declare_impasse", "close", "record_objection", "conclude", "withdraw", "reject_by_congress",
     }
 
 
@@ -880,7 +880,7 @@ def test_expiring_and_concluded():
         case.mark_expiring(desk.ctx("caseworker"))
     case.mark_expiring(desk.ctx("system"))
     assert case.stage == "expiring"
-    assert list(case.clocks) == ["renewal"]
+    assert list(case.clocks) == ["term_end"]
     with pytest.raises(InvalidCommand) as err:
         case.conclude(desk.ctx("negotiator"))
     assert set(err.value.fields) == {"reason"}
