@@ -887,7 +887,7 @@ def test_expiring_and_concluded():
     case.conclude(desk.ctx("negotiator", reason="term ended; renewed as WN-2029-000010"))
     assert case.stage == "concluded"
     assert case.clocks == {}
-    assert last_event(case).clocks_closed == ["renewal"]
+    assert last_event(case).clocks_closed == ["term_end"]
     assert case.outcome == "concluded"
     assert not case.is_open
 
