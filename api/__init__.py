@@ -1,0 +1,1 @@
+"""The Flask HTTP API (to come; it will call engine/)."""

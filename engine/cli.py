@@ -106,7 +106,7 @@ def demo(ctx: click.Context, size: int, year: int, seed: int, if_empty: bool) ->
 @click.pass_context
 def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end: datetime | None,
            depth: int | None, fmt: str) -> None:
-    from engine.reports import RATES, SECTIONS, statistics
+    from engine.reports import RATES, SECTIONS, plain, statistics
 
     cw = _engine(ctx)
     _require_schema(cw)
@@ -120,9 +120,9 @@ def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end
     if fmt == "json":
         click.echo(json.dumps({
             "org_unit": org_unit, "from": str(rep.start or ""), "to": str(rep.end or ""),
-            "figures": {m: str(v) for _, m, _, _, v, _ in rows},
+            "figures": {m: plain(v) for _, m, _, _, v, _ in rows},
             "rates": {name: (str(r) if (r := rep.rate(n, d)) is not None else None) for name, _, _, n, d in RATES},
-            "by_org": {c: {m: str(v) for m, v in rep.by_org[c].items()} for c in columns},
+            "by_org": {c: {m: plain(v) for m, v in rep.by_org[c].items()} for c in columns},
         }, ensure_ascii=False, indent=2))
         return
     if fmt == "csv":
@@ -131,7 +131,7 @@ def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end
         writer = csv.writer(sys.stdout)
         writer.writerow(["section", "metric", "label_zh", "label_en", "total", *columns])
         for section, metric, zh, en, total, per in rows:
-            writer.writerow([section, metric, zh, en, _fmt(total), *map(_fmt, per)])
+            writer.writerow([section, metric, zh, en, plain(total), *map(plain, per)])
         return
     title = f"Casework statistics — {org_unit or 'all org units'}"
     if rep.start or rep.end:

@@ -106,3 +106,8 @@ def statistics(cw: Casework, *, org_unit: str | None = None, start: date | None 
             if by_org_depth:
                 by_org[".".join(unit.split(".")[:by_org_depth])][metric] += value
     return Report(org_unit, start, end, dict(totals), {k: dict(v) for k, v in by_org.items()})
+
+
+def plain(value: Decimal) -> str:
+    """A count as a whole number, an amount with its cents: 9.00 -> "9", 3500.50 -> "3500.50"."""
+    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
