@@ -258,6 +258,19 @@ class Case(Aggregate):
         }
 
     @classmethod
+    def check_opener(cls, ctx: Context, number: str) -> Action:
+        """Role, reason and business time of a command that opens a case; checked before its data."""
+        a = cls.TABLE.creating
+        label = f"{cls.__name__} {number}"
+        if ctx.actor_role not in a.roles:
+            raise ActionNotAllowed(
+                case=label, stage="(new)", action=a.name, allowed=[],
+                why=f"role '{ctx.actor_role}' may not open this case type",
+            )
+        cls._check_context(ctx, a, label, None)
+        return a
+
+    @classmethod
     def _open(
         cls: type[TCase],
         ctx: Context,
@@ -269,14 +282,8 @@ class Case(Aggregate):
         data: Mapping[str, Any],
         opened: Mapping[str, Clock] = {},
     ) -> TCase:
-        a = cls.TABLE.creating
+        a = cls.check_opener(ctx, number)
         label = f"{cls.__name__} {number}"
-        if ctx.actor_role not in a.roles:
-            raise ActionNotAllowed(
-                case=label, stage="(new)", action=a.name, allowed=[],
-                why=f"role '{ctx.actor_role}' may not open this case type",
-            )
-        cls._check_context(ctx, a, label, None)
         if not org_unit:
             raise InvalidCommand(label, a.name, {"org_unit": "is required"})
         event_cls = getattr(cls, a.event)

@@ -98,6 +98,7 @@ class UnitOfWork:
              **data: Any) -> Case:
         cls = case_type(kind)
         case_id = case_id or uuid.uuid5(COMMAND_NAMESPACE, f"{self.ctx.command_id}/{len(self.touched)}")
+        cls.check_opener(self.ctx, "(new)")
         number = self.service._next_number(self.session, cls.PREFIX, self.ctx)
         creator = getattr(cls, cls.TABLE.creating.name)
         case = creator(self.ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee, **data)

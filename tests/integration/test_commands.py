@@ -113,3 +113,12 @@ def test_case_numbers_run_per_type_and_year(cw: Casework, clock) -> None:  # noq
     assert [file_dispute(cw).number for _ in range(3)] == [f"LD-2026-00000{i}" for i in (1, 2, 3)]
     clock.advance(days=310)
     assert file_dispute(cw).number == "LD-2027-000001"
+
+
+def test_a_role_that_may_not_open_the_case_type_is_refused_before_its_data_is_checked(cw: Casework) -> None:
+    from engine.service import Actor
+
+    with pytest.raises(ActionNotAllowed) as refused:
+        file_dispute(cw, Actor("auditor-1", "auditor"), claims=[])
+    assert "role 'auditor' may not open" in str(refused.value)
+    assert count_rows(cw, "casework_events") == 0
