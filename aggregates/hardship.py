@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from aggregates.base import (
     require,
 )
 from aggregates.stages import StageTable, action
+from aggregates.values import money, text
 
 ASSISTING = ("caseworker", "supervisor")
 
@@ -86,20 +87,10 @@ def normalise_category(value: Any) -> str | None:
     return CATEGORY_ALIASES.get(value)
 
 
-def _amount(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite() or amount < 0:
-        return None
-    return amount.quantize(Decimal("0.01"))
 
 
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+
+
 
 
 def _household(bad: dict[str, str], household: Any, prefix: str = "household") -> dict[str, Any] | None:
@@ -110,9 +101,9 @@ def _household(bad: dict[str, str], household: Any, prefix: str = "household") -
     members = household.get("members")
     require(bad, isinstance(members, int) and not isinstance(members, bool) and members >= 1,
             f"{prefix}.members", "must be a whole number, at least 1")
-    income = _amount(household.get("monthly_income_per_capita"))
+    income = money(household.get("monthly_income_per_capita"))
     require(bad, income is not None, f"{prefix}.monthly_income_per_capita", "must be a non-negative amount in CNY")
-    minimum = _amount(household.get("local_minimum"))
+    minimum = money(household.get("local_minimum"))
     require(bad, minimum is not None and minimum > 0, f"{prefix}.local_minimum", "must be a positive amount in CNY")
     return {"members": members, "monthly_income_per_capita": income, "local_minimum": minimum}
 
@@ -155,8 +146,8 @@ class HardshipCase(Case):
     ) -> HardshipCase:
         bad: dict[str, str] = {}
         worker = worker if isinstance(worker, Mapping) else {}
-        name = _text(worker.get("name"))
-        id_number = _text(worker.get("id_number")).upper()
+        name = text(worker.get("name"))
+        id_number = text(worker.get("id_number")).upper()
         require(bad, bool(name), "worker.name", "is required")
         require(bad, bool(id_number), "worker.id_number", "is required")
         require(bad, _ID_NUMBER.match(id_number) is not None, "worker.id_number",
@@ -176,13 +167,13 @@ class HardshipCase(Case):
             raise cls._invalid_new(number, bad)
         data = {
             "worker": {"name": name, "id_number": id_number,
-                       "phone": _text(worker.get("phone")), "address": _text(worker.get("address"))},
+                       "phone": text(worker.get("phone")), "address": text(worker.get("address"))},
             "person_key": person_key.strip(),
             "household": parsed_household,
             "causes": list(dict.fromkeys(causes)),
             "category": normalised,
             "found_on_visit": found_on_visit,
-            "employer": _text(employer) or None,
+            "employer": text(employer) or None,
         }
         return cls._open(ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee, data=data,
                          opened={"verification": new_clock(ctx, "verification", "hardship.verification")})
@@ -246,14 +237,14 @@ class HardshipCase(Case):
         applied_on = self.opened_at.astimezone(ctx.tz).date()
         require(bad, not is_date or visited_on >= applied_on, "visited_on",
                 f"may not be earlier than the application ({applied_on})")
-        require(bad, bool(_text(findings)), "findings", "is required")
+        require(bad, bool(text(findings)), "findings", "is required")
         corrected = _household(bad, household) if household is not None else None
         recommended = normalise_category(recommended_category) if recommended_category is not None else None
         require(bad, recommended_category is None or recommended is not None, "recommended_category",
                 f"must be one of {', '.join(CATEGORIES)}")
         if bad:
             raise self._invalid("verify", **bad)
-        self._record(ctx, a, {"visited_on": visited_on, "findings": _text(findings), "household": corrected,
+        self._record(ctx, a, {"visited_on": visited_on, "findings": text(findings), "household": corrected,
                               "recommended_category": recommended}, closed=["verification"])
 
     def _on_verify(self, event: Case.Event) -> None:
@@ -288,10 +279,10 @@ class HardshipCase(Case):
         bad: dict[str, str] = {}
         caps = ctx.policy.annual_caps
         require(bad, aid_type in caps, "aid_type", f"must be one of {', '.join(caps)}")
-        parsed = _amount(amount)
+        parsed = money(amount)
         require(bad, parsed is not None and parsed > 0, "amount", "must be a positive amount in CNY")
-        require(bad, bool(_text(fund)), "fund", "is required")
-        require(bad, _PERIOD.match(_text(period)) is not None, "period",
+        require(bad, bool(text(fund)), "fund", "is required")
+        require(bad, _PERIOD.match(text(period)) is not None, "period",
                 "is required, as a year or a month (2026, 2026-03)")
         if bad:
             raise self._invalid("disburse", **bad)
@@ -305,7 +296,7 @@ class HardshipCase(Case):
                 "disburse",
                 amount=f"exceeds the annual cap of {cap} CNY for {aid_type} aid in {year}; {remaining} CNY remains",
             )
-        self._record(ctx, a, {"aid_type": aid_type, "amount": parsed, "fund": _text(fund), "period": _text(period),
+        self._record(ctx, a, {"aid_type": aid_type, "amount": parsed, "fund": text(fund), "period": text(period),
                               "year": year, "disbursed_on": ctx.today})
 
     def _on_disburse(self, event: Case.Event) -> None:
@@ -332,11 +323,11 @@ class HardshipCase(Case):
             require(bad, category is None, "category", "is given only when the outcome is 'reclassify'")
         require(bad, notes is None or isinstance(notes, str), "notes", "must be text")
         if outcome == "exit":
-            require(bad, bool(_text(ctx.reason)), "reason", "a reason is required to exit hardship")
+            require(bad, bool(text(ctx.reason)), "reason", "a reason is required to exit hardship")
         if bad:
             raise self._invalid("review", **bad)
         data = {"outcome": outcome, "category": chosen, "previous_category": self.category,
-                "notes": _text(notes), "reviewed_on": ctx.today}
+                "notes": text(notes), "reviewed_on": ctx.today}
         if outcome == "exit":
             self._record(ctx, a, data, stage="exited", closed=self._closing_all_clocks())
         else:

@@ -6,8 +6,8 @@ Basis: 劳动争议调解仲裁法 arts. 10-16; 企业劳动争议协商调解�
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +21,7 @@ from aggregates.base import (
     require,
 )
 from aggregates.stages import StageTable, action
+from aggregates.values import is_day, money
 
 CLAIM_CATEGORIES = ("wages", "overtime", "social_insurance", "termination", "work_injury", "contract", "other")
 COLLECTIVE_THRESHOLD = 10
@@ -74,19 +75,10 @@ TABLE = StageTable(
 )
 
 
-def _is_date(value: Any) -> bool:
-    """A calendar date (a datetime is refused: it cannot be compared with one)."""
-    return isinstance(value, date) and not isinstance(value, datetime)
 
 
-def _amount(value: Any) -> Decimal | None:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite() or amount < 0:
-        return None
-    return amount.quantize(Decimal("0.01"))
+
+
 
 
 @case_type
@@ -125,7 +117,7 @@ class LaborDispute(Case):
             category = claim.get("category")
             require(bad, category in CLAIM_CATEGORIES, f"claims[{i}].category",
                     f"must be one of {', '.join(CLAIM_CATEGORIES)}")
-            amount = _amount(claim.get("amount", "0"))
+            amount = money(claim.get("amount", "0"))
             require(bad, amount is not None, f"claims[{i}].amount", "must be a non-negative amount in CNY")
             parsed_claims.append({"category": category, "amount": amount,
                                   "description": str(claim.get("description", ""))})
@@ -208,8 +200,8 @@ class LaborDispute(Case):
     def record_session(self, ctx: Context, *, held_on: date, summary: str, attendees: Sequence[str] = ()) -> None:
         a = self._guard(ctx, "record_session")
         bad: dict[str, str] = {}
-        require(bad, _is_date(held_on), "held_on", "must be a date")
-        require(bad, not _is_date(held_on) or held_on <= ctx.today, "held_on", "may not lie in the future")
+        require(bad, is_day(held_on), "held_on", "must be a date")
+        require(bad, not is_day(held_on) or held_on <= ctx.today, "held_on", "may not lie in the future")
         require(bad, bool(summary and summary.strip()), "summary", "is required")
         if bad:
             raise self._invalid("record_session", **bad)
@@ -239,12 +231,12 @@ class LaborDispute(Case):
         a = self._guard(ctx, "reach_agreement")
         bad: dict[str, str] = {}
         require(bad, bool(terms and terms.strip()), "terms", "is required")
-        require(bad, _is_date(performance_due), "performance_due", "must be a date")
-        require(bad, not _is_date(performance_due) or performance_due >= ctx.today,
+        require(bad, is_day(performance_due), "performance_due", "must be a date")
+        require(bad, not is_day(performance_due) or performance_due >= ctx.today,
                 "performance_due", "may not lie in the past")
         parsed: dict[str, Decimal] = {}
         for key, value in (amounts or {}).items():
-            amt = _amount(value)
+            amt = money(value)
             require(bad, amt is not None, f"amounts.{key}", "must be a non-negative amount in CNY")
             if amt is not None:
                 parsed[str(key)] = amt

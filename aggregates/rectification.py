@@ -8,8 +8,7 @@ negotiation, if any: acceptance resumes it, referral refers it to the inspectora
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +22,7 @@ from aggregates.base import (
     require,
 )
 from aggregates.stages import StageTable, action
+from aggregates.values import as_uuid, is_day, money, text
 
 SUPERVISING_LAW = ("inspector", "supervisor")
 SOURCE_KINDS = ("negotiation", "dispute", "inspection")
@@ -67,33 +67,16 @@ TABLE = StageTable(
 )
 
 
-def _text(value: Any) -> str:
-    return str(value).strip() if value is not None else ""
 
 
-def _day(value: Any) -> bool:
-    return isinstance(value, date) and not isinstance(value, datetime)
 
 
-def _as_uuid(value: Any) -> UUID | None:
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
-def _amount(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite() or amount < 0:
-        return None
-    return amount.quantize(Decimal("0.01"))
+
+
+
+
 
 
 def item_clock(no: int) -> str:
@@ -122,13 +105,13 @@ class RectificationProposal(Case):
     ) -> RectificationProposal:
         bad: dict[str, str] = {}
         enterprise = enterprise or {}
-        require(bad, bool(_text(enterprise.get("name"))), "enterprise.name", "is required")
-        require(bad, bool(_text(issuing_union)), "issuing_union", "is required")
+        require(bad, bool(text(enterprise.get("name"))), "enterprise.name", "is required")
+        require(bad, bool(text(issuing_union)), "issuing_union", "is required")
         source = source or {}
         kind = source.get("kind")
         require(bad, kind in SOURCE_KINDS, "source.kind", f"must be one of {', '.join(SOURCE_KINDS)}")
         source_id = source.get("case_id")
-        parsed_id = _as_uuid(source_id) if source_id is not None else None
+        parsed_id = as_uuid(source_id) if source_id is not None else None
         require(bad, source_id is None or parsed_id is not None, "source.case_id", "must be a case id (UUID)")
         require(bad, kind != "negotiation" or source_id is not None, "source.case_id",
                 "is required when the source is a negotiation")
@@ -139,21 +122,21 @@ class RectificationProposal(Case):
             category = item.get("category")
             require(bad, category in ITEM_CATEGORIES, f"items[{i - 1}].category",
                     f"must be one of {', '.join(ITEM_CATEGORIES)}")
-            require(bad, bool(_text(item.get("description"))), f"items[{i - 1}].description", "is required")
-            require(bad, bool(_text(item.get("legal_basis"))), f"items[{i - 1}].legal_basis", "is required")
+            require(bad, bool(text(item.get("description"))), f"items[{i - 1}].description", "is required")
+            require(bad, bool(text(item.get("legal_basis"))), f"items[{i - 1}].legal_basis", "is required")
             deadline = item.get("deadline")
-            require(bad, _day(deadline), f"items[{i - 1}].deadline", "must be a date")
-            require(bad, not _day(deadline) or deadline > ctx.today, f"items[{i - 1}].deadline",
+            require(bad, is_day(deadline), f"items[{i - 1}].deadline", "must be a date")
+            require(bad, not is_day(deadline) or deadline > ctx.today, f"items[{i - 1}].deadline",
                     "must be after today")
-            parsed_items.append({"no": i, "category": category, "description": _text(item.get("description")),
-                                 "legal_basis": _text(item.get("legal_basis")), "deadline": deadline})
+            parsed_items.append({"no": i, "category": category, "description": text(item.get("description")),
+                                 "legal_basis": text(item.get("legal_basis")), "deadline": deadline})
         if bad:
             raise cls._invalid_new(number, bad)
         data = {
-            "enterprise": {"name": _text(enterprise["name"]), "credit_code": _text(enterprise.get("credit_code"))},
-            "issuing_union": _text(issuing_union),
+            "enterprise": {"name": text(enterprise["name"]), "credit_code": text(enterprise.get("credit_code"))},
+            "issuing_union": text(issuing_union),
             "source": {"kind": kind, "case_id": parsed_id,
-                       "number": _text(source.get("number")) or None},
+                       "number": text(source.get("number")) or None},
             "items": parsed_items,
         }
         return cls._open(ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee,
@@ -201,13 +184,13 @@ class RectificationProposal(Case):
 
     def accept_plan(self, ctx: Context, *, plan: str) -> None:
         a = self._guard(ctx, "accept_plan")
-        if not _text(plan):
+        if not text(plan):
             raise self._invalid("accept_plan", plan="is required")
         opened = {
             item_clock(item["no"]): Clock(name=item_clock(item["no"]), started_on=ctx.today, due_on=item["deadline"])
             for item in self.items
         }
-        self._record(ctx, a, {"plan": _text(plan)}, opened=opened, closed=["reply"])
+        self._record(ctx, a, {"plan": text(plan)}, opened=opened, closed=["reply"])
 
     def _on_accept_plan(self, event: Case.Event) -> None:
         self.plan = event.data["plan"]
@@ -225,11 +208,11 @@ class RectificationProposal(Case):
         require(bad, item is None or item["status"] != "passed", "item_no", f"item {item_no} has already passed")
         require(bad, result in RESULTS, "result", f"must be one of {', '.join(RESULTS)}")
         require(bad, findings is None or isinstance(findings, str), "findings", "must be text")
-        require(bad, result != "failed" or bool(_text(findings)), "findings",
+        require(bad, result != "failed" or bool(text(findings)), "findings",
                 "say what is still wrong when an item fails")
         if bad:
             raise self._invalid("verify_item", **bad)
-        data = {"item_no": item_no, "result": result, "findings": _text(findings), "verified_on": ctx.today}
+        data = {"item_no": item_no, "result": result, "findings": text(findings), "verified_on": ctx.today}
         if result == "failed":
             self._record(ctx, a, data, stage="rectifying")
             return
@@ -267,12 +250,12 @@ class RectificationProposal(Case):
     def record_enforcement(self, ctx: Context, *, outcome: str, penalty: Any = None) -> None:
         a = self._guard(ctx, "record_enforcement")
         bad: dict[str, str] = {}
-        require(bad, bool(_text(outcome)), "outcome", "is required")
-        amount = _amount(penalty) if penalty is not None else None
+        require(bad, bool(text(outcome)), "outcome", "is required")
+        amount = money(penalty) if penalty is not None else None
         require(bad, penalty is None or amount is not None, "penalty", "must be a non-negative amount in CNY")
         if bad:
             raise self._invalid("record_enforcement", **bad)
-        self._record(ctx, a, {"outcome": _text(outcome), "penalty": amount})
+        self._record(ctx, a, {"outcome": text(outcome), "penalty": amount})
 
     def _on_record_enforcement(self, event: Case.Event) -> None:
         self.outcome = event.data["outcome"]

@@ -12,8 +12,7 @@ written offer in the statistics.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +26,7 @@ from aggregates.base import (
     require,
 )
 from aggregates.stages import StageTable, action
+from aggregates.values import CENTS, is_day, is_whole, text, to_decimal
 
 NEGOTIATING = ("negotiator", "supervisor")
 LADDER = ("supervisor", "system")
@@ -119,29 +119,16 @@ TABLE = StageTable(
 )
 
 
-def _text(value: Any) -> str:
-    return str(value).strip() if value is not None else ""
 
 
-def _decimal(value: Any, places: str | None = None) -> Decimal | None:
-    """A finite Decimal (quantized to `places` when given), or None if `value` is not a number."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite():
-        return None
-    return number.quantize(Decimal(places)) if places else number
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _day(value: Any) -> bool:
-    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+
+
 
 
 @case_type
@@ -168,34 +155,34 @@ class WageNegotiation(Case):
     ) -> WageNegotiation:
         bad: dict[str, str] = {}
         enterprise = enterprise or {}
-        require(bad, bool(_text(enterprise.get("name"))), "enterprise.name", "is required")
+        require(bad, bool(text(enterprise.get("name"))), "enterprise.name", "is required")
         employees = enterprise.get("employees")
-        require(bad, employees is None or (_whole(employees) and employees >= 0),
+        require(bad, employees is None or (is_whole(employees) and employees >= 0),
                 "enterprise.employees", "must be a whole number, zero or more")
-        require(bad, bool(_text(issuing_union)), "issuing_union", "is required")
-        require(bad, bool(_text(document_number)), "document_number", "is required")
+        require(bad, bool(text(issuing_union)), "issuing_union", "is required")
+        require(bad, bool(text(document_number)), "document_number", "is required")
         terms = terms or {}
         pct = terms.get("wage_increase_pct")
-        parsed_pct = _decimal(pct)
+        parsed_pct = to_decimal(pct)
         require(bad, pct is None or (parsed_pct is not None and -100 <= parsed_pct <= 100),
                 "terms.wage_increase_pct", "must be a percentage from -100 to 100")
         minimum = terms.get("minimum_wage")
-        parsed_minimum = _decimal(minimum, "0.01")
+        parsed_minimum = to_decimal(minimum, CENTS)
         require(bad, minimum is None or (parsed_minimum is not None and parsed_minimum > 0),
                 "terms.minimum_wage", "must be a positive amount in CNY")
         require(bad, isinstance(first_of_document, bool), "first_of_document", "must be true or false")
-        require(bad, _whole(covers) and covers >= 1, "covers", "must be a whole number, at least 1")
+        require(bad, is_whole(covers) and covers >= 1, "covers", "must be a whole number, at least 1")
         if bad:
             raise cls._invalid_new(number, bad)
         data = {
-            "enterprise": {"name": _text(enterprise["name"]),
-                           "credit_code": _text(enterprise.get("credit_code")),
+            "enterprise": {"name": text(enterprise["name"]),
+                           "credit_code": text(enterprise.get("credit_code")),
                            "employees": employees},
-            "issuing_union": _text(issuing_union),
-            "document_number": _text(document_number),
+            "issuing_union": text(issuing_union),
+            "document_number": text(document_number),
             "terms": {"wage_increase_pct": parsed_pct if pct is not None else None,
                       "minimum_wage": parsed_minimum if minimum is not None else None,
-                      "other": _text(terms.get("other"))},
+                      "other": text(terms.get("other"))},
             "first_of_document": first_of_document,
             "covers": covers,
         }
@@ -283,9 +270,9 @@ class WageNegotiation(Case):
         if self.stage == "offer_issued" and not self._reply_overdue(ctx):
             raise self._refuse("escalate_to_acting_offer",
                                f"the enterprise still has time to reply ({self._reply_state()})")
-        if not _text(acting_union):
+        if not text(acting_union):
             raise self._invalid("escalate_to_acting_offer", acting_union="is required")
-        self._record(ctx, a, {"acting_union": _text(acting_union)},
+        self._record(ctx, a, {"acting_union": text(acting_union)},
                      opened={"reply": new_clock(ctx, "reply", "negotiation.reply")}, closed=["reply"])
 
     def _on_escalate_to_acting_offer(self, event: Case.Event) -> None:
@@ -306,11 +293,11 @@ class WageNegotiation(Case):
         require(bad, rectification_case_id != self.id, "rectification_case_id", "a case cannot be linked to itself")
         require(bad, not any(link["case_id"] == rectification_case_id for link in self.links),
                 "rectification_case_id", "is already linked")
-        require(bad, bool(_text(rectification_number)), "rectification_number", "is required")
+        require(bad, bool(text(rectification_number)), "rectification_number", "is required")
         if bad:
             raise self._invalid("issue_rectification", **bad)
         self._record(ctx, a, {"rectification_case_id": rectification_case_id,
-                              "rectification_number": _text(rectification_number)},
+                              "rectification_number": text(rectification_number)},
                      closed=["reply"])
 
     def _on_issue_rectification(self, event: Case.Event) -> None:
@@ -352,10 +339,10 @@ class WageNegotiation(Case):
         a = self._guard(ctx, "submit_proposal")
         bad: dict[str, str] = {}
         require(bad, side in SIDES, "side", f"must be one of {', '.join(SIDES)}")
-        pct = _decimal(wage_increase_pct)
+        pct = to_decimal(wage_increase_pct)
         require(bad, pct is not None and -100 <= pct <= 100, "wage_increase_pct",
                 "must be a percentage from -100 to 100")
-        minimum = _decimal(minimum_wage, "0.01") if minimum_wage is not None else None
+        minimum = to_decimal(minimum_wage, CENTS) if minimum_wage is not None else None
         require(bad, minimum_wage is None or (minimum is not None and minimum > 0), "minimum_wage",
                 "must be a positive amount in CNY")
         require(bad, other_terms is None or isinstance(other_terms, str), "other_terms", "must be text")
@@ -367,7 +354,7 @@ class WageNegotiation(Case):
                                f"proposal {last['no']} by the {side} side awaits the other side's answer; "
                                "only the other side may counter it")
         data = {"no": len(self.proposals) + 1, "side": side, "wage_increase_pct": pct,
-                "minimum_wage": minimum, "other_terms": _text(other_terms)}
+                "minimum_wage": minimum, "other_terms": text(other_terms)}
         reply = new_clock(ctx, "proposal_reply", "negotiation.proposal_reply")
         self._record(ctx, a, data, opened={"proposal_reply": reply}, closed=["proposal_reply"])
 
@@ -405,9 +392,9 @@ class WageNegotiation(Case):
 
     def request_coordination(self, ctx: Context, *, authority: str) -> None:
         a = self._guard(ctx, "request_coordination")
-        if not _text(authority):
+        if not text(authority):
             raise self._invalid("request_coordination", authority="is required")
-        self._record(ctx, a, {"authority": _text(authority)})
+        self._record(ctx, a, {"authority": text(authority)})
 
     def _on_request_coordination(self, event: Case.Event) -> None:
         self.coordination = {"authority": event.data["authority"], "requested_at": event.occurred_at}
@@ -428,10 +415,10 @@ class WageNegotiation(Case):
     def approve_by_congress(self, ctx: Context, *, votes_for: int, votes_against: int, representatives: int) -> None:
         a = self._guard(ctx, "approve_by_congress")
         bad: dict[str, str] = {}
-        require(bad, _whole(representatives) and representatives >= 1, "representatives",
+        require(bad, is_whole(representatives) and representatives >= 1, "representatives",
                 "must be a whole number, at least 1")
-        require(bad, _whole(votes_for) and votes_for >= 0, "votes_for", "must be a whole number, zero or more")
-        require(bad, _whole(votes_against) and votes_against >= 0, "votes_against",
+        require(bad, is_whole(votes_for) and votes_for >= 0, "votes_for", "must be a whole number, zero or more")
+        require(bad, is_whole(votes_against) and votes_against >= 0, "votes_against",
                 "must be a whole number, zero or more")
         if not bad:
             require(bad, votes_for + votes_against <= representatives, "votes_against",
@@ -449,9 +436,9 @@ class WageNegotiation(Case):
     def reject_by_congress(self, ctx: Context, *, votes_for: int, representatives: int) -> None:
         a = self._guard(ctx, "reject_by_congress")
         bad: dict[str, str] = {}
-        require(bad, _whole(representatives) and representatives >= 1, "representatives",
+        require(bad, is_whole(representatives) and representatives >= 1, "representatives",
                 "must be a whole number, at least 1")
-        require(bad, _whole(votes_for) and 0 <= votes_for, "votes_for", "must be a whole number, zero or more")
+        require(bad, is_whole(votes_for) and 0 <= votes_for, "votes_for", "must be a whole number, zero or more")
         if not bad:
             require(bad, votes_for * 2 <= representatives, "votes_for",
                     f"{votes_for} of {representatives} is a majority: record approve_by_congress instead")
@@ -465,15 +452,15 @@ class WageNegotiation(Case):
     def sign(self, ctx: Context, *, signed_on: date, term_start: date, term_end: date) -> None:
         a = self._guard(ctx, "sign")
         bad: dict[str, str] = {}
-        require(bad, _day(signed_on), "signed_on", "must be a date")
-        require(bad, _day(term_start), "term_start", "must be a date")
-        require(bad, _day(term_end), "term_end", "must be a date")
-        if _day(signed_on):
+        require(bad, is_day(signed_on), "signed_on", "must be a date")
+        require(bad, is_day(term_start), "term_start", "must be a date")
+        require(bad, is_day(term_end), "term_end", "must be a date")
+        if is_day(signed_on):
             require(bad, signed_on <= ctx.today, "signed_on", "may not lie in the future")
             approved_on = (self.congress or {}).get("approved_on")
             require(bad, approved_on is None or signed_on >= approved_on, "signed_on",
                     f"may not be before the worker congress approved the draft on {approved_on}")
-        if _day(term_start) and _day(term_end):
+        if is_day(term_start) and is_day(term_end):
             require(bad, term_end > term_start, "term_end", "must be after term_start")
         if bad:
             raise self._invalid("sign", **bad)
@@ -486,10 +473,10 @@ class WageNegotiation(Case):
 
     def file_with_bureau(self, ctx: Context, *, bureau: str) -> None:
         a = self._guard(ctx, "file_with_bureau")
-        if not _text(bureau):
+        if not text(bureau):
             raise self._invalid("file_with_bureau", bureau="is required")
         objection = new_clock(ctx, "objection", "negotiation.objection")
-        self._record(ctx, a, {"bureau": _text(bureau), "filed_on": ctx.today},
+        self._record(ctx, a, {"bureau": text(bureau), "filed_on": ctx.today},
                      opened={"objection": objection}, closed=["filing"])
 
     def _on_file_with_bureau(self, event: Case.Event) -> None:
