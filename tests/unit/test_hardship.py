@@ -16,7 +16,6 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     StoredEvent,
-    Transcoding,
     UUIDAsHex,
 )
 
@@ -641,18 +640,9 @@ def test_upcast_v1_v2_maps_the_old_category_terms(old, new):
     assert event.data["category"] == "relative"  # the live event is untouched
 
 
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
 def test_a_stored_v1_event_is_upcast_when_read():
+    from engine.store import DateAsISO
+
     transcoder = JSONTranscoder()
     for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
         transcoder.register(transcoding)
