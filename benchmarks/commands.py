@@ -1,0 +1,275 @@
+"""Command throughput and latency: the engine next to the bare eventsourcing recorder, same database.
+
+ANCHOR  eventsourcing's own application recorder (eventsourcing.sqlite / eventsourcing.postgres)
+        on the same database: N calls of `insert_events([one StoredEvent])`, each its own
+        transaction, each timed. The stored state is ~600 bytes of JSON shaped like a Casework
+        event. Access pattern: consecutive versions of a pool of originators, round-robin — the
+        same shape as the product measurement (a note appended to one of P existing cases), so
+        both write one row into a (originator_id, originator_version) primary-key index at a
+        spread of positions and neither pays for an ever-growing single aggregate.
+PRODUCT Casework.execute(case_id, "add_note", ...) on P pre-opened labor-dispute cases, round-robin,
+        single-threaded like the anchor: load the case (replay its events), check stage and role,
+        record one hash-chained event, update the read model and write the idempotency record —
+        one transaction. Casework.open_case("labor_dispute", ...) is reported separately (the P
+        opens, after a warm-up).
+
+Ratios: throughput engine/anchor (target >= 0.8) and p50 latency engine/anchor (a multiple; 1.0
+means as fast as the anchor). These are measurements, not assertions.
+
+    .venv/bin/python -m benchmarks.commands                # SQLite file and PostgreSQL
+    .venv/bin/python -m benchmarks.commands --no-postgres -n 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: python benchmarks/commands.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import (
+    AnchorUnavailable,
+    Backend,
+    LatencyStats,
+    console,
+    environment_line,
+    exit_cleanly_on_sigterm,
+    isolated_backend,
+    new_cipher_key,
+    open_engine,
+    plain,
+    postgres_problem,
+    print_table,
+    ratio,
+    selected_backends,
+)
+from benchmarks.common import add_database_arguments as _add_db_args
+
+ANCHOR_STATE_BYTES = 600
+NOTE_TEXT = "电话回访申请人，核实工资拖欠月份与金额；用人单位表示下周提供台账。"
+ANCHOR_TOPIC = "aggregates.labor_dispute:LaborDispute.NoteAdded"
+
+
+@dataclass
+class BackendResult:
+    backend: str
+    anchor: LatencyStats | None
+    add_note: LatencyStats
+    open_case: LatencyStats
+    anchor_bytes: int
+    engine_bytes: float
+    cases: int
+    profile: str | None = None
+
+
+# -- anchor --------------------------------------------------------------------------------------
+
+def anchor_state(originator_id: uuid.UUID, version: int, i: int) -> bytes:
+    """~600 bytes of JSON shaped like a Casework note event."""
+    body: dict[str, Any] = {
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2026-03-02T09:00:00.000000+00:00"},
+        "actor_id": "mediator-0001", "actor_role": "mediator", "command_id": str(uuid.uuid4()),
+        "occurred_at": {"_type_": "datetime_iso", "_data_": "2026-03-02T09:00:00.000000+00:00"},
+        "reason": None, "stage": "filed", "data": {"text": ""}, "clocks_opened": {}, "clocks_closed": [],
+        "flow_run_id": None, "prev_hash": f"{i:064x}", "hash": f"{i + 1:064x}",
+    }
+    base = len(json.dumps(body, separators=(",", ":")).encode())
+    body["data"]["text"] = "x" * max(0, ANCHOR_STATE_BYTES - base)
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def run_anchor(backend: Backend, n: int, warmup: int, pool: int) -> tuple[LatencyStats, int]:
+    from eventsourcing.persistence import StoredEvent
+
+    originators = [uuid.uuid4() for _ in range(pool)]
+    versions = [0] * pool
+    timings: list[float] = []
+    size = 0
+    with backend.core_recorder() as recorder:
+        for i in range(warmup + n):
+            slot = i % pool
+            versions[slot] += 1
+            state = anchor_state(originators[slot], versions[slot], i)
+            size = len(state)
+            event = StoredEvent(originator_id=originators[slot], originator_version=versions[slot],
+                                topic=ANCHOR_TOPIC, state=state)
+            t0 = time.perf_counter()
+            recorder.insert_events([event])
+            elapsed = time.perf_counter() - t0
+            if i >= warmup:
+                timings.append(elapsed)
+    return LatencyStats.of(timings), size
+
+
+# -- product -------------------------------------------------------------------------------------
+
+def dispute(i: int) -> dict[str, Any]:
+    return {
+        "org_unit": f"suzhou.district{i % 7}",
+        "employer": {"name": f"苏州精密制造有限公司 {i}", "credit_code": f"91320500MA{i:08d}"},
+        "applicants": [{"name": f"王{i}", "phone": f"1380000{i % 10000:04d}"}],
+        "workers_involved": 1 + i % 12,
+        "claims": [{"category": "wages", "amount": f"{1000 + i % 9000}.00"}],
+        "summary": "拖欠三个月工资",
+    }
+
+
+def run_engine(backend: Backend, n: int, warmup: int, pool: int, cipher_key: str | None,
+               profile: bool) -> tuple[LatencyStats, LatencyStats, float, str | None]:
+    from engine.service import Actor
+
+    actor = Actor(id="mediator-0001", role="mediator")
+    cw = open_engine(backend, cipher_key)
+    try:
+        # warm-up: a few opens and notes on throw-away cases (imports, statement caches, pool)
+        spare = [cw.open_case("labor_dispute", actor, **dispute(-1 - k)).case_id for k in range(min(warmup, 20))]
+        for k in range(warmup):
+            cw.execute(spare[k % len(spare)], "add_note", actor, text=NOTE_TEXT)
+
+        opens, cases = [], []
+        for i in range(pool):
+            data = dispute(i)
+            t0 = time.perf_counter()
+            result = cw.open_case("labor_dispute", actor, **data)
+            opens.append(time.perf_counter() - t0)
+            cases.append(result.case_id)
+
+        notes = []
+        for i in range(n):
+            case_id = cases[i % pool]
+            t0 = time.perf_counter()
+            cw.execute(case_id, "add_note", actor, text=NOTE_TEXT)
+            notes.append(time.perf_counter() - t0)
+
+        last = cw.store.recorder.max_notification_id() or 0
+        page = cw.store.recorder.select_notifications(start=max(1, last - 199), limit=200)
+        sizes = [len(p.state) for p in page if p.topic.endswith("NoteAdded")]
+        engine_bytes = sum(sizes) / len(sizes) if sizes else float("nan")
+
+        report = None
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for i in range(min(n, 300)):
+                cw.execute(cases[i % pool], "add_note", actor, text=NOTE_TEXT)
+            profiler.disable()
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out)
+            stats.sort_stats("cumulative").print_stats(35)
+            stats.sort_stats("tottime").print_stats(25)
+            report = out.getvalue()
+    finally:
+        cw.close()
+    return LatencyStats.of(notes), LatencyStats.of(opens), engine_bytes, report
+
+
+# -- main ---------------------------------------------------------------------------------------------
+
+def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> BackendResult:
+    n = args.n_sqlite if kind == "sqlite" else args.n_postgres
+    with isolated_backend(kind, args.postgres_url) as backend:
+        console.print(f"[bold]{backend.label}[/]: {backend.schema or backend.workdir} — anchor: {n} single-event "
+                      f"inserts (+{args.warmup} warm-up)")
+        try:
+            anchor, anchor_bytes = run_anchor(backend, n, args.warmup, args.cases)
+        except AnchorUnavailable as e:
+            console.print(f"[red]anchor unavailable[/]: {e}")
+            anchor, anchor_bytes = None, 0
+        console.print(f"[bold]{backend.label}[/]: engine: {args.cases} open_case, {n} add_note "
+                      f"(+{args.warmup} warm-up)")
+        add_note, open_case, engine_bytes, report = run_engine(backend, n, args.warmup, args.cases, cipher_key,
+                                                               args.profile)
+        return BackendResult(backend=backend.label, anchor=anchor, add_note=add_note, open_case=open_case,
+                             anchor_bytes=anchor_bytes, engine_bytes=engine_bytes, cases=args.cases, profile=report)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.commands", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Defaults finish in well under two minutes on a 2-core machine.",
+    )
+    parser.add_argument("-n", type=int, default=None, help="commands per database (sets both --n-* options)")
+    parser.add_argument("--n-sqlite", type=int, default=1000, help="timed operations on SQLite (default %(default)s)")
+    parser.add_argument("--n-postgres", type=int, default=1000,
+                        help="timed operations on PostgreSQL (default %(default)s)")
+    parser.add_argument("--warmup", type=int, default=100, help="untimed operations first (default %(default)s)")
+    parser.add_argument("--cases", type=int, default=200,
+                        help="pool of pre-opened cases the notes go to, and of anchor originators; also the number "
+                             "of timed open_case calls (default %(default)s)")
+    parser.add_argument("--profile", action="store_true",
+                        help="after measuring, profile 300 engine add_note commands with cProfile and print the top")
+    _add_db_args(parser)
+    args = parser.parse_args(argv)
+    if args.n is not None:
+        args.n_sqlite = args.n_postgres = args.n
+    if min(args.n_sqlite, args.n_postgres) < 1 or args.cases < 1 or args.warmup < 0:
+        parser.error("-n and --cases must be positive, --warmup not negative")
+    exit_cleanly_on_sigterm()
+
+    kinds = selected_backends(args)
+    skipped: list[str] = []
+    if "postgresql" in kinds and (problem := postgres_problem(args.postgres_url)):
+        kinds.remove("postgresql")
+        skipped.append(f"PostgreSQL skipped: {args.postgres_url} unreachable ({problem})")
+        console.print(f"[yellow]{skipped[-1]}[/]")
+    cipher_key = new_cipher_key() if args.cipher else None
+    console.print(environment_line())
+
+    results = [measure(kind, args, cipher_key) for kind in kinds]
+
+    engine_label = "engine" + (" (cipher)" if cipher_key else "")
+    rows = []
+    nan = float("nan")
+    for r in results:
+        a = r.anchor or LatencyStats(n=0, total_s=0.0, p50_ms=nan, p99_ms=nan, mean_ms=nan, max_ms=nan)
+        r.anchor = a
+        rows.append((r.backend, "anchor: eventsourcing insert_events (1 event)", a.n, a.ops_per_s,
+                     a.p50_ms, a.p99_ms, a.mean_ms, r.anchor_bytes or None, None, None))
+        for name, stats in ((f"{engine_label}: execute add_note", r.add_note),
+                            (f"{engine_label}: open_case labor_dispute", r.open_case)):
+            rows.append((r.backend, name, stats.n, stats.ops_per_s, stats.p50_ms, stats.p99_ms, stats.mean_ms,
+                         r.engine_bytes if "add_note" in name else None,
+                         ratio(stats.ops_per_s, r.anchor.ops_per_s), ratio(stats.p50_ms, r.anchor.p50_ms)))
+    print_table(
+        "Casework command throughput vs the bare eventsourcing recorder (single-threaded, same database)",
+        ["database", "measurement", "n", "ops/s", "p50 ms", "p99 ms", "mean ms", "event bytes",
+         "ops/s ÷ anchor", "p50 ÷ anchor"],
+        rows,
+        caption="ops/s ÷ anchor: throughput ratio, target ≥ 0.8. p50 ÷ anchor: median latency as a multiple of "
+                "the anchor's (lower is better). Event bytes: stored state per event.",
+    )
+    for r in results:
+        if r.profile:
+            console.rule(f"cProfile of 300 add_note commands — {r.backend}")
+            print(r.profile)
+
+    print()
+    for line in skipped:
+        print(f"NOTE {line}")
+    for r in results:
+        db = "sqlite" if r.backend.startswith("SQLite") else "postgresql"
+        print(plain(f"{db} anchor_insert_events", n=r.anchor.n, ops_per_s=r.anchor.ops_per_s,
+                    p50_ms=r.anchor.p50_ms, p99_ms=r.anchor.p99_ms, state_bytes=r.anchor_bytes))
+        print(plain(f"{db} engine_add_note", n=r.add_note.n, ops_per_s=r.add_note.ops_per_s,
+                    p50_ms=r.add_note.p50_ms, p99_ms=r.add_note.p99_ms,
+                    throughput_ratio=ratio(r.add_note.ops_per_s, r.anchor.ops_per_s),
+                    p50_ratio=ratio(r.add_note.p50_ms, r.anchor.p50_ms), cipher=bool(cipher_key)))
+        print(plain(f"{db} engine_open_case", n=r.open_case.n, ops_per_s=r.open_case.ops_per_s,
+                    p50_ms=r.open_case.p50_ms, p99_ms=r.open_case.p99_ms,
+                    throughput_ratio=ratio(r.open_case.ops_per_s, r.anchor.ops_per_s),
+                    p50_ratio=ratio(r.open_case.p50_ms, r.anchor.p50_ms), cipher=bool(cipher_key)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
