@@ -13,6 +13,10 @@ PRODUCT Casework.execute(case_id, "add_note", ...) on P pre-opened labor-dispute
         one transaction. Casework.open_case("labor_dispute", ...) is reported separately (the P
         opens, after a warm-up).
 
+Same database: on SQLite the anchor's file (eventsourcing's SQLiteDatastore, WAL like Casework's) sits
+in the run's temp directory next to Casework's; on PostgreSQL both use the run's bench schema. Anchor
+and engine alternate in blocks of --block operations so background load affects both alike.
+
 Ratios: throughput engine/anchor (target >= 0.8) and p50 latency engine/anchor (a multiple; 1.0
 means as fast as the anchor). These are measurements, not assertions.
 
@@ -63,7 +67,7 @@ ANCHOR_TOPIC = "aggregates.labor_dispute:LaborDispute.NoteAdded"
 @dataclass
 class BackendResult:
     backend: str
-    anchor: LatencyStats | None
+    anchor: LatencyStats
     add_note: LatencyStats
     open_case: LatencyStats
     anchor_bytes: int
@@ -88,27 +92,29 @@ def anchor_state(originator_id: uuid.UUID, version: int, i: int) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def run_anchor(backend: Backend, n: int, warmup: int, pool: int) -> tuple[LatencyStats, int]:
-    from eventsourcing.persistence import StoredEvent
+class Anchor:
+    """Single-event appends through eventsourcing's own recorder, round-robin over a pool of originators."""
 
-    originators = [uuid.uuid4() for _ in range(pool)]
-    versions = [0] * pool
-    timings: list[float] = []
-    size = 0
-    with backend.core_recorder() as recorder:
-        for i in range(warmup + n):
-            slot = i % pool
-            versions[slot] += 1
-            state = anchor_state(originators[slot], versions[slot], i)
-            size = len(state)
-            event = StoredEvent(originator_id=originators[slot], originator_version=versions[slot],
-                                topic=ANCHOR_TOPIC, state=state)
-            t0 = time.perf_counter()
-            recorder.insert_events([event])
-            elapsed = time.perf_counter() - t0
-            if i >= warmup:
-                timings.append(elapsed)
-    return LatencyStats.of(timings), size
+    def __init__(self, recorder: Any, pool: int) -> None:
+        self.recorder = recorder
+        self.originators = [uuid.uuid4() for _ in range(pool)]
+        self.versions = [0] * pool
+        self.i = 0
+        self.size = 0
+
+    def insert_one(self) -> float:
+        from eventsourcing.persistence import StoredEvent
+
+        slot = self.i % len(self.originators)
+        self.versions[slot] += 1
+        state = anchor_state(self.originators[slot], self.versions[slot], self.i)
+        self.size = len(state)
+        self.i += 1
+        event = StoredEvent(originator_id=self.originators[slot], originator_version=self.versions[slot],
+                            topic=ANCHOR_TOPIC, state=state)
+        t0 = time.perf_counter()
+        self.recorder.insert_events([event])
+        return time.perf_counter() - t0
 
 
 # -- product -------------------------------------------------------------------------------------
@@ -124,53 +130,63 @@ def dispute(i: int) -> dict[str, Any]:
     }
 
 
-def run_engine(backend: Backend, n: int, warmup: int, pool: int, cipher_key: str | None,
-               profile: bool) -> tuple[LatencyStats, LatencyStats, float, str | None]:
+def run(backend: Backend, n: int, warmup: int, pool: int, block: int, cipher_key: str | None,
+        profile: bool) -> BackendResult:
+    """Anchor and engine on the same database, alternating in blocks of `block` operations, so drifting
+    background load on the machine affects both alike."""
     from engine.service import Actor
 
     actor = Actor(id="mediator-0001", role="mediator")
-    cw = open_engine(backend, cipher_key)
-    try:
-        # warm-up: a few opens and notes on throw-away cases (imports, statement caches, pool)
-        spare = [cw.open_case("labor_dispute", actor, **dispute(-1 - k)).case_id for k in range(min(warmup, 20))]
-        for k in range(warmup):
-            cw.execute(spare[k % len(spare)], "add_note", actor, text=NOTE_TEXT)
+    with backend.core_recorder() as recorder:
+        anchor = Anchor(recorder, pool)
+        cw = open_engine(backend, cipher_key)
+        try:
+            # warm-up: imports, statement caches, connection pools; notes go to throw-away cases
+            spare = [cw.open_case("labor_dispute", actor, **dispute(-1 - k)).case_id for k in range(min(warmup, 20))]
+            for k in range(warmup):
+                anchor.insert_one()
+                cw.execute(spare[k % len(spare)], "add_note", actor, text=NOTE_TEXT)
 
-        opens, cases = [], []
-        for i in range(pool):
-            data = dispute(i)
-            t0 = time.perf_counter()
-            result = cw.open_case("labor_dispute", actor, **data)
-            opens.append(time.perf_counter() - t0)
-            cases.append(result.case_id)
+            opens, cases = [], []
+            for i in range(pool):
+                data = dispute(i)
+                t0 = time.perf_counter()
+                result = cw.open_case("labor_dispute", actor, **data)
+                opens.append(time.perf_counter() - t0)
+                cases.append(result.case_id)
 
-        notes = []
-        for i in range(n):
-            case_id = cases[i % pool]
-            t0 = time.perf_counter()
-            cw.execute(case_id, "add_note", actor, text=NOTE_TEXT)
-            notes.append(time.perf_counter() - t0)
+            anchor_times, notes = [], []
+            for first in range(0, n, block):
+                size = min(block, n - first)
+                anchor_times.extend(anchor.insert_one() for _ in range(size))
+                for i in range(first, first + size):
+                    case_id = cases[i % pool]
+                    t0 = time.perf_counter()
+                    cw.execute(case_id, "add_note", actor, text=NOTE_TEXT)
+                    notes.append(time.perf_counter() - t0)
 
-        last = cw.store.recorder.max_notification_id() or 0
-        page = cw.store.recorder.select_notifications(start=max(1, last - 199), limit=200)
-        sizes = [len(p.state) for p in page if p.topic.endswith("NoteAdded")]
-        engine_bytes = sum(sizes) / len(sizes) if sizes else float("nan")
+            last = cw.store.recorder.max_notification_id() or 0
+            page = cw.store.recorder.select_notifications(start=max(1, last - 199), limit=200)
+            sizes = [len(p.state) for p in page if p.topic.endswith("NoteAdded")]
+            engine_bytes = sum(sizes) / len(sizes) if sizes else float("nan")
 
-        report = None
-        if profile:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            for i in range(min(n, 300)):
-                cw.execute(cases[i % pool], "add_note", actor, text=NOTE_TEXT)
-            profiler.disable()
-            out = io.StringIO()
-            stats = pstats.Stats(profiler, stream=out)
-            stats.sort_stats("cumulative").print_stats(35)
-            stats.sort_stats("tottime").print_stats(25)
-            report = out.getvalue()
-    finally:
-        cw.close()
-    return LatencyStats.of(notes), LatencyStats.of(opens), engine_bytes, report
+            report = None
+            if profile:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for i in range(min(n, 300)):
+                    cw.execute(cases[i % pool], "add_note", actor, text=NOTE_TEXT)
+                profiler.disable()
+                out = io.StringIO()
+                stats = pstats.Stats(profiler, stream=out)
+                stats.sort_stats("cumulative").print_stats(35)
+                stats.sort_stats("tottime").print_stats(25)
+                report = out.getvalue()
+        finally:
+            cw.close()
+    return BackendResult(backend=backend.label, anchor=LatencyStats.of(anchor_times), add_note=LatencyStats.of(notes),
+                         open_case=LatencyStats.of(opens), anchor_bytes=anchor.size, engine_bytes=engine_bytes,
+                         cases=pool, profile=report)
 
 
 # -- main ---------------------------------------------------------------------------------------------
@@ -178,19 +194,14 @@ def run_engine(backend: Backend, n: int, warmup: int, pool: int, cipher_key: str
 def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> BackendResult:
     n = args.n_sqlite if kind == "sqlite" else args.n_postgres
     with isolated_backend(kind, args.postgres_url) as backend:
-        console.print(f"[bold]{backend.label}[/]: {backend.schema or backend.workdir} — anchor: {n} single-event "
-                      f"inserts (+{args.warmup} warm-up)")
+        console.print(f"[bold]{backend.label}[/] ({backend.schema or backend.workdir}): {args.cases} open_case; "
+                      f"{n} anchor inserts and {n} add_note, alternating in blocks of {args.block} "
+                      f"(+{args.warmup} warm-up each)")
         try:
-            anchor, anchor_bytes = run_anchor(backend, n, args.warmup, args.cases)
+            return run(backend, n, args.warmup, args.cases, args.block, cipher_key, args.profile)
         except AnchorUnavailable as e:
-            console.print(f"[red]anchor unavailable[/]: {e}")
-            anchor, anchor_bytes = None, 0
-        console.print(f"[bold]{backend.label}[/]: engine: {args.cases} open_case, {n} add_note "
-                      f"(+{args.warmup} warm-up)")
-        add_note, open_case, engine_bytes, report = run_engine(backend, n, args.warmup, args.cases, cipher_key,
-                                                               args.profile)
-        return BackendResult(backend=backend.label, anchor=anchor, add_note=add_note, open_case=open_case,
-                             anchor_bytes=anchor_bytes, engine_bytes=engine_bytes, cases=args.cases, profile=report)
+            console.print(f"[red]anchor unavailable, {backend.label} not measured[/]: {e}")
+            raise SystemExit(2) from e
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,14 +217,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=200,
                         help="pool of pre-opened cases the notes go to, and of anchor originators; also the number "
                              "of timed open_case calls (default %(default)s)")
+    parser.add_argument("--block", type=int, default=50,
+                        help="anchor and engine alternate in blocks of this many operations (default %(default)s)")
     parser.add_argument("--profile", action="store_true",
                         help="after measuring, profile 300 engine add_note commands with cProfile and print the top")
     _add_db_args(parser)
     args = parser.parse_args(argv)
     if args.n is not None:
         args.n_sqlite = args.n_postgres = args.n
-    if min(args.n_sqlite, args.n_postgres) < 1 or args.cases < 1 or args.warmup < 0:
-        parser.error("-n and --cases must be positive, --warmup not negative")
+    if min(args.n_sqlite, args.n_postgres, args.cases, args.block) < 1 or args.warmup < 0:
+        parser.error("-n, --cases and --block must be positive, --warmup not negative")
     exit_cleanly_on_sigterm()
 
     kinds = selected_backends(args)
@@ -229,12 +242,10 @@ def main(argv: list[str] | None = None) -> int:
 
     engine_label = "engine" + (" (cipher)" if cipher_key else "")
     rows = []
-    nan = float("nan")
     for r in results:
-        a = r.anchor or LatencyStats(n=0, total_s=0.0, p50_ms=nan, p99_ms=nan, mean_ms=nan, max_ms=nan)
-        r.anchor = a
+        a = r.anchor
         rows.append((r.backend, "anchor: eventsourcing insert_events (1 event)", a.n, a.ops_per_s,
-                     a.p50_ms, a.p99_ms, a.mean_ms, r.anchor_bytes or None, None, None))
+                     a.p50_ms, a.p99_ms, a.mean_ms, r.anchor_bytes, None, None))
         for name, stats in ((f"{engine_label}: execute add_note", r.add_note),
                             (f"{engine_label}: open_case labor_dispute", r.open_case)):
             rows.append((r.backend, name, stats.n, stats.ops_per_s, stats.p50_ms, stats.p99_ms, stats.mean_ms,
