@@ -34,7 +34,10 @@ def to_decimal(value: Any, places: Decimal | None = None) -> Decimal | None:
         return None
     if not parsed.is_finite():
         return None
-    return parsed.quantize(places) if places is not None else parsed
+    try:
+        return parsed.quantize(places) if places is not None else parsed
+    except InvalidOperation:  # too many digits to quantize, e.g. "1e30" to cents
+        return None
 
 
 def money(value: Any) -> Decimal | None:
