@@ -78,8 +78,8 @@ class BackendResult:
 
 # -- anchor --------------------------------------------------------------------------------------
 
-def anchor_state(originator_id: uuid.UUID, version: int, i: int) -> bytes:
-    """~600 bytes of JSON shaped like a Casework note event."""
+def anchor_state(i: int) -> bytes:
+    """~600 bytes of JSON shaped like a Casework note event (as eventsourcing stores it: no id/version)."""
     body: dict[str, Any] = {
         "timestamp": {"_type_": "datetime_iso", "_data_": "2026-03-02T09:00:00.000000+00:00"},
         "actor_id": "mediator-0001", "actor_role": "mediator", "command_id": str(uuid.uuid4()),
@@ -107,7 +107,7 @@ class Anchor:
 
         slot = self.i % len(self.originators)
         self.versions[slot] += 1
-        state = anchor_state(self.originators[slot], self.versions[slot], self.i)
+        state = anchor_state(self.i)
         self.size = len(state)
         self.i += 1
         event = StoredEvent(originator_id=self.originators[slot], originator_version=self.versions[slot],
