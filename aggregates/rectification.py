@@ -22,7 +22,7 @@ from aggregates.base import (
     require,
 )
 from aggregates.stages import StageTable, action
-from aggregates.values import as_uuid, is_day, money, text
+from aggregates.values import as_uuid, is_day, is_whole, money, text
 
 SUPERVISING_LAW = ("inspector", "supervisor")
 SOURCE_KINDS = ("negotiation", "dispute", "inspection")
@@ -49,7 +49,8 @@ TABLE = StageTable(
                help="Issue the rectification proposal (整改建议书); the enterprise has 15 days to reply."),
         action("accept_plan", "RectificationAccepted", source="issued", target="rectifying", roles=SUPERVISING_LAW,
                counts=("rectifications_accepted",),
-               help="The enterprise agrees to rectify (同意整改) with a plan; each item's deadline starts."),
+               help="The enterprise agrees to rectify (同意整改) with a plan; each item's clock starts, "
+                    "on its deadline or a new one the plan sets (required where the deadline has passed)."),
         action("refuse", "RectificationRefused", source="issued", target="refused", roles=SUPERVISING_LAW,
                reason=True, counts=("rectifications_refused",), help="The enterprise refuses to rectify."),
         action("verify_item", "ItemVerified", source="rectifying", target=("rectifying", "rectified"),
@@ -65,18 +66,6 @@ TABLE = StageTable(
         *common_actions(SUPERVISING_LAW),
     ],
 )
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def item_clock(no: int) -> str:
@@ -182,18 +171,47 @@ class RectificationProposal(Case):
 
     # -- commands ----------------------------------------------------------------
 
-    def accept_plan(self, ctx: Context, *, plan: str) -> None:
+    def accept_plan(self, ctx: Context, *, plan: str, item_deadlines: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Start one clock per item; the plan may move deadlines and must move those already past."""
         a = self._guard(ctx, "accept_plan")
-        if not text(plan):
-            raise self._invalid("accept_plan", plan="is required")
+        bad: dict[str, str] = {}
+        require(bad, bool(text(plan)), "plan", "is required")
+        moved: dict[int, Any] = {}
+        entries = item_deadlines or ()
+        if isinstance(entries, str) or not isinstance(entries, Sequence):
+            require(bad, False, "item_deadlines", "must be a list of {item_no, deadline}")
+            entries = ()
+        for i, entry in enumerate(entries):
+            where = f"item_deadlines[{i}]"
+            no = entry.get("item_no") if isinstance(entry, Mapping) else None
+            deadline = entry.get("deadline") if isinstance(entry, Mapping) else None
+            require(bad, is_whole(no) and self.item(no) is not None, f"{where}.item_no",
+                    f"no such item; items are numbered 1 to {len(self.items)}")
+            require(bad, not is_whole(no) or no not in moved, f"{where}.item_no", f"item {no} is given twice")
+            require(bad, is_day(deadline) and deadline > ctx.today, f"{where}.deadline", "must be a date after today")
+            if is_whole(no):
+                moved[no] = deadline
+        for item in self.items:
+            if item["no"] not in moved and item["deadline"] < ctx.today:
+                require(bad, False, "item_deadlines",
+                        f"item {item['no']}'s deadline {item['deadline']} has passed; the plan must give it a new one")
+        if bad:
+            raise self._invalid("accept_plan", **bad)
+        deadlines = {item["no"]: moved.get(item["no"], item["deadline"]) for item in self.items}
         opened = {
-            item_clock(item["no"]): Clock(name=item_clock(item["no"]), started_on=ctx.today, due_on=item["deadline"])
-            for item in self.items
+            item_clock(no): Clock(name=item_clock(no), started_on=ctx.today, due_on=due)
+            for no, due in deadlines.items()
         }
-        self._record(ctx, a, {"plan": text(plan)}, opened=opened, closed=["reply"])
+        data = {"plan": text(plan), "item_deadlines": [{"item_no": no, "deadline": d} for no, d in moved.items()]}
+        self._record(ctx, a, data, opened=opened, closed=["reply"])
 
     def _on_accept_plan(self, event: Case.Event) -> None:
         self.plan = event.data["plan"]
+        for moved in event.data.get("item_deadlines", ()):
+            item = self.item(moved["item_no"])
+            assert item is not None
+            item["original_deadline"] = item.get("original_deadline", item["deadline"])
+            item["deadline"] = moved["deadline"]
 
     def refuse(self, ctx: Context) -> None:
         a = self._guard(ctx, "refuse")

@@ -251,6 +251,36 @@ def test_accept_plan_starts_one_clock_per_item_due_on_its_deadline():
     assert stats(case) == {"rectifications_accepted": 1}
 
 
+def test_accept_plan_may_move_item_deadlines_and_must_move_lapsed_ones():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=31)  # item 1 (due day 30) has lapsed, item 2 (day 45) has not
+    with pytest.raises(InvalidCommand) as err:
+        case.accept_plan(desk.ctx("inspector"), plan="p")
+    assert set(err.value.fields) == {"item_deadlines"}
+    assert "item 1" in err.value.fields["item_deadlines"] and str(days(30)) in err.value.fields["item_deadlines"]
+    with pytest.raises(InvalidCommand) as err:
+        case.accept_plan(desk.ctx("inspector"), plan="p", item_deadlines=[
+            {"item_no": 3, "deadline": days(60)}, {"item_no": 1, "deadline": days(31)},
+            {"item_no": 1, "deadline": days(60)}, "not an entry"])
+    assert set(err.value.fields) == {
+        "item_deadlines[0].item_no", "item_deadlines[1].deadline", "item_deadlines[2].item_no",
+        "item_deadlines[3].item_no", "item_deadlines[3].deadline"}
+    assert "1 to 2" in err.value.fields["item_deadlines[0].item_no"]
+    assert "twice" in err.value.fields["item_deadlines[2].item_no"]
+    with pytest.raises(InvalidCommand) as err:
+        case.accept_plan(desk.ctx("inspector"), plan="p", item_deadlines={"item_no": 1})
+    assert set(err.value.fields) == {"item_deadlines"}
+    assert case.stage == "issued" and case.version == 1
+    case.accept_plan(desk.ctx("inspector"), plan="p", item_deadlines=[{"item_no": 1, "deadline": days(61)}])
+    assert case.clocks["item-1"].due_on == days(61)
+    assert case.clocks["item-2"].due_on == days(45)
+    assert case.item(1)["deadline"] == days(61) and case.item(1)["original_deadline"] == days(30)
+    assert last_event(case).data["item_deadlines"] == [{"item_no": 1, "deadline": days(61)}]
+    assert replay(case).__dict__.keys() == case.__dict__.keys()
+    assert replay(case).items == case.items
+
+
 def test_accept_plan_role_and_stage():
     desk = Desk()
     case = issue(desk)
