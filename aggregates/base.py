@@ -110,6 +110,9 @@ class Case(Aggregate):
     KIND: ClassVar[str]
     # Clocks that only a dedicated action may extend (clock -> action name).
     DEDICATED_EXTENSIONS: ClassVar[Mapping[str, str]] = {}
+    # Personal data, as paths into the case's state and its events' data ("*" = every list item):
+    # masked for roles that may not see it.
+    PERSONAL_DATA: ClassVar[tuple[str, ...]] = ()
 
     class Event(Aggregate.Event):
         actor_id: str

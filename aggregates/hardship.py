@@ -87,12 +87,6 @@ def normalise_category(value: Any) -> str | None:
     return CATEGORY_ALIASES.get(value)
 
 
-
-
-
-
-
-
 def _household(bad: dict[str, str], household: Any, prefix: str = "household") -> dict[str, Any] | None:
     """The validated household, or None (with every problem collected in `bad`)."""
     if not isinstance(household, Mapping):
@@ -113,6 +107,7 @@ class HardshipCase(Case):
     TABLE = TABLE
     PREFIX = "HS"
     KIND = "hardship"
+    PERSONAL_DATA = tuple(f"worker.{k}" for k in ("name", "id_number", "phone", "address"))
 
     class HardshipApplied(Case.Opened):
         """The application. Version 1 stored the category in the seeds' older terms (特困/困难)."""

@@ -75,18 +75,13 @@ TABLE = StageTable(
 )
 
 
-
-
-
-
-
-
 @case_type
 class LaborDispute(Case):
     TABLE = TABLE
     PREFIX = "LD"
     KIND = "labor_dispute"
     DEDICATED_EXTENSIONS = {"mediation": "extend_mediation"}
+    PERSONAL_DATA = tuple(f"applicants.*.{k}" for k in ("name", "id_number", "phone", "address"))
 
     @classmethod
     def file(

@@ -119,18 +119,6 @@ TABLE = StageTable(
 )
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 @case_type
 class WageNegotiation(Case):
     TABLE = TABLE

@@ -106,7 +106,7 @@ def demo(ctx: click.Context, size: int, year: int, seed: int, if_empty: bool) ->
 @click.pass_context
 def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end: datetime | None,
            depth: int | None, fmt: str) -> None:
-    from engine.reports import RATES, SECTIONS, plain, statistics
+    from engine.reports import RATES, as_json, rows, statistics, write_csv
 
     cw = _engine(ctx)
     _require_schema(cw)
@@ -114,25 +114,13 @@ def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end
         raise click.BadParameter("--from is after --to", param_hint="--from")
     rep = statistics(cw, org_unit=org_unit, start=start.date() if start else None,
                      end=end.date() if end else None, by_org_depth=depth)
-    columns = sorted(rep.by_org) if depth else []
-    rows = [(section, metric, zh, en, rep.figure(metric), [rep.by_org[c].get(metric, Decimal(0)) for c in columns])
-            for section, metrics in SECTIONS.items() for metric, zh, en in metrics]
     if fmt == "json":
-        click.echo(json.dumps({
-            "org_unit": org_unit, "from": str(rep.start or ""), "to": str(rep.end or ""),
-            "figures": {m: plain(v) for _, m, _, _, v, _ in rows},
-            "rates": {name: (str(r) if (r := rep.rate(n, d)) is not None else None) for name, _, _, n, d in RATES},
-            "by_org": {c: {m: plain(v) for m, v in rep.by_org[c].items()} for c in columns},
-        }, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(as_json(rep), ensure_ascii=False, indent=2))
         return
     if fmt == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["section", "metric", "label_zh", "label_en", "total", *columns])
-        for section, metric, zh, en, total, per in rows:
-            writer.writerow([section, metric, zh, en, plain(total), *map(plain, per)])
+        write_csv(rep, sys.stdout)
         return
+    columns = sorted(rep.by_org)
     title = f"Casework statistics — {org_unit or 'all org units'}"
     if rep.start or rep.end:
         title += f", {rep.start or '…'} to {rep.end or '…'}"
@@ -143,7 +131,7 @@ def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end
     for c in columns:
         table.add_column(c, justify="right")
     current = None
-    for section, _metric, zh, en, total, per in rows:
+    for section, _metric, zh, en, total, per in rows(rep, columns):
         if section != current:
             table.add_section()
             current = section
@@ -208,7 +196,7 @@ def rebuild(ctx: click.Context) -> None:
 @click.pass_context
 def show(ctx: click.Context, case: str, role: str, version: int | None, at: datetime | None) -> None:
     from engine.audit import as_of
-    from engine.service import view
+    from engine.views import case_view
 
     cw = _engine(ctx)
     _require_schema(cw)
@@ -216,7 +204,8 @@ def show(ctx: click.Context, case: str, role: str, version: int | None, at: date
         found = as_of(cw, case, version=version, at=at)
     except (DomainError, ValueError) as e:
         raise click.ClickException(str(e)) from e
-    click.echo(json.dumps(view(found, role), default=_json_default, ensure_ascii=False, indent=2))
+    today = cw.clock.now().astimezone(cw.settings.tz).date()
+    click.echo(json.dumps(case_view(found, role, today), ensure_ascii=False, indent=2))
 
 
 @main.command(help="A case's full history: every event with who, when, why and its hash.")

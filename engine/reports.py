@@ -5,10 +5,12 @@ Org units are dotted paths (`suzhou.gusu.shuangta`): a unit's figures include ev
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TextIO
 
 from sqlalchemy import func, or_, select
 
@@ -111,3 +113,29 @@ def statistics(cw: Casework, *, org_unit: str | None = None, start: date | None 
 def plain(value: Decimal) -> str:
     """A count as a whole number, an amount with its cents: 9.00 -> "9", 3500.50 -> "3500.50"."""
     return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
+
+
+def rows(rep: Report, columns: list[str]) -> list[tuple[str, str, str, str, Decimal, list[Decimal]]]:
+    """(section, metric, 中文, English, total, per-column values) in the order the unions report them."""
+    return [(section, metric, zh, en, rep.figure(metric), [rep.by_org[c].get(metric, Decimal(0)) for c in columns])
+            for section, metrics in SECTIONS.items() for metric, zh, en in metrics]
+
+
+def as_json(rep: Report) -> dict[str, object]:
+    """The report as JSON-ready data: counts as whole numbers, amounts with cents, rates in percent."""
+    columns = sorted(rep.by_org)
+    return {
+        "org_unit": rep.org_unit, "from": str(rep.start or ""), "to": str(rep.end or ""),
+        "figures": {m: plain(v) for _, m, _, _, v, _ in rows(rep, [])},
+        "rates": {name: (str(r) if (r := rep.rate(n, d)) is not None else None) for name, _, _, n, d in RATES},
+        "by_org": {c: {m: plain(v) for m, v in rep.by_org[c].items()} for c in columns},
+    }
+
+
+def write_csv(rep: Report, stream: TextIO) -> None:
+    """One row per figure: section, metric, both labels, the total and one column per org unit."""
+    columns = sorted(rep.by_org)
+    writer = csv.writer(stream)
+    writer.writerow(["section", "metric", "label_zh", "label_en", "total", *columns])
+    for section, metric, zh, en, total, per in rows(rep, columns):
+        writer.writerow([section, metric, zh, en, plain(total), *map(plain, per)])

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -25,6 +25,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from aggregates.base import Case, Context
+from aggregates.errors import InvalidCommand
 from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
 from engine.database import create_db_engine, dialect_insert, write_intent
@@ -59,11 +60,12 @@ class CommandResult:
     version: int
     linked: list[dict[str, Any]] = field(default_factory=list)
     replayed: bool = False
+    case: Case | None = field(default=None, compare=False, repr=False)
+    """The case as the command left it (not kept for a replayed command id)."""
 
     def to_json(self) -> str:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("replayed", "case")}
         data["case_id"] = str(self.case_id)
-        data.pop("replayed")
         return json.dumps(data, default=str)
 
     @classmethod
@@ -219,6 +221,7 @@ class Casework:
                 stage=main.stage, version=main.version,
                 linked=[{"case_id": str(c.id), "number": c.number, "kind": c.KIND, "stage": c.stage}
                         for c in uow.touched.values() if c is not main],
+                case=main,
             )
             session.execute(insert(command_log).values(
                 command_id=command_id, case_id=main.id, action=action, result=result.to_json(),
@@ -261,7 +264,17 @@ class Casework:
                 data["first_of_document"] = seen == 0
 
     def _prepare_command(self, uow: UnitOfWork, case: Case, action: str, data: dict[str, Any]) -> None:
-        """Cross-case links: a negotiation's rectification step opens the linked proposal."""
+        """Cross-case links: a negotiation's rectification step opens the linked proposal; a link
+        given as `case` (a number or id) names a case that exists."""
+        if action == "link_case" and "case" in data:
+            ref = data.pop("case")
+            row = uow.session.execute(
+                select(case_index.c.case_id, case_index.c.number, case_index.c.kind).where(
+                    case_index.c.number == ref if not _is_uuid(ref) else case_index.c.case_id == UUID(str(ref)))
+            ).one_or_none()
+            if row is None:
+                raise InvalidCommand(case.label, action, {"case": f"no case {ref}"})
+            data.update(case_id=row.case_id, number=row.number, kind=row.kind)
         if case.KIND == "wage_negotiation" and action == "issue_rectification":
             items = data.pop("items")
             proposal = uow.open(
@@ -288,6 +301,18 @@ class Casework:
         except AggregateNotFoundError:
             raise CaseNotFound(ref) from None
 
+    def resolve_optional(self, ref: UUID | str) -> UUID | None:
+        """The id of the case `ref` names (an id or a number), or None when no such case is indexed."""
+        if isinstance(ref, str) and len(ref) > 64:
+            return None
+        try:
+            case_id = self.resolve(ref)
+        except CaseNotFound:
+            return None
+        with self.read_transaction() as session:
+            found = session.execute(select(case_index.c.case_id).where(case_index.c.case_id == case_id)).scalar()
+        return found
+
     def resolve(self, ref: UUID | str) -> UUID:
         if isinstance(ref, UUID):
             return ref
@@ -304,18 +329,16 @@ class Casework:
         return found
 
 
+def _is_uuid(value: Any) -> bool:
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _upsert_counter(session: Session, prefix: str, year: int) -> Any:
     stmt = dialect_insert(session, case_numbers).values(prefix=prefix, year=year, last=1).on_conflict_do_update(
         index_elements=["prefix", "year"], set_={"last": case_numbers.c.last + 1}
     )
     return stmt.returning(case_numbers.c.last)
-
-
-def view(case: Case, role: str | None = None) -> Mapping[str, Any]:
-    """A case as a plain mapping: what a mediator sees on screen."""
-    return {
-        **case.summary(),
-        "allowed_actions": case.allowed_actions(role),
-        "clocks": [{"name": c.name, **c.to_data()} for c in case.clocks.values()],
-        "links": list(case.links),
-    }

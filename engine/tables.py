@@ -104,4 +104,27 @@ projection_tracking = Table(
     Column("notification_id", BigInteger, nullable=False),
 )
 
+org_units = Table(
+    "org_units",
+    metadata,
+    Column("path", String(200), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("level", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(120), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("org_unit", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Index("ix_users_org_unit", "org_unit"),
+)
+
 READ_MODEL_TABLES = (case_index, open_clocks, case_statistics, person_reservations)

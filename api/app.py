@@ -1,0 +1,92 @@
+"""The Flask app factory: flask-smorest blueprints, one error shape, OpenAPI and offline docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from flask_smorest import Api
+from flask_swagger_ui import get_swaggerui_blueprint
+from werkzeug.exceptions import HTTPException
+
+from aggregates.errors import DomainError
+from api.errors import ApiError, ErrorSchema, error_response, from_domain_error, from_http_exception, from_unexpected
+from engine.service import Casework
+
+API_VERSION = "1"
+
+
+class CaseworkApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return from_http_exception(error)
+
+
+def create_app(cw: Casework | None = None, config: dict[str, Any] | None = None) -> Flask:
+    """The app over `cw` (default: an engine from the environment's settings)."""
+    app = Flask("casework")
+    app.config.update(
+        API_TITLE="Casework",
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        API_SPEC_OPTIONS={
+            "info": {"description": _DESCRIPTION},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    app.config.update(config or {})
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.extensions["casework"] = cw or Casework()
+    api = CaseworkApi(app)
+
+    from api import accounts, audit, cases, reports
+
+    for blueprint in (cases.blp, audit.blp, reports.blp, accounts.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json", config={"app_name": "Casework API"}),
+                           url_prefix="/docs")
+
+    @app.get("/health")
+    def health() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return error_response(error.status, error.code, error.message, **error.extra)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        from flask import request
+
+        return from_domain_error(error, if_match="If-Match" in request.headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):
+            return from_http_exception(error)
+        return from_unexpected(error)
+
+    return app
+
+
+_DESCRIPTION = """\
+The HTTP API of Casework, the event-sourced case engine for trade-union casework.
+
+* **Authentication**: `Authorization: Bearer <token>`. Tokens come from `casework users add`
+  (shown once). Each user has a role and an org unit and sees that unit and every unit below it.
+* **Commands** are POSTs: `POST /disputes` opens a labor dispute, `POST /disputes/{case_id}/accept`
+  accepts it. Each returns the case's new state with its version as the `ETag`.
+* **Lost updates**: send the ETag back as `If-Match`; if the case has moved on you get 412 with
+  its current version.
+* **Retries**: send an `Idempotency-Key` with every POST; a repeat returns the first response and
+  changes nothing.
+* **Errors** share one shape: `status`, `code`, `message`, and where it applies `fields` (every bad
+  field), `stage` and `allowed_actions`.
+"""

@@ -1,0 +1,171 @@
+"""Audit: a case's full history, its state as of a version or a moment, chain verification, dossier."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+from uuid import UUID
+
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from api.auth import engine, require
+from api.cases import etag, today, visible_case
+from api.errors import ApiError
+from api.fields import Strict
+from api.schemas import CaseSchema
+from engine.audit import HistoryEntry, Verification, as_of, history, verify_case, verify_store
+from engine.registry import case_type
+from engine.views import case_view, event_data_for, jsonable
+
+blp = Blueprint("audit", __name__, description="History, past states, tamper evidence and dossier export.")
+
+
+class HistoryEntrySchema(ma.Schema):
+    version = fields.Integer(required=True)
+    event = fields.String(required=True, metadata={"example": "DisputeAccepted"})
+    action = fields.String(required=True)
+    occurred_at = fields.String(required=True, metadata={"format": "date-time", "description": "business time"})
+    recorded_at = fields.String(required=True, metadata={"format": "date-time", "description": "when it was stored"})
+    actor_id = fields.String(required=True)
+    actor_role = fields.String(required=True)
+    reason = fields.String(allow_none=True)
+    command_id = fields.String(required=True)
+    flow_run_id = fields.String(allow_none=True)
+    stage = fields.String(required=True, metadata={"description": "the stage after the event"})
+    data = fields.Dict(required=True)
+    clocks_opened = fields.Dict(required=True)
+    clocks_closed = fields.List(fields.String(), required=True)
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+class HistorySchema(ma.Schema):
+    case_id = fields.String(required=True)
+    number = fields.String(required=True)
+    events = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+
+
+class AsOfQuerySchema(Strict):
+    version = fields.Integer(validate=validate.Range(min=1, max=10**9))
+    at = fields.AwareDateTime(metadata={"description": "a recorded time, ISO-8601 with offset"})
+
+
+class BreakSchema(ma.Schema):
+    case_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    notification_id = fields.Integer(allow_none=True)
+    problem = fields.String(required=True)
+
+
+class VerificationSchema(ma.Schema):
+    ok = fields.Boolean(required=True)
+    cases = fields.Integer(required=True)
+    events = fields.Integer(required=True)
+    first_break = fields.Nested(BreakSchema, allow_none=True, required=True)
+
+
+def _resolve(ref: str) -> UUID:
+    case_id = engine().resolve_optional(ref)
+    if case_id is None:
+        raise ApiError(404, "not_found", f"no case {ref}")
+    return case_id
+
+
+def _entries(kind: str, entries: list[HistoryEntry], role: str) -> list[dict[str, Any]]:
+    cls = case_type(kind)
+    tz = engine().settings.tz
+    return [{**jsonable(vars(e), tz), "data": event_data_for(role, cls, e.data, tz)} for e in entries]
+
+
+def _verification(result: Verification) -> dict[str, Any]:
+    b = result.first_break
+    return {"ok": result.ok, "cases": result.cases, "events": result.events,
+            "first_break": None if b is None else {"case_id": str(b.case_id), "version": b.version,
+                                                   "notification_id": b.notification_id, "problem": b.problem}}
+
+
+@blp.route("/cases/<string:ref>/history")
+class CaseHistory(MethodView):
+    @blp.response(200, HistorySchema)
+    @blp.doc(summary="Every event of a case: who, in which role, when, why, and its hash")
+    def get(self, ref: str) -> Any:
+        user = require("read_history")
+        case_id = _resolve(ref)
+        kind, _ = visible_case(user, case_id)
+        entries = history(engine(), case_id)
+        number = entries[0].data.get("number", "")
+        return {"case_id": str(case_id), "number": number, "events": _entries(kind, entries, user.role)}
+
+
+@blp.route("/cases/<string:ref>/as-of")
+class CaseAsOf(MethodView):
+    @blp.arguments(AsOfQuerySchema, location="query")
+    @blp.response(200, CaseSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.doc(summary="The case as it stood at a version or at a past recorded time")
+    def get(self, args: dict[str, Any], ref: str) -> Any:
+        user = require("read_history")
+        case_id = _resolve(ref)
+        visible_case(user, case_id)
+        if ("version" in args) == ("at" in args):
+            raise ApiError(422, "invalid_request", "give either version or at",
+                           fields={"version": "give either version or at"})
+        current = engine().get(case_id)
+        if args.get("version", 0) > current.version:
+            raise ApiError(404, "not_found", f"{current.number} has no version {args['version']}; "
+                                             f"it is at version {current.version}", current_version=current.version)
+        case = as_of(engine(), case_id, version=args.get("version"), at=args.get("at"))
+        return case_view(case, user.role, today(), engine().settings.tz), 200, {"ETag": etag(case.version)}
+
+
+@blp.route("/cases/<string:ref>/verification")
+class CaseVerification(MethodView):
+    @blp.response(200, VerificationSchema)
+    @blp.doc(summary="Verify a case's hash chain; names the first broken event (supervisor, auditor)")
+    def get(self, ref: str) -> Any:
+        user = require("verify_chains")
+        case_id = _resolve(ref)
+        visible_case(user, case_id)
+        return _verification(verify_case(engine(), case_id))
+
+
+@blp.route("/verification")
+class StoreVerification(MethodView):
+    @blp.response(200, VerificationSchema)
+    @blp.doc(summary="Verify every hash chain in the store; names the first broken event (supervisor, auditor)")
+    def get(self) -> Any:
+        require("verify_chains")
+        return _verification(verify_store(engine()))
+
+
+@blp.route("/cases/<string:ref>/dossier.csv")
+class CaseDossier(MethodView):
+    @blp.response(200, {"type": "string"}, content_type="text/csv")
+    @blp.doc(summary="Export a case: its current state and full history as CSV (supervisor, auditor)")
+    def get(self, ref: str) -> Any:
+        user = require("export_dossier")
+        case_id = _resolve(ref)
+        kind, _ = visible_case(user, case_id)
+        case = engine().get(case_id)
+        state = case_view(case, user.role, today(), engine().settings.tz)
+        entries = _entries(kind, history(engine(), case_id), user.role)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["# case", state["number"], state["kind"], state["stage"], f"version {state['version']}",
+                         f"head {state['head_hash']}"])
+        writer.writerow(["# state", json.dumps({k: state[k] for k in ("org_unit", "assignee", "clocks", "links",
+                                                                        "details")}, ensure_ascii=False)])
+        columns = ["version", "event", "action", "occurred_at", "recorded_at", "actor_id", "actor_role", "reason",
+                   "command_id", "flow_run_id", "stage", "data", "clocks_opened", "clocks_closed", "prev_hash", "hash"]
+        writer.writerow(columns)
+        for e in entries:
+            writer.writerow([json.dumps(e[c], ensure_ascii=False) if isinstance(e[c], (dict, list)) else
+                             ("" if e[c] is None else e[c]) for c in columns])
+        filename = f"{state['number']}-dossier.csv"
+        return Response(out.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})

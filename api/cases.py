@@ -1,0 +1,210 @@
+"""Cases: open one of each type, run every command of its stage table, read and search.
+
+Routes are generated from the stage tables: `POST /disputes` runs LaborDispute's opening action,
+`POST /disputes/{case_id}/start-mediation` its `start_mediation`, and so on for every action of
+every case type, each with the request schema built from the action's parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from aggregates.base import Case
+from api.auth import current_user, engine, require_scope
+from api.command_schemas import command_schema
+from api.errors import ApiError
+from api.schemas import CasePageSchema, CaseQuerySchema, CaseSchema
+from engine.accounts import User
+from engine.queries import CaseFilter, case_org, search_cases
+from engine.registry import CASE_TYPES
+from engine.service import Actor, CommandResult
+from engine.views import case_view
+
+blp = Blueprint("cases", __name__, description="Open cases, run their commands, read and search them.")
+
+COLLECTIONS = {"labor_dispute": "disputes", "wage_negotiation": "negotiations",
+               "rectification_proposal": "rectifications", "hardship": "hardship-cases"}
+MAX_KEY = 120
+COMMAND_HEADERS = {
+    "Idempotency-Key": {"description": "a client-chosen key (at most 120 characters); a repeat returns the first "
+                                       "response and changes nothing", "schema": {"type": "string", "maxLength": 120}},
+    "If-Match": {"description": "the case's ETag (its version) as last read; a stale one gets 412",
+                 "schema": {"type": "string"}},
+}
+ETAG = {"ETag": {"description": "the case's version", "schema": {"type": "string"}}}
+
+
+def today() -> date:
+    cw = engine()
+    return cw.clock.now().astimezone(cw.settings.tz).date()
+
+
+def actor(user: User) -> Actor:
+    return Actor(user.user_id, user.role)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version() -> int | None:
+    """The version named by If-Match (`"4"`, `4` or `W/"4"`); None when absent or `*`."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    match = re.fullmatch(r'\s*(?:W/)?"?(\d{1,9})"?\s*', header)
+    if match is None:
+        raise ApiError(400, "bad_request", "If-Match must be the case's ETag, e.g. \"4\"",
+                       fields={"If-Match": "not a case version"})
+    return int(match.group(1))
+
+
+def command_id(user: User) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY or not key.isprintable():
+        raise ApiError(400, "bad_request", f"Idempotency-Key must be 1 to {MAX_KEY} printable characters",
+                       fields={"Idempotency-Key": "invalid"})
+    return f"{user.user_id}:{key}"
+
+
+def respond(result: CommandResult, user: User, status: int, action: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    if result.replayed and result.action != action:
+        raise ApiError(422, "idempotency_key_reused",
+                       f"this Idempotency-Key was already used for '{result.action}' on {result.number}",
+                       fields={"Idempotency-Key": "already used for another request"})
+    case = result.case or engine().get(result.case_id, version=result.version)
+    headers = {"ETag": etag(case.version)}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return case_view(case, user.role, today(), engine().settings.tz), status, headers
+
+
+def visible_case(user: User, case_id: UUID, kind: str | None = None) -> tuple[str, str]:
+    """(kind, org unit) of a case the caller may see; 404 otherwise (a case in another unit does not exist)."""
+    found = case_org(engine(), case_id)
+    if found is None or (kind is not None and found[0] != kind) or not user.sees(found[1]):
+        raise ApiError(404, "not_found", f"no case {case_id}")
+    return found
+
+
+def check_role(user: User, kind: str, action: str) -> None:
+    a = CASE_TYPES[kind].TABLE.actions[action]
+    if user.role not in a.roles:
+        raise ApiError(403, "forbidden", f"role '{user.role}' may not run '{action}' on a {kind} case",
+                       action=action, roles=sorted(a.roles))
+
+
+def split_common(data: dict[str, Any]) -> dict[str, Any]:
+    return {"occurred_at": data.pop("occurred_at", None), "reason": data.pop("reason", None)}
+
+
+def _register_open(kind: str) -> None:
+    cls = CASE_TYPES[kind]
+    a = cls.TABLE.creating
+    collection = COLLECTIONS[kind]
+
+    @blp.arguments(command_schema(kind, a.name))
+    @blp.response(201, CaseSchema, headers=ETAG)
+    @blp.doc(summary=f"Open a {kind.replace('_', ' ')} case ({a.name})", description=a.help,
+             parameters=[{"in": "header", "name": n, **spec} for n, spec in COMMAND_HEADERS.items()
+                         if n == "Idempotency-Key"])
+    def open_case(data: dict[str, Any]) -> Any:
+        user = current_user()
+        check_role(user, kind, a.name)
+        org_unit = require_scope(user, data.pop("org_unit", None) or user.org_unit)
+        common = split_common(data)
+        result = engine().open_case(kind, actor(user), command_id=command_id(user), org_unit=org_unit,
+                                    assignee=data.pop("assignee", None), **common, **data)
+        return respond(result, user, 201, a.name)
+
+    blp.add_url_rule(f"/{collection}", endpoint=f"open_{kind}", view_func=open_case, methods=["POST"])
+
+
+def _register_command(kind: str, action: str) -> None:
+    cls: type[Case] = CASE_TYPES[kind]
+    a = cls.TABLE.actions[action]
+    collection = COLLECTIONS[kind]
+    stages = ", ".join(a.sources) if a.sources != ("*",) else "any open stage"
+    description = (f"{a.help}\n\nStages: {stages}. Roles: {', '.join(sorted(a.roles))}."
+                   + (" A reason is required." if a.reason_required else ""))
+
+    @blp.arguments(command_schema(kind, action))
+    @blp.response(200, CaseSchema, headers=ETAG)
+    @blp.doc(summary=f"{action.replace('_', ' ').capitalize()} ({kind.replace('_', ' ')})", description=description,
+             parameters=[{"in": "header", "name": n, **spec} for n, spec in COMMAND_HEADERS.items()])
+    def run(data: dict[str, Any], case_id: UUID) -> Any:
+        user = current_user()
+        visible_case(user, case_id, kind)
+        check_role(user, kind, action)
+        if action == "link_case":
+            other = engine().resolve_optional(data["case"])
+            if other is None or not user.sees(visible_case_org(other)):
+                raise ApiError(422, "invalid_request", f"no case {data['case']}", fields={"case": "no such case"})
+        common = split_common(data)
+        result = engine().execute(case_id, action, actor(user), command_id=command_id(user),
+                                  expected_version=expected_version(), **common, **data)
+        return respond(result, user, 200, action)
+
+    path = f"/{collection}/<uuid:case_id>/{action.replace('_', '-')}"
+    blp.add_url_rule(path, endpoint=f"{kind}_{action}", view_func=run, methods=["POST"])
+
+
+def visible_case_org(case_id: UUID) -> str:
+    found = case_org(engine(), case_id)
+    return found[1] if found else ""
+
+
+for _kind, _cls in CASE_TYPES.items():
+    _register_open(_kind)
+    for _action, _a in _cls.TABLE.actions.items():
+        if not _a.creates:
+            _register_command(_kind, _action)
+
+
+@blp.route("/cases")
+class CaseList(MethodView):
+    @blp.arguments(CaseQuerySchema, location="query")
+    @blp.response(200, CasePageSchema)
+    @blp.doc(summary="Search cases in your unit and below")
+    def get(self, args: dict[str, Any]) -> Any:
+        """Filter by type, stage, org unit (and below), assignee, overdue or due-before, flags and free text."""
+        user = current_user()
+        org_unit = args.get("org_unit")
+        if org_unit:
+            require_scope(user, org_unit, must_exist=False)
+        f = CaseFilter(
+            scope=user.org_unit, kind=args.get("kind"), stage=args.get("stage"), org_unit=org_unit,
+            assignee=args.get("assignee"), is_open=args.get("is_open"), flags=tuple(args.get("flag") or ()),
+            text=args.get("q") or None, overdue_on=today() if args.get("overdue") else None,
+            due_before=args.get("due_before"),
+        )
+        page, per_page = args["page"], args["per_page"]
+        rows, total = search_cases(engine(), f, sort=args["sort"], page=page, per_page=per_page)
+        return {"items": rows, "page": page, "per_page": per_page, "total": total,
+                "pages": math.ceil(total / per_page) if total else 0}
+
+
+@blp.route("/cases/<string:ref>")
+class CaseDetail(MethodView):
+    @blp.response(200, CaseSchema, headers=ETAG)
+    @blp.doc(summary="A case: its state, clocks, links and the actions you may take now",
+             parameters=[{"in": "path", "name": "ref", "description": "the case id or number (LD-2026-000123)"}])
+    def get(self, ref: str) -> Any:
+        user = current_user()
+        case_id = engine().resolve_optional(ref)
+        if case_id is None:
+            raise ApiError(404, "not_found", f"no case {ref}")
+        visible_case(user, case_id)
+        case = engine().get(case_id)
+        return case_view(case, user.role, today(), engine().settings.tz), 200, {"ETag": etag(case.version)}

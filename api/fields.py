@@ -1,0 +1,123 @@
+"""Request field types: bounded text, decimal strings for money, and the nested parts of cases."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+INT32 = validate.Range(min=-(2**31), max=2**31 - 1)
+
+
+class Text(fields.String):
+    """Text without control characters, at most `max_length` characters (after stripping)."""
+
+    def __init__(self, *, max_length: int = 2000, min_length: int = 0, **kwargs: Any) -> None:
+        self.max_length = max_length
+        kwargs.setdefault("validate", validate.Length(min=min_length, max=max_length))
+        metadata = {"maxLength": max_length, **({"minLength": min_length} if min_length else {}),
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _CONTROL.search(text):
+            raise ma.ValidationError("may not contain control characters")
+        return text.strip()
+
+
+class DecimalText(fields.Field):
+    """A decimal number as a string ("8600.00"); a JSON number is accepted too. Passed on as text."""
+
+    def __init__(self, *, signed: bool = False, places: int = 2, digits: int = 12, **kwargs: Any) -> None:
+        sign = "-?" if signed else ""
+        self.pattern = re.compile(rf"^{sign}\d{{1,{digits}}}(\.\d{{1,{places}}})?$")
+        metadata = {"type": "string", "pattern": self.pattern.pattern, "example": "8600.00" if not signed else "5.5",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+            raise ma.ValidationError("must be a decimal number, e.g. \"8600.00\"")
+        text = str(value).strip()
+        if not self.pattern.match(text):
+            raise ma.ValidationError(f"must be a decimal number matching {self.pattern.pattern}")
+        return text
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+
+class Whole(fields.Integer):
+    """A whole number within 32 bits (true/false and 3.5 are refused)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", INT32)
+        super().__init__(strict=True, **kwargs)
+
+
+class Strict(ma.Schema):
+    """Unknown fields are an error that names them."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+# -- the nested parts of case commands -----------------------------------------------------------
+
+
+class EmployerSchema(Strict):
+    name = Text(required=True, min_length=1, max_length=200)
+    credit_code = Text(max_length=18, metadata={"description": "统一社会信用代码"})
+
+
+class EnterpriseSchema(EmployerSchema):
+    employees = Whole(validate=validate.Range(min=0, max=10_000_000))
+
+
+class PersonSchema(Strict):
+    name = Text(required=True, min_length=1, max_length=100)
+    id_number = Text(max_length=18, metadata={"description": "居民身份证号码: 17 digits and a digit or X"})
+    phone = Text(max_length=30)
+    address = Text(max_length=300)
+
+
+class ClaimSchema(Strict):
+    category = Text(required=True, max_length=40, metadata={
+        "enum": ["wages", "overtime", "social_insurance", "termination", "work_injury", "contract", "other"]})
+    amount = DecimalText(load_default="0")
+    description = Text(max_length=2000)
+
+
+class HouseholdSchema(Strict):
+    members = Whole(required=True)
+    monthly_income_per_capita = DecimalText(required=True)
+    local_minimum = DecimalText(required=True)
+
+
+class TermsSchema(Strict):
+    wage_increase_pct = DecimalText(signed=True, places=4, digits=3, allow_none=True)
+    minimum_wage = DecimalText(allow_none=True)
+    other = Text(max_length=4000)
+
+
+class ItemSchema(Strict):
+    category = Text(required=True, max_length=40)
+    description = Text(required=True, max_length=2000)
+    legal_basis = Text(required=True, max_length=500)
+    deadline = fields.Date(required=True)
+
+
+class ItemDeadlineSchema(Strict):
+    item_no = Whole(required=True)
+    deadline = fields.Date(required=True)
+
+
+class SourceSchema(Strict):
+    kind = Text(required=True, max_length=20, metadata={"enum": ["negotiation", "dispute", "inspection"]})
+    case_id = fields.UUID()
+    number = Text(max_length=32)

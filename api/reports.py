@@ -1,0 +1,62 @@
+"""The federation's statistics for an org unit and every unit below it, over a period."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from api.auth import engine, require, require_scope
+from api.errors import ApiError
+from api.fields import Strict, Text
+from engine.reports import as_json, statistics, write_csv
+
+blp = Blueprint("reports", __name__, description="Statistics as the unions report them (JSON or CSV).")
+
+
+class ReportQuerySchema(Strict):
+    org_unit = Text(max_length=200, metadata={"description": "default: your own unit"})
+    from_ = fields.Date(data_key="from", metadata={"description": "first day, YYYY-MM-DD"})
+    to = fields.Date(metadata={"description": "last day, YYYY-MM-DD"})
+    by_org = fields.Integer(validate=validate.Range(min=1, max=10),
+                            metadata={"description": "also break the figures down by org unit at this depth"})
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+class ReportSchema(ma.Schema):
+    org_unit = fields.String(allow_none=True)
+    from_ = fields.String(data_key="from", required=True)
+    to = fields.String(required=True)
+    figures = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                          metadata={"description": "metric -> count or amount (decimal string)"})
+    rates = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), required=True)
+    by_org = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+
+
+@blp.route("/reports/statistics")
+class Statistics(MethodView):
+    @blp.arguments(ReportQuerySchema, location="query")
+    @blp.response(200, ReportSchema)
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", description="with format=csv",
+                      success=True)
+    @blp.doc(summary="Written offers, answers, acting offers, rectifications, disputes, hardship figures")
+    def get(self, args: dict[str, Any]) -> Any:
+        user = require("read_reports")
+        org_unit = require_scope(user, args.get("org_unit") or user.org_unit, must_exist=False)
+        start, end = args.get("from_"), args.get("to")
+        if start and end and start > end:
+            raise ApiError(422, "invalid_request", "'from' is after 'to'", fields={"from": "is after 'to'"})
+        rep = statistics(engine(), org_unit=org_unit, start=start, end=end, by_org_depth=args.get("by_org"))
+        if args["format"] == "csv":
+            out = io.StringIO()
+            write_csv(rep, out)
+            return Response(out.getvalue(), mimetype="text/csv",
+                            headers={"Content-Disposition": 'attachment; filename="statistics.csv"'})
+        data = as_json(rep)
+        data["from_"] = data.pop("from")
+        return data

@@ -1,0 +1,133 @@
+"""Response and query schemas shared by the blueprints."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from aggregates.stages import ROLES
+from api.fields import Strict, Text
+from engine.accounts import ORG_LEVELS
+from engine.queries import SORTS
+from engine.registry import CASE_TYPES
+
+DATETIME = {"format": "date-time"}
+KINDS = list(CASE_TYPES)
+
+
+class ClockSchema(ma.Schema):
+    name = fields.String(required=True)
+    started_on = fields.String(required=True, metadata={"format": "date"})
+    due_on = fields.String(required=True, metadata={"format": "date"})
+    paused_on = fields.String(allow_none=True, metadata={"format": "date"})
+    extensions = fields.Integer(required=True)
+    overdue = fields.Boolean(required=True)
+
+
+class CaseSchema(ma.Schema):
+    """A case's current (or past) state, the clocks that run on it and what the caller may do next."""
+
+    case_id = fields.String(required=True, metadata={"format": "uuid"})
+    kind = fields.String(required=True, metadata={"enum": KINDS})
+    number = fields.String(required=True, metadata={"example": "LD-2026-000123"})
+    stage = fields.String(required=True)
+    stage_label = fields.String(required=True)
+    is_open = fields.Boolean(required=True)
+    org_unit = fields.String(required=True)
+    assignee = fields.String(allow_none=True)
+    parties = fields.String(required=True)
+    flags = fields.List(fields.String(), required=True)
+    opened_at = fields.String(required=True, metadata=DATETIME)
+    opened_by = fields.String(required=True)
+    updated_at = fields.String(required=True, metadata=DATETIME)
+    version = fields.Integer(required=True)
+    head_hash = fields.String(required=True)
+    allowed_actions = fields.List(fields.String(), required=True,
+                                  metadata={"description": "the actions the caller's role may take in this stage"})
+    clocks = fields.List(fields.Nested(ClockSchema), required=True)
+    links = fields.List(fields.Dict(), required=True)
+    notes = fields.List(fields.Dict(), required=True)
+    details = fields.Dict(required=True, metadata={"description": "the case type's own data; personal data is "
+                                                                  "masked for roles that may not see it"})
+
+
+class CaseRowClockSchema(ma.Schema):
+    name = fields.String(required=True)
+    due_on = fields.Date(required=True)
+    paused = fields.Boolean(required=True)
+
+
+class CaseRowSchema(ma.Schema):
+    case_id = fields.UUID(required=True)
+    kind = fields.String(required=True)
+    number = fields.String(required=True)
+    stage = fields.String(required=True)
+    is_open = fields.Boolean(required=True)
+    org_unit = fields.String(required=True)
+    assignee = fields.String(allow_none=True)
+    parties = fields.String(required=True)
+    flags = fields.List(fields.String(), required=True)
+    reference = fields.String(allow_none=True, metadata={"description": "the offer's document number"})
+    opened_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+    version = fields.Integer(required=True)
+    clocks = fields.List(fields.Nested(CaseRowClockSchema), required=True)
+
+
+class CasePageSchema(ma.Schema):
+    items = fields.List(fields.Nested(CaseRowSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class CaseQuerySchema(Strict):
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    stage = Text(max_length=48)
+    org_unit = Text(max_length=200, metadata={"description": "this unit and every unit below it"})
+    assignee = Text(max_length=120)
+    is_open = fields.Boolean()
+    overdue = fields.Boolean(metadata={"description": "only cases with a clock past due today"})
+    due_before = fields.Date(metadata={"description": "only cases with a clock due on or before this day"})
+    flag = fields.List(Text(max_length=40), metadata={"description": "e.g. collective, acting_offer, deep"})
+    q = Text(max_length=200, metadata={"description": "free text in the case number, party names or document number"})
+    sort = fields.String(load_default="-updated_at", validate=validate.OneOf(
+        [*SORTS, *(f"-{k}" for k in SORTS)]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class OrgSchema(ma.Schema):
+    path = fields.String(required=True, metadata={"example": "suzhou.gusu.shuangta"})
+    name = fields.String(required=True)
+    level = fields.String(required=True, metadata={"enum": list(ORG_LEVELS)})
+    parent = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class NewOrgSchema(Strict):
+    path = Text(required=True, min_length=1, max_length=200)
+    name = Text(required=True, min_length=1, max_length=200)
+    level = fields.String(validate=validate.OneOf(ORG_LEVELS))
+
+
+class UserSchema(ma.Schema):
+    user_id = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, metadata={"enum": list(ROLES)})
+    org_unit = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    created_by = fields.String(required=True)
+
+
+class UserWithTokenSchema(UserSchema):
+    token = fields.String(required=True, metadata={"description": "the bearer token; shown only this once"})
+
+
+class NewUserSchema(Strict):
+    user_id = Text(required=True, min_length=1, max_length=120)
+    name = Text(required=True, min_length=1, max_length=200)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    org_unit = Text(required=True, min_length=1, max_length=200)

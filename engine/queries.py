@@ -1,0 +1,105 @@
+"""Case search over the read model: filters, sort and pages, never a replay of aggregates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from engine.service import Casework
+from engine.tables import case_index, open_clocks
+from engine.views import aware
+
+SORTS = {
+    "opened_at": case_index.c.opened_at, "updated_at": case_index.c.updated_at, "number": case_index.c.number,
+    "stage": case_index.c.stage,
+}
+"""Sort keys; prefix '-' for descending. Ties break on the case number, so pages are stable."""
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    scope: str | None = None
+    """Org unit whose cases (and those of every unit below it) are searched; None = all."""
+    kind: str | None = None
+    stage: str | None = None
+    org_unit: str | None = None
+    assignee: str | None = None
+    is_open: bool | None = None
+    flags: tuple[str, ...] = ()
+    text: str | None = None
+    overdue_on: date | None = None
+    """Only cases with an unpaused clock due before this day (i.e. overdue on it)."""
+    due_before: date | None = None
+    """Only cases with an unpaused clock due on or before this day."""
+
+
+def _under(column: Any, unit: str) -> Any:
+    return or_(column == unit, column.startswith(unit + ".", autoescape=True))
+
+
+def _conditions(f: CaseFilter) -> list[Any]:
+    c = case_index.c
+    where: list[Any] = []
+    if f.scope:
+        where.append(_under(c.org_unit, f.scope))
+    if f.org_unit:
+        where.append(_under(c.org_unit, f.org_unit))
+    if f.kind:
+        where.append(c.kind == f.kind)
+    if f.stage:
+        where.append(c.stage == f.stage)
+    if f.assignee:
+        where.append(c.assignee == f.assignee)
+    if f.is_open is not None:
+        where.append(c.is_open == f.is_open)
+    for flag in f.flags:
+        where.append(or_(c.flags == flag, c.flags.startswith(flag + ",", autoescape=True),
+                         c.flags.endswith("," + flag, autoescape=True),
+                         c.flags.contains("," + flag + ",", autoescape=True)))
+    if f.text:
+        where.append(or_(c.number.contains(f.text, autoescape=True), c.parties.contains(f.text, autoescape=True),
+                         c.reference.contains(f.text, autoescape=True)))
+    for bound, strict in ((f.overdue_on, True), (f.due_before, False)):
+        if bound is not None:
+            k = open_clocks.c
+            due = k.due_on < bound if strict else k.due_on <= bound
+            where.append(exists().where(and_(k.case_id == c.case_id, k.paused.is_(False), due)))
+    return where
+
+
+def search_cases(cw: Casework, f: CaseFilter, *, sort: str = "-updated_at", page: int = 1,
+                 per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """One page of case-index rows matching `f`, with the total count; each row lists its open clocks."""
+    descending = sort.startswith("-")
+    column = SORTS[sort.lstrip("-")]
+    where = _conditions(f)
+    order = [column.desc() if descending else column.asc(), case_index.c.number.asc()]
+    query = select(case_index).where(*where).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    with cw.read_transaction() as session:
+        total = session.execute(select(func.count()).select_from(case_index).where(*where)).scalar_one()
+        rows = [dict(r._mapping) for r in session.execute(query)]
+        ids = [r["case_id"] for r in rows]
+        clocks: dict[Any, list[dict[str, Any]]] = {i: [] for i in ids}
+        if ids:
+            k = open_clocks.c
+            for r in session.execute(select(k.case_id, k.clock, k.due_on, k.paused).where(k.case_id.in_(ids))
+                                     .order_by(k.due_on)):
+                clocks[r.case_id].append({"name": r.clock, "due_on": r.due_on, "paused": r.paused})
+    tz = cw.settings.tz
+    for row in rows:
+        row["opened_at"], row["updated_at"] = aware(row["opened_at"], tz), aware(row["updated_at"], tz)
+        row["flags"] = [x for x in (row["flags"] or "").split(",") if x]
+        row["clocks"] = clocks[row["case_id"]]
+        row.pop("head_hash", None)
+    return rows, total
+
+
+def case_org(cw: Casework, case_id: Any) -> tuple[str, str] | None:
+    """(kind, org unit) of a case from the case index, or None when there is no such case."""
+    with cw.read_transaction() as session:
+        row = session.execute(select(case_index.c.kind, case_index.c.org_unit)
+                              .where(case_index.c.case_id == case_id)).one_or_none()
+    return (row.kind, row.org_unit) if row else None
