@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from aggregates.errors import DomainError
+from aggregates.stages import ROLES
 from engine.config import ConfigurationError, Settings
 
 console = Console()
@@ -233,6 +234,147 @@ def history(ctx: click.Context, case: str, as_json: bool) -> None:
         table.add_row(str(e.version), e.event, e.occurred_at.isoformat(timespec="minutes"), e.actor_id,
                       e.actor_role, e.stage, e.reason or "", e.hash[:12])
     console.print(table)
+
+
+@main.group(help="Org units: the union hierarchy (city federation > district > town/street > enterprise).")
+def orgs() -> None:
+    pass
+
+
+@orgs.command("add", help="Add an org unit below an existing one, e.g.: casework orgs add suzhou.gusu 姑苏区总工会")
+@click.argument("path")
+@click.argument("name")
+@click.option("--level", type=click.Choice(["city", "district", "street", "enterprise"]), default=None,
+              help="Default: from the depth of the path.")
+@click.pass_context
+def orgs_add(ctx: click.Context, path: str, name: str, level: str | None) -> None:
+    from engine.accounts import add_org
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    try:
+        org = add_org(cw, path, name, level)
+    except DomainError as e:
+        raise click.ClickException(str(e)) from e
+    console.print(f"[green]added[/] {org.path} ({org.level}): {org.name}")
+
+
+@orgs.command("list", help="The org tree (below --under, when given).")
+@click.option("--under", default=None, help="Only this unit and the units below it.")
+@click.pass_context
+def orgs_list(ctx: click.Context, under: str | None) -> None:
+    from engine.accounts import list_orgs
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    table = Table(title="org units")
+    for col in ("path", "level", "name"):
+        table.add_column(col)
+    for org in list_orgs(cw, under):
+        table.add_row(org.path, org.level, "  " * org.path.count(".") + org.name)
+    console.print(table)
+
+
+@main.group(help="Users of the API and their bearer tokens.")
+def users() -> None:
+    pass
+
+
+@users.command("add", help="Create a user and print their bearer token (shown only this once).")
+@click.argument("user_id")
+@click.option("--name", required=True, help="The person's (or machine's) name.")
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
+@click.option("--org", "org_unit", required=True, help="Their org unit; they see it and every unit below it.")
+@click.pass_context
+def users_add(ctx: click.Context, user_id: str, name: str, role: str, org_unit: str) -> None:
+    from engine.accounts import add_user
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    try:
+        user, token = add_user(cw, user_id, name, role, org_unit, created_by="cli")
+    except DomainError as e:
+        raise click.ClickException(str(e)) from e
+    console.print(f"[green]added[/] {user.user_id} ({user.role}, {user.org_unit}). Token, shown only now:")
+    click.echo(token)
+
+
+@users.command("list", help="Users (in --org and below, when given).")
+@click.option("--org", "org_unit", default=None)
+@click.pass_context
+def users_list(ctx: click.Context, org_unit: str | None) -> None:
+    from engine.accounts import list_users
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    table = Table(title="users")
+    for col in ("user id", "name", "role", "org unit", "active", "created"):
+        table.add_column(col)
+    for u in list_users(cw, org_unit):
+        table.add_row(u.user_id, u.name, u.role, u.org_unit, "yes" if u.active else "no",
+                      u.created_at.date().isoformat())
+    console.print(table)
+
+
+@users.command("token", help="Issue a new token for a user (the old one stops working) and print it.")
+@click.argument("user_id")
+@click.pass_context
+def users_token(ctx: click.Context, user_id: str) -> None:
+    from engine.accounts import rotate_token
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    try:
+        token = rotate_token(cw, user_id)
+    except DomainError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(token)
+
+
+@users.command("deactivate", help="Deactivate a user: their token stops working at once.")
+@click.argument("user_id")
+@click.pass_context
+def users_deactivate(ctx: click.Context, user_id: str) -> None:
+    from engine.accounts import set_active
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    try:
+        set_active(cw, user_id, False)
+    except DomainError as e:
+        raise click.ClickException(str(e)) from e
+    console.print(f"deactivated {user_id}")
+
+
+@main.command(help="Serve the HTTP API under gunicorn.")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="CASEWORK_API_HOST")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="CASEWORK_API_PORT")
+@click.option("--workers", default=None, type=click.IntRange(1, 64), envvar="CASEWORK_API_WORKERS",
+              help="Worker processes [default: 2 per CPU, at most 8].")
+@click.option("--show-demo-tokens/--no-show-demo-tokens", default=True, show_default=True,
+              help="Print the demo users' tokens when the demo data set is loaded.")
+@click.pass_context
+def api(ctx: click.Context, host: str, port: int, workers: int | None, show_demo_tokens: bool) -> None:
+    import os
+
+    from api.server import serve
+    from engine.demo import demo_tokens
+
+    cw = _engine(ctx)
+    _require_schema(cw)
+    workers = workers or min(2 * (os.cpu_count() or 1), 8)
+    base = f"http://{host}:{port}"
+    console.print(f"Casework API on [bold]{base}[/] ({workers} workers, {cw.db.url.get_backend_name()})")
+    console.print(f"  OpenAPI document  {base}/openapi.json")
+    console.print(f"  interactive docs  {base}/docs/")
+    tokens = demo_tokens(cw.settings) if show_demo_tokens else []
+    if tokens:
+        console.print("demo users (from the demo data set), with their bearer tokens:")
+        for user_id, role, token in tokens:
+            click.echo(f"  {user_id:<20} {role:<11} {token}")
+        click.echo(f"  try: curl -H 'Authorization: Bearer {tokens[0][2]}' {base}/me")
+    cw.close()
+    serve(host, port, workers)
 
 
 @main.command(help="Print a new random key for CASEWORK_CIPHER_KEY (AES-256, base64).")

@@ -22,6 +22,27 @@ ORG_UNITS = [
     "suzhou.gusu.shuangta", "suzhou.gusu.canglang", "suzhou.wuzhong.mudu", "suzhou.wuzhong.xukou",
     "suzhou.sip.loufeng", "suzhou.sip.weiting", "suzhou.xiangcheng.yuanhe", "suzhou.kunshan.zhoushi",
 ]
+ORG_NAMES = {
+    "suzhou": "苏州市总工会", "suzhou.gusu": "姑苏区总工会", "suzhou.wuzhong": "吴中区总工会",
+    "suzhou.sip": "苏州工业园区总工会", "suzhou.xiangcheng": "相城区总工会", "suzhou.kunshan": "昆山市总工会",
+    "suzhou.gusu.shuangta": "双塔街道总工会", "suzhou.gusu.canglang": "沧浪街道总工会",
+    "suzhou.wuzhong.mudu": "木渎镇总工会", "suzhou.wuzhong.xukou": "胥口镇总工会",
+    "suzhou.sip.loufeng": "娄葑街道总工会", "suzhou.sip.weiting": "唯亭街道总工会",
+    "suzhou.xiangcheng.yuanhe": "元和街道总工会", "suzhou.kunshan.zhoushi": "周市镇总工会",
+}
+DEMO_USERS = [  # (user id, name, role, org unit): one per role, the demo's actors among them
+    ("demo-admin", "系统管理员", "admin", "suzhou"),
+    ("demo-mediator", "调解员 张敏", "mediator", "suzhou"),
+    ("demo-negotiator", "协商指导员 李强", "negotiator", "suzhou"),
+    ("demo-inspector", "劳动法律监督员 王芳", "inspector", "suzhou"),
+    ("demo-caseworker", "帮扶干部 刘洋", "caseworker", "suzhou"),
+    ("demo-supervisor", "审核员 陈静", "supervisor", "suzhou"),
+    ("demo-supervisor-2", "审核员 杨磊", "supervisor", "suzhou"),
+    ("demo-auditor", "督查员 赵娟", "auditor", "suzhou"),
+    ("demo-gusu-mediator", "姑苏区调解员 周涛", "mediator", "suzhou.gusu"),
+    ("system", "调度程序", "system", "suzhou"),
+]
+DEMO_TOKENS_FILE = "demo-tokens.txt"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["建国", "秀英", "伟", "芳", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "霞"]
 FIRMS = ["精密机械", "电子科技", "纺织服装", "物流", "食品", "新材料", "汽车零部件", "建筑工程", "酒店管理", "医药"]
@@ -70,9 +91,13 @@ class Scenario:
     def name(self) -> str:
         return self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
 
+    @property
+    def district(self) -> str:
+        """The district's short name, e.g. 吴中区 or 昆山市."""
+        return ORG_NAMES[".".join(self.org_unit.split(".")[:2])].removesuffix("总工会").removeprefix("苏州")
+
     def firm(self) -> dict[str, Any]:
-        district = self.org_unit.split(".")[1]
-        return {"name": f"苏州{district}{self.rng.choice(FIRMS)}有限公司{self.rng.randint(1, 9999):04d}",
+        return {"name": f"苏州{self.district}{self.rng.choice(FIRMS)}有限公司{self.rng.randint(1, 9999):04d}",
                 "credit_code": f"91320500{self.rng.randint(10**9, 10**10 - 1)}",
                 "employees": self.rng.randint(20, 2000)}
 
@@ -139,7 +164,7 @@ NEGOTIATION_ENDINGS = ["offer_issued", "effective", "effective", "acting_then_ac
 
 def written_offer(s: Scenario, serial: int, endings: list[str]) -> None:
     """One written offer (书面要约) covering one or more enterprises, each with its own case."""
-    document = f"{s.org_unit.split('.')[1]}工要〔{s.today.year}〕{serial}号"
+    document = f"{s.district[:2]}工要〔{s.today.year}〕{serial}号"
     for i, ending in enumerate(endings):
         case = s.open("wage_negotiation", NEGOTIATOR, enterprise=s.firm(), issuing_union=f"{s.org_unit}工会",
                       document_number=document, covers=len(endings), first_of_document=(i == 0),
@@ -258,12 +283,45 @@ def hardship(s: Scenario, ending: str) -> None:
         s.do(case, "exit", SUPERVISOR_2, reason="家庭成员重新就业，收入超过标准")
 
 
+def load_demo_accounts(cw: Casework) -> dict[str, str]:
+    """The demo's org tree and one user per role; returns {user id: token} and keeps it in the data
+    directory (demo-tokens.txt, readable by its owner only) so the demo's tokens can be shown again."""
+    from engine.accounts import add_org, add_user, get_org, list_users
+
+    for path, name in sorted(ORG_NAMES.items(), key=lambda item: item[0].count(".")):
+        if get_org(cw, path) is None:
+            add_org(cw, path, name)
+    existing = {u.user_id for u in list_users(cw)}
+    tokens = {}
+    for user_id, name, role, org_unit in DEMO_USERS:
+        if user_id not in existing:
+            _, tokens[user_id] = add_user(cw, user_id, name, role, org_unit, created_by="demo")
+    if tokens:
+        path = cw.settings.data_dir / DEMO_TOKENS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            path.chmod(0o600)
+            for user_id, token in tokens.items():
+                role = next(r for u, _, r, _ in DEMO_USERS if u == user_id)
+                f.write(f"{user_id}\t{role}\t{token}\n")
+    return tokens
+
+
+def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
+    """(user id, role, token) of the demo users, as kept by load_demo_accounts."""
+    path = settings.data_dir / DEMO_TOKENS_FILE
+    if not path.exists():
+        return []
+    return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines() if line]  # type: ignore[misc]
+
+
 def load_demo(settings: Settings, *, size: int = 1, year: int = 2026, seed: int = 7,
               progress: Callable[[int, int], None] | None = None) -> DemoSummary:
     """Load `size` units of demo data (about 60 cases each) into the configured database."""
     rng = random.Random(seed)
     clock = FixedClock(datetime.combine(date(year, 1, 5), time(9, 0), tzinfo=settings.tz))
     cw = Casework(settings, clock)
+    load_demo_accounts(cw)
     plans: list[Callable[[Scenario], None]] = []
     for unit in range(size):
         for ending in DISPUTE_ENDINGS * 2:
