@@ -66,3 +66,51 @@ def test_a_bad_policy_file_names_the_setting(run, tmp_path, monkeypatch) -> None
     monkeypatch.setenv("CASEWORK_POLICY_FILE", str(policy))
     result = run("db", "upgrade", ok=False)
     assert result.exit_code == 1 and "clocks.negotiation.reply.days must be a positive" in result.output
+
+
+def test_orgs_and_users_from_the_command_line(run, tmp_path) -> None:  # noqa: ANN001
+    """The token is printed once, works against the real app, and is not stored in clear."""
+    from api import create_app
+    from engine.config import Settings
+    from engine.service import Casework
+
+    run("db", "upgrade")
+    refused = run("orgs", "add", "suzhou.gusu", "姑苏区总工会", ok=False)
+    assert refused.exit_code == 1 and "parent unit 'suzhou' does not exist" in refused.output
+    assert "(city)" in run("orgs", "add", "suzhou", "苏州市总工会").output
+    assert "(district)" in run("orgs", "add", "suzhou.gusu", "姑苏区总工会").output
+    assert "already exists" in run("orgs", "add", "suzhou", "again", ok=False).output
+    assert "suzhou.gusu" in run("orgs", "list").output
+    bad_role = run("users", "add", "u-1", "--name", "x", "--role", "boss", "--org", "suzhou", ok=False)
+    assert bad_role.exit_code == 2 and "boss" in bad_role.output
+    added = run("users", "add", "u-1024", "--name", "张敏", "--role", "mediator", "--org", "suzhou.gusu")
+    token = added.output.strip().splitlines()[-1]
+    assert token.startswith("cw_")
+    assert "u-1024" in run("users", "list", "--org", "suzhou").output
+    assert token.encode() not in (tmp_path / "casework.db").read_bytes()
+
+    cw = Casework(Settings.from_env({"CASEWORK_DATA_DIR": str(tmp_path)}))
+    try:
+        client = create_app(cw).test_client()
+        me = client.get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.get_json()["org_unit"] == "suzhou.gusu"
+        new_token = run("users", "token", "u-1024").output.strip()
+        assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        assert client.get("/me", headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
+        run("users", "deactivate", "u-1024")
+        assert client.get("/me", headers={"Authorization": f"Bearer {new_token}"}).status_code == 401
+    finally:
+        cw.close()
+
+
+def test_the_demo_makes_an_org_tree_and_one_user_per_role(run, tmp_path) -> None:  # noqa: ANN001
+    from aggregates.stages import ROLES
+
+    run("db", "upgrade")
+    run("demo")
+    listed = run("users", "list").output
+    for role in ROLES:
+        assert role in listed
+    tokens = [line.split("\t") for line in (tmp_path / "demo-tokens.txt").read_text().splitlines()]
+    assert {role for _, role, _ in tokens} == set(ROLES)
+    assert (tmp_path / "demo-tokens.txt").stat().st_mode & 0o077 == 0
