@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from api.auth import current_user, engine, require, require_scope
 from api.errors import ApiError
 from api.schemas import NewOrgSchema, NewUserSchema, OrgSchema, UserSchema, UserWithTokenSchema
-from engine.accounts import OrgUnit, add_org, add_user, list_orgs, list_users, rotate_token, set_active
+from engine.accounts import OrgUnit, User, add_org, add_user, list_orgs, list_users, rotate_token, set_active
 
 blp = Blueprint("accounts", __name__, description="The caller, org units and users.")
 
@@ -20,9 +20,12 @@ def _org(org: OrgUnit) -> dict[str, Any]:
     return {**asdict(org), "parent": org.parent}
 
 
-def _known_user(user_id: str, scope: str) -> None:
-    if not any(u.user_id == user_id for u in list_users(engine(), scope)):
+def _user_in(scope: str, user_id: str) -> User:
+    """A user of `scope` or a unit below it; 404 for anyone else."""
+    found = next((u for u in list_users(engine(), scope) if u.user_id == user_id), None)
+    if found is None:
         raise ApiError(404, "not_found", f"no user {user_id!r} in your unit")
+    return found
 
 
 @blp.route("/me")
@@ -76,11 +79,8 @@ class UserToken(MethodView):
     @blp.response(200, UserWithTokenSchema)
     @blp.doc(summary="Issue a new token for a user; the old one stops working (admin)")
     def post(self, user_id: str) -> Any:
-        admin = require("manage_accounts")
-        _known_user(user_id, admin.org_unit)
-        token = rotate_token(engine(), user_id)
-        found = next(u for u in list_users(engine(), admin.org_unit) if u.user_id == user_id)
-        return {**asdict(found), "token": token}
+        found = _user_in(require("manage_accounts").org_unit, user_id)
+        return {**asdict(found), "token": rotate_token(engine(), user_id)}
 
 
 @blp.route("/users/<string:user_id>/deactivate")
@@ -89,8 +89,8 @@ class UserDeactivate(MethodView):
     @blp.doc(summary="Deactivate a user: their token stops working at once (admin)")
     def post(self, user_id: str) -> Any:
         admin = require("manage_accounts")
-        _known_user(user_id, admin.org_unit)
+        found = _user_in(admin.org_unit, user_id)
         if user_id == admin.user_id:
             raise ApiError(409, "conflict", "you may not deactivate yourself")
         set_active(engine(), user_id, False)
-        return asdict(next(u for u in list_users(engine(), admin.org_unit) if u.user_id == user_id))
+        return {**asdict(found), "active": False}

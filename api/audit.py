@@ -19,6 +19,7 @@ from api.cases import etag, today, visible_case
 from api.errors import ApiError
 from api.fields import Strict
 from api.schemas import CaseSchema
+from engine.accounts import User
 from engine.audit import HistoryEntry, Verification, as_of, history, verify_case, verify_store
 from engine.registry import case_type
 from engine.views import case_view, event_data_for, jsonable
@@ -70,11 +71,14 @@ class VerificationSchema(ma.Schema):
     first_break = fields.Nested(BreakSchema, allow_none=True, required=True)
 
 
-def _resolve(ref: str) -> UUID:
+def _audited(ref: str, capability: str) -> tuple[User, UUID, str]:
+    """(caller, case id, kind) for a case the caller may see, if their role has `capability`."""
+    user = require(capability)
     case_id = engine().resolve_optional(ref)
     if case_id is None:
         raise ApiError(404, "not_found", f"no case {ref}")
-    return case_id
+    kind, _ = visible_case(user, case_id)
+    return user, case_id, kind
 
 
 def _entries(kind: str, entries: list[HistoryEntry], role: str) -> list[dict[str, Any]]:
@@ -95,9 +99,7 @@ class CaseHistory(MethodView):
     @blp.response(200, HistorySchema)
     @blp.doc(summary="Every event of a case: who, in which role, when, why, and its hash")
     def get(self, ref: str) -> Any:
-        user = require("read_history")
-        case_id = _resolve(ref)
-        kind, _ = visible_case(user, case_id)
+        user, case_id, kind = _audited(ref, "read_history")
         entries = history(engine(), case_id)
         number = entries[0].data.get("number", "")
         return {"case_id": str(case_id), "number": number, "events": _entries(kind, entries, user.role)}
@@ -109,9 +111,7 @@ class CaseAsOf(MethodView):
     @blp.response(200, CaseSchema, headers={"ETag": {"schema": {"type": "string"}}})
     @blp.doc(summary="The case as it stood at a version or at a past recorded time")
     def get(self, args: dict[str, Any], ref: str) -> Any:
-        user = require("read_history")
-        case_id = _resolve(ref)
-        visible_case(user, case_id)
+        user, case_id, _ = _audited(ref, "read_history")
         if ("version" in args) == ("at" in args):
             raise ApiError(422, "invalid_request", "give either version or at",
                            fields={"version": "give either version or at"})
@@ -128,9 +128,7 @@ class CaseVerification(MethodView):
     @blp.response(200, VerificationSchema)
     @blp.doc(summary="Verify a case's hash chain; names the first broken event (supervisor, auditor)")
     def get(self, ref: str) -> Any:
-        user = require("verify_chains")
-        case_id = _resolve(ref)
-        visible_case(user, case_id)
+        _, case_id, _ = _audited(ref, "verify_chains")
         return _verification(verify_case(engine(), case_id))
 
 
@@ -148,9 +146,7 @@ class CaseDossier(MethodView):
     @blp.response(200, {"type": "string"}, content_type="text/csv")
     @blp.doc(summary="Export a case: its current state and full history as CSV (supervisor, auditor)")
     def get(self, ref: str) -> Any:
-        user = require("export_dossier")
-        case_id = _resolve(ref)
-        kind, _ = visible_case(user, case_id)
+        user, case_id, kind = _audited(ref, "export_dossier")
         case = engine().get(case_id)
         state = case_view(case, user.role, today(), engine().settings.tz)
         entries = _entries(kind, history(engine(), case_id), user.role)

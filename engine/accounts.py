@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from aggregates.errors import DomainError
 from aggregates.stages import ROLES
+from engine.database import in_unit
 from engine.service import Casework
 from engine.tables import org_units, users
 from engine.views import aware
@@ -137,8 +138,7 @@ def add_org(cw: Casework, path: str, name: str, level: str | None = None) -> Org
 def list_orgs(cw: Casework, under: str | None = None) -> list[OrgUnit]:
     query = select(org_units).order_by(org_units.c.path)
     if under:
-        query = query.where(or_(org_units.c.path == under,
-                                org_units.c.path.startswith(under + ".", autoescape=True)))
+        query = query.where(in_unit(org_units.c.path, under))
     with cw.read_transaction() as session:
         return [_org(r) for r in session.execute(query)]
 
@@ -183,8 +183,7 @@ def add_user(cw: Casework, user_id: str, name: str, role: str, org_unit: str,
 def list_users(cw: Casework, org_unit: str | None = None) -> list[User]:
     query = select(users).order_by(users.c.org_unit, users.c.user_id)
     if org_unit:
-        query = query.where(or_(users.c.org_unit == org_unit,
-                                users.c.org_unit.startswith(org_unit + ".", autoescape=True)))
+        query = query.where(in_unit(users.c.org_unit, org_unit))
     with cw.read_transaction() as session:
         return [_user(r) for r in session.execute(query)]
 

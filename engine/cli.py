@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +37,15 @@ def _engine(ctx: click.Context):  # noqa: ANN202 - engine.service.Casework
             raise click.ClickException(str(e)) from e
         ctx.call_on_close(ctx.obj.close)
     return ctx.obj
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    """A refusal from the engine is a one-line error for the operator, not a traceback."""
+    try:
+        yield
+    except DomainError as e:
+        raise click.ClickException(str(e)) from e
 
 
 def _require_schema(cw) -> None:  # noqa: ANN001
@@ -156,7 +167,7 @@ def verify(ctx: click.Context, case: str | None) -> None:
 
     cw = _engine(ctx)
     _require_schema(cw)
-    try:
+    with _domain_errors():
         if case:
             result = verify_case(cw, case)
         else:
@@ -165,8 +176,6 @@ def verify(ctx: click.Context, case: str | None) -> None:
                 task = progress.add_task("verifying events", total=total)
                 result = verify_store(cw, progress=lambda n: progress.update(task, completed=n))
                 progress.update(task, completed=result.events)
-    except DomainError as e:
-        raise click.ClickException(str(e)) from e
     if result.ok:
         console.print(f"[green]verified[/]: {result.events} events in {result.cases} case(s); every chain intact")
     else:
@@ -220,10 +229,8 @@ def history(ctx: click.Context, case: str, as_json: bool) -> None:
 
     cw = _engine(ctx)
     _require_schema(cw)
-    try:
+    with _domain_errors():
         entries = case_history(cw, case)
-    except DomainError as e:
-        raise click.ClickException(str(e)) from e
     if as_json:
         click.echo(json.dumps([asdict(e) for e in entries], default=_json_default, ensure_ascii=False, indent=2))
         return
@@ -252,10 +259,8 @@ def orgs_add(ctx: click.Context, path: str, name: str, level: str | None) -> Non
 
     cw = _engine(ctx)
     _require_schema(cw)
-    try:
+    with _domain_errors():
         org = add_org(cw, path, name, level)
-    except DomainError as e:
-        raise click.ClickException(str(e)) from e
     console.print(f"[green]added[/] {org.path} ({org.level}): {org.name}")
 
 
@@ -291,10 +296,8 @@ def users_add(ctx: click.Context, user_id: str, name: str, role: str, org_unit: 
 
     cw = _engine(ctx)
     _require_schema(cw)
-    try:
+    with _domain_errors():
         user, token = add_user(cw, user_id, name, role, org_unit, created_by="cli")
-    except DomainError as e:
-        raise click.ClickException(str(e)) from e
     console.print(f"[green]added[/] {user.user_id} ({user.role}, {user.org_unit}). Token, shown only now:")
     click.echo(token)
 
@@ -324,10 +327,8 @@ def users_token(ctx: click.Context, user_id: str) -> None:
 
     cw = _engine(ctx)
     _require_schema(cw)
-    try:
+    with _domain_errors():
         token = rotate_token(cw, user_id)
-    except DomainError as e:
-        raise click.ClickException(str(e)) from e
     click.echo(token)
 
 
@@ -339,10 +340,8 @@ def users_deactivate(ctx: click.Context, user_id: str) -> None:
 
     cw = _engine(ctx)
     _require_schema(cw)
-    try:
+    with _domain_errors():
         set_active(cw, user_id, False)
-    except DomainError as e:
-        raise click.ClickException(str(e)) from e
     console.print(f"deactivated {user_id}")
 
 

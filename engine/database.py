@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -63,3 +63,8 @@ def dialect_insert(session: Session, table: Table) -> Any:
     """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def in_unit(column: Any, unit: str) -> Any:
+    """SQL condition: an org-unit path column is `unit` or a unit below it (`unit.*`)."""
+    return or_(column == unit, column.startswith(unit + ".", autoescape=True))

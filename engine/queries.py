@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
 
+from engine.database import in_unit
 from engine.service import Casework
 from engine.tables import case_index, open_clocks
 from engine.views import aware
@@ -36,17 +37,13 @@ class CaseFilter:
     """Only cases with an unpaused clock due on or before this day."""
 
 
-def _under(column: Any, unit: str) -> Any:
-    return or_(column == unit, column.startswith(unit + ".", autoescape=True))
-
-
 def _conditions(f: CaseFilter) -> list[Any]:
     c = case_index.c
     where: list[Any] = []
     if f.scope:
-        where.append(_under(c.org_unit, f.scope))
+        where.append(in_unit(c.org_unit, f.scope))
     if f.org_unit:
-        where.append(_under(c.org_unit, f.org_unit))
+        where.append(in_unit(c.org_unit, f.org_unit))
     if f.kind:
         where.append(c.kind == f.kind)
     if f.stage:

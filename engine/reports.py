@@ -12,8 +12,9 @@ from datetime import date
 from decimal import Decimal
 from typing import TextIO
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
+from engine.database import in_unit
 from engine.service import Casework
 from engine.tables import case_statistics
 
@@ -94,7 +95,7 @@ def statistics(cw: Casework, *, org_unit: str | None = None, start: date | None 
     s = case_statistics.c
     query = select(s.org_unit, s.metric, func.sum(s.value)).group_by(s.org_unit, s.metric)
     if org_unit:
-        query = query.where(or_(s.org_unit == org_unit, s.org_unit.startswith(org_unit + ".", autoescape=True)))
+        query = query.where(in_unit(s.org_unit, org_unit))
     if start:
         query = query.where(s.day >= start)
     if end:
