@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event, or_
+from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, or_, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -68,3 +69,22 @@ def dialect_insert(session: Session, table: Table) -> Any:
 def in_unit(column: Any, unit: str) -> Any:
     """SQL condition: an org-unit path column is `unit` or a unit below it (`unit.*`)."""
     return or_(column == unit, column.startswith(unit + ".", autoescape=True))
+
+
+@cache
+def upsert(table: Table, keys: tuple[str, ...], accumulate: tuple[str, ...] = ()) -> TextClause:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE for every other column (added to, for `accumulate`).
+
+    The same SQL runs on SQLite and PostgreSQL. Built once with typed parameters, so SQLAlchemy
+    caches its compiled form: the dialects' on_conflict_do_update constructs are recompiled on
+    every execution, which costs more than the statement itself on a one-event command.
+    """
+    names = [c.name for c in table.columns]
+    sets = ", ".join(
+        f'"{n}" = "{table.name}"."{n}" + excluded."{n}"' if n in accumulate else f'"{n}" = excluded."{n}"'
+        for n in names if n not in keys
+    )
+    sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
+           f'VALUES ({", ".join(":" + n for n in names)}) '
+           f'ON CONFLICT ({", ".join(f"{chr(34)}{k}{chr(34)}" for k in keys)}) DO UPDATE SET {sets}')
+    return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in table.columns))

@@ -19,7 +19,7 @@ from sqlalchemy import delete, tuple_
 from sqlalchemy.orm import Session
 
 from aggregates.base import Case
-from engine.database import dialect_insert as _insert
+from engine.database import upsert
 from engine.tables import case_index, case_statistics, open_clocks, person_reservations, projection_tracking
 
 TRACKING_NAME = "read_model"
@@ -53,12 +53,7 @@ class ProjectionBatch:
         if self.cases:
             self._write_cases(session, self.cases.values())
         if self.stats:
-            stmt = _insert(session, case_statistics)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["org_unit", "day", "metric"],
-                set_={"value": case_statistics.c.value + stmt.excluded.value},
-            )
-            session.execute(stmt, [
+            session.execute(upsert(case_statistics, ("org_unit", "day", "metric"), accumulate=("value",)), [
                 {"org_unit": org, "day": day, "metric": metric, "value": value}
                 for (org, day, metric), value in self.stats.items()
             ])
@@ -73,11 +68,8 @@ class ProjectionBatch:
                 for key, case in self.reserve.items()
             ])
         if self.last_notification_id is not None:
-            stmt = _insert(session, projection_tracking)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["name"], set_={"notification_id": stmt.excluded.notification_id}
-            )
-            session.execute(stmt, {"name": TRACKING_NAME, "notification_id": self.last_notification_id})
+            session.execute(upsert(projection_tracking, ("name",)),
+                            {"name": TRACKING_NAME, "notification_id": self.last_notification_id})
 
     @staticmethod
     def _write_cases(session: Session, cases: Iterable[Case]) -> None:
@@ -94,12 +86,7 @@ class ProjectionBatch:
                  "started_on": c.started_on, "due_on": c.due_on, "paused": c.paused_on is not None}
                 for c in case.clocks.values()
             )
-        stmt = _insert(session, case_index)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["case_id"],
-            set_={col.name: stmt.excluded[col.name] for col in case_index.columns if col.name != "case_id"},
-        )
-        session.execute(stmt, rows)
+        session.execute(upsert(case_index, ("case_id",)), rows)
         session.execute(delete(open_clocks).where(open_clocks.c.case_id.in_([r["case_id"] for r in rows])))
         if clocks:
             session.execute(open_clocks.insert(), clocks)
