@@ -195,11 +195,11 @@ class CaseList(MethodView):
                 "pages": math.ceil(total / per_page) if total else 0}
 
 
-@blp.route("/cases/<string:ref>")
+@blp.route("/cases/<string:ref>",
+           parameters=[{"in": "path", "name": "ref", "description": "the case id or number (LD-2026-000123)"}])
 class CaseDetail(MethodView):
     @blp.response(200, CaseSchema, headers=ETAG)
-    @blp.doc(summary="A case: its state, clocks, links and the actions you may take now",
-             parameters=[{"in": "path", "name": "ref", "description": "the case id or number (LD-2026-000123)"}])
+    @blp.doc(summary="A case: its state, clocks, links and the actions you may take now")
     def get(self, ref: str) -> Any:
         user = current_user()
         case_id = engine().resolve_optional(ref)
