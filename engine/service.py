@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -35,6 +36,8 @@ from engine.registry import BY_PREFIX, case_type
 from engine.store import CaseStore
 from engine.tables import case_index, case_numbers, command_log, person_reservations
 
+CASE_NUMBER = re.compile(r"[A-Z]+-\d{4}-\d+", re.ASCII)
+"""The shape of a case number: LD-2026-000123."""
 COMMAND_NAMESPACE = uuid.UUID("6f1c2d1e-8f0a-4c59-9a53-3c1f0f4f2a10")
 CONFLICT_RETRIES = 3
 
@@ -320,8 +323,8 @@ class Casework:
             return UUID(ref)
         except ValueError:
             pass
-        if ref.split("-")[0] not in BY_PREFIX:
-            raise CaseNotFound(ref)
+        if not CASE_NUMBER.fullmatch(ref) or ref.split("-")[0] not in BY_PREFIX:
+            raise CaseNotFound(ref)  # not the shape of a number (e.g. a NUL byte, which PostgreSQL refuses)
         with self.read_transaction() as session:
             found = session.execute(select(case_index.c.case_id).where(case_index.c.number == ref)).scalar()
         if found is None:
