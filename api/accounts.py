@@ -6,10 +6,10 @@ from dataclasses import asdict
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import current_user, engine, require, require_scope
 from api.errors import ApiError
+from api.parsing import Blueprint
 from api.schemas import NewOrgSchema, NewUserSchema, OrgSchema, UserSchema, UserWithTokenSchema
 from engine.accounts import OrgUnit, User, add_org, add_user, list_orgs, list_users, rotate_token, set_active
 

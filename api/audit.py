@@ -11,13 +11,13 @@ from uuid import UUID
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from api.auth import engine, require
 from api.cases import etag, today, visible_case
 from api.errors import ApiError
 from api.fields import Strict
+from api.parsing import Blueprint
 from api.schemas import CaseSchema
 from engine.accounts import User
 from engine.audit import HistoryEntry, Verification, as_of, history, verify_case, verify_store

@@ -15,12 +15,12 @@ from uuid import UUID
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from aggregates.base import Case
 from api.auth import current_user, engine, require_scope
 from api.command_schemas import command_schema
 from api.errors import ApiError
+from api.parsing import Blueprint
 from api.schemas import CasePageSchema, CaseQuerySchema, CaseSchema
 from engine.accounts import User
 from engine.queries import CaseFilter, case_org, search_cases

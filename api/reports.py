@@ -8,12 +8,12 @@ from typing import Any
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from api.auth import engine, require, require_scope
 from api.errors import ApiError
 from api.fields import Strict, Text
+from api.parsing import Blueprint
 from engine.reports import as_json, statistics, write_csv
 
 blp = Blueprint("reports", __name__, description="Statistics as the unions report them (JSON or CSV).")

@@ -1,0 +1,49 @@
+"""Request bodies: JSON the engine can store, or a 400 like any other malformed JSON.
+
+Python's JSON reader accepts a few things the engine cannot use and then fails on later, as a 500:
+nesting deeper than the interpreter's recursion limit, integers too long to convert, and `\\ud800`-style
+escapes of lone surrogates, which are not Unicode text and cannot be encoded, hashed or stored. The
+blueprints use this parser, so such a body is refused before any of it is read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import flask
+import flask_smorest
+from webargs import core
+from webargs.flaskparser import FlaskParser
+
+
+class JsonBodyParser(FlaskParser):
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        try:
+            data = super()._raw_load_json(req)
+            if data is not core.missing:
+                _check_text(data)
+            return data
+        except json.JSONDecodeError:
+            raise
+        except (RecursionError, ValueError) as error:  # ValueError covers UnicodeEncodeError
+            raise json.JSONDecodeError(f"unreadable JSON ({type(error).__name__})", "<body>", 0) from None
+
+
+def _check_text(value: Any) -> None:
+    """Every string (keys included) is Unicode text: encoding fails on a lone surrogate."""
+    if isinstance(value, str):
+        value.encode("utf-8")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key.encode("utf-8")
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with the stricter JSON body parser."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()
