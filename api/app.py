@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from flask_smorest import Api
 from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.exceptions import HTTPException
 
 from aggregates.errors import DomainError
+from api.auth import current_user
 from api.errors import ApiError, ErrorSchema, error_response, from_domain_error, from_http_exception, from_unexpected
 from engine.service import Casework
 
@@ -48,10 +49,18 @@ def create_app(cw: Casework | None = None, config: dict[str, Any] | None = None)
 
     from api import accounts, audit, cases, reports
 
-    for blueprint in (cases.blp, audit.blp, reports.blp, accounts.blp):
+    blueprints = (cases.blp, audit.blp, reports.blp, accounts.blp)
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)
+    protected = {b.name for b in blueprints}
     app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json", config={"app_name": "Casework API"}),
                            url_prefix="/docs")
+
+    @app.before_request
+    def _authenticate() -> None:
+        """The bearer token is checked before anything else about the request: no 422 before the 401."""
+        if request.blueprint in protected:
+            current_user()
 
     @app.get("/health")
     def health() -> Response:
@@ -63,8 +72,6 @@ def create_app(cw: Casework | None = None, config: dict[str, Any] | None = None)
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
-        from flask import request
-
         return from_domain_error(error, if_match="If-Match" in request.headers)
 
     @app.errorhandler(Exception)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -105,6 +106,19 @@ def check_role(user: User, kind: str, action: str) -> None:
                        action=action, roles=sorted(a.roles))
 
 
+GUARDS: dict[str, Callable[[User, dict[str, Any]], None]] = {}
+"""Endpoint -> the check of who may run its command (on which case), made before the body is read."""
+
+
+@blp.before_request
+def _guard() -> None:
+    """As in the engine, who may run a command is settled before what they sent is looked at: a case the
+    caller may not see is 404 and a role the action does not admit is 403, never a 422 about the body."""
+    check = GUARDS.get(request.endpoint or "")
+    if check is not None:
+        check(current_user(), request.view_args or {})
+
+
 def split_common(data: dict[str, Any]) -> dict[str, Any]:
     return {"occurred_at": data.pop("occurred_at", None), "reason": data.pop("reason", None)}
 
@@ -121,7 +135,6 @@ def _register_open(kind: str) -> None:
                          if n == "Idempotency-Key"])
     def open_case(data: dict[str, Any]) -> Any:
         user = current_user()
-        check_role(user, kind, a.name)
         org_unit = require_scope(user, data.pop("org_unit", None) or user.org_unit)
         common = split_common(data)
         result = engine().open_case(kind, actor(user), command_id=command_id(user), org_unit=org_unit,
@@ -129,6 +142,7 @@ def _register_open(kind: str) -> None:
         return respond(result, user, 201, a.name)
 
     blp.add_url_rule(f"/{collection}", endpoint=f"open_{kind}", view_func=open_case, methods=["POST"])
+    GUARDS[f"{blp.name}.open_{kind}"] = lambda user, _: check_role(user, kind, a.name)
 
 
 def _register_command(kind: str, action: str) -> None:
@@ -145,8 +159,6 @@ def _register_command(kind: str, action: str) -> None:
              parameters=[{"in": "header", "name": n, **spec} for n, spec in COMMAND_HEADERS.items()])
     def run(data: dict[str, Any], case_id: UUID) -> Any:
         user = current_user()
-        visible_case(user, case_id, kind)
-        check_role(user, kind, action)
         if action == "link_case":
             other = engine().resolve_optional(data["case"])
             if other is None or not user.sees(visible_case_org(other)):
@@ -158,6 +170,12 @@ def _register_command(kind: str, action: str) -> None:
 
     path = f"/{collection}/<uuid:case_id>/{action.replace('_', '-')}"
     blp.add_url_rule(path, endpoint=f"{kind}_{action}", view_func=run, methods=["POST"])
+
+    def guard(user: User, args: dict[str, Any]) -> None:
+        visible_case(user, args["case_id"], kind)
+        check_role(user, kind, action)
+
+    GUARDS[f"{blp.name}.{kind}_{action}"] = guard
 
 
 def visible_case_org(case_id: UUID) -> str:
