@@ -21,6 +21,7 @@ from marshmallow import fields, validate
 
 from api.fields import (
     ClaimSchema,
+    Day,
     DecimalText,
     EmployerSchema,
     EnterpriseSchema,
@@ -90,7 +91,7 @@ def field_for(p: Parameter) -> fields.Field:
     if annotation is int:
         return Whole(**options)
     if annotation is date:
-        return fields.Date(**options)
+        return Day(**options)
     if annotation is UUID:
         return fields.UUID(**options)
     if annotation is str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -60,6 +61,18 @@ class Whole(fields.Integer):
         super().__init__(strict=True, **kwargs)
 
 
+class Day(fields.Date):
+    """A calendar day between 1900 and 2999: due dates and deadlines are moved by days and years later on, and
+    a day at the calendar's end (9999-12-31) would overflow then instead of being refused now."""
+
+    FIRST, LAST = date(1900, 1, 1), date(2999, 12, 31)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(min=self.FIRST, max=self.LAST,
+                                                     error=f"must be a day from {self.FIRST} to {self.LAST}"))
+        super().__init__(**kwargs)
+
+
 class Strict(ma.Schema):
     """Unknown fields are an error that names them."""
 
@@ -109,12 +122,12 @@ class ItemSchema(Strict):
     category = Text(required=True, max_length=40)
     description = Text(required=True, max_length=2000)
     legal_basis = Text(required=True, max_length=500)
-    deadline = fields.Date(required=True)
+    deadline = Day(required=True)
 
 
 class ItemDeadlineSchema(Strict):
     item_no = Whole(required=True)
-    deadline = fields.Date(required=True)
+    deadline = Day(required=True)
 
 
 class SourceSchema(Strict):
