@@ -1,0 +1,212 @@
+"""Errors over HTTP share one JSON shape and the right status; a refused request never leaves data behind
+and hostile input (huge, malformed, odd Unicode, control characters, absurd dates) is never a 5xx."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from engine.registry import CASE_TYPES
+from tests.api.conftest import ApiWorld
+from tests.api.support import Caller, check_error, collection, command_path, count_rows, dispute
+
+
+@pytest.fixture
+def case(api: ApiWorld) -> dict[str, Any]:
+    """A filed labor dispute in gusu."""
+    response = api["mediator"].post(collection("labor_dispute"), dispute())
+    assert response.status_code == 201
+    return response.get_json()
+
+
+def _refused(api: ApiWorld, response: Any, status: int, before: dict[str, int], code: str | None = None) -> dict:
+    """The error, and nothing written: not an event, an index row, a clock, a statistic or a command record."""
+    body = check_error(response, status, code)
+    assert count_rows(api.cw) == before
+    return body
+
+
+def test_401_without_a_valid_bearer_token(api: ApiWorld, case: dict[str, Any]) -> None:
+    before = count_rows(api.cw)
+    accept = command_path("labor_dispute", case["case_id"], "accept")
+    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Bearer "}, {"Authorization": "Bearer nope"},
+                    {"Authorization": "Basic bWVkaWF0b3I6cHc="}, {"Authorization": api["mediator"].token},
+                    {"Authorization": f"Bearer {api['mediator'].token}x"},
+                    {"Authorization": "Bearer cw_" + "a" * 5000}):
+        for method, path in (("get", "/me"), ("get", "/cases"), ("get", f"/cases/{case['number']}"),
+                             ("post", collection("labor_dispute")), ("post", accept),
+                             ("get", "/reports/statistics"), ("get", "/verification"), ("get", "/orgs")):
+            response = getattr(api.client, method)(path, headers=headers, json={} if method == "post" else None)
+            _refused(api, response, 401, before, "unauthorized")
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_403_names_the_roles_that_may_run_the_action(api: ApiWorld, case: dict[str, Any]) -> None:
+    before = count_rows(api.cw)
+    body = _refused(api, api["negotiator"].post(command_path("labor_dispute", case["case_id"], "accept"), {}),
+                    403, before, "forbidden")
+    assert body["action"] == "accept"
+    assert body["roles"] == sorted(CASE_TYPES["labor_dispute"].TABLE.actions["accept"].roles)
+    assert "negotiator" in body["message"]
+    opened = _refused(api, api["inspector"].post(collection("labor_dispute"), dispute()), 403, before, "forbidden")
+    assert opened["roles"] == sorted(CASE_TYPES["labor_dispute"].TABLE.creating.roles)
+    outside = _refused(api, api["mediator"].post(collection("labor_dispute"), dispute(org_unit="suzhou.wuzhong")),
+                       403, before, "forbidden")
+    assert "suzhou.wuzhong" in outside["message"]
+    missing = _refused(api, api["mediator"].post(collection("labor_dispute"), dispute(org_unit="suzhou.gusu.nowhere")),
+                       422, before)
+    assert list(missing["fields"]) == ["org_unit"]
+
+
+def test_404_for_unknown_cases_and_for_cases_in_another_unit(api: ApiWorld, case: dict[str, Any]) -> None:
+    before = count_rows(api.cw)
+    unknown = str(uuid.uuid4())
+    for response in (
+        api["mediator"].get(f"/cases/{unknown}"),
+        api["mediator"].get("/cases/LD-2026-000999"),
+        api["mediator"].get("/cases/not-a-case"),
+        api["mediator"].post(command_path("labor_dispute", unknown, "accept"), {}),
+        # another unit's case does not exist for the caller, whatever their role: 404, never 403
+        api["wuzhong_mediator"].get(f"/cases/{case['case_id']}"),
+        api["wuzhong_mediator"].post(command_path("labor_dispute", case["case_id"], "accept"), {}),
+        api["wuzhong_admin"].post(command_path("labor_dispute", case["case_id"], "accept"), {}),
+        api["shuangta_mediator"].post(command_path("labor_dispute", case["case_id"], "add_note"), {"text": "x"}),
+        # a dispute is not a negotiation
+        api["supervisor"].post(command_path("wage_negotiation", case["case_id"], "add_note"), {"text": "x"}),
+    ):
+        _refused(api, response, 404, before, "not_found")
+    check_error(api["mediator"].post(f"/disputes/{case['number']}/accept", json={}), 404)  # ids in command routes
+    check_error(api["mediator"].get("/no-such-route"), 404)
+    check_error(api["mediator"].get(command_path("labor_dispute", case["case_id"], "accept")), 405)
+
+
+def test_409_for_an_action_not_allowed_in_the_stage_names_the_stage_and_allowed_actions(
+        api: ApiWorld, case: dict[str, Any]) -> None:
+    before = count_rows(api.cw)
+    for who in ("mediator", "supervisor"):
+        body = _refused(api, api[who].post(command_path("labor_dispute", case["case_id"], "confirm_performance"), {}),
+                        409, before, "action_not_allowed")
+        assert body["stage"] == "filed" and body["action"] == "confirm_performance"
+        assert body["allowed_actions"] == api[who].get(f"/cases/{case['case_id']}").get_json()["allowed_actions"]
+        assert "accept" in body["allowed_actions"]
+    done = api["mediator"].post(command_path("labor_dispute", case["case_id"], "decline"), {"reason": "不属于受理范围"})
+    assert done.status_code == 200
+    after = count_rows(api.cw)
+    body = _refused(api, api["mediator"].post(command_path("labor_dispute", case["case_id"], "add_note"),
+                                              {"text": "x"}), 409, after, "action_not_allowed")
+    assert (body["stage"], body["allowed_actions"]) == ("declined", [])
+
+
+def test_422_names_every_bad_field(api: ApiWorld, case: dict[str, Any]) -> None:
+    before = count_rows(api.cw)
+    med = api["mediator"]
+    bad = {"employer": {"name": 5, "colour": "red"}, "applicants": [{"name": ""}, {"id_number": "x" * 19}],
+           "workers_involved": "twelve", "claims": [{"category": "wages", "amount": "-5"}, {"amount": 3.14159}],
+           "summary": ["not", "text"], "extra": True, "occurred_at": "yesterday"}
+    body = _refused(api, med.post(collection("labor_dispute"), bad), 422, before, "invalid_request")
+    assert set(body["fields"]) == {
+        "employer.name", "employer.colour", "applicants[0].name", "applicants[1].name", "applicants[1].id_number",
+        "workers_involved", "claims[0].amount", "claims[1].category", "claims[1].amount", "summary", "extra",
+        "occurred_at"}
+    for field, problem in body["fields"].items():
+        assert field in body["message"] and problem
+    missing = _refused(api, med.post(collection("labor_dispute"), {}), 422, before, "invalid_request")
+    assert set(missing["fields"]) == {"employer", "applicants", "workers_involved", "claims"}
+
+    # past the schema, the case type's own rules name their fields the same way
+    domain = _refused(api, med.post(collection("labor_dispute"), dispute(
+        claims=[{"category": "bonus", "amount": "100"}], workers_involved=0)), 422, before, "invalid_command")
+    assert set(domain["fields"]) == {"claims[0].category", "workers_involved"}
+    reason = _refused(api, med.post(command_path("labor_dispute", case["case_id"], "decline"), {}), 422, before)
+    assert list(reason["fields"]) == ["reason"]
+    future = _refused(api, med.post(command_path("labor_dispute", case["case_id"], "accept"),
+                                    {"occurred_at": "2030-01-01T09:00:00+08:00"}), 422, before)
+    assert list(future["fields"]) == ["occurred_at"]
+    for headers, field in (({"If-Match": "soon"}, "If-Match"), ({"Idempotency-Key": "x" * 121}, "Idempotency-Key"),
+                           ({"Idempotency-Key": " "}, "Idempotency-Key")):
+        body = _refused(api, med.post(command_path("labor_dispute", case["case_id"], "accept"), {}, headers=headers),
+                        400, before, "bad_request")
+        assert list(body["fields"]) == [field]
+
+
+def test_400_for_malformed_json_and_a_missing_body_is_an_empty_command(api: ApiWorld, case: dict[str, Any]) -> None:
+    before = count_rows(api.cw)
+    med = api["mediator"]
+    note = command_path("labor_dispute", case["case_id"], "add_note")
+    for raw in ('{"text": "x"', "{'text': 'x'}", '{"text": "x",}', "not json", b"\xff\xfe\x00", '{"text": "x"} []'):
+        _refused(api, med.post(note, data=raw, content_type="application/json"), 400, before)
+    for raw in ("[]", '"text"', "null", "42"):
+        body = _refused(api, med.post(note, data=raw, content_type="application/json"), 422, before)
+        assert list(body["fields"]) == ["body"]
+    body = _refused(api, med.post(note), 422, before)  # no body at all: the required text is missing
+    assert list(body["fields"]) == ["text"]
+    accepted = med.post(command_path("labor_dispute", case["case_id"], "accept"))  # accept needs no body
+    assert accepted.status_code == 200 and accepted.get_json()["stage"] == "accepted"
+
+
+HOSTILE_BODIES: list[tuple[str, str | bytes]] = [
+    ("huge text", '{"text": "' + "字" * 50_000 + '"}'),
+    ("NUL", '{"text": "a\\u0000b"}'),
+    ("control characters", '{"text": "a\\u0007\\u001b[31mb"}'),
+    ("lone surrogate", '{"text": "\\ud800"}'),
+    ("lone low surrogate", '{"text": "x\\udfffy"}'),
+    ("surrogate in an unknown key", '{"text": "x", "\\ud800": 1}'),
+    ("deep nesting", '{"text": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+    ("a 5000-digit number", '{"text": ' + "9" * 5000 + "}"),
+    ("NaN", '{"text": NaN}'),
+    ("duplicate keys", '{"text": "x", "text": 1}'),
+    ("over 2 MB", '{"text": "' + "x" * (2 * 1024 * 1024 + 1) + '"}'),
+    ("latin-1 bytes", b'{"text": "caf\xe9"}'),
+]
+
+
+@pytest.mark.parametrize("label", [label for label, _ in HOSTILE_BODIES])
+def test_hostile_bodies_are_refused_cleanly_and_leave_nothing_behind(
+        api: ApiWorld, case: dict[str, Any], label: str) -> None:
+    raw = dict(HOSTILE_BODIES)[label]
+    before = count_rows(api.cw)
+    for path in (command_path("labor_dispute", case["case_id"], "add_note"), collection("labor_dispute")):
+        response = api["mediator"].post(path, data=raw, content_type="application/json")
+        assert 400 <= response.status_code < 500, (label, path, response.status_code, response.get_data()[:300])
+        check_error(response, response.status_code)
+        assert count_rows(api.cw) == before
+    assert api["mediator"].get(f"/cases/{case['case_id']}").get_json()["version"] == 1
+
+
+def test_unicode_is_kept_exactly_and_odd_paths_are_404(api: ApiWorld, case: dict[str, Any]) -> None:
+    text = "调解员记录：双方同意 😀 \U0010fffd ﷽ ｆｕｌｌｗｉｄｔｈ e\u0301"
+    response = api["mediator"].post(command_path("labor_dispute", case["case_id"], "add_note"), {"text": text})
+    assert response.status_code == 200 and response.get_json()["notes"][0]["text"] == text
+    history = api["mediator"].get(f"/cases/{case['number']}/history").get_json()
+    assert history["events"][-1]["data"]["text"] == text
+    before = count_rows(api.cw)
+    for ref in ("LD-2026-%00", "LD-%00", "%00", "LD-2026-000001%00", "%ED%A0%80", "LD-2026-" + "9" * 80, "x" * 3000,
+                "LD-2026-000001'%20or%20'1'='1", "..%2F..%2Fetc"):
+        for suffix in ("", "/history", "/as-of?version=1", "/verification", "/dossier.csv"):
+            response = api["supervisor"].get(f"/cases/{ref}{suffix}")
+            assert response.status_code == 404, (ref, suffix, response.status_code)
+            check_error(response, 404)
+    assert count_rows(api.cw) == before
+
+
+def test_absurd_dates_are_refused_or_handled_never_a_5xx(api: ApiWorld, case: dict[str, Any]) -> None:
+    """Dates at the ends of the calendar: a clock extended to them and then moved again must not overflow."""
+    sup: Caller = api["supervisor"]
+    extend = command_path("labor_dispute", case["case_id"], "extend_clock")
+    for far in ("9999-12-31", "9999-01-01", "0001-01-01"):
+        before = count_rows(api.cw)
+        response = sup.post(extend, {"clock": "acceptance", "due_on": far, "reason": "延期"})
+        assert response.status_code in (200, 422), response.get_json()
+        if response.status_code == 422:
+            assert list(response.get_json()["fields"]) == ["due_on"] and count_rows(api.cw) == before
+    response = sup.post(extend, {"clock": "acceptance", "days": 366, "reason": "再延期"})
+    assert response.status_code in (200, 422), response.get_json()
+    assert sup.post(command_path("labor_dispute", case["case_id"], "pause_clock"),
+                    {"clock": "acceptance", "reason": "联系不上申请人"}).status_code == 200
+    api.clock.advance(days=30)
+    response = sup.post(command_path("labor_dispute", case["case_id"], "resume_clock"), {"clock": "acceptance"})
+    assert response.status_code in (200, 422), response.get_json()
+    check_error(sup.get("/cases?due_before=99999-01-01"), 422)
+    assert sup.get("/cases?due_before=9999-12-31").status_code == 200
