@@ -4,13 +4,14 @@ and hostile input (huge, malformed, odd Unicode, control characters, absurd date
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from engine.registry import CASE_TYPES
 from tests.api.conftest import ApiWorld
-from tests.api.support import Caller, check_error, collection, command_path, count_rows, dispute
+from tests.api.support import Caller, check_error, collection, command_path, count_rows, dispute, rectification
 
 
 @pytest.fixture
@@ -50,6 +51,10 @@ def test_403_names_the_roles_that_may_run_the_action(api: ApiWorld, case: dict[s
     assert body["action"] == "accept"
     assert body["roles"] == sorted(CASE_TYPES["labor_dispute"].TABLE.actions["accept"].roles)
     assert "negotiator" in body["message"]
+    for bad_body in ({}, {"employer": 5, "surprise": True}):  # the role is settled before the body is read
+        refused = api["negotiator"].post(command_path("labor_dispute", case["case_id"], "record_session"), bad_body)
+        assert _refused(api, refused, 403, before, "forbidden")["action"] == "record_session"
+        _refused(api, api["negotiator"].post(collection("hardship"), bad_body), 403, before, "forbidden")
     opened = _refused(api, api["inspector"].post(collection("labor_dispute"), dispute()), 403, before, "forbidden")
     assert opened["roles"] == sorted(CASE_TYPES["labor_dispute"].TABLE.creating.roles)
     outside = _refused(api, api["mediator"].post(collection("labor_dispute"), dispute(org_unit="suzhou.wuzhong")),
@@ -191,22 +196,29 @@ def test_unicode_is_kept_exactly_and_odd_paths_are_404(api: ApiWorld, case: dict
     assert count_rows(api.cw) == before
 
 
-def test_absurd_dates_are_refused_or_handled_never_a_5xx(api: ApiWorld, case: dict[str, Any]) -> None:
-    """Dates at the ends of the calendar: a clock extended to them and then moved again must not overflow."""
+def test_absurd_dates_are_refused_up_front_never_a_5xx_later(api: ApiWorld, case: dict[str, Any]) -> None:
+    """A day at the calendar's end is refused when given, not when a later command moves the clock past it."""
     sup: Caller = api["supervisor"]
     extend = command_path("labor_dispute", case["case_id"], "extend_clock")
-    for far in ("9999-12-31", "9999-01-01", "0001-01-01"):
-        before = count_rows(api.cw)
-        response = sup.post(extend, {"clock": "acceptance", "due_on": far, "reason": "延期"})
-        assert response.status_code in (200, 422), response.get_json()
-        if response.status_code == 422:
-            assert list(response.get_json()["fields"]) == ["due_on"] and count_rows(api.cw) == before
-    response = sup.post(extend, {"clock": "acceptance", "days": 366, "reason": "再延期"})
-    assert response.status_code in (200, 422), response.get_json()
+    before = count_rows(api.cw)
+    for far in ("9999-12-31", "3000-01-01", "0001-01-01", "1899-12-31"):
+        body = _refused(api, sup.post(extend, {"clock": "acceptance", "due_on": far, "reason": "延期"}), 422, before)
+        assert list(body["fields"]) == ["due_on"]
+    opened = api["inspector"].post(collection("rectification_proposal"), rectification(
+        api.clock.now().date(), items=[{"category": "wages", "description": "欠薪", "legal_basis": "劳动合同法第三十条",
+                                        "deadline": "9999-12-31"}]))
+    assert list(check_error(opened, 422)["fields"]) == ["items[0].deadline"]
+    assert count_rows(api.cw) == before
+
+    latest = sup.post(extend, {"clock": "acceptance", "due_on": "2999-12-31", "reason": "延期"})
+    assert latest.status_code == 200
+    assert sup.post(extend, {"clock": "acceptance", "days": 366, "reason": "再延期"}).status_code == 200
     assert sup.post(command_path("labor_dispute", case["case_id"], "pause_clock"),
                     {"clock": "acceptance", "reason": "联系不上申请人"}).status_code == 200
     api.clock.advance(days=30)
-    response = sup.post(command_path("labor_dispute", case["case_id"], "resume_clock"), {"clock": "acceptance"})
-    assert response.status_code in (200, 422), response.get_json()
+    resumed = sup.post(command_path("labor_dispute", case["case_id"], "resume_clock"), {"clock": "acceptance"})
+    assert resumed.status_code == 200
+    assert {c["name"]: c["due_on"] for c in resumed.get_json()["clocks"]}["acceptance"] == (
+        date(2999, 12, 31) + timedelta(days=366 + 30)).isoformat()  # extended, then moved by the days paused
     check_error(sup.get("/cases?due_before=99999-01-01"), 422)
     assert sup.get("/cases?due_before=9999-12-31").status_code == 200
