@@ -44,6 +44,11 @@ def _check_text(value: Any) -> None:
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with the stricter JSON body parser."""
+    """flask-smorest's Blueprint with the stricter JSON body parser.
 
-    ARGUMENTS_PARSER = JsonBodyParser()
+    `unknown=None` lets each schema decide what an unknown field is: webargs would otherwise drop unknown
+    query parameters without a word, so `GET /cases?stge=filed` (a typo) listed every case instead of
+    naming the bad parameter as the Strict query schemas mean to.
+    """
+
+    ARGUMENTS_PARSER = JsonBodyParser(unknown=None)
