@@ -41,7 +41,7 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 
 # -- command line ----------------------------------------------------------------------------
 
-def add_database_arguments(parser: Any) -> None:
+def add_database_arguments(parser: Any, cipher_help: str | None = None) -> None:
     group = parser.add_argument_group("databases")
     group.add_argument(
         "--postgres-url", default=DEFAULT_POSTGRES_URL,
@@ -52,8 +52,8 @@ def add_database_arguments(parser: Any) -> None:
     group.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     group.add_argument(
         "--cipher", action="store_true",
-        help="run the engine with an encrypted event store (CASEWORK_CIPHER_KEY = AESCipher.create_key(32)); "
-             "the anchor stays as it is",
+        help=cipher_help or "run the engine with an encrypted event store (CASEWORK_CIPHER_KEY = "
+                            "AESCipher.create_key(32)); the anchor stays as it is",
     )
 
 
