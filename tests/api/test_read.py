@@ -155,7 +155,7 @@ def test_the_case_list_sorts_and_pages(api: ApiWorld) -> None:
 
 def test_bad_list_queries_are_422_naming_the_parameter(api: ApiWorld) -> None:
     for query in ("page=0", "per_page=0", "per_page=201", "sort=colour", "kind=parking", "overdue=maybe",
-                  "due_before=tomorrow", "q=" + "x" * 201, "flag=a%00b"):
+                  "due_before=tomorrow", "q=" + "x" * 201, "flag=a%00b", "stge=filed"):
         body = check_error(api["mediator"].get(f"/cases?{query}"), 422, "invalid_request")
         name = query.split("=")[0]
         assert body["fields"] and all(k.startswith(f"query.{name}") for k in body["fields"]), (query, body)
