@@ -53,8 +53,9 @@ def create_app(cw: Casework | None = None, config: dict[str, Any] | None = None)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     protected = {b.name for b in blueprints}
-    app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json", config={"app_name": "Casework API"}),
-                           url_prefix="/docs")
+    # validatorUrl None: Swagger UI would otherwise load a badge from validator.swagger.io on every visit
+    docs = get_swaggerui_blueprint("/docs", "/openapi.json", config={"app_name": "Casework API", "validatorUrl": None})
+    app.register_blueprint(docs, url_prefix="/docs")
 
     @app.before_request
     def _authenticate() -> None:
