@@ -1,0 +1,90 @@
+"""The OpenAPI document lists every command route of every case type with its request schema, and /docs
+serves Swagger UI with its scripts and styles from the app itself, reaching for nothing outside it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from api.cases import COLLECTIONS
+from api.command_schemas import command_schema
+from engine.registry import CASE_TYPES
+from tests.api.conftest import ApiWorld
+
+READ_ROUTES = {
+    ("get", "/cases"), ("get", "/cases/{ref}"), ("get", "/cases/{ref}/history"), ("get", "/cases/{ref}/as-of"),
+    ("get", "/cases/{ref}/verification"), ("get", "/cases/{ref}/dossier.csv"), ("get", "/verification"),
+    ("get", "/reports/statistics"), ("get", "/me"), ("get", "/orgs"), ("post", "/orgs"), ("get", "/users"),
+    ("post", "/users"), ("post", "/users/{user_id}/token"), ("post", "/users/{user_id}/deactivate"),
+}
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [node["$ref"]] if "$ref" in node else [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def _resolve(spec: dict[str, Any], ref: str) -> Any:
+    node: Any = spec
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def test_the_openapi_document_lists_every_command_route_with_its_request_schema(api: ApiWorld) -> None:
+    response = api.client.get("/openapi.json")  # public: no token needed to read the contract
+    assert response.status_code == 200 and response.is_json
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.") and spec["info"]["title"] == "Casework"
+    assert spec["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    operations = {(method, path) for path, item in spec["paths"].items() for method in item if method != "parameters"}
+
+    expected = set(READ_ROUTES)
+    for kind, cls in CASE_TYPES.items():
+        for action, a in cls.TABLE.actions.items():
+            base = f"/{COLLECTIONS[kind]}"
+            path = base if a.creates else f"{base}/{{case_id}}/{action.replace('_', '-')}"
+            expected.add(("post", path))
+            operation = spec["paths"][path]["post"]
+            fields = {f.data_key or name for name, f in command_schema(kind, action)().fields.items()}
+            body = _resolve(spec, operation["requestBody"]["content"]["application/json"]["schema"]["$ref"])
+            assert set(body["properties"]) == fields, (kind, action)
+            assert set(body.get("required", [])) == {f.data_key or n for n, f in
+                                                     command_schema(kind, action)().fields.items() if f.required}
+            assert str(201 if a.creates else 200) in operation["responses"]
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            assert "Idempotency-Key" in headers and (a.creates or "If-Match" in headers), (kind, action)
+    assert expected <= operations, sorted(expected - operations)
+    assert all(_resolve(spec, ref) for ref in _refs(spec))  # every $ref points into the document
+    for path, item in spec["paths"].items():  # every path parameter is declared with a schema
+        for name in re.findall(r"{(\w+)}", path):
+            declared = [p for op in item.values() if isinstance(op, dict) for p in op.get("parameters", [])
+                        if p.get("in") == "path" and p["name"] == name] + [
+                p for p in item.get("parameters", []) if p["name"] == name]
+            assert declared and all("schema" in p for p in declared), (path, name)
+
+
+def test_the_docs_page_and_its_assets_come_from_the_app_itself(api: ApiWorld) -> None:
+    page = api.client.get("/docs/")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert {a for a in assets if a.endswith((".js", ".css"))} >= {"/docs/swagger-ui-bundle.js",
+                                                                   "/docs/swagger-ui.css"}
+    for asset in assets:
+        assert asset.startswith("/docs/"), asset  # nothing from a CDN
+        response = api.client.get(asset)
+        assert response.status_code == 200 and len(response.get_data()) > 100, asset
+        if asset.endswith(".js"):
+            assert "javascript" in response.mimetype, asset
+        if asset.endswith(".css"):
+            assert response.mimetype == "text/css", asset
+    config = json.loads(re.search(r"var user_config = (\{.*?\});", html).group(1))
+    assert config["url"] == "/openapi.json"
+    # Swagger UI would otherwise load a badge from validator.swagger.io on every visit
+    assert "validatorUrl" in config and config["validatorUrl"] is None
+    assert api.client.get("/health").get_json() == {"status": "ok"}
