@@ -34,11 +34,13 @@ blp = Blueprint("cases", __name__, description="Open cases, run their commands, 
 COLLECTIONS = {"labor_dispute": "disputes", "wage_negotiation": "negotiations",
                "rectification_proposal": "rectifications", "hardship": "hardship-cases"}
 MAX_KEY = 120
+IF_MATCH = re.compile(r'\s*(?:\*|(?:W/)?"?([0-9]{1,9})"?)\s*')
+"""A case's ETag as If-Match takes it: `"4"`, `4`, `W/"4"` or `*` (any version)."""
 COMMAND_HEADERS = {
     "Idempotency-Key": {"description": "a client-chosen key (at most 120 characters); a repeat returns the first "
                                        "response and changes nothing", "schema": {"type": "string", "maxLength": 120}},
     "If-Match": {"description": "the case's ETag (its version) as last read; a stale one gets 412",
-                 "schema": {"type": "string"}},
+                 "schema": {"type": "string", "pattern": f"^{IF_MATCH.pattern}$"}},
 }
 ETAG = {"ETag": {"description": "the case's version", "schema": {"type": "string"}}}
 
@@ -59,13 +61,13 @@ def etag(version: int) -> str:
 def expected_version() -> int | None:
     """The version named by If-Match (`"4"`, `4` or `W/"4"`); None when absent or `*`."""
     header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
+    if header is None:
         return None
-    match = re.fullmatch(r'\s*(?:W/)?"?(\d{1,9})"?\s*', header)
+    match = IF_MATCH.fullmatch(header)
     if match is None:
         raise ApiError(400, "bad_request", "If-Match must be the case's ETag, e.g. \"4\"",
                        fields={"If-Match": "not a case version"})
-    return int(match.group(1))
+    return None if match.group(1) is None else int(match.group(1))
 
 
 def command_id(user: User) -> str | None:
