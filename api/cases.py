@@ -81,8 +81,10 @@ def command_id(user: User) -> str | None:
     return f"{user.user_id}:{key}"
 
 
-def respond(result: CommandResult, user: User, status: int, action: str) -> tuple[dict[str, Any], int, dict[str, str]]:
-    if result.replayed and result.action != action:
+def respond(result: CommandResult, user: User, status: int, action: str,
+            case_id: UUID | None = None) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The case as the command left it; a replay only for the same action on the same case (else a 422)."""
+    if result.replayed and (result.action != action or case_id not in (None, result.case_id)):
         raise ApiError(422, "idempotency_key_reused",
                        f"this Idempotency-Key was already used for '{result.action}' on {result.number}",
                        fields={"Idempotency-Key": "already used for another request"})
@@ -168,7 +170,7 @@ def _register_command(kind: str, action: str) -> None:
         common = split_common(data)
         result = engine().execute(case_id, action, actor(user), command_id=command_id(user),
                                   expected_version=expected_version(), **common, **data)
-        return respond(result, user, 200, action)
+        return respond(result, user, 200, action, case_id)
 
     path = f"/{collection}/<uuid:case_id>/{action.replace('_', '-')}"
     blp.add_url_rule(path, endpoint=f"{kind}_{action}", view_func=run, methods=["POST"])
