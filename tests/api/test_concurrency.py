@@ -65,6 +65,11 @@ def test_a_repeated_idempotency_key_returns_the_first_response_and_appends_nothi
     reused = check_error(med.post(command_path("labor_dispute", case["case_id"], "start_mediation"),
                                   {"mediator": "mediator"}, headers=key), 422, "idempotency_key_reused")
     assert list(reused["fields"]) == ["Idempotency-Key"]
+    another_case = med.post(collection("labor_dispute"), dispute()).get_json()
+    elsewhere = check_error(med.post(_note(another_case), {"text": "第一次"}, headers=key), 422,
+                            "idempotency_key_reused")  # not the first case's response passed off as this one's
+    assert case["number"] in elsewhere["message"] and list(elsewhere["fields"]) == ["Idempotency-Key"]
+    assert med.get(f"/cases/{another_case['case_id']}").get_json()["version"] == 1
     other_user = api["supervisor"].post(_note(case), {"text": "主管"}, headers=key)  # keys are per user
     assert other_user.status_code == 200 and "Idempotent-Replayed" not in other_user.headers
     assert other_user.get_json()["version"] == 4
