@@ -11,7 +11,16 @@ import pytest
 
 from engine.registry import CASE_TYPES
 from tests.api.conftest import ApiWorld
-from tests.api.support import Caller, check_error, collection, command_path, count_rows, dispute, rectification
+from tests.api.support import (
+    Caller,
+    check_error,
+    collection,
+    command_path,
+    count_rows,
+    dispute,
+    hardship,
+    rectification,
+)
 
 
 @pytest.fixture
@@ -102,6 +111,27 @@ def test_409_for_an_action_not_allowed_in_the_stage_names_the_stage_and_allowed_
     body = _refused(api, api["mediator"].post(command_path("labor_dispute", case["case_id"], "add_note"),
                                               {"text": "x"}), 409, after, "action_not_allowed")
     assert (body["stage"], body["allowed_actions"]) == ("declined", [])
+
+
+def test_409_for_a_second_open_hardship_case_for_one_person_in_any_unit(api: ApiWorld) -> None:
+    first = api["caseworker"].post(collection("hardship"), hardship(1))
+    assert first.status_code == 201
+    before = count_rows(api.cw)
+    for who, unit in (("caseworker", "suzhou.gusu"), ("city_supervisor", "suzhou.wuzhong")):
+        body = _refused(api, api[who].post(collection("hardship"), hardship(1, org_unit=unit)), 409, before,
+                        "duplicate_person")
+        assert body["existing_case"] == first.get_json()["number"]
+    assert api["caseworker"].post(collection("hardship"), hardship(2)).status_code == 201
+
+
+def test_a_link_to_a_case_out_of_sight_is_refused_without_revealing_it(api: ApiWorld, case: dict[str, Any]) -> None:
+    hidden = api["wuzhong_mediator"].post(collection("labor_dispute"), dispute()).get_json()
+    before = count_rows(api.cw)
+    link = command_path("labor_dispute", case["case_id"], "link_case")
+    answers = [_refused(api, api["mediator"].post(link, {"case": ref, "relation": "related"}), 422, before)
+               for ref in (hidden["number"], hidden["case_id"], "LD-2026-999999")]
+    assert all(list(a["fields"]) == ["case"] for a in answers)
+    assert answers[0]["fields"] == answers[2]["fields"]  # out of sight reads exactly like no such case
 
 
 def test_422_names_every_bad_field(api: ApiWorld, case: dict[str, Any]) -> None:
