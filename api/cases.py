@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import marshmallow as ma
 from flask import request
 from flask.views import MethodView
 
@@ -127,12 +128,18 @@ def split_common(data: dict[str, Any]) -> dict[str, Any]:
     return {"occurred_at": data.pop("occurred_at", None), "reason": data.pop("reason", None)}
 
 
+def body_required(schema: type[ma.Schema]) -> bool:
+    """Whether the document marks the request body required: a command whose fields are all optional
+    (`POST /disputes/{case_id}/accept`) is accepted without a body, so its document must not demand one."""
+    return any(field.required for field in schema().fields.values())
+
+
 def _register_open(kind: str) -> None:
     cls = CASE_TYPES[kind]
     a = cls.TABLE.creating
     collection = COLLECTIONS[kind]
 
-    @blp.arguments(command_schema(kind, a.name))
+    @blp.arguments(command_schema(kind, a.name), required=body_required(command_schema(kind, a.name)))
     @blp.response(201, CaseSchema, headers=ETAG)
     @blp.doc(summary=f"Open a {kind.replace('_', ' ')} case ({a.name})", description=a.help,
              parameters=[{"in": "header", "name": n, **spec} for n, spec in COMMAND_HEADERS.items()
@@ -157,7 +164,7 @@ def _register_command(kind: str, action: str) -> None:
     description = (f"{a.help}\n\nStages: {stages}. Roles: {', '.join(sorted(a.roles))}."
                    + (" A reason is required." if a.reason_required else ""))
 
-    @blp.arguments(command_schema(kind, action))
+    @blp.arguments(command_schema(kind, action), required=body_required(command_schema(kind, action)))
     @blp.response(200, CaseSchema, headers=ETAG)
     @blp.doc(summary=f"{action.replace('_', ' ').capitalize()} ({kind.replace('_', ' ')})", description=description,
              parameters=[{"in": "header", "name": n, **spec} for n, spec in COMMAND_HEADERS.items()])
