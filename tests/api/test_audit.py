@@ -166,3 +166,20 @@ def test_the_dossier_csv_holds_the_state_and_every_event_masked_for_the_reader(a
         assert (in_event == "王建国") is not masked and (in_state == "王建国") is not masked
         assert ("320502198001011234" in response.get_data(as_text=True)) is not masked
     assert count_rows(api.cw) == counts  # reading is not writing
+
+
+def test_store_verification_covers_the_callers_unit_and_the_whole_store_only_at_the_top(api: ApiWorld) -> None:
+    """A district auditor verifies every case of the district; a break elsewhere is not theirs to see."""
+    home = _history_case(api)
+    away = api["wuzhong_mediator"].post(collection("labor_dispute"), dispute()).get_json()
+    with api.cw.write_transaction() as session:
+        rows = session.execute(text("select id, originator_id, state from casework_events"))
+        row = next(r for r in rows if _uuid(r.originator_id) == UUID(away["case_id"]))
+        state = bytes(row.state)
+        at = state.index(b'"actor_id":"') + len(b'"actor_id":"')
+        session.execute(text("update casework_events set state = :s where id = :i"),
+                        {"s": state[:at] + bytes([state[at] ^ 0x01]) + state[at + 1:], "i": row.id})
+    district = api["auditor"].get("/verification").get_json()
+    assert district == {"ok": True, "cases": 1, "events": home["version"], "first_break": None}
+    city = api["city_supervisor"].get("/verification").get_json()
+    assert city["ok"] is False and city["first_break"]["case_id"] == away["case_id"]
