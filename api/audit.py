@@ -74,11 +74,8 @@ class VerificationSchema(ma.Schema):
 def _audited(ref: str, capability: str) -> tuple[User, UUID, str]:
     """(caller, case id, kind) for a case the caller may see, if their role has `capability`."""
     user = require(capability)
-    case_id = engine().resolve_optional(ref)
-    if case_id is None:
-        raise ApiError(404, "not_found", f"no case {ref}")
-    kind, _ = visible_case(user, case_id)
-    return user, case_id, kind
+    found = visible_case(user, ref)
+    return user, found.case_id, found.kind
 
 
 def _entries(kind: str, entries: list[HistoryEntry], role: str) -> list[dict[str, Any]]:

@@ -92,11 +92,3 @@ def search_cases(cw: Casework, f: CaseFilter, *, sort: str = "-updated_at", page
         row["clocks"] = clocks[row["case_id"]]
         row.pop("head_hash", None)
     return rows, total
-
-
-def case_org(cw: Casework, case_id: Any) -> tuple[str, str] | None:
-    """(kind, org unit) of a case from the case index, or None when there is no such case."""
-    with cw.read_transaction() as session:
-        row = session.execute(select(case_index.c.kind, case_index.c.org_unit)
-                              .where(case_index.c.case_id == case_id)).one_or_none()
-    return (row.kind, row.org_unit) if row else None

@@ -78,6 +78,16 @@ class CommandResult:
         return cls(**data, replayed=True)
 
 
+@dataclass(frozen=True)
+class IndexedCase:
+    """Where a case stands in the case index: enough to authorise a request before loading it."""
+
+    case_id: UUID
+    number: str
+    kind: str
+    org_unit: str
+
+
 class UnitOfWork:
     """What one command touches: the cases it loads or opens, all saved together."""
 
@@ -271,13 +281,10 @@ class Casework:
         given as `case` (a number or id) names a case that exists."""
         if action == "link_case" and "case" in data:
             ref = data.pop("case")
-            row = uow.session.execute(
-                select(case_index.c.case_id, case_index.c.number, case_index.c.kind).where(
-                    case_index.c.number == ref if not _is_uuid(ref) else case_index.c.case_id == UUID(str(ref)))
-            ).one_or_none()
-            if row is None:
+            other = find_in(uow.session, ref)
+            if other is None:
                 raise InvalidCommand(case.label, action, {"case": f"no case {ref}"})
-            data.update(case_id=row.case_id, number=row.number, kind=row.kind)
+            data.update(case_id=other.case_id, number=other.number, kind=other.kind)
         if case.KIND == "wage_negotiation" and action == "issue_rectification":
             items = data.pop("items")
             proposal = uow.open(
@@ -304,17 +311,10 @@ class Casework:
         except AggregateNotFoundError:
             raise CaseNotFound(ref) from None
 
-    def resolve_optional(self, ref: UUID | str) -> UUID | None:
-        """The id of the case `ref` names (an id or a number), or None when no such case is indexed."""
-        if isinstance(ref, str) and len(ref) > 64:
-            return None
-        try:
-            case_id = self.resolve(ref)
-        except CaseNotFound:
-            return None
+    def find(self, ref: UUID | str) -> IndexedCase | None:
+        """The indexed case `ref` names (an id or a number) with its kind and org unit, in one query; or None."""
         with self.read_transaction() as session:
-            found = session.execute(select(case_index.c.case_id).where(case_index.c.case_id == case_id)).scalar()
-        return found
+            return find_in(session, ref)
 
     def resolve(self, ref: UUID | str) -> UUID:
         if isinstance(ref, UUID):
@@ -332,12 +332,22 @@ class Casework:
         return found
 
 
-def _is_uuid(value: Any) -> bool:
-    try:
-        UUID(str(value))
-    except ValueError:
-        return False
-    return True
+def find_in(session: Session, ref: UUID | str) -> IndexedCase | None:
+    """The indexed case an id or a case number names, or None (also for text of neither shape)."""
+    c = case_index.c
+    if isinstance(ref, UUID):
+        condition = c.case_id == ref
+    elif not isinstance(ref, str) or len(ref) > 64:
+        return None
+    elif CASE_NUMBER.fullmatch(ref) and ref.split("-")[0] in BY_PREFIX:
+        condition = c.number == ref
+    else:
+        try:
+            condition = c.case_id == UUID(ref)
+        except ValueError:
+            return None  # not the shape of an id or a number (e.g. a NUL byte, which PostgreSQL refuses)
+    row = session.execute(select(c.case_id, c.number, c.kind, c.org_unit).where(condition)).one_or_none()
+    return IndexedCase(row.case_id, row.number, row.kind, row.org_unit) if row else None
 
 
 def _upsert_counter(session: Session, prefix: str, year: int) -> Any:
