@@ -25,9 +25,9 @@ from api.errors import ApiError
 from api.parsing import Blueprint
 from api.schemas import CasePageSchema, CaseQuerySchema, CaseSchema
 from engine.accounts import User
-from engine.queries import CaseFilter, case_org, search_cases
+from engine.queries import CaseFilter, search_cases
 from engine.registry import CASE_TYPES
-from engine.service import Actor, CommandResult
+from engine.service import Actor, CommandResult, IndexedCase
 from engine.views import case_view
 
 blp = Blueprint("cases", __name__, description="Open cases, run their commands, read and search them.")
@@ -96,11 +96,12 @@ def respond(result: CommandResult, user: User, status: int, action: str,
     return case_view(case, user.role, today(), engine().settings.tz), status, headers
 
 
-def visible_case(user: User, case_id: UUID, kind: str | None = None) -> tuple[str, str]:
-    """(kind, org unit) of a case the caller may see; 404 otherwise (a case in another unit does not exist)."""
-    found = case_org(engine(), case_id)
-    if found is None or (kind is not None and found[0] != kind) or not user.sees(found[1]):
-        raise ApiError(404, "not_found", f"no case {case_id}")
+def visible_case(user: User, ref: UUID | str, kind: str | None = None) -> IndexedCase:
+    """The case `ref` (an id or a number) names, if the caller may see it; 404 otherwise (a case in another unit
+    does not exist)."""
+    found = engine().find(ref)
+    if found is None or (kind is not None and found.kind != kind) or not user.sees(found.org_unit):
+        raise ApiError(404, "not_found", f"no case {ref}")
     return found
 
 
@@ -171,8 +172,8 @@ def _register_command(kind: str, action: str) -> None:
     def run(data: dict[str, Any], case_id: UUID) -> Any:
         user = current_user()
         if action == "link_case":
-            other = engine().resolve_optional(data["case"])
-            if other is None or not user.sees(visible_case_org(other)):
+            other = engine().find(data["case"])
+            if other is None or not user.sees(other.org_unit):
                 raise ApiError(422, "invalid_request", f"no case {data['case']}", fields={"case": "no such case"})
         common = split_common(data)
         result = engine().execute(case_id, action, actor(user), command_id=command_id(user),
@@ -187,11 +188,6 @@ def _register_command(kind: str, action: str) -> None:
         check_role(user, kind, action)
 
     GUARDS[f"{blp.name}.{kind}_{action}"] = guard
-
-
-def visible_case_org(case_id: UUID) -> str:
-    found = case_org(engine(), case_id)
-    return found[1] if found else ""
 
 
 for _kind, _cls in CASE_TYPES.items():
@@ -231,9 +227,5 @@ class CaseDetail(MethodView):
     @blp.doc(summary="A case: its state, clocks, links and the actions you may take now")
     def get(self, ref: str) -> Any:
         user = current_user()
-        case_id = engine().resolve_optional(ref)
-        if case_id is None:
-            raise ApiError(404, "not_found", f"no case {ref}")
-        visible_case(user, case_id)
-        case = engine().get(case_id)
+        case = engine().get(visible_case(user, ref).case_id)
         return case_view(case, user.role, today(), engine().settings.tz), 200, {"ETag": etag(case.version)}
