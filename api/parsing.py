@@ -1,4 +1,4 @@
-"""Request bodies: JSON the engine can store, or a 400 like any other malformed JSON.
+"""Request bodies: JSON the engine can store, or a 400 like any other malformed JSON (a 415 when not JSON).
 
 Python's JSON reader accepts a few things the engine cannot use and then fails on later, as a 500:
 nesting deeper than the interpreter's recursion limit, integers too long to convert, and `\\ud800`-style
@@ -14,11 +14,15 @@ from typing import Any
 import flask
 import flask_smorest
 from webargs import core
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 
 
 class JsonBodyParser(FlaskParser):
     def _raw_load_json(self, req: flask.Request) -> Any:
+        if not is_json_request(req) and req.get_data(cache=True):
+            # webargs would read a form or text body as no body at all: a command whose fields are all optional
+            # then ran as if nothing had been sent, and one with required fields named them all as missing.
+            flask.abort(415, description=f"send the body as application/json, not {req.mimetype or 'untyped'}")
         try:
             data = super()._raw_load_json(req)
             if data is not core.missing:
