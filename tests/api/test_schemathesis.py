@@ -221,3 +221,14 @@ def test_unknown_query_parameters_are_named(app: Flask, world: World) -> None:
         assert response.status_code == 422, url
         assert response.get_json()["code"] == "invalid_request"
         assert list(response.get_json()["fields"]) == [f"query.{url.partition('?')[2].partition('=')[0]}"]
+
+
+def test_a_body_that_is_not_json_is_refused(app: Flask, world: World) -> None:
+    """Found alongside the run above: a form or text body was read as no body, so `accept` ran regardless."""
+    headers = {"Authorization": f"Bearer {world.tokens['supervisor']}"}
+    accept = f"/disputes/{world.cases['disputes'][0]}/accept"
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        response = app.test_client().post(accept, data="reason=x", content_type=content_type, headers=headers)
+        assert response.status_code == 415
+        assert response.get_json()["code"] == "unsupported_media_type"
+    assert app.test_client().post(accept, headers=headers).status_code == 200  # no body at all is fine
