@@ -123,10 +123,12 @@ def _camel(name: str) -> str:
 def command_schema(kind: str, action: str) -> type[ma.Schema]:
     """The request schema of `action` on `kind` (an opening action's includes org_unit and assignee)."""
     cls = CASE_TYPES[kind]
-    creates = cls.TABLE.actions[action].creates
+    a = cls.TABLE.actions[action]
     attrs: dict[str, Any] = {p.name: field_for(p) for p in parameters(kind, action)
-                             if not (creates and p.name in ("org_unit", "assignee"))}
-    base = OpenBase if creates else CommandBase
+                             if not (a.creates and p.name in ("org_unit", "assignee"))}
+    if a.reason_required:  # the engine refuses the action without one; the document says so up front
+        attrs["reason"] = Text(required=True, min_length=1, max_length=2000, metadata={"description": "why"})
+    base = OpenBase if a.creates else CommandBase
     return type(f"{_camel(kind)}{_camel(action)}Command", (base,), attrs)
 
 
