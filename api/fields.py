@@ -10,7 +10,8 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # C0 controls but tab, newline and return; DEL
+_CONTROL = re.compile(f"[{_CONTROL_CHARACTERS}]")
 INT32 = validate.Range(min=-(2**31), max=2**31 - 1)
 
 
@@ -21,7 +22,7 @@ class Text(fields.String):
         self.max_length = max_length
         kwargs.setdefault("validate", validate.Length(min=min_length, max=max_length))
         metadata = {"maxLength": max_length, **({"minLength": min_length} if min_length else {}),
-                    **kwargs.pop("metadata", {})}
+                    "pattern": f"^[^{_CONTROL_CHARACTERS}]*$", **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
