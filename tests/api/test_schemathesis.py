@@ -30,6 +30,7 @@ from hypothesis import HealthCheck
 from schemathesis import Case, checks
 
 from api.app import create_app
+from api.cases import IF_MATCH
 from engine.accounts import add_org, add_user
 from engine.config import Settings
 from engine.service import Actor, Casework
@@ -47,6 +48,7 @@ class World:
     cases: dict[str, list[str]] = field(default_factory=dict)  # collection -> case ids
     refs: list[str] = field(default_factory=list)  # case ids and numbers
     victims: list[str] = field(default_factory=list)  # users an admin may rotate or deactivate
+    clocks: dict[str, set[str]] = field(default_factory=dict)  # collection -> names of clocks open on its cases
 
 
 COLLECTION_OF = {"labor_dispute": "disputes", "wage_negotiation": "negotiations",
@@ -109,6 +111,7 @@ def _seed(cw: Casework) -> World:
         opened.append(cw.execute(case_id, "add_note", sup, text="seeded"))
     for result in opened:
         world.cases.setdefault(COLLECTION_OF[result.kind], []).append(str(result.case_id))
+        world.clocks.setdefault(COLLECTION_OF[result.kind], set()).update(cw.get(result.case_id).clocks)
         world.refs += [str(result.case_id), result.number]
     return world
 
@@ -146,20 +149,37 @@ def _pick(case: Case, choices: list[str], salt: str) -> str | None:
 
 
 def _point_at_real_things(case: Case, world: World) -> None:
-    """Three times in four, name a real case (of the right type) or a throwaway user instead of a generated one."""
-    params = case.path_parameters or {}
+    """Three times in four, name a real case (of the right type) or a throwaway user instead of a generated one.
+
+    Containers are replaced, not edited in place, so schemathesis re-checks whether the request is still one
+    the document rules out (a negative case) before judging the response."""
+    params = dict(case.path_parameters or {})
     if "case_id" in params and _is_uuid(params["case_id"]):
-        real = _pick(case, world.cases[case.path.split("/")[1]], "case_id")
-        if real is not None:
-            params["case_id"] = real
-    if "ref" in params:  # a real id or number, or a generated one shaped like a number so it reaches the lookup
-        real = _pick(case, [*world.refs, f"LD-{params['ref']}"], "ref")
-        if real is not None:
-            params["ref"] = real
-    if "user_id" in params:
-        real = _pick(case, world.victims, "user_id")
-        if real is not None:
-            params["user_id"] = real
+        params["case_id"] = _pick(case, world.cases[case.path.split("/")[1]], "case_id") or params["case_id"]
+    if params.get("ref"):  # a real id or number, or a generated one shaped like a number so it reaches the look-up
+        params["ref"] = _pick(case, [*world.refs, f"LD-{params['ref']}"], "ref") or params["ref"]
+    if params.get("user_id"):
+        params["user_id"] = _pick(case, world.victims, "user_id") or params["user_id"]
+    if params != (case.path_parameters or {}):
+        case.path_parameters = params
+
+
+def _steer_body(case: Case, world: World) -> None:
+    """Three times in four: no `occurred_at` (a generated business time is nearly always outside the back-dating
+    window), a clock that is open on cases of this type, a real case to link to. Otherwise the engine would
+    refuse almost every generated command before running it."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    steered = dict(body)
+    if "occurred_at" in steered and _pick(case, ["drop"], "occurred_at"):
+        del steered["occurred_at"]
+    if isinstance(steered.get("clock"), str):
+        steered["clock"] = _pick(case, sorted(world.clocks[case.path.split("/")[1]]), "clock") or steered["clock"]
+    if isinstance(steered.get("case"), str):
+        steered["case"] = _pick(case, world.refs, "case") or steered["case"]
+    if steered != body:
+        case.body = steered
 
 
 def _is_uuid(value: object) -> bool:
@@ -180,11 +200,17 @@ def _role(case: Case) -> str:
 
 
 def _authenticate(case: Case, world: World) -> None:
-    """A real token in place of the generated one; a request generated without one (to test the 401) stays so."""
-    headers = case.headers or {}
-    name = next((k for k in headers if k.lower() == "authorization"), None)
-    if name is not None:
-        headers[name] = f"Bearer {world.tokens[_role(case)]}"
+    """A real token in place of the generated one (a request generated without one, to test the 401, stays so);
+    and mostly `If-Match: *` in place of a generated version, which would nearly always be stale (412) and keep
+    the command from running."""
+    headers = dict(case.headers or {})
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            headers[name] = f"Bearer {world.tokens[_role(case)]}"
+        elif name.lower() == "if-match" and isinstance(value, str) and IF_MATCH.fullmatch(value):
+            headers[name] = _pick(case, ["*"], "if-match") or value
+    if headers != (case.headers or {}):
+        case.headers = headers
 
 
 @schema.parametrize()
@@ -193,6 +219,7 @@ def _authenticate(case: Case, world: World) -> None:
 def test_every_operation_conforms_to_the_openapi_document(case: Case, app: Flask, world: World) -> None:
     """No 5xx; status, content type, headers and body as documented; schema-violating requests refused."""
     _point_at_real_things(case, world)
+    _steer_body(case, world)
     _authenticate(case, world)
     case.call_and_validate(app=app, checks=CHECKS)
 
