@@ -36,7 +36,7 @@ from engine.config import Settings
 from engine.service import Actor, Casework
 
 MAX_EXAMPLES = 15
-"""Fuzzed requests per operation, on top of the coverage phase's; about 45 s for all operations on SQLite."""
+"""Fuzzed requests per operation, on top of the coverage phase's: about 50 s for every operation on SQLite."""
 SEED = 20260302
 
 
@@ -215,7 +215,7 @@ def _authenticate(case: Case, world: World) -> None:
 
 @schema.parametrize()
 @hypothesis.settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                     suppress_health_check=list(HealthCheck))
+                     suppress_health_check=list(HealthCheck))  # whole requests are large, filtered and slow to make
 def test_every_operation_conforms_to_the_openapi_document(case: Case, app: Flask, world: World) -> None:
     """No 5xx; status, content type, headers and body as documented; schema-violating requests refused."""
     _point_at_real_things(case, world)
@@ -225,6 +225,7 @@ def test_every_operation_conforms_to_the_openapi_document(case: Case, app: Flask
 
 
 def test_the_run_above_uses_the_document_the_app_serves(app: Flask) -> None:
+    """The document was read from an app with no database; the one over a real database serves the same."""
     assert app.test_client().get("/openapi.json").get_json() == DOCUMENT
 
 
