@@ -58,6 +58,13 @@ def _require_schema(cw) -> None:  # noqa: ANN001
         )
 
 
+def _ready(ctx: click.Context):  # noqa: ANN202 - engine.service.Casework
+    """The engine, once the schema is known to be up to date."""
+    cw = _engine(ctx)
+    _require_schema(cw)
+    return cw
+
+
 @click.group(help=__doc__)
 @click.version_option(package_name="casework")
 def main() -> None:
@@ -92,8 +99,7 @@ def db_upgrade(ctx: click.Context) -> None:
 def demo(ctx: click.Context, size: int, year: int, seed: int, if_empty: bool) -> None:
     from engine.demo import load_demo
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     existing = cw.store.recorder.max_notification_id() or 0
     if existing and if_empty:
         console.print(f"demo skipped: the database already holds {existing} events")
@@ -120,8 +126,7 @@ def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end
            depth: int | None, fmt: str) -> None:
     from engine.reports import RATES, as_json, rows, statistics, write_csv
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     if start and end and start > end:
         raise click.BadParameter("--from is after --to", param_hint="--from")
     rep = statistics(cw, org_unit=org_unit, start=start.date() if start else None,
@@ -165,8 +170,7 @@ def _fmt(value: Decimal) -> str:
 def verify(ctx: click.Context, case: str | None) -> None:
     from engine.audit import verify_case, verify_store
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     with _domain_errors():
         if case:
             result = verify_case(cw, case)
@@ -188,8 +192,7 @@ def verify(ctx: click.Context, case: str | None) -> None:
 def rebuild(ctx: click.Context) -> None:
     from engine.rebuild import rebuild as run_rebuild
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     with _progress() as progress:
         task = progress.add_task("replaying events", total=None)
         result = run_rebuild(cw, progress=lambda done, total: progress.update(task, completed=done, total=total))
@@ -208,8 +211,7 @@ def show(ctx: click.Context, case: str, role: str, version: int | None, at: date
     from engine.audit import as_of
     from engine.views import case_view
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     try:
         found = as_of(cw, case, version=version, at=at)
     except (DomainError, ValueError) as e:
@@ -227,8 +229,7 @@ def history(ctx: click.Context, case: str, as_json: bool) -> None:
 
     from engine.audit import history as case_history
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     with _domain_errors():
         entries = case_history(cw, case)
     if as_json:
@@ -257,8 +258,7 @@ def orgs() -> None:
 def orgs_add(ctx: click.Context, path: str, name: str, level: str | None) -> None:
     from engine.accounts import add_org
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     with _domain_errors():
         org = add_org(cw, path, name, level)
     console.print(f"[green]added[/] {org.path} ({org.level}): {org.name}")
@@ -270,8 +270,7 @@ def orgs_add(ctx: click.Context, path: str, name: str, level: str | None) -> Non
 def orgs_list(ctx: click.Context, under: str | None) -> None:
     from engine.accounts import list_orgs
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     table = Table(title="org units")
     for col in ("path", "level", "name"):
         table.add_column(col)
@@ -294,8 +293,7 @@ def users() -> None:
 def users_add(ctx: click.Context, user_id: str, name: str, role: str, org_unit: str) -> None:
     from engine.accounts import add_user
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     with _domain_errors():
         user, token = add_user(cw, user_id, name, role, org_unit, created_by="cli")
     console.print(f"[green]added[/] {user.user_id} ({user.role}, {user.org_unit}). Token, shown only now:")
@@ -308,8 +306,7 @@ def users_add(ctx: click.Context, user_id: str, name: str, role: str, org_unit: 
 def users_list(ctx: click.Context, org_unit: str | None) -> None:
     from engine.accounts import list_users
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     table = Table(title="users")
     for col in ("user id", "name", "role", "org unit", "active", "created"):
         table.add_column(col)
@@ -325,8 +322,7 @@ def users_list(ctx: click.Context, org_unit: str | None) -> None:
 def users_token(ctx: click.Context, user_id: str) -> None:
     from engine.accounts import rotate_token
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     with _domain_errors():
         token = rotate_token(cw, user_id)
     click.echo(token)
@@ -338,8 +334,7 @@ def users_token(ctx: click.Context, user_id: str) -> None:
 def users_deactivate(ctx: click.Context, user_id: str) -> None:
     from engine.accounts import set_active
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     with _domain_errors():
         set_active(cw, user_id, False)
     console.print(f"deactivated {user_id}")
@@ -359,8 +354,7 @@ def api(ctx: click.Context, host: str, port: int, workers: int | None, show_demo
     from api.server import serve
     from engine.demo import demo_tokens
 
-    cw = _engine(ctx)
-    _require_schema(cw)
+    cw = _ready(ctx)
     workers = workers or min(2 * (os.cpu_count() or 1), 8)
     base = f"http://{host}:{port}"
     console.print(f"Casework API on [bold]{base}[/] ({workers} workers, {cw.db.url.get_backend_name()})")
