@@ -9,7 +9,7 @@ one past-tense event class and no second copy of the transition rules exists.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar, TypeVar
@@ -96,6 +96,8 @@ def common_actions(working_roles: Iterable[str]) -> list[Action]:
                help="Restart a paused clock; its due date moves by the days it was paused."),
         action("extend_clock", "ClockExtended", source=ANY_OPEN, roles=SUPERVISING, reason=True,
                help="Move a clock's due date later."),
+        action("raise_alert", "DeadlineAlertRaised", source=ANY_OPEN, roles=("system",),
+               help="A legal clock ran out and no step follows by itself: tell the people responsible."),
     ]
 
 
@@ -146,6 +148,7 @@ class Case(Aggregate):
         self.clocks: dict[str, Clock] = {}
         self.links: list[dict[str, Any]] = []
         self.notes: list[dict[str, Any]] = []
+        self.alerts: list[dict[str, Any]] = []
 
     def _apply_event(self, event: Case.Event) -> None:
         if isinstance(event, Case.Opened):
@@ -177,8 +180,22 @@ class Case(Aggregate):
         """Names the case index may show and search (never personal data)."""
         return []
 
+    def index_reference(self) -> str | None:
+        """A reference the case index keeps and searches: a negotiation's document number, a proposal's source."""
+        return None
+
     def flags(self) -> list[str]:
+        """The case type's own flags (collective dispute, acting offer, ...)."""
         return []
+
+    @property
+    def active_alerts(self) -> list[dict[str, Any]]:
+        """Alerts whose clock is still open on the same due date: nobody has acted on them yet."""
+        return [a for a in getattr(self, "alerts", ())
+                if (c := self.clocks.get(a["clock"])) is not None and c.due_on == a["due_on"]]
+
+    def all_flags(self) -> list[str]:
+        return [*self.flags(), *(["deadline_alert"] if self.active_alerts else [])]
 
     def statistics(self, event: Case.Event) -> dict[str, Any]:
         """Counter increments an event contributes to the federation's statistics."""
@@ -195,7 +212,7 @@ class Case(Aggregate):
             "org_unit": self.org_unit,
             "assignee": self.assignee,
             "parties": " | ".join(self.parties()),
-            "flags": ",".join(self.flags()),
+            "flags": ",".join(self.all_flags()),
             "opened_at": self.opened_at,
             "updated_at": self.updated_at,
             "version": self.version,
@@ -410,6 +427,21 @@ class Case(Aggregate):
         current = self._open_clock(clock, "extend_clock")
         new_due = self._extended_due(current, days, due_on, "extend_clock")
         self._record(ctx, a, {"clock": clock, "due_on": new_due, "previous_due_on": current.due_on})
+
+    def raise_alert(self, ctx: Context, *, clock: str, notify: Sequence[str] = ()) -> None:
+        """Record, once per clock and due date, that a clock ran out and whom it was reported to."""
+        a = self._guard(ctx, "raise_alert")
+        current = self._open_clock(clock, "raise_alert")
+        if not current.is_overdue(ctx.today):
+            raise self._refuse("raise_alert", f"clock {clock!r} has not run out (due {current.due_on})")
+        if any(x["clock"] == clock and x["due_on"] == current.due_on for x in self.alerts):
+            raise self._refuse("raise_alert", f"an alert for clock {clock!r} due {current.due_on} was already raised")
+        if isinstance(notify, str) or not all(isinstance(n, str) and n.strip() for n in notify):
+            raise self._invalid("raise_alert", notify="must be a list of user ids")
+        self._record(ctx, a, {"clock": clock, "due_on": current.due_on, "notify": [n.strip() for n in notify]})
+
+    def _on_raise_alert(self, event: Case.Event) -> None:
+        self.alerts.append({**event.data, "raised_at": event.occurred_at})
 
     def _extended_due(self, current: Clock, days: int | None, due_on: date | None, name: str) -> date:
         if (days is None) == (due_on is None):

@@ -33,6 +33,7 @@ DEFAULT_CLOCKS: Mapping[str, ClockRule] = {
     "negotiation.renewal_notice": ClockRule(90),
     # 工会劳动法律监督
     "rectification.reply": ClockRule(15),
+    "rectification.item": ClockRule(30),  # deadline of the item a scheduled rectification proposal names
     # 困难职工帮扶
     "hardship.verification": ClockRule(15),
     "hardship.review": ClockRule(365),

@@ -155,6 +155,9 @@ class RectificationProposal(Case):
     def parties(self) -> list[str]:
         return [self.enterprise["name"]]
 
+    def index_reference(self) -> str | None:
+        return self.source.get("number")
+
     def flags(self) -> list[str]:
         return [f"from_{self.source['kind']}"]
 

@@ -11,7 +11,9 @@ written offer in the statistics.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -35,6 +37,29 @@ RECTIFICATION_KIND = "rectification_proposal"
 
 # The escalation ladder (DESIGN 3.2): 0 offer, 1 acting offer, 2 rectification proposal.
 LADDER_OFFER, LADDER_ACTING_OFFER, LADDER_RECTIFICATION = 0, 1, 2
+# Stages in which the enterprise's silence or refusal moves the case up the ladder.
+ESCALATING = ("offer_issued", "acting_offer_issued", "offer_refused", "negotiating")
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """The next ladder step a negotiation is exposed to, and what exposes it.
+
+    `trigger` is the clock that ran out ("reply", "proposal_reply") or "refused"; `due_on` is that
+    clock's due date (None for a refusal). The three together name one level of the ladder, so a
+    scheduler keyed on them acts once per level however often it runs.
+    """
+
+    action: str
+    trigger: str
+    due_on: date | None
+    why: str
+
+    def key(self) -> tuple[str, str, date | None]:
+        return (self.action, self.trigger, self.due_on)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"action": self.action, "trigger": self.trigger, "due_on": self.due_on, "why": self.why}
 
 TABLE = StageTable(
     stages={
@@ -71,15 +96,24 @@ TABLE = StageTable(
                target="acting_offer_issued", roles=LADDER, reason=True, counts=("acting_offers",),
                help="The higher-level union issues the offer in the union's place (上级工会代行要约); "
                     "a new 20-day reply clock."),
-        action("issue_rectification", "RectificationProposed", source=("acting_offer_issued", "offer_refused"),
+        action("issue_rectification", "RectificationProposed",
+               source=("acting_offer_issued", "offer_refused", "negotiating"),
                target="rectification_pending", roles=LADDER, reason=True, counts=("rectification_proposals",),
-               help="Issue a rectification proposal (整改建议书) as a linked case."),
+               help="Issue a rectification proposal (整改建议书) as a linked case: after an unanswered or refused "
+                    "acting offer, or a union proposal left unanswered past its reply clock."),
         action("resume_after_rectification", "NegotiationResumedAfterRectification",
                source="rectification_pending", target="negotiating", roles=LADDER, counts=("agreed_to_rectify",),
                help="The enterprise agreed to rectify (同意整改); negotiation resumes."),
         action("refer_to_inspectorate", "ReferredToInspectorate", source="rectification_pending",
                target="referred_to_inspectorate", roles=LADDER, reason=True, counts=("negotiations_referred",),
                help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查)."),
+        action("propose_escalation", "EscalationProposed", source=ESCALATING, roles=("system",), reason=True,
+               help="Where the policy says 'confirm': record the ladder step that is due, for a supervisor "
+                    "to confirm or dismiss."),
+        action("confirm_escalation", "EscalationConfirmed", source=ESCALATING, roles=("supervisor",),
+               help="Apply the pending escalation (acting offer or rectification proposal)."),
+        action("dismiss_escalation", "EscalationDismissed", source=ESCALATING, roles=("supervisor",), reason=True,
+               help="Decline the pending escalation; the scheduler does not propose it again for this deadline."),
         action("submit_proposal", "ProposalSubmitted", source="negotiating", roles=NEGOTIATING,
                help="Record a proposal or counter-proposal; starts its reply clock."),
         action("accept_proposal", "ProposalAccepted", source="negotiating", target="agreed", roles=NEGOTIATING,
@@ -195,6 +229,16 @@ class WageNegotiation(Case):
         self.contract: dict[str, Any] | None = None
         self.objections: list[dict[str, Any]] = []
         self.outcome: str | None = None
+        self.pending_escalation: dict[str, Any] | None = None
+        self.dismissed_escalations: list[dict[str, Any]] = []
+
+    def _apply_event(self, event: Case.Event) -> None:
+        super()._apply_event(event)
+        pending = getattr(self, "pending_escalation", None)
+        if pending is not None:
+            basis = self._escalation_basis()
+            if basis is None or basis.key() != (pending["action"], pending["trigger"], pending["due_on"]):
+                self.pending_escalation = None  # answered, extended, withdrawn or applied: no longer pending
 
     # -- queries -------------------------------------------------------------------
 
@@ -207,6 +251,9 @@ class WageNegotiation(Case):
 
     def parties(self) -> list[str]:
         return [self.enterprise["name"]]
+
+    def index_reference(self) -> str | None:
+        return self.document_number
 
     def flags(self) -> list[str]:
         flags = []
@@ -228,6 +275,77 @@ class WageNegotiation(Case):
         return stats
 
     # -- the offer and its escalation ladder ----------------------------------------
+
+    def _escalation_basis(self) -> Escalation | None:
+        """The ladder step the current stage leads to once its clock runs out (or at once, after a refusal)."""
+        if self.stage == "offer_refused":
+            if self.ladder_step == LADDER_OFFER:
+                return Escalation("escalate_to_acting_offer", "refused", None, "the enterprise refused the offer")
+            return Escalation("issue_rectification", "refused", None, "the enterprise refused the acting offer")
+        if self.stage in ("offer_issued", "acting_offer_issued"):
+            clock = self.clocks.get("reply")
+            if clock is None:
+                return None
+            if self.stage == "offer_issued":
+                return Escalation("escalate_to_acting_offer", "reply", clock.due_on,
+                                  f"the enterprise did not answer the written offer by {clock.due_on}")
+            return Escalation("issue_rectification", "reply", clock.due_on,
+                              f"the enterprise did not answer the acting offer by {clock.due_on}")
+        if self.stage == "negotiating":
+            clock, last = self.clocks.get("proposal_reply"), self.open_proposal
+            if clock is None or last is None or last["side"] != "union":
+                return None
+            return Escalation("issue_rectification", "proposal_reply", clock.due_on,
+                              f"the enterprise did not answer the union's proposal {last['no']} by {clock.due_on}")
+        return None
+
+    def next_escalation(self, today: date) -> Escalation | None:
+        """The ladder step due on `today`, if any (a paused clock holds the ladder back)."""
+        basis = self._escalation_basis()
+        if basis is None:
+            return None
+        if basis.trigger != "refused" and not self.clocks[basis.trigger].is_overdue(today):
+            return None
+        return basis
+
+    def propose_escalation(self, ctx: Context) -> None:
+        a = self._guard(ctx, "propose_escalation")
+        step = self.next_escalation(ctx.today)
+        if step is None:
+            raise self._refuse("propose_escalation", f"no escalation is due ({self._reply_state()})")
+        if self.pending_escalation is not None:
+            raise self._refuse("propose_escalation", f"{self.pending_escalation['action']} is already pending")
+        if any((d["action"], d["trigger"], d["due_on"]) == step.key() for d in self.dismissed_escalations):
+            raise self._refuse("propose_escalation", "a supervisor dismissed this escalation")
+        self._record(ctx, a, step.to_data())
+
+    def _on_propose_escalation(self, event: Case.Event) -> None:
+        self.pending_escalation = {**event.data, "proposed_at": event.occurred_at, "proposed_by": event.actor_id}
+
+    def confirm_escalation(self, ctx: Context, *, acting_union: str = "", rectification_case_id: UUID | None = None,
+                           rectification_number: str = "") -> None:
+        """Apply the pending step as the confirming supervisor; the event is the step's own."""
+        self._guard(ctx, "confirm_escalation")
+        pending = self.pending_escalation
+        if pending is None:
+            raise self._refuse("confirm_escalation", "no escalation is pending")
+        ctx = dataclasses.replace(ctx, reason=ctx.reason or f"escalation confirmed: {pending['why']}")
+        if pending["action"] == "escalate_to_acting_offer":
+            self.escalate_to_acting_offer(ctx, acting_union=acting_union)
+        else:
+            self.issue_rectification(ctx, rectification_case_id=rectification_case_id,  # type: ignore[arg-type]
+                                     rectification_number=rectification_number)
+
+    def dismiss_escalation(self, ctx: Context) -> None:
+        a = self._guard(ctx, "dismiss_escalation")
+        if self.pending_escalation is None:
+            raise self._refuse("dismiss_escalation", "no escalation is pending")
+        self._record(ctx, a, {k: self.pending_escalation[k] for k in ("action", "trigger", "due_on")})
+
+    def _on_dismiss_escalation(self, event: Case.Event) -> None:
+        self.dismissed_escalations.append({**event.data, "dismissed_at": event.occurred_at,
+                                           "dismissed_by": event.actor_id, "reason": event.reason})
+        self.pending_escalation = None
 
     def _reply_overdue(self, ctx: Context) -> bool:
         clock = self.clocks.get("reply")
@@ -276,6 +394,17 @@ class WageNegotiation(Case):
             raise self._refuse("issue_rectification",
                                "a rectification proposal follows a refused acting offer; "
                                "escalate to an acting offer first")
+        if self.stage == "negotiating":
+            basis = self._escalation_basis()
+            if basis is None:
+                raise self._refuse("issue_rectification",
+                                   "in negotiation, only a union proposal left unanswered leads to a rectification "
+                                   "proposal, and none is open")
+            if self.next_escalation(ctx.today) is None:
+                clock = self.clocks["proposal_reply"]
+                state = (f"paused since {clock.paused_on}" if clock.paused_on else f"due {clock.due_on}")
+                raise self._refuse("issue_rectification", "the enterprise still has time to answer the union's "
+                                   f"proposal (reply clock {state})")
         bad: dict[str, str] = {}
         require(bad, isinstance(rectification_case_id, UUID), "rectification_case_id", "must be a case id (UUID)")
         require(bad, rectification_case_id != self.id, "rectification_case_id", "a case cannot be linked to itself")
@@ -286,7 +415,7 @@ class WageNegotiation(Case):
             raise self._invalid("issue_rectification", **bad)
         self._record(ctx, a, {"rectification_case_id": rectification_case_id,
                               "rectification_number": text(rectification_number)},
-                     closed=["reply"])
+                     closed=["reply", "proposal_reply"])
 
     def _on_issue_rectification(self, event: Case.Event) -> None:
         d = event.data
@@ -295,6 +424,8 @@ class WageNegotiation(Case):
         self.rectification = {"case_id": d["rectification_case_id"], "number": d["rectification_number"],
                               "issued_at": event.occurred_at, "outcome": None}
         self.ladder_step = LADDER_RECTIFICATION
+        if self.open_proposal is not None:
+            self.open_proposal["status"] = "lapsed"
 
     def resume_after_rectification(self, ctx: Context) -> None:
         a = self._guard(ctx, "resume_after_rectification")

@@ -26,6 +26,9 @@ PREPARED: dict[str, dict[str, tuple[Any, bool]]] = {
     "issue_rectification": {"items": (Sequence[Mapping[str, Any]], True), "issuing_union": (str | None, False),
                             "assignee": (str | None, False)},
     "link_case": {"case": (str, True), "relation": (str, True)},
+    # The pending step decides which of these apply; the engine fills the defaults the scheduler would use.
+    "confirm_escalation": {"acting_union": (str | None, False), "items": (Sequence[Mapping[str, Any]] | None, False),
+                           "issuing_union": (str | None, False), "assignee": (str | None, False)},
 }
 
 

@@ -79,7 +79,7 @@ class ProjectionBatch:
             row["is_open"] = case.is_open
             row["opened_at"] = row["opened_at"].astimezone(UTC)
             row["updated_at"] = row["updated_at"].astimezone(UTC)
-            row["reference"] = getattr(case, "document_number", None)
+            row["reference"] = case.index_reference()
             rows.append(row)
             clocks.extend(
                 {"case_id": case.id, "clock": c.name, "kind": case.KIND, "org_unit": case.org_unit,

@@ -31,7 +31,9 @@ from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
 from engine.database import create_db_engine, dialect_insert, write_intent
 from engine.errors import CaseNotFound, DuplicatePerson, VersionConflict
+from engine.ladder import default_rectification_item, higher_union
 from engine.projection import ProjectionBatch
+from engine.reactions import react
 from engine.registry import BY_PREFIX, case_type
 from engine.store import CaseStore
 from engine.tables import case_index, case_numbers, command_log, person_reservations
@@ -178,21 +180,30 @@ class Casework:
             case = uow.load(case_id)
             if expected_version is not None and case.version != expected_version:
                 raise VersionConflict(case.label, expected_version, case.version)
-            method = getattr(case, action, None) if action in case.TABLE.actions else None
-            if method is None or case.TABLE.actions[action].creates:
-                case.TABLE.check(case.label, case.stage, action, actor.role)  # raises, naming what is allowed
-                raise AssertionError(action)
-            self._prepare_command(uow, case, action, data)
-            method(uow.ctx, **data)
+            self.apply(uow, case, action, data)
             return case
 
         return self.transact(actor, action, work, command_id=command_id, occurred_at=occurred_at,
                              reason=reason, retry_conflicts=expected_version is None)
 
-    def transact(self, actor: Actor, action: str, work: Callable[[UnitOfWork], Case], *,
+    def apply(self, uow: UnitOfWork, case: Case, action: str, data: dict[str, Any]) -> None:
+        """Run one action on a loaded case inside `uow`, with what the engine prepares and what follows
+        from it on linked cases (a rectification proposal's outcome moves its negotiation)."""
+        method = getattr(case, action, None) if action in case.TABLE.actions else None
+        if method is None or case.TABLE.actions[action].creates:
+            case.TABLE.check(case.label, case.stage, action, uow.ctx.actor_role)  # raises, naming what is allowed
+            raise AssertionError(action)
+        self._prepare_command(uow, case, action, data)
+        method(uow.ctx, **data)
+        react(uow, case, action)
+
+    def transact(self, actor: Actor, action: str | None, work: Callable[[UnitOfWork], Case], *,
                  command_id: str | None = None, occurred_at: datetime | None = None, reason: str | None = None,
                  retry_conflicts: bool = True) -> CommandResult:
-        """Run `work` in one transaction and save every case it touched; idempotent by command id."""
+        """Run `work` in one transaction and save every case it touched; idempotent by command id.
+
+        `action` None names the command after the last event `work` recorded on its main case (a sweep
+        decides the step only once the case is loaded)."""
         command_id = command_id or str(uuid.uuid4())
         attempts = CONFLICT_RETRIES if retry_conflicts else 1
         for attempt in range(1, attempts + 1):
@@ -209,7 +220,7 @@ class Casework:
                     raise VersionConflict(f"command {action}", None, None) from None
         raise AssertionError("unreachable")
 
-    def _transact_once(self, actor: Actor, action: str, work: Callable[[UnitOfWork], Case], command_id: str,
+    def _transact_once(self, actor: Actor, action: str | None, work: Callable[[UnitOfWork], Case], command_id: str,
                        occurred_at: datetime | None, reason: str | None) -> CommandResult:
         with self.write_transaction() as session:
             first = session.execute(
@@ -222,6 +233,8 @@ class Casework:
             main = work(uow)
             batch = ProjectionBatch(tz=self.settings.tz)
             pending = [(case, case.collect_events()) for case in uow.touched.values()]
+            if action is None:
+                action = next(type(events[-1]).ACTION for case, events in pending if case is main and events)
             recordings = self.store.save(*[e for _, events in pending for e in events])
             for case, events in pending:
                 for event in events:
@@ -272,7 +285,8 @@ class Casework:
             document = data.get("document_number")
             if "first_of_document" not in data:
                 seen = session.execute(
-                    select(func.count()).select_from(case_index).where(case_index.c.reference == document)
+                    select(func.count()).select_from(case_index).where(case_index.c.kind == kind,
+                                                                       case_index.c.reference == document)
                 ).scalar_one()
                 data["first_of_document"] = seen == 0
 
@@ -285,6 +299,22 @@ class Casework:
             if other is None:
                 raise InvalidCommand(case.label, action, {"case": f"no case {ref}"})
             data.update(case_id=other.case_id, number=other.number, kind=other.kind)
+        if case.KIND == "wage_negotiation" and action == "confirm_escalation":
+            pending = case.pending_escalation or {}
+            if pending.get("action") == "escalate_to_acting_offer":
+                data.setdefault("acting_union", None)
+                data["acting_union"] = data["acting_union"] or higher_union(uow.session, case.org_unit)
+                for key in ("items", "issuing_union", "assignee"):
+                    data.pop(key, None)
+            elif pending.get("action") == "issue_rectification":
+                data.pop("acting_union", None)
+                if not data.get("items"):
+                    data["items"] = [default_rectification_item(uow.ctx)]
+                self._prepare_command(uow, case, "issue_rectification", data)
+            else:  # nothing pending: the aggregate refuses, naming why
+                for key in ("items", "issuing_union", "assignee"):
+                    data.pop(key, None)
+            return
         if case.KIND == "wage_negotiation" and action == "issue_rectification":
             items = data.pop("items")
             proposal = uow.open(
