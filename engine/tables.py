@@ -127,4 +127,33 @@ users = Table(
     Index("ix_users_org_unit", "org_unit"),
 )
 
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("campaign_id", Uuid, primary_key=True),
+    Column("document_number", String(120), nullable=False, unique=True),
+    Column("issuing_union", String(200), nullable=False),
+    Column("org_unit", String(200), nullable=False),
+    Column("terms", Text, nullable=False),
+    Column("assignee", String(120)),
+    Column("total", Integer, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("created_role", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("flow_run_id", String(64)),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ix_campaigns_org_unit", "org_unit"),
+)
+
+campaign_targets = Table(
+    "campaign_targets",
+    metadata,
+    Column("campaign_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("enterprise", Text, nullable=False),
+    Column("case_id", Uuid),
+    Column("number", String(32)),
+    Column("error", Text),
+)
+
 READ_MODEL_TABLES = (case_index, open_clocks, case_statistics, person_reservations)
