@@ -1,0 +1,126 @@
+"""The product's deployments, their schedules, and how other processes start runs of them.
+
+| deployment                     | schedule setting               | default          |
+|--------------------------------|--------------------------------|------------------|
+| escalation-sweep/casework      | CASEWORK_SCHEDULE_ESCALATION   | */15 * * * *     |
+| legal-clock-sweep/casework     | CASEWORK_SCHEDULE_LEGAL_CLOCKS | 5 * * * *        |
+| verify-event-store/casework    | CASEWORK_SCHEDULE_VERIFY       | 30 2 * * *       |
+| statistics-report/casework     | CASEWORK_SCHEDULE_STATISTICS   | 0 6 1 * *        |
+| rebuild-read-models/casework   | CASEWORK_SCHEDULE_REBUILD      | off              |
+| offer-campaign/casework        | (started by the API or CLI)    | never scheduled  |
+
+A schedule is a cron expression in the federation's time zone (CASEWORK_TIMEZONE), an interval
+such as `30s`, `10m` or `2h`, or `off`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from engine.config import ConfigurationError, Settings
+
+DEPLOYMENT = "casework"
+INTERVAL = re.compile(r"^(\d+)\s*([smh]?)$")
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    flow_name: str
+    setting: str | None
+    default: str
+
+    @property
+    def deployment(self) -> str:
+        return f"{self.flow_name}/{DEPLOYMENT}"
+
+
+SCHEDULES = (
+    Scheduled("escalation-sweep", "CASEWORK_SCHEDULE_ESCALATION", "*/15 * * * *"),
+    Scheduled("legal-clock-sweep", "CASEWORK_SCHEDULE_LEGAL_CLOCKS", "5 * * * *"),
+    Scheduled("verify-event-store", "CASEWORK_SCHEDULE_VERIFY", "30 2 * * *"),
+    Scheduled("statistics-report", "CASEWORK_SCHEDULE_STATISTICS", "0 6 1 * *"),
+    Scheduled("rebuild-read-models", "CASEWORK_SCHEDULE_REBUILD", "off"),
+    Scheduled("offer-campaign", None, "off"),
+)
+CAMPAIGN_DEPLOYMENT = "offer-campaign/" + DEPLOYMENT
+
+
+def schedule_for(item: Scheduled, timezone: str, env: Mapping[str, str] | None = None) -> Any:
+    """The Prefect schedule a setting names, or None for `off`; a malformed one names the setting."""
+    from prefect.schedules import Cron, Interval
+
+    env = os.environ if env is None else env
+    value = (env.get(item.setting) if item.setting else None) or item.default
+    value = value.strip()
+    if value.lower() == "off":
+        return None
+    match = INTERVAL.match(value)
+    if match:
+        seconds = int(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+        if seconds < 5:
+            raise ConfigurationError(f"{item.setting}: an interval must be at least 5 seconds, got {value!r}")
+        return Interval(timedelta(seconds=seconds), timezone=timezone)
+    if len(value.split()) not in (5, 6):
+        raise ConfigurationError(f"{item.setting}: expected a cron expression, an interval like 10m, or off; "
+                                 f"got {value!r}")
+    try:
+        return Cron(value, timezone=timezone)
+    except ValueError as e:
+        raise ConfigurationError(f"{item.setting}: {value!r} is not a valid cron expression: {e}") from e
+
+
+def flows() -> dict[str, Any]:
+    from workflows.campaigns import offer_campaign
+    from workflows.maintenance import rebuild_read_models, statistics_report, verify_event_store
+    from workflows.sweeps import escalation_sweep, legal_clock_sweep
+
+    return {f.name: f for f in (escalation_sweep, legal_clock_sweep, verify_event_store, statistics_report,
+                                rebuild_read_models, offer_campaign)}
+
+
+def deployments(settings: Settings, env: Mapping[str, str] | None = None) -> list[Any]:
+    """Every deployment with its schedule (validated before anything is registered)."""
+    by_name = flows()
+    built = []
+    for item in SCHEDULES:
+        schedule = schedule_for(item, settings.timezone, env)
+        built.append(by_name[item.flow_name].to_deployment(
+            name=DEPLOYMENT, schedules=[schedule] if schedule else [], tags=["casework"],
+            description=by_name[item.flow_name].description,
+        ))
+    return built
+
+
+def serve_all(settings: Settings, limit: int | None = None) -> None:
+    """Register every deployment and run their flow runs here until stopped (the worker)."""
+    from prefect import serve
+
+    serve(*deployments(settings), limit=limit, print_starting_message=False)
+
+
+def start_campaign_run(campaign_id: str) -> str:
+    """Start the campaign as a run of its deployment and return the flow run id (without waiting)."""
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(CAMPAIGN_DEPLOYMENT, parameters={"campaign_id": campaign_id}, timeout=0,
+                         as_subflow=False, tags=["casework", "campaign"])
+    return str(run.id)
+
+
+def flow_run_state(flow_run_id: str) -> dict[str, Any]:
+    """A flow run's state as the Prefect server knows it ({"state": "unknown", ...} when unreachable)."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(flow_run_id)
+    except Exception as e:  # noqa: BLE001 - the server may be down; the database counts still answer
+        return {"state": "unknown", "message": f"Prefect server not reachable: {type(e).__name__}"}
+    state = run.state
+    return {"state": state.type.value.lower() if state else "unknown", "state_name": state.name if state else None,
+            "message": state.message if state else None}
