@@ -110,8 +110,10 @@ TABLE = StageTable(
         action("propose_escalation", "EscalationProposed", source=ESCALATING, roles=("system",), reason=True,
                help="Where the policy says 'confirm': record the ladder step that is due, for a supervisor "
                     "to confirm or dismiss."),
-        action("confirm_escalation", "EscalationConfirmed", source=ESCALATING, roles=("supervisor",),
-               help="Apply the pending escalation (acting offer or rectification proposal)."),
+        action("confirm_escalation", "EscalationConfirmed", source=ESCALATING,
+               target=("acting_offer_issued", "rectification_pending"), roles=("supervisor",),
+               help="Apply the pending escalation (acting offer or rectification proposal); it is recorded as "
+                    "that step's own event, by the confirming supervisor."),
         action("dismiss_escalation", "EscalationDismissed", source=ESCALATING, roles=("supervisor",), reason=True,
                help="Decline the pending escalation; the scheduler does not propose it again for this deadline."),
         action("submit_proposal", "ProposalSubmitted", source="negotiating", roles=NEGOTIATING,
@@ -259,7 +261,7 @@ class WageNegotiation(Case):
         flags = []
         if self.covers > 1:
             flags.append("multi_enterprise_offer")
-        if self.ladder_step >= LADDER_ACTING_OFFER:
+        if self.acting_union is not None:  # a rectification from the table skips the acting offer
             flags.append("acting_offer")
         if self.ladder_step >= LADDER_RECTIFICATION:
             flags.append("rectification")
@@ -312,7 +314,12 @@ class WageNegotiation(Case):
         a = self._guard(ctx, "propose_escalation")
         step = self.next_escalation(ctx.today)
         if step is None:
-            raise self._refuse("propose_escalation", f"no escalation is due ({self._reply_state()})")
+            basis = self._escalation_basis()
+            clock = self.clocks.get(basis.trigger) if basis else None
+            state = ("nothing in this stage leads up the ladder" if clock is None
+                     else f"the {clock.name} clock is paused since {clock.paused_on}" if clock.paused_on
+                     else f"the {clock.name} clock is due {clock.due_on}")
+            raise self._refuse("propose_escalation", f"no escalation is due ({state})")
         if self.pending_escalation is not None:
             raise self._refuse("propose_escalation", f"{self.pending_escalation['action']} is already pending")
         if any((d["action"], d["trigger"], d["due_on"]) == step.key() for d in self.dismissed_escalations):

@@ -195,13 +195,12 @@ def negotiation(s: Scenario, case: UUID, ending: str) -> None:
             s.wait(5)
             if ending == "referred":
                 s.do(proposal, "refuse", INSPECTOR, reason="企业拒绝整改")
-                s.do(proposal, "refer_to_inspectorate", INSPECTOR, reason="拒绝整改")
-                s.do(case, "refer_to_inspectorate", SUPERVISOR, reason="拒绝整改，提交人社部门执法检查")
+                s.do(proposal, "refer_to_inspectorate", INSPECTOR, reason="拒绝整改")  # the negotiation follows
                 return
             s.do(proposal, "accept_plan", INSPECTOR, plan="企业同意启动工资集体协商")
             s.wait(10)
             s.do(proposal, "verify_item", INSPECTOR, item_no=1, result="passed", findings="已书面应约")
-            s.do(case, "resume_after_rectification", SUPERVISOR)
+            # accepting the plan resumed the negotiation (engine/reactions.py)
     else:
         s.wait(s.rng.randint(3, 15))
         s.do(case, "accept_offer", NEGOTIATOR)

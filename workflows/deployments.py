@@ -85,6 +85,8 @@ def flows() -> dict[str, Any]:
 
 def deployments(settings: Settings, env: Mapping[str, str] | None = None) -> list[Any]:
     """Every deployment with its schedule (validated before anything is registered)."""
+    from prefect.deployments.runner import EntrypointType
+
     by_name = flows()
     built = []
     for item in SCHEDULES:
@@ -92,6 +94,7 @@ def deployments(settings: Settings, env: Mapping[str, str] | None = None) -> lis
         built.append(by_name[item.flow_name].to_deployment(
             name=DEPLOYMENT, schedules=[schedule] if schedule else [], tags=["casework"],
             description=by_name[item.flow_name].description,
+            entrypoint_type=EntrypointType.MODULE_PATH,  # importable wherever the package is installed
         ))
     return built
 

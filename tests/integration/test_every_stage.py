@@ -78,9 +78,11 @@ def test_every_stage_of_every_case_type_is_reached(cw: Casework, clock) -> None:
     n = w.open("wage_negotiation", NEGOTIATOR, **offer)
     w(n, "escalate_to_acting_offer", SYSTEM, days=21, acting_union="市总工会", reason="逾期未答复")
     rp = UUID(w(n, "issue_rectification", SYSTEM, days=21, reason="逾期", items=items()).linked[0]["case_id"])
-    w(rp, "accept_plan", INSPECTOR, plan="同意整改")
+    accepted = w(rp, "accept_plan", INSPECTOR, plan="同意整改")
+    assert [(c["number"], c["stage"]) for c in accepted.linked] == [(cw.get(n).number, "negotiating")]
+    resumed = cw.get(n)
+    assert resumed.rectification["outcome"] == "agreed_to_rectify"
     w(rp, "verify_item", INSPECTOR, days=5, item_no=1, result="passed", findings="已应约")
-    w(n, "resume_after_rectification", SUPERVISOR)
     w(n, "submit_proposal", NEGOTIATOR, side="union", wage_increase_pct="6")
     w(n, "declare_impasse", NEGOTIATOR, reason="分歧")
     w(n, "request_coordination", NEGOTIATOR, authority="区人社局")

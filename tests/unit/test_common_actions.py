@@ -276,11 +276,152 @@ def test_common_actions_stop_at_a_terminal_stage():
         lambda: case.pause_clock(desk.ctx("supervisor", reason="x"), clock="acceptance"),
         lambda: case.resume_clock(desk.ctx("supervisor"), clock="acceptance"),
         lambda: case.extend_clock(desk.ctx("supervisor", reason="x"), clock="acceptance", days=1),
+        lambda: case.raise_alert(desk.ctx("system"), clock="acceptance"),
     ):
         with pytest.raises(ActionNotAllowed) as err:
             call()
         assert err.value.stage == "declined"
         assert err.value.allowed == []
+
+
+# -- raise_alert --------------------------------------------------------------------------
+# The acceptance clock of a dispute filed on Monday 2 March 2026 is due on Thursday 5 March.
+
+
+def test_raise_alert_is_for_the_system_only():
+    desk = Desk()
+    case = file_dispute(desk)
+    desk.advance(days=4)
+    for role in ("supervisor", "mediator", "auditor"):
+        with pytest.raises(ActionNotAllowed) as err:
+            case.raise_alert(desk.ctx(role), clock="acceptance")
+        assert "roles that may: system" in str(err.value)
+        assert "raise_alert" not in err.value.allowed
+    assert "raise_alert" in case.allowed_actions("system")
+    assert "raise_alert" not in case.allowed_actions("supervisor")
+    assert case.version == 1 and case.alerts == []
+
+
+def test_raise_alert_is_refused_until_the_clock_has_run_out():
+    desk = Desk()
+    case = file_dispute(desk)
+    desk.advance(days=3)  # 5 March: the due day itself
+    with pytest.raises(ActionNotAllowed) as err:
+        case.raise_alert(desk.ctx("system"), clock="acceptance")
+    assert err.value.why == "clock 'acceptance' has not run out (due 2026-03-05)"
+    assert err.value.action == "raise_alert" and err.value.stage == "filed"
+    assert case.version == 1 and case.alerts == []
+    assert "deadline_alert" not in case.all_flags()
+
+
+def test_raise_alert_records_the_clock_its_due_date_and_whom_it_told():
+    desk = Desk()
+    case = file_dispute(desk)
+    desk.advance(days=4)
+    case.raise_alert(desk.ctx("system", actor="scheduler"), clock="acceptance",
+                     notify=[" supervisor-1 ", "mediator-2"])
+    event = last_event(case)
+    assert type(event).__name__ == "DeadlineAlertRaised"
+    assert event.data == {"clock": "acceptance", "due_on": date(2026, 3, 5), "notify": ["supervisor-1", "mediator-2"]}
+    assert event.actor_id == "scheduler" and event.actor_role == "system"
+    assert event.clocks_opened == {} and event.clocks_closed == []
+    assert case.stage == "filed"
+    assert case.clocks["acceptance"].due_on == date(2026, 3, 5)  # the clock itself is untouched
+    assert case.alerts == [{"clock": "acceptance", "due_on": date(2026, 3, 5),
+                            "notify": ["supervisor-1", "mediator-2"], "raised_at": desk.now}]
+    assert case.statistics(event) == {}
+    assert replay(case).alerts == case.alerts
+
+
+def test_raise_alert_needs_an_open_clock_and_a_list_of_user_ids():
+    desk = Desk()
+    case = file_dispute(desk)
+    desk.advance(days=4)
+    with pytest.raises(InvalidCommand) as err:
+        case.raise_alert(desk.ctx("system"), clock="mediation")
+    assert err.value.fields == {"clock": "no open clock 'mediation'; open clocks: acceptance"}
+    for notify in ("supervisor-1", [""], ["  "], [None], ["supervisor-1", 7]):
+        with pytest.raises(InvalidCommand) as err:
+            case.raise_alert(desk.ctx("system"), clock="acceptance", notify=notify)
+        assert err.value.fields == {"notify": "must be a list of user ids"}
+    assert case.version == 1 and case.alerts == []
+    case.raise_alert(desk.ctx("system"), clock="acceptance")
+    assert last_event(case).data["notify"] == []
+
+
+def test_raise_alert_only_once_for_the_same_clock_and_due_date():
+    desk = Desk()
+    case = file_dispute(desk)
+    desk.advance(days=4)
+    case.raise_alert(desk.ctx("system"), clock="acceptance", notify=["supervisor-1"])
+    desk.advance(days=2)  # a sweep that runs again (or late) is refused, not a second alert
+    with pytest.raises(ActionNotAllowed) as err:
+        case.raise_alert(desk.ctx("system"), clock="acceptance", notify=["supervisor-1"])
+    assert err.value.why == "an alert for clock 'acceptance' due 2026-03-05 was already raised"
+    assert len(case.alerts) == 1 and case.version == 2
+
+
+def test_raise_alert_again_once_an_extended_clock_runs_out_again():
+    desk = Desk()
+    case = file_dispute(desk)
+    desk.advance(days=4)  # 6 March
+    case.raise_alert(desk.ctx("system"), clock="acceptance")
+    case.extend_clock(desk.ctx("supervisor", reason="applicant to bring documents"), clock="acceptance", days=3)
+    assert case.clocks["acceptance"].due_on == date(2026, 3, 8)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.raise_alert(desk.ctx("system"), clock="acceptance")
+    assert "has not run out (due 2026-03-08)" in err.value.why
+    desk.advance(days=3)  # 9 March
+    case.raise_alert(desk.ctx("system"), clock="acceptance")
+    assert [(a["clock"], a["due_on"]) for a in case.alerts] == [("acceptance", date(2026, 3, 5)),
+                                                                ("acceptance", date(2026, 3, 8))]
+    assert [a["due_on"] for a in case.active_alerts] == [date(2026, 3, 8)]
+
+
+def test_a_paused_clock_raises_no_alert():
+    desk = Desk()
+    case = file_dispute(desk)
+    case.pause_clock(desk.ctx("supervisor", reason="applicant abroad"), clock="acceptance")
+    desk.advance(days=10)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.raise_alert(desk.ctx("system"), clock="acceptance")
+    assert "has not run out" in err.value.why
+
+
+def test_the_deadline_alert_flag_shows_until_someone_acts_on_the_clock():
+    desk = Desk()
+    case = LaborDispute.file(
+        desk.ctx("mediator"), case_id=uuid4(), number=NUMBER, org_unit="gusu", employer={"name": "Gusu Textiles"},
+        applicants=[{"name": "Chen Jing"}], workers_involved=12, claims=[{"category": "wages", "amount": "3000"}],
+    )
+    desk.advance(days=4)
+    case.raise_alert(desk.ctx("system"), clock="acceptance")
+    # The case type's own flags stay as they were; all_flags (the case index) adds the alert.
+    assert case.flags() == ["collective"]
+    assert case.all_flags() == ["collective", "deadline_alert"]
+    assert case.summary()["flags"] == "collective,deadline_alert"
+    assert replay(case).all_flags() == case.all_flags()
+    # Extending the clock answers the alert ...
+    case.extend_clock(desk.ctx("supervisor", reason="documents missing"), clock="acceptance", days=3)
+    assert case.active_alerts == [] and case.all_flags() == ["collective"]
+    assert len(case.alerts) == 1  # ... but the alert stays on the record
+    # ... and so does closing the clock, once the extended one ran out and was alerted again.
+    desk.advance(days=3)
+    case.raise_alert(desk.ctx("system"), clock="acceptance")
+    assert case.all_flags() == ["collective", "deadline_alert"]
+    case.accept(desk.ctx("mediator"))
+    assert "acceptance" not in case.clocks
+    assert case.active_alerts == [] and case.all_flags() == ["collective"]
+    assert case.summary()["flags"] == "collective"
+
+
+def test_raise_alert_works_on_other_case_types():
+    desk = Desk()
+    case = apply_hardship(desk)
+    desk.advance(days=16)  # the 15-day verification clock ran out
+    case.raise_alert(desk.ctx("system"), clock="verification", notify=["supervisor-1"])
+    assert case.alerts[0]["due_on"] == date(2026, 3, 17)
+    assert "deadline_alert" in case.all_flags()
 
 
 # -- business time ------------------------------------------------------------------------

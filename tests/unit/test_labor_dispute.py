@@ -546,7 +546,7 @@ def test_allowed_actions_by_role():
         "record_session", "extend_mediation", "reach_agreement", "fail_mediation", "withdraw",
         "add_note", "link_case",
     ]
-    assert case.allowed_actions("system") == ["deem_failed"]
+    assert case.allowed_actions("system") == ["deem_failed", "raise_alert"]
     assert "assign" in case.allowed_actions("supervisor")
     assert case.allowed_actions("auditor") == []
 

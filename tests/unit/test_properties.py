@@ -61,7 +61,7 @@ PROFILE = settings(
 )
 
 EVENT_FIELDS = tuple(name for name in Case.Event.__annotations__ if name != "hash")
-COMMON = ("assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock")
+COMMON = ("assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock", "raise_alert")
 OTHER_CASES = (UUID(int=1), UUID(int=2), UUID(int=3))
 HUGE = "1e30"  # a number too large to quantize to cents
 ADVANCE_DAYS = (0, 0, 0, 1, 3, 7, 15, 16, 30, 40)
@@ -143,8 +143,13 @@ def common_builders(clock_names: Sequence[str]) -> dict[str, Builder]:
                                            "due_on")
         return kwargs
 
+    def raise_alert(pick: Pick, case: Case, today: date) -> dict[str, Any]:
+        return {"clock": clock(pick, case),
+                "notify": pick.either(((), ("supervisor-1",), ["mediator-2", " supervisor-1 "]),
+                                      ("supervisor-1", [""], ["  "], [None], [7]), "notify")}
+
     return {"assign": assign, "add_note": add_note, "link_case": link_case, "pause_clock": pause_or_resume,
-            "resume_clock": pause_or_resume, "extend_clock": extend_clock}
+            "resume_clock": pause_or_resume, "extend_clock": extend_clock, "raise_alert": raise_alert}
 
 
 # -- the machine every case type shares -------------------------------------------------------------
@@ -170,6 +175,10 @@ class CaseMachine(RuleBasedStateMachine):
 
     def check_type_invariants(self, before: dict[str, Any] | None) -> None:
         """Invariants of one case type; `before` is the state before the step (None right after opening)."""
+
+    def recorded_action(self, name: str) -> str:
+        """The action whose event `name` records when it succeeds (asked before it runs): itself, by default."""
+        return name
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -245,6 +254,7 @@ class CaseMachine(RuleBasedStateMachine):
         stage, version, head, updated_at = case.stage, case.version, case.head_hash, case.updated_at
         n_events = len(case.pending_events)
         was_terminal = table.is_terminal(stage)
+        recorded = table.actions[self.recorded_action(name)]
         try:
             getattr(case, name)(ctx, **kwargs)
         except DomainError as e:
@@ -263,18 +273,22 @@ class CaseMachine(RuleBasedStateMachine):
         assert len(case.pending_events) == n_events + 1
         assert case.version == version + 1
         event = case.pending_events[-1]
-        assert type(event).ACTION == name
+        assert type(event).ACTION == recorded.name, f"{name} recorded {type(event).__name__}"
         assert event.originator_version == case.version
         assert event.prev_hash == head
         assert case.head_hash == event.hash
         # It ran where the table allows, by a role the table allows, with a reason when one is required...
-        assert table.runs_in(a, stage), f"{name} ran in stage {stage}"
-        assert ctx.actor_role in a.roles, f"{name} ran by role {ctx.actor_role}"
+        # (An action that applies another one, like confirm_escalation, must also satisfy that one's row.)
+        for row in {a, recorded}:
+            assert table.runs_in(row, stage), f"{row.name} ran in stage {stage}"
+            assert ctx.actor_role in row.roles, f"{row.name} ran by role {ctx.actor_role}"
         if a.reason_required:
             assert ctx.reason and ctx.reason.strip(), f"{name} ran without a reason"
+        if recorded.reason_required:
+            assert event.reason and event.reason.strip(), f"{type(event).__name__} was recorded without a reason"
         # ...and led where the table says.
-        if a.targets:
-            assert case.stage in a.targets, f"{name} led to {case.stage}, not one of {a.targets}"
+        if recorded.targets:
+            assert case.stage in recorded.targets, f"{name} led to {case.stage}, not one of {recorded.targets}"
         else:
             assert case.stage == stage, f"{name} has no target but moved {stage} -> {case.stage}"
         assert event.stage == case.stage
@@ -311,6 +325,13 @@ class CaseMachine(RuleBasedStateMachine):
                             table.check(case.label, case.stage, name, role)
         else:
             assert case.is_open
+        # At most one alert per clock and due date; the deadline_alert flag shows exactly while one is active.
+        alert_keys = [(x["clock"], x["due_on"]) for x in case.alerts]
+        assert len(alert_keys) == len(set(alert_keys)), f"an alert was raised twice: {alert_keys}"
+        for x in case.alerts:
+            assert x["due_on"] < x["raised_at"].astimezone(DEFAULT_TZ).date(), "alert raised before the clock ran out"
+        expected_flags = [*case.flags(), *(["deadline_alert"] if case.active_alerts else [])]
+        assert case.all_flags() == expected_flags
         self.check_type_invariants(before)
 
     def check_replay(self) -> None:
@@ -411,6 +432,18 @@ def wn_issue_rectification(pick: Pick, case: Any, today: date) -> dict[str, Any]
             "rectification_number": required_text(pick, "RP-2026-000001", "rp_number")}
 
 
+def wn_confirm_escalation(pick: Pick, case: Any, today: date) -> dict[str, Any]:
+    """The pending step's own arguments (sometimes wrong ones); with nothing pending, any of them."""
+    pending = case.pending_escalation
+    if pending is not None and pending["action"] == "escalate_to_acting_offer":
+        return wn_escalate(pick, case, today)
+    if pending is not None:
+        return wn_issue_rectification(pick, case, today)
+    return pick(({}, {"acting_union": "苏州市总工会"},
+                 {"rectification_case_id": UUID(int=1000 + case.version), "rectification_number": "RP-2026-000001"}),
+                "confirm.args")
+
+
 def wn_submit_proposal(pick: Pick, case: Any, today: date) -> dict[str, Any]:
     return {"side": pick.either(SIDES, ("government", None), "side"),
             "wage_increase_pct": pick.either(("5", "3.5", 0, -2, 100),
@@ -467,7 +500,9 @@ class WageNegotiationMachine(CaseMachine):
         **common_builders(("reply", "proposal_reply", "filing", "objection", "renewal")),
         "accept_offer": no_args, "refuse_offer": no_args, "escalate_to_acting_offer": wn_escalate,
         "issue_rectification": wn_issue_rectification, "resume_after_rectification": no_args,
-        "refer_to_inspectorate": no_args, "submit_proposal": wn_submit_proposal,
+        "refer_to_inspectorate": no_args, "propose_escalation": no_args,
+        "confirm_escalation": wn_confirm_escalation, "dismiss_escalation": no_args,
+        "submit_proposal": wn_submit_proposal,
         "accept_proposal": wn_accept_proposal, "declare_impasse": no_args,
         "request_coordination": wn_request_coordination, "resume_negotiation": no_args, "close": no_args,
         "approve_by_congress": wn_approve_by_congress, "reject_by_congress": wn_reject_by_congress,
@@ -494,6 +529,21 @@ class WageNegotiationMachine(CaseMachine):
         assert len(open_proposals) <= 1
         if open_proposals:
             assert open_proposals[0] is case.proposals[-1]
+        # A pending escalation is the step the case is still exposed to, and never one a supervisor dismissed.
+        pending = case.pending_escalation
+        dismissed = [(d["action"], d["trigger"], d["due_on"]) for d in case.dismissed_escalations]
+        if pending is not None:
+            key = (pending["action"], pending["trigger"], pending["due_on"])
+            basis = case._escalation_basis()
+            assert basis is not None and basis.key() == key, f"stale pending escalation {key} (basis {basis})"
+            assert key not in dismissed, f"a dismissed escalation {key} is pending again"
+        assert len(dismissed) == len(set(dismissed)), "the same escalation was dismissed twice"
+
+    def recorded_action(self, name: str) -> str:
+        pending = self.case.pending_escalation
+        if name == "confirm_escalation" and pending is not None:
+            return pending["action"]
+        return name
 
 
 TestWageNegotiationProperties = WageNegotiationMachine.TestCase

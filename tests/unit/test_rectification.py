@@ -100,7 +100,7 @@ def test_table_shape():
 
 
 def test_every_domain_action_is_exercised_by_the_table_driven_tests():
-    common = {"assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock"}
+    common = {"assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock", "raise_alert"}
     assert {a.name for a in DOMAIN_ACTIONS} == set(TABLE.actions) - common - {"issue"}
     assert {s for a in DOMAIN_ACTIONS for s in a.sources} <= set(STAGE_BUILDERS)
 
@@ -400,6 +400,29 @@ def test_referral_from_issued_only_once_the_reply_clock_ran_out():
     assert case.clocks == {}
     assert last_event(case).clocks_closed == ["reply"]
     assert stats(case) == {"rectifications_referred": 1}
+
+
+def test_an_alert_when_the_reply_clock_runs_out_until_the_case_is_referred():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=15)  # 17 March: the due day
+    with pytest.raises(ActionNotAllowed) as err:
+        case.raise_alert(desk.ctx("system"), clock="reply")
+    assert "due 2026-03-17" in err.value.why
+    desk.advance(days=1)
+    with pytest.raises(ActionNotAllowed):
+        case.raise_alert(desk.ctx("inspector"), clock="reply")
+    case.raise_alert(desk.ctx("system"), clock="reply", notify=["inspector-1", "supervisor-1"])
+    assert last_event(case).data == {"clock": "reply", "due_on": days(15), "notify": ["inspector-1", "supervisor-1"]}
+    assert case.stage == "issued" and stats(case) == {}
+    assert case.flags() == ["from_negotiation"]
+    assert case.all_flags() == ["from_negotiation", "deadline_alert"]
+    with pytest.raises(ActionNotAllowed) as err:
+        case.raise_alert(desk.ctx("system"), clock="reply")
+    assert "already raised" in err.value.why
+    case.refer_to_inspectorate(desk.ctx("system", reason="no reply within 15 days"))
+    assert case.all_flags() == ["from_negotiation"]
+    assert replay(case).alerts == case.alerts
 
 
 def test_referral_after_a_refusal():

@@ -11,7 +11,7 @@ import pytest
 from aggregates.chain import event_hash
 from aggregates.errors import ActionNotAllowed, InvalidCommand
 from aggregates.policy import DEFAULT_POLICY
-from aggregates.wage_negotiation import TABLE, WageNegotiation
+from aggregates.wage_negotiation import TABLE, Escalation, WageNegotiation
 from tests.unit.support import Desk, replay
 
 START = date(2026, 3, 2)  # the Desk's default business date
@@ -148,6 +148,9 @@ VALID = {
     "issue_rectification": {"rectification_case_id": uuid4(), "rectification_number": "RP-2026-000001"},
     "resume_after_rectification": {},
     "refer_to_inspectorate": {},
+    "propose_escalation": {},
+    "confirm_escalation": {"acting_union": "姑苏区总工会"},
+    "dismiss_escalation": {},
     "submit_proposal": {"side": "enterprise", "wage_increase_pct": "5"},
     "accept_proposal": {"side": "enterprise"},
     "declare_impasse": {},
@@ -190,7 +193,7 @@ def test_each_action_has_one_past_tense_event_class():
 
 
 def test_every_domain_action_is_exercised_by_the_table_driven_tests():
-    common = {"assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock"}
+    common = {"assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock", "raise_alert"}
     assert {a.name for a in DOMAIN_ACTIONS} == set(TABLE.actions) - common - {"issue_offer"}
     assert {s for a in DOMAIN_ACTIONS for s in a.sources} <= set(STAGE_BUILDERS)
 
@@ -229,9 +232,10 @@ def test_every_action_that_needs_a_reason_refuses_without_one(a):
     desk = Desk()
     case = STAGE_BUILDERS[a.sources[0]](desk)
     version = case.version
+    role = "supervisor" if "supervisor" in a.roles else sorted(a.roles)[0]  # a role that may run it
     for reason in (None, "", "   "):
         with pytest.raises(InvalidCommand) as err:
-            getattr(case, a.name)(desk.ctx("supervisor", reason=reason), **VALID[a.name])
+            getattr(case, a.name)(desk.ctx(role, reason=reason), **VALID[a.name])
         assert set(err.value.fields) == {"reason"}
         assert err.value.action == a.name
     assert case.version == version
@@ -241,6 +245,7 @@ def test_reasons_are_required_exactly_where_the_design_says():
     assert {a.name for a in DOMAIN_ACTIONS if a.reason_required} == {
         "refuse_offer", "escalate_to_acting_offer", "issue_rectification", "refer_to_inspectorate",
         "declare_impasse", "close", "record_objection", "conclude", "withdraw", "reject_by_congress",
+        "propose_escalation", "dismiss_escalation",
     }
 
 
@@ -564,6 +569,442 @@ def test_referral_is_only_from_a_pending_rectification():
         case.refer_to_inspectorate(desk.ctx("supervisor", reason="x"))
     assert err.value.stage == "offer_refused"
     assert "escalate_to_acting_offer" in err.value.allowed
+
+
+# -- a rectification proposal from the negotiating table ------------------------------------
+
+
+def union_proposal_unanswered(desk: Desk) -> WageNegotiation:
+    """Negotiating since 2 March; the union's proposal 1 of that day awaits the enterprise (due 22 March)."""
+    case = to_negotiating(desk)
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6", minimum_wage="2600")
+    return case
+
+
+def test_rectification_when_the_union_proposal_goes_unanswered_past_20_days():
+    desk = Desk()
+    case = union_proposal_unanswered(desk)
+    rp_id = uuid4()
+    desk.advance(days=21)
+    case.issue_rectification(desk.ctx("system", reason="no answer to the union's proposal in 20 days"),
+                             rectification_case_id=rp_id, rectification_number="RP-2026-000011")
+    assert case.stage == "rectification_pending"
+    assert case.clocks == {}
+    assert last_event(case).clocks_closed == ["proposal_reply"]
+    assert case.proposals[0]["status"] == "lapsed"
+    assert case.open_proposal is None
+    assert case.ladder_step == 2
+    assert case.rectification["case_id"] == rp_id and case.rectification["outcome"] is None
+    assert case.links == [{"case_id": rp_id, "number": "RP-2026-000011", "kind": "rectification_proposal",
+                           "relation": "rectification"}]
+    assert "rectification" in case.flags()
+    assert stats(case) == {"rectification_proposals": 1}
+    assert live_state(replay(case)) == live_state(case)
+    # The enterprise agrees to rectify: back to the table, with no proposal open.
+    case.resume_after_rectification(desk.ctx("system"))
+    assert case.stage == "negotiating" and case.open_proposal is None
+
+
+def test_a_rectification_from_the_table_does_not_flag_an_acting_offer():
+    desk = Desk()
+    case = union_proposal_unanswered(desk)
+    desk.advance(days=21)
+    case.issue_rectification(desk.ctx("system", reason="no answer"), rectification_case_id=uuid4(),
+                             rectification_number="RP-2026-000011")
+    assert case.acting_union is None
+    assert case.flags() == ["rectification"]
+
+
+def test_rectification_from_the_table_before_the_proposal_clock_runs_out_is_refused():
+    desk = Desk()
+    case = union_proposal_unanswered(desk)
+    desk.advance(days=20)  # the due day itself
+    with pytest.raises(ActionNotAllowed) as err:
+        case.issue_rectification(desk.ctx("system", reason="no answer"), rectification_case_id=uuid4(),
+                                 rectification_number="RP-2026-000011")
+    assert "still has time to answer the union's proposal" in err.value.why
+    assert "due 2026-03-22" in err.value.why
+    assert case.stage == "negotiating" and case.open_proposal["no"] == 1 and "proposal_reply" in case.clocks
+
+
+def test_rectification_from_the_table_waits_for_a_paused_proposal_clock():
+    desk = Desk()
+    case = union_proposal_unanswered(desk)
+    desk.advance(days=5)
+    case.pause_clock(desk.ctx("supervisor", reason="enterprise's director abroad"), clock="proposal_reply")
+    desk.advance(days=30)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.issue_rectification(desk.ctx("supervisor", reason="no answer"), rectification_case_id=uuid4(),
+                                 rectification_number="RP-2026-000011")
+    assert "paused since 2026-03-07" in err.value.why
+    assert case.stage == "negotiating"
+
+
+def test_no_rectification_from_the_table_while_the_enterprise_proposal_awaits_the_union():
+    desk = Desk()
+    case = union_proposal_unanswered(desk)
+    desk.advance(days=3)
+    case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="3")
+    desk.advance(days=40)  # the enterprise's proposal has gone unanswered: that is no ground against it
+    with pytest.raises(ActionNotAllowed) as err:
+        case.issue_rectification(desk.ctx("supervisor", reason="stalling"), rectification_case_id=uuid4(),
+                                 rectification_number="RP-2026-000011")
+    assert "only a union proposal left unanswered" in err.value.why
+    assert case.stage == "negotiating" and case.open_proposal["side"] == "enterprise"
+    assert case.ladder_step == 0 and case.links == []
+
+
+def test_no_rectification_from_the_table_without_an_open_proposal():
+    desk = Desk()
+    case = to_negotiating(desk)
+    desk.advance(days=40)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.issue_rectification(desk.ctx("supervisor", reason="stalling"), rectification_case_id=uuid4(),
+                                 rectification_number="RP-2026-000011")
+    assert "none is open" in err.value.why
+    assert case.stage == "negotiating"
+
+
+def test_rectification_from_the_table_roles_reason_and_data():
+    desk = Desk()
+    case = union_proposal_unanswered(desk)
+    desk.advance(days=21)
+    with pytest.raises(ActionNotAllowed):
+        case.issue_rectification(desk.ctx("negotiator", reason="x"), rectification_case_id=uuid4(),
+                                 rectification_number="RP-1")
+    with pytest.raises(InvalidCommand) as err:
+        case.issue_rectification(desk.ctx("system"), rectification_case_id=uuid4(), rectification_number="RP-1")
+    assert set(err.value.fields) == {"reason"}
+    with pytest.raises(InvalidCommand) as err:
+        case.issue_rectification(desk.ctx("system", reason="x"), rectification_case_id="RP-1",
+                                 rectification_number=" ")
+    assert set(err.value.fields) == {"rectification_case_id", "rectification_number"}
+    assert case.stage == "negotiating" and case.open_proposal["status"] == "open"
+
+
+# -- escalations the scheduler proposes and a supervisor confirms -------------------------------
+
+
+def test_next_escalation_for_an_unanswered_offer_is_due_from_day_21():
+    desk = Desk()
+    case = issue(desk)
+    assert case.next_escalation(days(20)) is None
+    step = case.next_escalation(days(21))
+    assert step == Escalation("escalate_to_acting_offer", "reply", days(20),
+                              "the enterprise did not answer the written offer by 2026-03-22")
+    assert step.key() == ("escalate_to_acting_offer", "reply", days(20))
+    assert step.to_data() == {"action": "escalate_to_acting_offer", "trigger": "reply", "due_on": days(20),
+                              "why": "the enterprise did not answer the written offer by 2026-03-22"}
+    assert case.next_escalation(days(60)) == step
+
+
+def test_next_escalation_after_a_refusal_is_due_at_once():
+    desk = Desk()
+    case = to_offer_refused(desk)
+    assert case.next_escalation(START) == Escalation("escalate_to_acting_offer", "refused", None,
+                                                     "the enterprise refused the offer")
+    case = to_acting_offer(desk)
+    case.refuse_offer(desk.ctx("negotiator", reason="refused again"))
+    assert case.next_escalation(START) == Escalation("issue_rectification", "refused", None,
+                                                     "the enterprise refused the acting offer")
+
+
+def test_next_escalation_for_an_unanswered_acting_offer():
+    desk = Desk()
+    case = to_acting_offer(desk)
+    assert case.next_escalation(days(20)) is None
+    assert case.next_escalation(days(21)) == Escalation(
+        "issue_rectification", "reply", days(20), "the enterprise did not answer the acting offer by 2026-03-22")
+
+
+def test_next_escalation_for_an_unanswered_union_proposal_only():
+    desk = Desk()
+    case = to_negotiating(desk)
+    assert case.next_escalation(days(60)) is None  # nothing on the table
+    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6")
+    assert case.next_escalation(days(20)) is None
+    assert case.next_escalation(days(21)) == Escalation(
+        "issue_rectification", "proposal_reply", days(20),
+        "the enterprise did not answer the union's proposal 1 by 2026-03-22")
+    case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="3")
+    assert case.next_escalation(days(60)) is None  # the union owes the answer now
+
+
+@pytest.mark.parametrize("stage", ["rectification_pending", "impasse", "coordination", "agreed", "signed", "filed",
+                                   "effective", "expiring"])
+def test_no_escalation_outside_the_ladder(stage):
+    desk = Desk()
+    case = STAGE_BUILDERS[stage](desk)
+    assert case.next_escalation(days(400)) is None
+    assert "propose_escalation" not in case.allowed_actions()
+
+
+def test_a_paused_clock_holds_the_escalation_back():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=10)
+    case.pause_clock(desk.ctx("supervisor", reason="enterprise relocating"), clock="reply")
+    desk.advance(days=30)
+    assert case.next_escalation(days(40)) is None
+    with pytest.raises(ActionNotAllowed) as err:
+        case.propose_escalation(desk.ctx("system", reason="overdue offers sweep"))
+    assert "no escalation is due" in err.value.why and "paused since 2026-03-12" in err.value.why
+    case.resume_clock(desk.ctx("supervisor"), clock="reply")  # 30 days paused: due 21 April
+    assert case.clocks["reply"].due_on == days(50)
+    assert case.next_escalation(days(50)) is None
+    assert case.next_escalation(days(51)).due_on == days(50)
+
+
+def test_propose_and_confirm_an_acting_offer_day_21():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=21)
+    case.propose_escalation(desk.ctx("system", actor="scheduler", reason="overdue offers sweep"))
+    event = last_event(case)
+    assert type(event).__name__ == "EscalationProposed"
+    assert event.data == {"action": "escalate_to_acting_offer", "trigger": "reply", "due_on": days(20),
+                          "why": "the enterprise did not answer the written offer by 2026-03-22"}
+    assert event.clocks_opened == {} and event.clocks_closed == []
+    assert case.stage == "offer_issued" and case.ladder_step == 0  # only proposed: nothing applied yet
+    assert case.pending_escalation == {**event.data, "proposed_at": desk.now, "proposed_by": "scheduler"}
+    assert stats(case) == {}
+    assert live_state(replay(case)) == live_state(case)
+    assert {"confirm_escalation", "dismiss_escalation"} <= set(case.allowed_actions("supervisor"))
+
+    desk.advance(hours=2)
+    case.confirm_escalation(desk.ctx("supervisor", actor="supervisor-7"), acting_union="姑苏区总工会")
+    event = last_event(case)
+    assert type(event).__name__ == "ActingOfferIssued"  # the step's own event, not a second kind of record
+    assert (event.actor_id, event.actor_role) == ("supervisor-7", "supervisor")
+    assert event.reason == "escalation confirmed: the enterprise did not answer the written offer by 2026-03-22"
+    assert event.data == {"acting_union": "姑苏区总工会"}
+    assert case.stage == "acting_offer_issued" and case.ladder_step == 1
+    assert case.acting_union == "姑苏区总工会"
+    assert case.clocks["reply"].started_on == days(21) and case.clocks["reply"].due_on == days(41)
+    assert case.pending_escalation is None
+    assert stats(case) == {"acting_offers": 1}
+    assert live_state(replay(case)) == live_state(case)
+
+
+def test_a_confirming_supervisor_may_give_a_reason_of_their_own():
+    desk = Desk()
+    case = to_offer_refused(desk)
+    case.propose_escalation(desk.ctx("system", reason="refusals sweep"))
+    case.confirm_escalation(desk.ctx("supervisor", reason="refused without good reason"), acting_union="姑苏区总工会")
+    assert last_event(case).reason == "refused without good reason"
+    assert case.stage == "acting_offer_issued"
+
+
+def test_propose_and_confirm_a_rectification_for_an_unanswered_acting_offer():
+    desk = Desk()
+    case = to_acting_offer(desk)
+    desk.advance(days=21)
+    case.propose_escalation(desk.ctx("system", reason="overdue offers sweep"))
+    assert case.pending_escalation["action"] == "issue_rectification"
+    with pytest.raises(InvalidCommand) as err:
+        case.confirm_escalation(desk.ctx("supervisor"))
+    assert set(err.value.fields) == {"rectification_case_id", "rectification_number"}
+    assert case.pending_escalation is not None and case.stage == "acting_offer_issued"
+    rp_id = uuid4()
+    case.confirm_escalation(desk.ctx("supervisor", actor="supervisor-3"), rectification_case_id=rp_id,
+                            rectification_number="RP-2026-000012")
+    event = last_event(case)
+    assert type(event).__name__ == "RectificationProposed"
+    assert event.actor_id == "supervisor-3"
+    assert event.reason == "escalation confirmed: the enterprise did not answer the acting offer by 2026-03-22"
+    assert case.stage == "rectification_pending" and case.ladder_step == 2
+    assert case.rectification["case_id"] == rp_id
+    assert case.pending_escalation is None
+    assert stats(case) == {"rectification_proposals": 1}
+
+
+def test_propose_and_confirm_a_rectification_for_an_unanswered_union_proposal():
+    desk = Desk()
+    case = union_proposal_unanswered(desk)
+    desk.advance(days=21)
+    case.propose_escalation(desk.ctx("system", reason="proposal sweep"))
+    assert case.pending_escalation["trigger"] == "proposal_reply"
+    case.confirm_escalation(desk.ctx("supervisor"), rectification_case_id=uuid4(),
+                            rectification_number="RP-2026-000013")
+    assert type(last_event(case)).__name__ == "RectificationProposed"
+    assert last_event(case).clocks_closed == ["proposal_reply"]
+    assert case.stage == "rectification_pending" and case.proposals[0]["status"] == "lapsed"
+
+
+def test_propose_escalation_only_when_a_step_is_due_and_only_once():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=20)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.propose_escalation(desk.ctx("system", reason="sweep"))
+    assert err.value.why == "no escalation is due (the reply clock is due 2026-03-22)"
+    desk.advance(days=1)
+    case.propose_escalation(desk.ctx("system", reason="sweep"))
+    desk.advance(days=1)  # the sweep runs again
+    with pytest.raises(ActionNotAllowed) as err:
+        case.propose_escalation(desk.ctx("system", reason="sweep"))
+    assert err.value.why == "escalate_to_acting_offer is already pending"
+    assert len(case.pending_events) == 2
+
+
+def test_propose_escalation_roles_and_reason():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=21)
+    for role in ("supervisor", "negotiator"):
+        with pytest.raises(ActionNotAllowed) as err:
+            case.propose_escalation(desk.ctx(role, reason="sweep"))
+        assert "roles that may: system" in str(err.value)
+    with pytest.raises(InvalidCommand) as err:
+        case.propose_escalation(desk.ctx("system", reason=" "))
+    assert set(err.value.fields) == {"reason"}
+    assert case.pending_escalation is None and case.version == 1
+
+
+def test_confirm_with_nothing_pending_is_refused_with_a_clear_message():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=21)  # a step is due, but nobody proposed it
+    with pytest.raises(ActionNotAllowed) as err:
+        case.confirm_escalation(desk.ctx("supervisor"), acting_union="姑苏区总工会")
+    e = err.value
+    assert (e.stage, e.action, e.why) == ("offer_issued", "confirm_escalation", "no escalation is pending")
+    assert "no escalation is pending" in str(e) and NUMBER in str(e)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.dismiss_escalation(desk.ctx("supervisor", reason="not now"))
+    assert err.value.why == "no escalation is pending"
+    assert case.stage == "offer_issued" and case.version == 1
+
+
+def test_confirm_and_dismiss_are_for_supervisors():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=21)
+    case.propose_escalation(desk.ctx("system", reason="sweep"))
+    for role in ("system", "negotiator"):
+        with pytest.raises(ActionNotAllowed) as err:
+            case.confirm_escalation(desk.ctx(role), acting_union="姑苏区总工会")
+        assert "roles that may: supervisor" in str(err.value)
+        with pytest.raises(ActionNotAllowed):
+            case.dismiss_escalation(desk.ctx(role, reason="no"))
+    assert case.pending_escalation is not None and case.stage == "offer_issued"
+
+
+def test_dismiss_needs_a_reason_and_blocks_proposing_the_same_step_again():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=21)
+    case.propose_escalation(desk.ctx("system", reason="sweep"))
+    with pytest.raises(InvalidCommand) as err:
+        case.dismiss_escalation(desk.ctx("supervisor"))
+    assert set(err.value.fields) == {"reason"}
+    assert case.pending_escalation is not None
+    case.dismiss_escalation(desk.ctx("supervisor", actor="supervisor-4", reason="the enterprise asked for a week"))
+    event = last_event(case)
+    assert type(event).__name__ == "EscalationDismissed"
+    assert event.data == {"action": "escalate_to_acting_offer", "trigger": "reply", "due_on": days(20)}
+    assert event.reason == "the enterprise asked for a week"
+    assert case.stage == "offer_issued" and case.ladder_step == 0
+    assert case.pending_escalation is None
+    assert case.dismissed_escalations == [{**event.data, "dismissed_at": desk.now, "dismissed_by": "supervisor-4",
+                                           "reason": "the enterprise asked for a week"}]
+    assert live_state(replay(case)) == live_state(case)
+    desk.advance(days=1)  # the next sweep: the same step for the same deadline is not proposed again
+    with pytest.raises(ActionNotAllowed) as err:
+        case.propose_escalation(desk.ctx("system", reason="sweep"))
+    assert err.value.why == "a supervisor dismissed this escalation"
+    assert case.pending_escalation is None
+
+
+def test_a_dismissed_step_may_be_proposed_again_for_a_new_deadline():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=21)
+    case.propose_escalation(desk.ctx("system", reason="sweep"))
+    case.dismiss_escalation(desk.ctx("supervisor", reason="a week's grace"))
+    case.extend_clock(desk.ctx("supervisor", reason="a week's grace"), clock="reply", days=7)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.propose_escalation(desk.ctx("system", reason="sweep"))
+    assert "no escalation is due" in err.value.why
+    desk.advance(days=7)  # 30 March: the extended clock (due 29 March) ran out too
+    case.propose_escalation(desk.ctx("system", reason="sweep"))
+    assert case.pending_escalation["due_on"] == days(27)
+
+
+def test_dismissing_a_refusal_step_blocks_it_for_that_refusal():
+    desk = Desk()
+    case = to_offer_refused(desk)
+    case.propose_escalation(desk.ctx("system", reason="refusals sweep"))
+    case.dismiss_escalation(desk.ctx("supervisor", reason="talks continue informally"))
+    desk.advance(days=30)
+    with pytest.raises(ActionNotAllowed) as err:
+        case.propose_escalation(desk.ctx("system", reason="refusals sweep"))
+    assert err.value.why == "a supervisor dismissed this escalation"
+
+
+@pytest.mark.parametrize(
+    ("answer", "stage"),
+    [
+        (lambda case, desk: case.accept_offer(desk.ctx("negotiator")), "negotiating"),
+        (lambda case, desk: case.refuse_offer(desk.ctx("negotiator", reason="no")), "offer_refused"),
+        (lambda case, desk: case.extend_clock(desk.ctx("supervisor", reason="grace"), clock="reply", days=5),
+         "offer_issued"),
+        (lambda case, desk: case.withdraw(desk.ctx("supervisor", reason="enterprise closed")), "withdrawn"),
+    ],
+    ids=["accepted", "refused", "extended", "withdrawn"],
+)
+def test_a_pending_escalation_lapses_when_its_basis_changes(answer, stage):
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=21)
+    case.propose_escalation(desk.ctx("system", reason="sweep"))
+    answer(case, desk)
+    assert case.stage == stage
+    assert case.pending_escalation is None
+    assert live_state(replay(case)) == live_state(case)
+    if case.is_open:
+        with pytest.raises(ActionNotAllowed) as err:
+            case.confirm_escalation(desk.ctx("supervisor"), acting_union="姑苏区总工会")
+        assert err.value.why == "no escalation is pending"
+
+
+def test_a_pending_rectification_lapses_when_the_enterprise_answers_the_proposal():
+    desk = Desk()
+    case = union_proposal_unanswered(desk)
+    desk.advance(days=21)
+    case.propose_escalation(desk.ctx("system", reason="sweep"))
+    case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="4")
+    assert case.pending_escalation is None
+    with pytest.raises(ActionNotAllowed) as err:
+        case.confirm_escalation(desk.ctx("supervisor"), rectification_case_id=uuid4(),
+                                rectification_number="RP-2026-000014")
+    assert err.value.why == "no escalation is pending"
+    assert case.stage == "negotiating" and case.ladder_step == 0
+
+
+def test_a_pending_escalation_stays_for_other_events():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=21)
+    case.propose_escalation(desk.ctx("system", reason="sweep"))
+    pending = dict(case.pending_escalation)
+    case.add_note(desk.ctx("negotiator"), text="phoned the HR director again")
+    case.assign(desk.ctx("supervisor"), assignee="negotiator-5")
+    case.raise_alert(desk.ctx("system"), clock="reply", notify=["supervisor-1"])
+    assert case.pending_escalation == pending
+
+
+def test_the_reply_clock_alert_flags_the_offer_until_it_is_answered():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=20)
+    with pytest.raises(ActionNotAllowed):
+        case.raise_alert(desk.ctx("system"), clock="reply")
+    desk.advance(days=1)
+    case.raise_alert(desk.ctx("system"), clock="reply", notify=["negotiator-1"])
+    assert case.all_flags() == ["deadline_alert"]
+    case.accept_offer(desk.ctx("negotiator"))
+    assert case.all_flags() == [] and len(case.alerts) == 1
 
 
 # -- proposals and counter-proposals --------------------------------------------------------
