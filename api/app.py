@@ -47,9 +47,9 @@ def create_app(cw: Casework | None = None, config: dict[str, Any] | None = None)
     app.extensions["casework"] = cw or Casework()
     api = CaseworkApi(app)
 
-    from api import accounts, audit, cases, reports
+    from api import accounts, audit, campaigns, cases, reports
 
-    blueprints = (cases.blp, audit.blp, reports.blp, accounts.blp)
+    blueprints = (cases.blp, audit.blp, reports.blp, accounts.blp, campaigns.blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     protected = {b.name for b in blueprints}

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from aggregates.errors import ActionNotAllowed, DomainError, InvalidCommand
 from engine.accounts import AccountError
+from engine.campaigns import CampaignError
 from engine.errors import CaseNotFound, DuplicatePerson, VersionConflict
 
 log = logging.getLogger("casework.api")
@@ -106,7 +107,7 @@ def from_domain_error(error: DomainError, *, if_match: bool = False) -> Response
                               allowed_actions=error.allowed)
     if isinstance(error, InvalidCommand):
         return error_response(422, error.code, str(error), **details)
-    if isinstance(error, AccountError):
+    if isinstance(error, (AccountError, CampaignError)):
         return error_response(422, error.code, str(error), fields=error.fields)
     if isinstance(error, CaseNotFound) or error.code == "not_found":
         return error_response(404, "not_found", str(error))

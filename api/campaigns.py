@@ -1,0 +1,176 @@
+"""Offer campaigns (百分百要约行动) over HTTP: start one (202 with the flow run id), follow it, resume it.
+
+The campaign and its targets are stored first, in one transaction; the opening itself runs on
+the worker as a run of the offer-campaign deployment, so the request returns at once.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import marshmallow as ma
+from flask import url_for
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from api.auth import engine, require, require_scope
+from api.errors import ApiError
+from api.fields import Strict, Text
+from api.parsing import Blueprint
+from engine import campaigns
+from engine.accounts import User
+from engine.service import Actor
+
+blp = Blueprint("campaigns", __name__, description="Offer campaigns: one written offer to many enterprises.")
+
+
+class CampaignEnterpriseSchema(Strict):
+    name = Text(required=True, max_length=200, min_length=1)
+    credit_code = Text(max_length=40, metadata={"description": "unified social credit code (统一社会信用代码)"})
+    employees = fields.Integer(validate=validate.Range(min=0, max=10_000_000), allow_none=True)
+
+
+class CampaignTermsSchema(Strict):
+    wage_increase_pct = fields.Decimal(as_string=True, allow_none=True, validate=validate.Range(-100, 100))
+    minimum_wage = fields.Decimal(as_string=True, allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
+    other = Text(max_length=2000)
+
+
+class CampaignRequestSchema(Strict):
+    document_number = Text(required=True, min_length=1, max_length=120,
+                           metadata={"description": "the written offer's document number (文号), one per campaign"})
+    issuing_union = Text(required=True, min_length=1, max_length=200)
+    org_unit = Text(required=True, min_length=1, max_length=200)
+    terms = fields.Nested(CampaignTermsSchema, load_default=dict)
+    assignee = Text(max_length=120, allow_none=True)
+    enterprises = fields.List(fields.Nested(CampaignEnterpriseSchema), validate=validate.Length(max=campaigns.MAX_TARGETS),
+                              metadata={"description": "the enterprises; or give `csv` instead"})
+    csv = Text(max_length=2_000_000, metadata={"description": "CSV text with a header row: name, credit_code, "
+                                                              "employees (or 企业名称, 统一社会信用代码, 职工人数)"})
+
+    @ma.validates_schema
+    def _one_list(self, data: dict[str, Any], **_: Any) -> None:
+        if ("enterprises" in data) == ("csv" in data):
+            raise ma.ValidationError("give either enterprises or csv", field_name="enterprises")
+
+
+class CampaignCountsSchema(ma.Schema):
+    total = fields.Integer(required=True)
+    opened = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    pending = fields.Integer(required=True)
+
+
+class FlowRunStateSchema(ma.Schema):
+    state = fields.String(required=True, metadata={"description": "scheduled, pending, running, completed, "
+                                                                  "failed, crashed, cancelled, or unknown"})
+    state_name = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+
+
+class CampaignSchema(ma.Schema):
+    campaign_id = fields.String(required=True)
+    document_number = fields.String(required=True)
+    issuing_union = fields.String(required=True)
+    org_unit = fields.String(required=True)
+    terms = fields.Dict(required=True)
+    assignee = fields.String(allow_none=True)
+    created_by = fields.String(required=True)
+    created_at = fields.String(required=True)
+    flow_run_id = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    counts = fields.Nested(CampaignCountsSchema, required=True)
+    run = fields.Nested(FlowRunStateSchema, allow_none=True)
+    failures = fields.List(fields.Dict(), metadata={"description": "targets not opened, with the reason (first 100)"})
+
+
+class CampaignListSchema(ma.Schema):
+    items = fields.List(fields.Nested(CampaignSchema), required=True)
+
+
+def _visible(user: User, campaign_id: str) -> campaigns.Campaign:
+    found = campaigns.get_campaign(engine(), campaign_id)
+    if not user.sees(found.org_unit):
+        raise campaigns.CampaignNotFound(campaign_id)  # another unit's campaign is not there for this caller
+    return found
+
+
+def _start(found: campaigns.Campaign) -> dict[str, Any]:
+    """Start the campaign's deployment run; 503 (the campaign stays stored, resumable) without a scheduler."""
+    from workflows.deployments import start_campaign_run
+
+    retry = f"POST /campaigns/{found.campaign_id}/start to try again"
+    if not os.environ.get("PREFECT_API_URL"):
+        raise ApiError(503, "scheduler_unavailable", f"campaign {found.campaign_id} is stored but no Prefect server "
+                       f"is configured (PREFECT_API_URL); {retry}", campaign_id=str(found.campaign_id))
+    try:
+        run_id = start_campaign_run(str(found.campaign_id))
+    except Exception as e:  # noqa: BLE001 - any failure to reach Prefect: the campaign stays resumable
+        raise ApiError(503, "scheduler_unavailable", f"campaign {found.campaign_id} is stored but could not be "
+                       f"started ({type(e).__name__}: {str(e)[:200]}); {retry}",
+                       campaign_id=str(found.campaign_id)) from None
+    campaigns.set_flow_run(engine(), found.campaign_id, run_id)
+    return _view(campaigns.get_campaign(engine(), found.campaign_id), with_run=False) | {
+        "run": {"state": "scheduled", "state_name": "Scheduled", "message": None}}
+
+
+def _accepted(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    return data, 202, {"Location": url_for("campaigns.Campaign", campaign_id=data["campaign_id"])}
+
+
+def _view(found: campaigns.Campaign, *, with_run: bool = True) -> dict[str, Any]:
+    from workflows.deployments import flow_run_state
+
+    data = found.to_dict()
+    data["run"] = flow_run_state(found.flow_run_id) if with_run and found.flow_run_id else None
+    data["failures"] = campaigns.failures(engine(), found.campaign_id)[:100] if found.failed else []
+    return data
+
+
+@blp.route("/campaigns")
+class Campaigns(MethodView):
+    @blp.arguments(CampaignRequestSchema)
+    @blp.response(202, CampaignSchema)
+    @blp.doc(summary="Start an offer campaign: opens one negotiation per enterprise on the worker",
+             description="Stores the campaign, then starts a run of the offer-campaign deployment and answers "
+                         "202 with its flow_run_id; follow it with GET /campaigns/{campaign_id}.")
+    def post(self, data: dict[str, Any]) -> Any:
+        user = require("start_campaigns")
+        org_unit = require_scope(user, data["org_unit"])
+        enterprises = campaigns.read_csv(data["csv"]) if "csv" in data else data["enterprises"]
+        terms = {k: (str(v) if v is not None else None) for k, v in data["terms"].items()}
+        found = campaigns.create_campaign(
+            engine(), Actor(user.user_id, user.role), document_number=data["document_number"],
+            issuing_union=data["issuing_union"], org_unit=org_unit, enterprises=enterprises, terms=terms,
+            assignee=data.get("assignee"),
+        )
+        return _accepted(_start(found))
+
+    @blp.response(200, CampaignListSchema)
+    @blp.doc(summary="Campaigns of your unit and below, newest first, with their counts")
+    def get(self) -> Any:
+        user = require("read_cases")
+        return {"items": [c.to_dict() | {"run": None, "failures": []}
+                          for c in campaigns.list_campaigns(engine(), user.org_unit)]}
+
+
+@blp.route("/campaigns/<campaign_id>")
+class Campaign(MethodView):
+    @blp.response(200, CampaignSchema)
+    @blp.doc(summary="A campaign's counts (opened, failed, pending) and its flow run's state")
+    def get(self, campaign_id: str) -> Any:
+        user = require("read_cases")
+        return _view(_visible(user, campaign_id))
+
+
+@blp.route("/campaigns/<campaign_id>/start")
+class CampaignStart(MethodView):
+    @blp.response(202, CampaignSchema)
+    @blp.doc(summary="Start a new run for a campaign: opens only what is still missing (resume after a failure)")
+    def post(self, campaign_id: str) -> Any:
+        user = require("start_campaigns")
+        found = _visible(user, campaign_id)
+        if found.pending == 0:
+            raise ApiError(409, "nothing_pending", f"campaign {campaign_id} has nothing left to open")
+        return _accepted(_start(found))
