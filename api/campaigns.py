@@ -44,8 +44,8 @@ class CampaignRequestSchema(Strict):
     org_unit = Text(required=True, min_length=1, max_length=200)
     terms = fields.Nested(CampaignTermsSchema, load_default=dict)
     assignee = Text(max_length=120, allow_none=True)
-    enterprises = fields.List(fields.Nested(CampaignEnterpriseSchema), validate=validate.Length(max=campaigns.MAX_TARGETS),
-                              metadata={"description": "the enterprises; or give `csv` instead"})
+    enterprises = fields.List(fields.Nested(CampaignEnterpriseSchema),
+                              validate=validate.Length(max=campaigns.MAX_TARGETS), metadata={"description": "the enterprises; or give `csv` instead"})
     csv = Text(max_length=2_000_000, metadata={"description": "CSV text with a header row: name, credit_code, "
                                                               "employees (or 企业名称, 统一社会信用代码, 职工人数)"})
 
