@@ -45,7 +45,8 @@ class CampaignRequestSchema(Strict):
     terms = fields.Nested(CampaignTermsSchema, load_default=dict)
     assignee = Text(max_length=120, allow_none=True)
     enterprises = fields.List(fields.Nested(CampaignEnterpriseSchema),
-                              validate=validate.Length(max=campaigns.MAX_TARGETS), metadata={"description": "the enterprises; or give `csv` instead"})
+                              validate=validate.Length(max=campaigns.MAX_TARGETS),
+                              metadata={"description": "the enterprises; or give `csv` instead"})
     csv = Text(max_length=2_000_000, metadata={"description": "CSV text with a header row: name, credit_code, "
                                                               "employees (or 企业名称, 统一社会信用代码, 职工人数)"})
 
