@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Install Casework and start it on the embedded SQLite default: migrate the schema, load the
-# demo data set (first run only), then serve the HTTP API and print its address and demo tokens.
+# Install Casework and start the whole service on the embedded SQLite default: migrate the schema,
+# load the demo data set (first run only), then start a local Prefect server, the worker that runs
+# the scheduled sweeps, and the HTTP API; prints their addresses and the demo tokens. Ctrl-C stops all.
 source "$(dirname "$0")/_venv.sh"
-casework db upgrade
-casework demo --if-empty
-exec casework api "$@"
+exec casework run "$@"
