@@ -107,12 +107,13 @@ def run(ctx: click.Context, host: str, port: int, prefect_port: int, workers: in
         raise click.ClickException(str(e) or "interrupted") from e
     base = f"http://{host}:{port}"
     console.print(f"[bold green]Casework is running[/] on {settings.database_url.split(':')[0]}")
-    console.print(f"  API               {base}")
-    console.print(f"  OpenAPI docs      {base}/docs/  ({base}/openapi.json)")
-    console.print(f"  Prefect UI        http://{host}:{prefect_port}")
-    console.print(f"  logs              {logs}")
+    # plain echo: addresses must stay on one line each when the output is piped (rich wraps at 80 columns)
+    click.echo(f"  API               {base}")
+    click.echo(f"  OpenAPI docs      {base}/docs/  ({base}/openapi.json)")
+    click.echo(f"  Prefect UI        http://{host}:{prefect_port}")
+    click.echo(f"  logs              {logs}")
     for child in supervisor.children:
-        console.print(f"  {child.name:<17} pid {child.pid}")
+        click.echo(f"  {child.name:<17} pid {child.pid}")
     tokens = demo_tokens(settings)
     if tokens:
         console.print("demo users and their bearer tokens:")
