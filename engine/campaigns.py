@@ -108,7 +108,8 @@ def read_csv(content: str) -> list[dict[str, Any]]:
         raise CampaignError({"csv": "the header row needs a 'name' (企业名称) column; "
                                     f"found: {', '.join(reader.fieldnames or []) or 'no header'}"})
     rows, bad = [], {}
-    for line, raw in enumerate(reader, start=2):
+    for raw in reader:
+        line = reader.line_num  # the file's line (blank lines and quoted line breaks counted)
         row: dict[str, Any] = {"name": (raw.get(columns["name"]) or "").strip()}
         if columns["credit_code"]:
             row["credit_code"] = (raw.get(columns["credit_code"]) or "").strip()
