@@ -16,7 +16,7 @@ from marshmallow import fields, validate
 
 from api.auth import engine, require, require_scope
 from api.errors import ApiError
-from api.fields import Strict, Text
+from api.fields import DecimalText, Strict, Text
 from api.parsing import Blueprint
 from engine import campaigns
 from engine.accounts import User
@@ -32,8 +32,8 @@ class CampaignEnterpriseSchema(Strict):
 
 
 class CampaignTermsSchema(Strict):
-    wage_increase_pct = fields.Decimal(as_string=True, allow_none=True, validate=validate.Range(-100, 100))
-    minimum_wage = fields.Decimal(as_string=True, allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
+    wage_increase_pct = DecimalText(signed=True, places=4, digits=3, allow_none=True)  # the range: engine's check
+    minimum_wage = DecimalText(allow_none=True)
     other = Text(max_length=2000)
 
 
