@@ -106,12 +106,11 @@ def _start(found: campaigns.Campaign) -> dict[str, Any]:
         raise ApiError(503, "scheduler_unavailable", f"campaign {found.campaign_id} is stored but no Prefect server "
                        f"is configured (PREFECT_API_URL); {retry}", campaign_id=str(found.campaign_id))
     try:
-        run_id = start_campaign_run(str(found.campaign_id))
+        start_campaign_run(engine(), found.campaign_id)
     except Exception as e:  # noqa: BLE001 - any failure to reach Prefect: the campaign stays resumable
         raise ApiError(503, "scheduler_unavailable", f"campaign {found.campaign_id} is stored but could not be "
                        f"started ({type(e).__name__}: {str(e)[:200]}); {retry}",
                        campaign_id=str(found.campaign_id)) from None
-    campaigns.set_flow_run(engine(), found.campaign_id, run_id)
     return _view(campaigns.get_campaign(engine(), found.campaign_id), with_run=False) | {
         "run": {"state": "scheduled", "state_name": "Scheduled", "message": None}}
 

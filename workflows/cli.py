@@ -224,8 +224,7 @@ def _start(cw, campaign_id: str, here: bool) -> None:  # noqa: ANN001
     _prefect_server_required()
     from workflows.deployments import start_campaign_run
 
-    run_id = start_campaign_run(campaign_id)
-    campaigns.set_flow_run(cw, campaigns.get_campaign(cw, campaign_id).campaign_id, run_id)
+    run_id = start_campaign_run(cw, campaigns.get_campaign(cw, campaign_id).campaign_id)
     console.print(f"started flow run {run_id}; follow it with: casework campaign status {campaign_id}")
 
 

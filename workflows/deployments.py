@@ -20,9 +20,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from engine.config import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from engine.service import Casework
 
 DEPLOYMENT = "casework"
 INTERVAL = re.compile(r"^(\d+)\s*([smh]?)$")
@@ -106,12 +110,16 @@ def serve_all(settings: Settings, limit: int | None = None) -> None:
     serve(*deployments(settings), limit=limit, print_starting_message=False)
 
 
-def start_campaign_run(campaign_id: str) -> str:
-    """Start the campaign as a run of its deployment and return the flow run id (without waiting)."""
+def start_campaign_run(cw: Casework, campaign_id: UUID) -> str:
+    """Start the campaign as a run of its deployment (without waiting), record the run on the campaign,
+    and return the flow run id."""
     from prefect.deployments import run_deployment
 
-    run = run_deployment(CAMPAIGN_DEPLOYMENT, parameters={"campaign_id": campaign_id}, timeout=0,
+    from engine.campaigns import set_flow_run
+
+    run = run_deployment(CAMPAIGN_DEPLOYMENT, parameters={"campaign_id": str(campaign_id)}, timeout=0,
                          as_subflow=False, tags=["casework", "campaign"])
+    set_flow_run(cw, campaign_id, str(run.id))
     return str(run.id)
 
 
