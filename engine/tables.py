@@ -156,4 +156,27 @@ campaign_targets = Table(
     Column("error", Text),
 )
 
+account_changes = Table(
+    "account_changes",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(120), nullable=False),
+    Column("change", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("actor_id", String(120), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_account_changes_user", "user_id", "seq"),
+)
+"""Who created, changed, issued a token for or switched off each account, and when (append-only)."""
+
+installation_keys = Table(
+    "installation_keys",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+"""One-way fingerprints of the installation's secrets (never the secrets): which key the rows were made with."""
+
 READ_MODEL_TABLES = (case_index, open_clocks, case_statistics, person_reservations)
