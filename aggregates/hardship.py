@@ -19,13 +19,14 @@ from aggregates.base import (
     SUPERVISING,
     Case,
     Context,
+    Now,
     case_type,
     common_actions,
     new_clock,
     require,
 )
 from aggregates.stages import StageTable, action
-from aggregates.values import money, text
+from aggregates.values import checked_resident_id, identifier, money, text
 
 ASSISTING = ("caseworker", "supervisor")
 
@@ -39,8 +40,31 @@ OUTCOMES = ("continue", "reclassify", "exit")
 REVIEW_WINDOW_DAYS = 30
 """An annual review may be recorded once the review clock is due within this many days."""
 
-_ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 _PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+
+
+def _not_the_verifier(case: HardshipCase, now: Now) -> str | None:
+    if now.actor_id is not None and now.actor_id == case.verifier:
+        return "the supervisor who registers the case may not be the one who verified it"
+    return None
+
+
+def _room_under_a_cap(case: HardshipCase, now: Now) -> str | None:
+    year = now.today.year
+    if any(case.disbursed(year, aid_type) < cap for aid_type, cap in now.policy.annual_caps.items()):
+        return None
+    return f"every aid type has reached its annual cap for {year}"
+
+
+def _review_window_open(case: HardshipCase, now: Now) -> str | None:
+    clock = case.clocks.get("review")
+    if clock is None:
+        return "no review clock is open"
+    if (clock.due_on - now.today).days > REVIEW_WINDOW_DAYS:
+        opens = clock.due_on - timedelta(days=REVIEW_WINDOW_DAYS)
+        return f"the annual review is due on {clock.due_on} and may be recorded from {opens}"
+    return None
+
 
 TABLE = StageTable(
     stages={
@@ -59,14 +83,15 @@ TABLE = StageTable(
         action("verify", "HomeVisitVerified", source="applied", target="verified", roles=ASSISTING,
                help="Record the home visit (入户核实) and its findings."),
         action("approve", "HardshipRegistered", source="verified", target="registered", roles=SUPERVISING,
-               counts=("hardship_registered",),
+               counts=("hardship_registered",), guard=_not_the_verifier,
                help="Register the worker (建档); the approver may not be the verifier."),
         action("reject", "HardshipRejected", source=("applied", "verified"), target="rejected", roles=SUPERVISING,
                reason=True, counts=("hardship_rejected",), help="Reject the application with the reason."),
         action("disburse", "AidDisbursed", source="registered", roles=ASSISTING, counts=("disbursements",),
+               guard=_room_under_a_cap,
                help="Record aid paid out, within the policy's annual cap for the aid type."),
         action("review", "HardshipReviewed", source="registered", target=("registered", "exited"), roles=ASSISTING,
-               counts=("hardship_reviews",),
+               counts=("hardship_reviews",), guard=_review_window_open,
                help="The annual review (动态管理): continue, reclassify or exit."),
         action("exit", "HardshipExited", source="registered", target="exited", roles=SUPERVISING, reason=True,
                counts=("hardship_exited",), help="The worker has left hardship (脱困)."),
@@ -110,9 +135,11 @@ class HardshipCase(Case):
     PERSONAL_DATA = tuple(f"worker.{k}" for k in ("name", "id_number", "phone", "address"))
 
     class HardshipApplied(Case.Opened):
-        """The application. Version 1 stored the category in the seeds' older terms (特困/困难)."""
+        """The application. Version 1 stored the category in the seeds' older terms (特困/困难); versions 1
+        and 2 stored `person_key`, a keyed hash of the ID number that is the engine's alone and must never be
+        read back out of a case (its key is a secret of the installation)."""
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -120,6 +147,12 @@ class HardshipCase(Case):
             category = data.get("category")
             if category in LEGACY_CATEGORIES:
                 data["category"] = LEGACY_CATEGORIES[category]
+            state["data"] = data
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            data = dict(state["data"])
+            data.pop("person_key", None)
             state["data"] = data
 
     @classmethod
@@ -131,7 +164,6 @@ class HardshipCase(Case):
         number: str,
         org_unit: str,
         worker: Mapping[str, Any],
-        person_key: str,
         household: Mapping[str, Any],
         causes: Sequence[str],
         category: str,
@@ -142,12 +174,8 @@ class HardshipCase(Case):
         bad: dict[str, str] = {}
         worker = worker if isinstance(worker, Mapping) else {}
         name = text(worker.get("name"))
-        id_number = text(worker.get("id_number")).upper()
         require(bad, bool(name), "worker.name", "is required")
-        require(bad, bool(id_number), "worker.id_number", "is required")
-        require(bad, _ID_NUMBER.match(id_number) is not None, "worker.id_number",
-                "must be 18 characters: 17 digits, then a digit or X")
-        require(bad, isinstance(person_key, str) and bool(person_key.strip()), "person_key", "is required")
+        id_number = checked_resident_id(bad, worker.get("id_number"), "worker.id_number", required=True)
         parsed_household = _household(bad, household)
         causes_ok = isinstance(causes, Sequence) and not isinstance(causes, str)
         require(bad, causes_ok and bool(causes), "causes", "at least one cause is required")
@@ -163,7 +191,6 @@ class HardshipCase(Case):
         data = {
             "worker": {"name": name, "id_number": id_number,
                        "phone": text(worker.get("phone")), "address": text(worker.get("address"))},
-            "person_key": person_key.strip(),
             "household": parsed_household,
             "causes": list(dict.fromkeys(causes)),
             "category": normalised,
@@ -176,7 +203,6 @@ class HardshipCase(Case):
     def _on_apply(self, event: Case.Event) -> None:
         d = event.data
         self.worker: dict[str, str] = dict(d["worker"])
-        self.person_key: str = d["person_key"]
         self.household: dict[str, Any] = dict(d["household"])
         self.causes: list[str] = list(d["causes"])
         self.category: str = d["category"]
@@ -191,6 +217,12 @@ class HardshipCase(Case):
         self.reviews: list[dict[str, Any]] = []
 
     # -- queries -----------------------------------------------------------------
+
+    @property
+    def person_identity(self) -> str:
+        """The worker's ID number as the one-open-case-per-person rule keys it (also for cases recorded
+        before numbers were normalised)."""
+        return identifier(self.worker.get("id_number"))
 
     @property
     def releases_person(self) -> bool:
@@ -252,8 +284,6 @@ class HardshipCase(Case):
 
     def approve(self, ctx: Context, *, category: str | None = None) -> None:
         a = self._guard(ctx, "approve")
-        if ctx.actor_id == self.verifier:
-            raise self._refuse("approve", "the supervisor who registers the case may not be the one who verified it")
         chosen = normalise_category(category) if category is not None else None
         if category is not None and chosen is None:
             raise self._invalid("approve", category=f"must be one of {', '.join(CATEGORIES)}")
@@ -302,12 +332,6 @@ class HardshipCase(Case):
 
     def review(self, ctx: Context, *, outcome: str, category: str | None = None, notes: str = "") -> None:
         a = self._guard(ctx, "review")
-        clock = self.clocks.get("review")
-        if clock is None:
-            raise self._refuse("review", "no review clock is open")
-        if (clock.due_on - ctx.today).days > REVIEW_WINDOW_DAYS:
-            opens = clock.due_on - timedelta(days=REVIEW_WINDOW_DAYS)
-            raise self._refuse("review", f"the annual review is due on {clock.due_on} and may be recorded from {opens}")
         bad: dict[str, str] = {}
         require(bad, outcome in OUTCOMES, "outcome", f"must be one of {', '.join(OUTCOMES)}")
         chosen = normalise_category(category) if category is not None else None

@@ -15,17 +15,34 @@ from aggregates.base import (
     Case,
     Clock,
     Context,
+    Now,
     case_type,
     common_actions,
     new_clock,
     require,
 )
 from aggregates.stages import StageTable, action
-from aggregates.values import is_day, money
+from aggregates.values import checked_credit_code, checked_resident_id, is_day, money
 
 CLAIM_CATEGORIES = ("wages", "overtime", "social_insurance", "termination", "work_injury", "contract", "other")
 COLLECTIVE_THRESHOLD = 10
 MEDIATING = ("mediator", "supervisor")
+
+
+def _not_extended_yet(case: LaborDispute, now: Now) -> str | None:
+    if case.mediation_extended:
+        return "mediation may be extended only once"
+    return None if "mediation" in case.clocks else "no mediation clock is open"
+
+
+def _mediation_ran_out(case: LaborDispute, now: Now) -> str | None:
+    clock = case.clocks.get("mediation")
+    if clock is not None and clock.is_overdue(now.today):
+        return None
+    state = ("no mediation clock" if clock is None else f"paused since {clock.paused_on}" if clock.paused_on
+             else f"due {clock.due_on}")
+    return f"the mediation clock has not run out ({state})"
+
 
 TABLE = StageTable(
     stages={
@@ -52,7 +69,7 @@ TABLE = StageTable(
         action("record_session", "MediationSessionRecorded", source="in_mediation", roles=MEDIATING,
                help="Record a mediation session."),
         action("extend_mediation", "MediationExtended", source=("accepted", "in_mediation"), roles=MEDIATING,
-               reason=True, help="Extend mediation once, with both parties' consent."),
+               reason=True, guard=_not_extended_yet, help="Extend mediation once, with both parties' consent."),
         action("reach_agreement", "AgreementReached", source="in_mediation", target="agreement_reached",
                roles=MEDIATING, counts=("disputes_mediated",),
                help="Record the mediation agreement (调解协议) and its performance due date."),
@@ -63,6 +80,7 @@ TABLE = StageTable(
                help="Record that mediation failed (调解不成)."),
         action("deem_failed", "MediationDeemedFailed", source=("accepted", "in_mediation"),
                target="mediation_failed", roles=("system", "supervisor"), counts=("disputes_failed",),
+               guard=_mediation_ran_out,
                help="The mediation clock ran out: deemed failed (视为调解不成)."),
         action("refer_to_arbitration", "ReferredToArbitration", source=("mediation_failed", "agreement_reached"),
                target="referred_to_arbitration", roles=MEDIATING, counts=("disputes_referred",),
@@ -101,8 +119,11 @@ class LaborDispute(Case):
         bad: dict[str, str] = {}
         require(bad, bool(employer and str(employer.get("name", "")).strip()), "employer.name", "is required")
         require(bad, bool(applicants), "applicants", "at least one applicant is required")
+        ids = []
         for i, person in enumerate(applicants or ()):
             require(bad, bool(str(person.get("name", "")).strip()), f"applicants[{i}].name", "is required")
+            ids.append(checked_resident_id(bad, person.get("id_number"), f"applicants[{i}].id_number"))
+        credit_code = checked_credit_code(bad, (employer or {}).get("credit_code"), "employer.credit_code")
         require(bad, isinstance(workers_involved, int) and not isinstance(workers_involved, bool)
                 and workers_involved >= max(len(applicants or ()), 1),
                 "workers_involved", "must be a whole number, at least the number of applicants")
@@ -119,11 +140,11 @@ class LaborDispute(Case):
         if bad:
             raise cls._invalid_new(number, bad)
         data = {
-            "employer": {"name": str(employer["name"]).strip(),
-                         "credit_code": str(employer.get("credit_code", "") or "")},
+            "employer": {"name": str(employer["name"]).strip(), "credit_code": credit_code},
             "applicants": [
-                {k: str(v) for k, v in person.items() if k in ("name", "id_number", "phone", "address")}
-                for person in applicants
+                {k: (id_number if k == "id_number" else str(v)) for k, v in person.items()
+                 if k in ("name", "id_number", "phone", "address")}
+                for person, id_number in zip(applicants, ids, strict=True)
             ],
             "workers_involved": workers_involved,
             "claims": parsed_claims,
@@ -207,8 +228,6 @@ class LaborDispute(Case):
 
     def extend_mediation(self, ctx: Context, *, parties_consent: bool, days: int | None = None) -> None:
         a = self._guard(ctx, "extend_mediation")
-        if self.mediation_extended:
-            raise self._refuse("extend_mediation", "mediation may be extended only once")
         if parties_consent is not True:
             raise self._invalid("extend_mediation", parties_consent="both parties must consent to an extension")
         clock = self._open_clock("mediation", "extend_mediation")
@@ -258,11 +277,8 @@ class LaborDispute(Case):
         self._record(ctx, a, {}, closed=self._closing_all_clocks())
 
     def deem_failed(self, ctx: Context) -> None:
-        a = self._guard(ctx, "deem_failed")
-        clock = self.clocks.get("mediation")
-        if clock is None or not clock.is_overdue(ctx.today):
-            due = f"due {clock.due_on}" if clock else "no mediation clock"
-            raise self._refuse("deem_failed", f"the mediation clock has not run out ({due})")
+        a = self._guard(ctx, "deem_failed")  # the mediation clock ran out
+        clock = self.clocks["mediation"]
         self._record(ctx, a, {"due_on": clock.due_on}, closed=self._closing_all_clocks())
 
     def refer_to_arbitration(self, ctx: Context) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
+
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidChecksum, ValidationError
 
 CENTS = Decimal("0.01")
 
@@ -53,3 +57,63 @@ def as_uuid(value: Any) -> UUID | None:
         return UUID(str(value))
     except (ValueError, TypeError, AttributeError):
         return None
+
+
+def identifier(value: Any) -> str:
+    """An ID number or credit code as it is keyed and stored: NFKC, every decimal digit as an ASCII digit,
+    no spaces, upper case. The same number typed with full-width (３２０５) or Arabic-Indic digits is then
+    one number, not another person."""
+    if not isinstance(value, str):
+        return ""
+    folded = unicodedata.normalize("NFKC", value)
+    folded = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in folded)
+    return "".join(folded.split()).upper()
+
+
+def resident_id_problem(number: str) -> str | None:
+    """What is wrong with a normalised resident ID number (居民身份证号码, GB 11643), or None.
+
+    The check digit and the birth date are checked; the region code is not, because codes are
+    renamed and merged over the years and a real number must never be refused for that."""
+    if len(number) != 18 or not number[:17].isascii() or not number[:17].isdigit() or number[17] not in "0123456789X":
+        return "must be 18 characters: 17 digits, then a digit or X"
+    if ric.calc_check_digit(number) != number[17]:
+        return "fails its check digit (GB 11643): a character is mistyped"
+    try:
+        born = ric.get_birth_date(number)
+    except ValidationError:
+        return "holds no valid birth date (characters 7 to 14)"
+    if born.year < 1880:
+        return "holds no valid birth date (characters 7 to 14)"
+    return None
+
+
+def credit_code_problem(code: str) -> str | None:
+    """What is wrong with a normalised unified social credit code (统一社会信用代码, GB 32100), or None."""
+    try:
+        uscc.validate(code)
+    except ValidationError as e:
+        if len(code) != 18:
+            return "must be 18 characters"
+        if isinstance(e, InvalidChecksum):
+            return "fails its check digit (GB 32100): a character is mistyped"
+        return "must be 8 digits then 10 digits or capital letters other than I, O, S, V and Z"
+    return None
+
+
+def checked_resident_id(bad: dict[str, str], value: Any, path: str, *, required: bool = False) -> str:
+    """The normalised ID number at `path` ("" when absent); a problem with it is noted in `bad`."""
+    number = identifier(value)
+    problem = resident_id_problem(number) if number else "is required" if required else None
+    if problem:
+        bad[path] = problem
+    return number
+
+
+def checked_credit_code(bad: dict[str, str], value: Any, path: str) -> str:
+    """The normalised credit code at `path` ("" when absent, as it is optional); a problem is noted in `bad`."""
+    code = identifier(value)
+    problem = credit_code_problem(code) if code else None
+    if problem:
+        bad[path] = problem
+    return code

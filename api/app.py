@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -12,9 +13,13 @@ from werkzeug.exceptions import HTTPException
 from aggregates.errors import DomainError
 from api.auth import current_user
 from api.errors import ApiError, ErrorSchema, error_response, from_domain_error, from_http_exception, from_unexpected
+from engine.config import ConfigurationError
 from engine.service import Casework
 
 API_VERSION = "1"
+log = logging.getLogger("casework.api")
+TOKEN_PARAMETERS = frozenset({"access_token", "token", "bearer", "api_key", "apikey"})
+"""Query parameters a client might put a bearer token in: such a request is refused (the URL is logged)."""
 
 
 class CaseworkApi(Api):
@@ -45,6 +50,7 @@ def create_app(cw: Casework | None = None, config: dict[str, Any] | None = None)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.extensions["casework"] = cw or Casework()
+    app.extensions["casework"].persons.secret  # noqa: B018 - read (or make) the person key now: fail at start
     api = CaseworkApi(app)
 
     from api import accounts, audit, campaigns, cases, reports
@@ -58,10 +64,29 @@ def create_app(cw: Casework | None = None, config: dict[str, Any] | None = None)
     app.register_blueprint(docs, url_prefix="/docs")
 
     @app.before_request
+    def _refuse_tokens_in_the_url() -> None:
+        """A token in the URL ends up in access logs, proxies and browser history: refuse it before anything."""
+        named = sorted(name for name in request.args if name.lower() in TOKEN_PARAMETERS)
+        if named:
+            raise ApiError(400, "token_in_url", f"send the bearer token in the Authorization header, never in the URL "
+                           f"('{named[0]}'): URLs are logged and kept; ask an admin for a new token, this one may "
+                           "have been seen", fields={f"query.{name}": "a token may not be sent in the URL"
+                                                     for name in named})
+
+    @app.before_request
     def _authenticate() -> None:
         """The bearer token is checked before anything else about the request: no 422 before the 401."""
         if request.blueprint in protected:
             current_user()
+
+    @app.after_request
+    def _private(response: Response) -> Response:
+        """Nothing a token unlocks is kept by a browser or proxy cache (cases carry names, ID numbers, addresses),
+        and no response is content-sniffed into something other than its declared type."""
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if request.blueprint in protected:
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.get("/health")
     def health() -> Response:
@@ -74,6 +99,13 @@ def create_app(cw: Casework | None = None, config: dict[str, Any] | None = None)
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
         return from_domain_error(error, if_match="If-Match" in request.headers)
+
+    @app.errorhandler(ConfigurationError)
+    def _misconfigured(error: ConfigurationError) -> Response:
+        """A setting of the installation is wrong (e.g. another person key): the operator must act, not the caller."""
+        log.error("misconfigured: %s", error)
+        return error_response(503, "misconfigured", "the service is misconfigured and cannot do this now; "
+                              "nothing was changed; the operator has been told in the server log")
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
@@ -90,11 +122,14 @@ The HTTP API of Casework, the event-sourced case engine for trade-union casework
 * **Authentication**: `Authorization: Bearer <token>`. Tokens come from `casework users add`
   (shown once). Each user has a role and an org unit and sees that unit and every unit below it.
 * **Commands** are POSTs: `POST /disputes` opens a labor dispute, `POST /disputes/{case_id}/accept`
-  accepts it. Each returns the case's new state with its version as the `ETag`.
+  accepts it (`case_id` is the id or the number, `LD-2026-000123`). Each returns the case's new state
+  with its version as the `ETag`.
 * **Lost updates**: send the ETag back as `If-Match`; if the case has moved on you get 412 with
   its current version.
 * **Retries**: send an `Idempotency-Key` with every POST; a repeat returns the first response and
-  changes nothing.
+  changes nothing. The same key with a different request (another body, action or case) is a 422.
+* **Privacy**: every response to a request with a token says `Cache-Control: no-store`. A token in
+  the URL (`?access_token=`, `?token=`) is refused with 400: send it only in the header.
 * **Errors** share one shape: `status`, `code`, `message`, and where it applies `fields` (every bad
   field), `stage` and `allowed_actions`.
 """

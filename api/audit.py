@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 from uuid import UUID
@@ -22,6 +20,7 @@ from api.schemas import CaseSchema
 from engine.accounts import User
 from engine.audit import HistoryEntry, Verification, as_of, history, verify_case, verify_unit
 from engine.registry import case_type
+from engine.spreadsheet import csv_bytes
 from engine.views import case_view, event_data_for, jsonable
 
 blp = Blueprint("audit", __name__, description="History, past states, tamper evidence and dossier export.")
@@ -59,6 +58,7 @@ class AsOfQuerySchema(Strict):
 
 class BreakSchema(ma.Schema):
     case_id = fields.String(required=True)
+    number = fields.String(allow_none=True, metadata={"description": "its number, where the case index knows it"})
     version = fields.Integer(required=True)
     notification_id = fields.Integer(allow_none=True)
     problem = fields.String(required=True)
@@ -87,7 +87,7 @@ def _entries(kind: str, entries: list[HistoryEntry], role: str) -> list[dict[str
 def _verification(result: Verification) -> dict[str, Any]:
     b = result.first_break
     return {"ok": result.ok, "cases": result.cases, "events": result.events,
-            "first_break": None if b is None else {"case_id": str(b.case_id), "version": b.version,
+            "first_break": None if b is None else {"case_id": str(b.case_id), "number": b.number, "version": b.version,
                                                    "notification_id": b.notification_id, "problem": b.problem}}
 
 
@@ -149,18 +149,17 @@ class CaseDossier(MethodView):
         case = engine().get(case_id)
         state = case_view(case, user.role, today(), engine().settings.tz)
         entries = _entries(kind, history(engine(), case_id), user.role)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["# case", state["number"], state["kind"], state["stage"], f"version {state['version']}",
-                         f"head {state['head_hash']}"])
-        writer.writerow(["# state", json.dumps({k: state[k] for k in ("org_unit", "assignee", "clocks", "links",
-                                                                        "details")}, ensure_ascii=False)])
         columns = ["version", "event", "action", "occurred_at", "recorded_at", "actor_id", "actor_role", "reason",
                    "command_id", "flow_run_id", "stage", "data", "clocks_opened", "clocks_closed", "prev_hash", "hash"]
-        writer.writerow(columns)
-        for e in entries:
-            writer.writerow([json.dumps(e[c], ensure_ascii=False) if isinstance(e[c], (dict, list)) else
-                             ("" if e[c] is None else e[c]) for c in columns])
+        document = csv_bytes([
+            ["# case", state["number"], state["kind"], state["stage"], f"version {state['version']}",
+             f"head {state['head_hash']}"],
+            ["# state", json.dumps({k: state[k] for k in ("org_unit", "assignee", "clocks", "links", "details")},
+                                   ensure_ascii=False)],
+            columns,
+            *([json.dumps(e[c], ensure_ascii=False) if isinstance(e[c], (dict, list)) else
+               ("" if e[c] is None else e[c]) for c in columns] for e in entries),
+        ])
         filename = f"{state['number']}-dossier.csv"
-        return Response(out.getvalue(), mimetype="text/csv",
+        return Response(document, mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})

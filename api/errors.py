@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from itertools import islice
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, jsonify
+from flask import Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from aggregates.errors import ActionNotAllowed, DomainError, InvalidCommand
 from engine.accounts import AccountError
 from engine.campaigns import CampaignError
-from engine.errors import CaseNotFound, DuplicatePerson, VersionConflict
+from engine.errors import CaseIntegrityError, CaseNotFound, DuplicatePerson, VersionConflict
 
 log = logging.getLogger("casework.api")
+
+
+MAX_FIELD_ERRORS = 50
+"""A 422 names at most this many bad fields: a body with 100,000 unknown keys must not get a 5 MB answer."""
 
 
 class ErrorSchema(ma.Schema):
@@ -30,7 +35,11 @@ class ErrorSchema(ma.Schema):
     message = ma.fields.String(required=True, metadata={"description": "what went wrong, for a person"})
     fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(),
                             metadata={"description": "each bad field (dotted path) and what is wrong with it"})
+    fields_omitted = ma.fields.Integer(metadata={
+        "description": f"how many more bad fields there were than the first {MAX_FIELD_ERRORS} named in `fields`"})
     case = ma.fields.String(metadata={"description": "the case the error is about"})
+    campaign_id = ma.fields.String(metadata={
+        "description": "the campaign the error is about: stored, and resumable, when its run could not be started"})
     action = ma.fields.String()
     stage = ma.fields.String(metadata={"description": "the case's stage when the action was refused"})
     allowed_actions = ma.fields.List(ma.fields.String(),
@@ -38,7 +47,12 @@ class ErrorSchema(ma.Schema):
     roles = ma.fields.List(ma.fields.String(), metadata={"description": "the roles that may do it"})
     expected_version = ma.fields.Integer(allow_none=True)
     current_version = ma.fields.Integer(allow_none=True)
-    existing_case = ma.fields.String(allow_none=True)
+    version = ma.fields.Integer(metadata={"description": "broken_chain: the version at which the case's hash chain "
+                                                         "breaks"})
+    existing_case = ma.fields.String(allow_none=True, metadata={
+        "description": "the open case that refused a duplicate, only when the caller may see it"})
+    existing_org_unit = ma.fields.String(allow_none=True, metadata={
+        "description": "the union that holds that case, only when the caller may see it"})
 
 
 class ApiError(Exception):
@@ -93,11 +107,20 @@ def from_http_exception(error: HTTPException) -> Response:
                 fields.update(flat)
             else:
                 fields.update({f"{location}.{k}" if k != "body" else location: v for k, v in flat.items()})
-        summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
-        return error_response(422, "invalid_request", f"the request has bad fields: {summary}", fields=fields)
+        named = dict(islice(fields.items(), MAX_FIELD_ERRORS))
+        omitted = len(fields) - len(named)
+        summary = "; ".join(f"{k}: {v}" for k, v in named.items())
+        if omitted:
+            summary += f"; and {omitted} more bad fields (the first {MAX_FIELD_ERRORS} are named)"
+        return error_response(422, "invalid_request", f"the request has bad fields: {summary}", fields=named,
+                              fields_omitted=omitted or None)
     code = (error.name or "error").lower().replace(" ", "_")
     message = data.get("message") or error.description or error.name
-    return error_response(status, code, str(message))
+    response = error_response(status, code, str(message))
+    for name, value in error.get_headers():  # what the status needs said, e.g. Allow on a 405 (RFC 9110)
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def from_domain_error(error: DomainError, *, if_match: bool = False) -> Response:
@@ -109,13 +132,19 @@ def from_domain_error(error: DomainError, *, if_match: bool = False) -> Response
         return error_response(422, error.code, str(error), **details)
     if isinstance(error, (AccountError, CampaignError)):
         return error_response(422, error.code, str(error), fields=error.fields)
+    if isinstance(error, CaseIntegrityError):
+        # 409: the case's stored state conflicts with every request on it until its events are restored; not a 500
+        # (the server did what it should: refuse), not a 503 (waiting does not help).
+        return error_response(409, error.code, str(error), **details)
     if isinstance(error, CaseNotFound) or error.code == "not_found":
         return error_response(404, "not_found", str(error))
     if isinstance(error, VersionConflict):
         status = 412 if if_match and error.expected is not None else 409
         return error_response(status, error.code, str(error), **details)
     if isinstance(error, DuplicatePerson):
-        return error_response(409, error.code, str(error), **details)
+        user = g.get("user")
+        message, seen = error.told_to(user.sees if user is not None else lambda _unit: False)
+        return error_response(409, error.code, message, **seen)
     return error_response(409, error.code, str(error))
 
 

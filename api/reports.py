@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import marshmallow as ma
@@ -14,7 +13,7 @@ from api.auth import engine, require, require_scope
 from api.errors import ApiError
 from api.fields import Strict, Text
 from api.parsing import Blueprint
-from engine.reports import as_json, statistics, write_csv
+from engine.reports import as_json, report_csv, statistics
 
 blp = Blueprint("reports", __name__, description="Statistics as the unions report them (JSON or CSV).")
 
@@ -53,9 +52,7 @@ class Statistics(MethodView):
             raise ApiError(422, "invalid_request", "'from' is after 'to'", fields={"from": "is after 'to'"})
         rep = statistics(engine(), org_unit=org_unit, start=start, end=end, by_org_depth=args.get("by_org"))
         if args["format"] == "csv":
-            out = io.StringIO()
-            write_csv(rep, out)
-            return Response(out.getvalue(), mimetype="text/csv",
+            return Response(report_csv(rep), mimetype="text/csv",
                             headers={"Content-Disposition": 'attachment; filename="statistics.csv"'})
         data = as_json(rep)
         data["from_"] = data.pop("from")

@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select, update
 
 from aggregates.base import Case
 from aggregates.errors import ActionNotAllowed, DomainError, InvalidCommand
-from aggregates.values import is_whole, text
+from aggregates.values import checked_credit_code, is_whole, text
 from aggregates.wage_negotiation import TABLE as NEGOTIATION_TABLE
 from aggregates.wage_negotiation import WageNegotiation
 from engine.service import Actor, Casework, UnitOfWork
@@ -137,17 +137,16 @@ def check_enterprises(enterprises: Sequence[Mapping[str, Any]]) -> list[dict[str
     seen: dict[str, int] = {}
     clean = []
     for i, e in enumerate(enterprises):
-        name, code = text(e.get("name")), text(e.get("credit_code"))
+        name = text(e.get("name"))
+        code = checked_credit_code(bad, e.get("credit_code"), f"enterprises[{i}].credit_code")
         employees = e.get("employees")
         if not name:
             bad[f"enterprises[{i}].name"] = "is required"
         elif len(name) > 200:
             bad[f"enterprises[{i}].name"] = "must be at most 200 characters"
-        if code and len(code) > 40:
-            bad[f"enterprises[{i}].credit_code"] = "must be at most 40 characters"
         if employees is not None and not (is_whole(employees) and employees >= 0):
             bad[f"enterprises[{i}].employees"] = "must be a whole number, zero or more"
-        key = f"code:{code.upper()}" if code else f"name:{name}"
+        key = f"code:{code}" if code else f"name:{name}"
         if name and key in seen:
             bad[f"enterprises[{i}]"] = f"lists the same enterprise as enterprises[{seen[key]}]"
         seen.setdefault(key, i)

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from aggregates.errors import DomainError
-from aggregates.stages import ROLES
+from aggregates.stages import USER_ROLES
 from engine.config import ConfigurationError, Settings
 
 console = Console()
@@ -44,7 +44,7 @@ def _domain_errors() -> Iterator[None]:
     """A refusal from the engine is a one-line error for the operator, not a traceback."""
     try:
         yield
-    except DomainError as e:
+    except (DomainError, ConfigurationError) as e:
         raise click.ClickException(str(e)) from e
 
 
@@ -79,13 +79,18 @@ def db() -> None:
 @db.command("upgrade", help="Create or migrate every table to the latest schema.")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    from engine.migrate import pending, upgrade
+    from engine.migrate import pending, upgrade_store
 
     cw = _engine(ctx)
     todo = pending(cw.db)
-    upgrade(cw.db)
+    with _domain_errors():
+        rekeyed = upgrade_store(cw)
     url = cw.db.url.render_as_string(hide_password=True)
     console.print(f"[green]schema up to date[/] on {url} ({len(todo)} migration(s) applied)")
+    if rekeyed is not None:
+        console.print(f"person reservations re-keyed with this installation's person key: {rekeyed.reservations}")
+        for problem in rekeyed.problems:
+            console.print(f"[yellow]warning[/]: {problem}")
 
 
 @main.command(help="Load a realistic demo data set: every case type, every stage, one simulated year.")
@@ -124,7 +129,7 @@ def demo(ctx: click.Context, size: int, year: int, seed: int, if_empty: bool) ->
 @click.pass_context
 def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end: datetime | None,
            depth: int | None, fmt: str) -> None:
-    from engine.reports import RATES, as_json, rows, statistics, write_csv
+    from engine.reports import RATES, as_json, report_csv, rows, statistics
 
     cw = _ready(ctx)
     if start and end and start > end:
@@ -135,7 +140,9 @@ def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end
         click.echo(json.dumps(as_json(rep), ensure_ascii=False, indent=2))
         return
     if fmt == "csv":
-        write_csv(rep, sys.stdout)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(report_csv(rep))
+        sys.stdout.buffer.flush()
         return
     columns = sorted(rep.by_org)
     title = f"Casework statistics — {org_unit or 'all org units'}"
@@ -279,6 +286,20 @@ def orgs_list(ctx: click.Context, under: str | None) -> None:
     console.print(table)
 
 
+def _cli_actor():  # noqa: ANN202 - engine.service.Actor
+    """Who the record of account changes names for a change made here: `cli:<login name>` in role admin
+    (whoever can run these commands can reach the database, which is more than an admin can)."""
+    import getpass
+
+    from engine.service import Actor
+
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment and none for the process's uid
+        login = "unknown"
+    return Actor(f"cli:{login}"[:120], "admin")
+
+
 @main.group(help="Users of the API and their bearer tokens.")
 def users() -> None:
     pass
@@ -287,7 +308,8 @@ def users() -> None:
 @users.command("add", help="Create a user and print their bearer token (shown only this once).")
 @click.argument("user_id")
 @click.option("--name", required=True, help="The person's (or machine's) name.")
-@click.option("--role", required=True, type=click.Choice(list(ROLES)))
+@click.option("--role", required=True, type=click.Choice(USER_ROLES),
+              help="'system' is the scheduler's own role and cannot be given to a user.")
 @click.option("--org", "org_unit", required=True, help="Their org unit; they see it and every unit below it.")
 @click.pass_context
 def users_add(ctx: click.Context, user_id: str, name: str, role: str, org_unit: str) -> None:
@@ -295,7 +317,7 @@ def users_add(ctx: click.Context, user_id: str, name: str, role: str, org_unit: 
 
     cw = _ready(ctx)
     with _domain_errors():
-        user, token = add_user(cw, user_id, name, role, org_unit, created_by="cli")
+        user, token = add_user(cw, user_id, name, role, org_unit, by=_cli_actor())
     console.print(f"[green]added[/] {user.user_id} ({user.role}, {user.org_unit}). Token, shown only now:")
     click.echo(token)
 
@@ -324,20 +346,80 @@ def users_token(ctx: click.Context, user_id: str) -> None:
 
     cw = _ready(ctx)
     with _domain_errors():
-        token = rotate_token(cw, user_id)
+        token = rotate_token(cw, user_id, by=_cli_actor())
     click.echo(token)
+
+
+@users.command("set", help="Change a user's name, role or org unit.")
+@click.argument("user_id")
+@click.option("--name", default=None)
+@click.option("--role", default=None, type=click.Choice(USER_ROLES),
+              help="'system' is the scheduler's own role and cannot be given to a user.")
+@click.option("--org", "org_unit", default=None, help="Move them to this org unit.")
+@click.pass_context
+def users_set(ctx: click.Context, user_id: str, name: str | None, role: str | None, org_unit: str | None) -> None:
+    from engine.accounts import update_user
+
+    if name is None and role is None and org_unit is None:
+        raise click.UsageError("give at least one of --name, --role, --org")
+    cw = _ready(ctx)
+    with _domain_errors():
+        user = update_user(cw, user_id, by=_cli_actor(), name=name, role=role, org_unit=org_unit)
+    console.print(f"{user.user_id}: {user.name}, {user.role}, {user.org_unit}")
 
 
 @users.command("deactivate", help="Deactivate a user: their token stops working at once.")
 @click.argument("user_id")
 @click.pass_context
 def users_deactivate(ctx: click.Context, user_id: str) -> None:
+    _set_active(ctx, user_id, False)
+
+
+@users.command("reactivate", help="Reactivate a user: their current token works again.")
+@click.argument("user_id")
+@click.pass_context
+def users_reactivate(ctx: click.Context, user_id: str) -> None:
+    _set_active(ctx, user_id, True)
+
+
+def _set_active(ctx: click.Context, user_id: str, active: bool) -> None:
     from engine.accounts import set_active
 
     cw = _ready(ctx)
     with _domain_errors():
-        set_active(cw, user_id, False)
-    console.print(f"deactivated {user_id}")
+        changed = set_active(cw, user_id, active, by=_cli_actor())
+    word = "reactivated" if active else "deactivated"
+    console.print(f"{word} {user_id}" if changed else f"{user_id} was already {word}")
+
+
+@users.command("changes", help="The record of account changes, newest first: who created, changed, issued a token "
+                               "for, deactivated or reactivated each user, and when.")
+@click.argument("user_id", required=False)
+@click.option("--org", "org_unit", default=None, help="Only users now in this unit and below.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def users_changes(ctx: click.Context, user_id: str | None, org_unit: str | None, limit: int, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from engine.accounts import get_user, list_account_changes
+
+    cw = _ready(ctx)
+    if user_id is not None and get_user(cw, user_id) is None:
+        raise click.ClickException(f"no user {user_id!r}")
+    changes = list_account_changes(cw, scope=org_unit, user_id=user_id, limit=limit)
+    if as_json:
+        click.echo(json.dumps([asdict(c) for c in changes], default=_json_default, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="account changes")
+    for col in ("#", "recorded", "user id", "change", "detail", "by", "role"):
+        table.add_column(col)
+    for c in changes:
+        detail = ", ".join(f"{k}: {v['old']} → {v['new']}" if v["old"] is not None else f"{k}: {v['new']}"
+                           for k, v in c.detail.items())
+        table.add_row(str(c.seq), c.recorded_at.astimezone(cw.settings.tz).isoformat(timespec="seconds"), c.user_id,
+                      c.change, detail, c.actor_id, c.actor_role)
+    console.print(table)
 
 
 @main.command(help="Serve the HTTP API under gunicorn.")
@@ -370,7 +452,7 @@ def api(ctx: click.Context, host: str, port: int, workers: int | None, show_demo
     serve(host, port, workers)
 
 
-@main.command(help="Print a new random key for CASEWORK_CIPHER_KEY (AES-256, base64).")
+@main.command(help="Print a new random key for CASEWORK_CIPHER_KEY or CASEWORK_PERSON_KEY (256 bits, base64).")
 def keygen() -> None:
     from eventsourcing.cipher import AESCipher
 

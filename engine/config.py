@@ -5,6 +5,7 @@
 | CASEWORK_DATA_DIR           | ./casework-data                           |
 | CASEWORK_DATABASE_URL       | sqlite:///<data dir>/casework.db          |
 | CASEWORK_CIPHER_KEY         | unset: events stored in clear             |
+| CASEWORK_PERSON_KEY         | unset: generated in <data dir>/person.key |
 | CASEWORK_TIMEZONE           | Asia/Shanghai                             |
 | CASEWORK_POLICY_FILE        | unset: legal defaults (see policy.py)     |
 | CASEWORK_DB_POOL_SIZE       | 5 (PostgreSQL only)                       |
@@ -33,6 +34,8 @@ class Settings:
     database_url: str
     data_dir: Path
     cipher_key: str | None = None
+    person_key: str | None = None
+    """The secret the one-open-case-per-person rule keys ID numbers with; None: the data directory's file."""
     timezone: str = "Asia/Shanghai"
     policy: DeadlinePolicy = field(default_factory=DeadlinePolicy)
     pool_size: int = 5
@@ -64,6 +67,7 @@ class Settings:
             raise ConfigurationError("CASEWORK_DB_POOL_SIZE: must be a whole number") from e
         values: dict[str, object] = dict(
             database_url=url, data_dir=data_dir, cipher_key=env.get("CASEWORK_CIPHER_KEY") or None,
+            person_key=env.get("CASEWORK_PERSON_KEY") or None,
             timezone=timezone, policy=policy, pool_size=pool_size,
         )
         values.update(overrides)

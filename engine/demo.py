@@ -14,9 +14,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
+from stdnum.cn import ric, uscc
+
 from engine.clock import FixedClock
 from engine.config import Settings
 from engine.service import Actor, Casework
+
+SUZHOU_REGIONS = ("320505", "320506", "320507", "320508", "320509", "320581", "320582", "320583", "320585")
+"""Region codes (characters 1-6 of an ID number) of Suzhou's districts and county-level cities."""
 
 ORG_UNITS = [
     "suzhou.gusu.shuangta", "suzhou.gusu.canglang", "suzhou.wuzhong.mudu", "suzhou.wuzhong.xukou",
@@ -30,7 +35,7 @@ ORG_NAMES = {
     "suzhou.sip.loufeng": "娄葑街道总工会", "suzhou.sip.weiting": "唯亭街道总工会",
     "suzhou.xiangcheng.yuanhe": "元和街道总工会", "suzhou.kunshan.zhoushi": "周市镇总工会",
 }
-DEMO_USERS = [  # (user id, name, role, org unit): one per role, the demo's actors among them
+DEMO_USERS = [  # (user id, name, role, org unit): one per role a user may hold, the demo's actors among them
     ("demo-admin", "系统管理员", "admin", "suzhou"),
     ("demo-mediator", "调解员 张敏", "mediator", "suzhou"),
     ("demo-negotiator", "协商指导员 李强", "negotiator", "suzhou"),
@@ -40,8 +45,9 @@ DEMO_USERS = [  # (user id, name, role, org unit): one per role, the demo's acto
     ("demo-supervisor-2", "审核员 杨磊", "supervisor", "suzhou"),
     ("demo-auditor", "督查员 赵娟", "auditor", "suzhou"),
     ("demo-gusu-mediator", "姑苏区调解员 周涛", "mediator", "suzhou.gusu"),
-    ("system", "调度程序", "system", "suzhou"),
 ]
+DEMO_LOADER = Actor("demo", "admin")
+"""Who the record of account changes names for the demo's users."""
 DEMO_TOKENS_FILE = "demo-tokens.txt"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["建国", "秀英", "伟", "芳", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "霞"]
@@ -98,13 +104,19 @@ class Scenario:
 
     def firm(self) -> dict[str, Any]:
         return {"name": f"苏州{self.district}{self.rng.choice(FIRMS)}有限公司{self.rng.randint(1, 9999):04d}",
-                "credit_code": f"91320500{self.rng.randint(10**9, 10**10 - 1)}",
+                "credit_code": self.credit_code(),
                 "employees": self.rng.randint(20, 2000)}
 
+    def credit_code(self) -> str:
+        """A valid unified social credit code (GB 32100) of a Suzhou company."""
+        body = f"91320500{self.rng.randint(10**8, 10**9 - 1)}"
+        return body + uscc.calc_check_digit(body + "0")
+
     def id_number(self) -> str:
-        body = f"3205{self.rng.randint(0, 99):02d}{self.rng.randint(1960, 2000)}{self.rng.randint(101, 1228):04d}"
-        body += f"{self.rng.randint(0, 999):03d}"
-        return body + self.rng.choice("0123456789X")
+        """A valid resident ID number (GB 11643) registered in one of Suzhou's districts."""
+        born = date(1960, 1, 1) + timedelta(days=self.rng.randint(0, 40 * 365))
+        body = f"{self.rng.choice(SUZHOU_REGIONS)}{born:%Y%m%d}{self.rng.randint(0, 999):03d}"
+        return body + ric.calc_check_digit(body + "0")
 
 
 # -- labor disputes ------------------------------------------------------------------
@@ -294,7 +306,7 @@ def load_demo_accounts(cw: Casework) -> dict[str, str]:
     tokens = {}
     for user_id, name, role, org_unit in DEMO_USERS:
         if user_id not in existing:
-            _, tokens[user_id] = add_user(cw, user_id, name, role, org_unit, created_by="demo")
+            _, tokens[user_id] = add_user(cw, user_id, name, role, org_unit, by=DEMO_LOADER)
     if tokens:
         path = cw.settings.data_dir / DEMO_TOKENS_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -307,11 +319,13 @@ def load_demo_accounts(cw: Casework) -> dict[str, str]:
 
 
 def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
-    """(user id, role, token) of the demo users, as kept by load_demo_accounts."""
+    """(user id, role, token) of the demo users, as kept by load_demo_accounts (but the `system` user of earlier
+    demos: its token no longer signs in)."""
     path = settings.data_dir / DEMO_TOKENS_FILE
     if not path.exists():
         return []
-    return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines() if line]  # type: ignore[misc]
+    kept = [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [t for t in kept if t[1] != "system"]  # type: ignore[misc]
 
 
 def load_demo(settings: Settings, *, size: int = 1, year: int = 2026, seed: int = 7,

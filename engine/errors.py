@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from aggregates.errors import DomainError
@@ -33,20 +34,45 @@ class VersionConflict(DomainError):
                 "current_version": self.current}
 
 
+class CaseIntegrityError(DomainError):
+    """A case's stored events fail their hash chain: an event was removed, reordered or altered.
+
+    Nothing is read from such a case and nothing is recorded on it: a command on a shortened or
+    altered history would build on a state nobody recorded."""
+
+    code = "broken_chain"
+
+    def __init__(self, case_id: UUID, number: str | None, version: int, problem: str) -> None:
+        self.case_id, self.number, self.version, self.problem = case_id, number, version, problem
+        super().__init__(
+            f"case {number or case_id} cannot be read: its hash chain is broken at version {version} ({problem}); "
+            "nothing can be read from it or recorded on it until its events are restored"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "case": self.number or str(self.case_id), "version": self.version}
+
+
 class DuplicatePerson(DomainError):
-    """One open hardship case per person across all org units (不误不漏)."""
+    """One open hardship case per person across all org units (不误不漏).
+
+    The message names neither the other case nor its union: the caller may not be allowed to see
+    them. `existing_number` and `existing_org_unit` are for an adapter that knows what its caller sees."""
 
     code = "duplicate_person"
 
-    def __init__(self, existing_number: str | None) -> None:
-        self.existing_number = existing_number
+    def __init__(self, existing_number: str | None, existing_org_unit: str | None = None) -> None:
+        self.existing_number, self.existing_org_unit = existing_number, existing_org_unit
         if existing_number is None:
             super().__init__("another hardship case for this person was opened at the same moment")
         else:
-            super().__init__(
-                f"this person already has an open hardship case, {existing_number}; "
-                "continue that case instead of opening another"
-            )
+            super().__init__("this person already has an open hardship case in another union or unit; "
+                             "a person is registered once (不误不漏)")
 
-    def to_dict(self) -> dict[str, object]:
-        return {**super().to_dict(), "existing_case": self.existing_number}
+    def told_to(self, sees: Callable[[str], bool]) -> tuple[str, dict[str, str]]:
+        """The message and details for a caller who sees the units `sees` admits: the case only if in sight."""
+        if self.existing_number is None or self.existing_org_unit is None or not sees(self.existing_org_unit):
+            return str(self), {}
+        return (f"this person already has an open hardship case, {self.existing_number} "
+                f"({self.existing_org_unit}); continue that case instead of opening another",
+                {"existing_case": self.existing_number, "existing_org_unit": self.existing_org_unit})

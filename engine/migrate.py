@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -11,6 +12,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 import migrations
+
+if TYPE_CHECKING:
+    from engine.persons import Rekeyed
+    from engine.service import Casework
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -25,6 +30,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def upgrade_store(cw: Casework) -> Rekeyed | None:
+    """Migrate the schema, then re-key the person reservations if they were made under another key.
+
+    Re-keying is a data migration that needs the installation's person key, which lives outside the
+    database and so outside what an Alembic script sees; it runs in a transaction of its own and is
+    repeated by the next upgrade if it did not finish."""
+    from engine.persons import rekey
+
+    upgrade(cw.db)
+    return rekey(cw)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -9,7 +9,7 @@ event inside its own transaction; a rebuild writes a batch per page of notificat
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, tzinfo
 from decimal import Decimal
@@ -28,6 +28,8 @@ TRACKING_NAME = "read_model"
 @dataclass
 class ProjectionBatch:
     tz: tzinfo
+    person_key: Callable[[str], str] | None = None
+    """Keys a worker's ID number for the one-open-case-per-person reservation (the engine's secret)."""
     cases: dict[UUID, Case] = field(default_factory=dict)
     stats: dict[tuple[str, date, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     reserve: dict[str, Case] = field(default_factory=dict)
@@ -40,8 +42,9 @@ class ProjectionBatch:
         day = event.occurred_at.astimezone(self.tz).date()
         for metric, value in case.statistics(event).items():
             self.stats[(case.org_unit, day, metric)] += Decimal(value)
-        person_key = getattr(case, "person_key", None)
-        if person_key:
+        identity = getattr(case, "person_identity", "")
+        if identity and self.person_key is not None:
+            person_key = self.person_key(identity)
             if event.originator_version == 1:
                 self.reserve[person_key] = case
                 self.release.pop(person_key, None)

@@ -45,7 +45,7 @@ def rebuild(cw: Casework, *, page_size: int = PAGE,
             page = store.recorder.select_notifications(start=start, limit=page_size)
             if not page:
                 break
-            batch = ProjectionBatch(tz=cw.settings.tz)
+            batch = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
             for notification in page:
                 event = store.mapper.to_domain_event(notification)
                 case = cache.pop(event.originator_id, None)
@@ -63,5 +63,6 @@ def rebuild(cw: Casework, *, page_size: int = PAGE,
             if progress:
                 progress(events, total)
             start = last + 1
+        cw.persons.record_fingerprint(session)  # every reservation is now keyed with this installation's key
         cases = session.execute(select(func.count()).select_from(case_index)).scalar_one()
     return RebuildReport(events=events, cases=cases, last_notification_id=last)

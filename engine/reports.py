@@ -5,17 +5,16 @@ Org units are dotted paths (`suzhou.gusu.shuangta`): a unit's figures include ev
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TextIO
 
 from sqlalchemy import func, select
 
 from engine.database import in_unit
 from engine.service import Casework
+from engine.spreadsheet import csv_bytes
 from engine.tables import case_statistics
 
 # (metric, 中文, English) in the order the union's annual reports give them.
@@ -133,10 +132,11 @@ def as_json(rep: Report) -> dict[str, object]:
     }
 
 
-def write_csv(rep: Report, stream: TextIO) -> None:
+def report_csv(rep: Report) -> bytes:
     """One row per figure: section, metric, both labels, the total and one column per org unit."""
     columns = sorted(rep.by_org)
-    writer = csv.writer(stream)
-    writer.writerow(["section", "metric", "label_zh", "label_en", "total", *columns])
-    for section, metric, zh, en, total, per in rows(rep, columns):
-        writer.writerow([section, metric, zh, en, plain(total), *map(plain, per)])
+    return csv_bytes([
+        ["section", "metric", "label_zh", "label_en", "total", *columns],
+        *([section, metric, zh, en, plain(total), *map(plain, per)]
+          for section, metric, zh, en, total, per in rows(rep, columns)),
+    ])

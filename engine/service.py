@@ -7,12 +7,10 @@ the first result and appends nothing; a stale expected version is a conflict.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -27,11 +25,14 @@ from sqlalchemy.orm import Session
 
 from aggregates.base import Case, Context
 from aggregates.errors import InvalidCommand
+from aggregates.values import identifier
 from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
 from engine.database import create_db_engine, dialect_insert, write_intent
 from engine.errors import CaseNotFound, DuplicatePerson, VersionConflict
+from engine.integrity import check_head, indexed_head
 from engine.ladder import default_rectification_item, higher_union
+from engine.persons import PersonKeys
 from engine.projection import ProjectionBatch
 from engine.reactions import react
 from engine.registry import BY_PREFIX, case_type
@@ -64,6 +65,10 @@ class CommandResult:
     stage: str
     version: int
     linked: list[dict[str, Any]] = field(default_factory=list)
+    """The other cases the command recorded events on (a case it only read is not one of them)."""
+    fingerprint: str | None = None
+    """What the caller sent under the command id (a digest), so that a repeat of the id with another request
+    can be told from a retry; None for commands recorded without one."""
     replayed: bool = False
     case: Case | None = field(default=None, compare=False, repr=False)
     """The case as the command left it (not kept for a replayed command id)."""
@@ -98,16 +103,9 @@ class UnitOfWork:
         self.touched: dict[UUID, Case] = {}
 
     def load(self, case_id: UUID) -> Case:
-        if self.session.get_bind().dialect.name == "postgresql":
-            # Serialise commands on one case, so a command without an expected version never
-            # loses a race; SQLite gets the same from BEGIN IMMEDIATE.
-            self.session.execute(
-                select(case_index.c.version).where(case_index.c.case_id == case_id).with_for_update()
-            )
-        try:
-            case = self.service.store.repository.get(case_id)
-        except AggregateNotFoundError:
-            raise CaseNotFound(case_id) from None
+        # Locked on PostgreSQL: serialise commands on one case, so a command without an expected version
+        # never loses a race; SQLite gets the same from BEGIN IMMEDIATE.
+        case = self.service.load_checked(self.session, case_id, lock=True)
         self.touched[case.id] = case
         return case
 
@@ -131,6 +129,7 @@ class Casework:
         self.clock = clock or SystemClock()
         self.db = create_db_engine(self.settings)
         self.store = CaseStore(self.db, self.settings)
+        self.persons = PersonKeys(self.settings)
 
     def close(self) -> None:
         self.store.close()
@@ -160,7 +159,7 @@ class Casework:
 
     def open_case(self, kind: str, actor: Actor, *, command_id: str | None = None, org_unit: str,
                   assignee: str | None = None, occurred_at: datetime | None = None, reason: str | None = None,
-                  **data: Any) -> CommandResult:
+                  fingerprint: str | None = None, **data: Any) -> CommandResult:
         """Open a case of `kind` with its creating action (file, issue_offer, issue, apply)."""
         cls = case_type(kind)
 
@@ -169,11 +168,11 @@ class Casework:
             return uow.open(kind, org_unit=org_unit, assignee=assignee, **data)
 
         return self.transact(actor, cls.TABLE.creating.name, work, command_id=command_id,
-                             occurred_at=occurred_at, reason=reason)
+                             occurred_at=occurred_at, reason=reason, fingerprint=fingerprint)
 
     def execute(self, case_id: UUID, action: str, actor: Actor, *, command_id: str | None = None,
                 expected_version: int | None = None, occurred_at: datetime | None = None,
-                reason: str | None = None, **data: Any) -> CommandResult:
+                reason: str | None = None, fingerprint: str | None = None, **data: Any) -> CommandResult:
         """Run one command (an action of the case's stage table) on an existing case."""
 
         def work(uow: UnitOfWork) -> Case:
@@ -184,7 +183,7 @@ class Casework:
             return case
 
         return self.transact(actor, action, work, command_id=command_id, occurred_at=occurred_at,
-                             reason=reason, retry_conflicts=expected_version is None)
+                             reason=reason, retry_conflicts=expected_version is None, fingerprint=fingerprint)
 
     def apply(self, uow: UnitOfWork, case: Case, action: str, data: dict[str, Any]) -> None:
         """Run one action on a loaded case inside `uow`, with what the engine prepares and what follows
@@ -199,16 +198,17 @@ class Casework:
 
     def transact(self, actor: Actor, action: str | None, work: Callable[[UnitOfWork], Case], *,
                  command_id: str | None = None, occurred_at: datetime | None = None, reason: str | None = None,
-                 retry_conflicts: bool = True) -> CommandResult:
+                 retry_conflicts: bool = True, fingerprint: str | None = None) -> CommandResult:
         """Run `work` in one transaction and save every case it touched; idempotent by command id.
 
         `action` None names the command after the last event `work` recorded on its main case (a sweep
-        decides the step only once the case is loaded)."""
+        decides the step only once the case is loaded). `fingerprint` is kept with the result and comes back
+        with a replay, for the caller to tell a retry from another request under the same command id."""
         command_id = command_id or str(uuid.uuid4())
         attempts = CONFLICT_RETRIES if retry_conflicts else 1
         for attempt in range(1, attempts + 1):
             try:
-                return self._transact_once(actor, action, work, command_id, occurred_at, reason)
+                return self._transact_once(actor, action, work, command_id, occurred_at, reason, fingerprint)
             except (sqlalchemy.exc.IntegrityError, StoreIntegrityError) as error:
                 first = self.command_result(command_id)
                 if first is not None:
@@ -221,7 +221,7 @@ class Casework:
         raise AssertionError("unreachable")
 
     def _transact_once(self, actor: Actor, action: str | None, work: Callable[[UnitOfWork], Case], command_id: str,
-                       occurred_at: datetime | None, reason: str | None) -> CommandResult:
+                       occurred_at: datetime | None, reason: str | None, fingerprint: str | None) -> CommandResult:
         with self.write_transaction() as session:
             first = session.execute(
                 select(command_log.c.result).where(command_log.c.command_id == command_id)
@@ -231,7 +231,7 @@ class Casework:
             ctx = self.context(actor, command_id, occurred_at=occurred_at, reason=reason)
             uow = UnitOfWork(self, session, ctx)
             main = work(uow)
-            batch = ProjectionBatch(tz=self.settings.tz)
+            batch = ProjectionBatch(tz=self.settings.tz, person_key=self.persons.key_for)
             pending = [(case, case.collect_events()) for case in uow.touched.values()]
             if action is None:
                 action = next(type(events[-1]).ACTION for case, events in pending if case is main and events)
@@ -246,8 +246,8 @@ class Casework:
                 command_id=command_id, action=action, case_id=main.id, number=main.number, kind=main.KIND,
                 stage=main.stage, version=main.version,
                 linked=[{"case_id": str(c.id), "number": c.number, "kind": c.KIND, "stage": c.stage}
-                        for c in uow.touched.values() if c is not main],
-                case=main,
+                        for c, events in pending if c is not main and events],  # read but unchanged: not linked
+                fingerprint=fingerprint, case=main,
             )
             session.execute(insert(command_log).values(
                 command_id=command_id, case_id=main.id, action=action, result=result.to_json(),
@@ -264,23 +264,19 @@ class Casework:
 
     # -- per-type preparation -----------------------------------------------------------
 
-    def person_key(self, id_number: str) -> str:
-        """A keyed hash of an ID number: finds duplicates without storing the number in clear."""
-        key = (self.settings.cipher_key or "casework-person-key").encode()
-        normalised = "".join(str(id_number).split()).upper()
-        return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
-
     def _prepare_open(self, session: Session, kind: str, data: dict[str, Any]) -> None:
         if kind == "hardship":
-            worker = data.get("worker") if isinstance(data.get("worker"), Mapping) else {}
-            id_number = str(worker.get("id_number") or "")
-            data["person_key"] = key = self.person_key(id_number)
-            if id_number:
+            worker = data.get("worker")
+            identity = identifier(worker.get("id_number")) if isinstance(worker, dict) else ""
+            if identity:
+                self.persons.check(session)
                 existing = session.execute(
-                    select(person_reservations.c.number).where(person_reservations.c.person_key == key)
-                ).scalar_one_or_none()
+                    select(case_index.c.number, case_index.c.org_unit)
+                    .join(person_reservations, person_reservations.c.case_id == case_index.c.case_id)
+                    .where(person_reservations.c.person_key == self.persons.key_for(identity))
+                ).one_or_none()
                 if existing is not None:
-                    raise DuplicatePerson(existing)
+                    raise DuplicatePerson(existing.number, existing.org_unit)
         elif kind == "wage_negotiation":
             document = data.get("document_number")
             if "first_of_document" not in data:
@@ -336,10 +332,25 @@ class Casework:
     def get(self, ref: UUID | str, version: int | None = None) -> Case:
         """A case by id or number, at its current or a given version."""
         case_id = self.resolve(ref)
+        with self.read_transaction() as session:
+            try:
+                return self.load_checked(session, case_id, version)
+            except CaseNotFound:
+                raise CaseNotFound(ref) from None
+
+    def load_checked(self, session: Session, case_id: UUID, version: int | None = None, *,
+                     lock: bool = False) -> Case:
+        """The case from its events, each checked against the hash chain as it is read, and the chain's end against
+        the head the case index records; a broken case is a CaseIntegrityError. `lock`: see `indexed_head`."""
+        head = indexed_head(session, case_id, lock=lock)
         try:
-            return self.store.repository.get(case_id, version=version)
+            case: Case | None = self.store.repository.get(case_id, version=version)
         except AggregateNotFoundError:
-            raise CaseNotFound(ref) from None
+            case = None
+        check_head(case_id, head, (case.version, case.head_hash) if case is not None else (0, None), version)
+        if case is None:
+            raise CaseNotFound(case_id)
+        return case
 
     def find(self, ref: UUID | str) -> IndexedCase | None:
         """The indexed case `ref` names (an id or a number) with its kind and org unit, in one query; or None."""

@@ -14,7 +14,6 @@ from engine.access import masked_for
 # Attributes every case has; they are top-level fields of a case view, not its details.
 _COMMON = frozenset({"number", "org_unit", "assignee", "opened_at", "opened_by", "clocks", "links", "notes", "stage",
                      "updated_at", "head_hash"})
-_HIDDEN = frozenset({"person_key"})  # a keyed hash for the one-case-per-person rule, not for display
 
 
 def jsonable(value: Any, tz: tzinfo | None = None) -> Any:
@@ -35,7 +34,7 @@ def jsonable(value: Any, tz: tzinfo | None = None) -> Any:
 
 def details(case: Case) -> dict[str, Any]:
     """The case type's own state: parties, claims, proposals, items, disbursements and so on."""
-    return {k: v for k, v in vars(case).items() if not k.startswith("_") and k not in _COMMON | _HIDDEN}
+    return {k: v for k, v in vars(case).items() if not k.startswith("_") and k not in _COMMON}
 
 
 def case_view(case: Case, role: str | None = None, today: date | None = None,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -11,6 +14,7 @@ from typing import Any
 import marshmallow as ma
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from stdnum.cn import ric
 from werkzeug.test import TestResponse
 
 from api.cases import COLLECTIONS
@@ -84,8 +88,8 @@ def count_rows(cw: Casework) -> dict[str, int]:
 
 def dispute(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "employer": {"name": "苏州示例精密机械有限公司", "credit_code": "91320500MA1XXXXXX1"},
-        "applicants": [{"name": "王建国", "id_number": "320502198001011234", "phone": "13800000000"}],
+        "employer": {"name": "苏州示例精密机械有限公司", "credit_code": "91320500MA1XXXXXXC"},
+        "applicants": [{"name": "王建国", "id_number": "32050219800101123X", "phone": "13800000000"}],
         "workers_involved": 12,
         "claims": [{"category": "wages", "amount": "8600.00", "description": "拖欠两个月工资"}],
         "summary": "拖欠工资",
@@ -113,9 +117,17 @@ def rectification(today: date, **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def csv_rows(response: TestResponse) -> list[list[str]]:
+    """The rows of a CSV download, which must be UTF-8 with a byte-order mark (for Excel and WPS)."""
+    body = response.get_data()
+    assert body.startswith(codecs.BOM_UTF8), body[:20]
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+
+
 def id_number(n: int) -> str:
-    """A distinct, well-formed ID number per person (one open hardship case per person)."""
-    return f"32050619750203{n:03d}X"
+    """A distinct, valid ID number per person (one open hardship case per person), with its check digit."""
+    body = f"32050619750203{n:03d}"
+    return body + ric.calc_check_digit(body + "0")
 
 
 def hardship(n: int = 1, **overrides: Any) -> dict[str, Any]:

@@ -3,14 +3,12 @@ CSV, match what was done through the command routes."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 from typing import Any
 
 from engine.reports import SECTIONS
 from tests.api.conftest import ApiWorld
-from tests.api.support import check_error, collection, command_path, dispute, hardship, offer
+from tests.api.support import check_error, collection, command_path, csv_rows, dispute, hardship, offer
 
 
 class Done:
@@ -110,7 +108,7 @@ def test_the_csv_report_has_the_same_figures_as_the_json(api: ApiWorld) -> None:
     response = api["city_supervisor"].get(f"/reports/statistics?{query}&format=csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = csv_rows(response)
     assert rows[0] == ["section", "metric", "label_zh", "label_en", "total", "suzhou.gusu", "suzhou.wuzhong"]
     by_metric = {r[1]: r for r in rows[1:]}
     assert list(by_metric) == list(data["figures"])

@@ -56,8 +56,8 @@ COLLECTION_OF = {"labor_dispute": "disputes", "wage_negotiation": "negotiations"
 
 
 DISPUTE = dict(org_unit="suzhou.gusu",
-               employer={"name": "苏州示例精密机械有限公司", "credit_code": "91320500MA1XXXXXX1"},
-               applicants=[{"name": "王建国", "id_number": "320502198001011234", "phone": "13800000000"}],
+               employer={"name": "苏州示例精密机械有限公司", "credit_code": "91320500MA1XXXXXXC"},
+               applicants=[{"name": "王建国", "id_number": "32050219800101123X", "phone": "13800000000"}],
                workers_involved=12, summary="拖欠工资",
                claims=[{"category": "wages", "amount": "8600.00", "description": "拖欠两个月工资"}])
 OFFER = dict(org_unit="suzhou.gusu", enterprise={"name": "苏州示例电子有限公司", "employees": 320},
@@ -84,15 +84,15 @@ def _seed(cw: Casework) -> World:
         add_org(cw, path, name)
     world = World()
     for user_id, role in [("sup", "supervisor"), ("aud", "auditor"), ("adm", "admin")]:
-        _, world.tokens[role] = add_user(cw, user_id, user_id, role, "suzhou")
+        _, world.tokens[role] = add_user(cw, user_id, user_id, role, "suzhou", by=Actor("tests", "admin"))
     for user_id in ("clerk-1", "clerk-2"):
-        add_user(cw, user_id, user_id, "caseworker", "suzhou.gusu")
+        add_user(cw, user_id, user_id, "caseworker", "suzhou.gusu", by=Actor("tests", "admin"))
         world.victims.append(user_id)
     sup, worker = Actor("sup", "supervisor"), Actor("clerk-1", "caseworker")
     today = cw.clock.now().astimezone(cw.settings.tz).date()
     opened = [cw.open_case("labor_dispute", sup, **DISPUTE), cw.open_case("wage_negotiation", sup, **OFFER),
               cw.open_case("rectification_proposal", sup, **PROPOSAL),
-              cw.open_case("hardship", sup, **_hardship("李秀英", "32050619750203002X"))]
+              cw.open_case("hardship", sup, **_hardship("李秀英", "320506197502030026"))]
     mediating = cw.open_case("labor_dispute", sup, **DISPUTE).case_id
     cw.execute(mediating, "accept", sup)
     cw.execute(mediating, "start_mediation", sup, mediator="sup")
@@ -103,7 +103,7 @@ def _seed(cw: Casework) -> World:
     cw.execute(negotiating, "submit_proposal", sup, side="union", wage_increase_pct="6")
     implementing = cw.open_case("rectification_proposal", sup, **PROPOSAL).case_id
     cw.execute(implementing, "accept_plan", sup, plan="同意整改")
-    registered = cw.open_case("hardship", worker, **_hardship("张伟", "320506198002030011")).case_id
+    registered = cw.open_case("hardship", worker, **_hardship("张伟", "320506198002030016")).case_id
     cw.execute(registered, "verify", worker, visited_on=today, findings="属实")
     cw.execute(registered, "approve", sup)
     cw.execute(registered, "pause_clock", sup, clock="review", reason="外出务工")

@@ -15,8 +15,8 @@ NEGOTIATOR = Actor("negotiator-1", "negotiator")
 def file_dispute(cw: Casework, actor: Actor = MEDIATOR, **overrides: Any) -> CommandResult:
     data: dict[str, Any] = dict(
         org_unit="suzhou.gusu",
-        employer={"name": "苏州示例精密机械有限公司", "credit_code": "91320500MA1XXXXXX1"},
-        applicants=[{"name": "王建国", "id_number": "320502198001011234", "phone": "13800000000"}],
+        employer={"name": "苏州示例精密机械有限公司", "credit_code": "91320500MA1XXXXXXC"},
+        applicants=[{"name": "王建国", "id_number": "32050219800101123X", "phone": "13800000000"}],
         workers_involved=12,
         claims=[{"category": "wages", "amount": "8600.00", "description": "拖欠两个月工资"}],
         summary="拖欠工资",
@@ -28,7 +28,7 @@ def file_dispute(cw: Casework, actor: Actor = MEDIATOR, **overrides: Any) -> Com
 def hardship_application(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = dict(
         org_unit="suzhou.wuzhong",
-        worker={"name": "李秀英", "id_number": "32050619750203002X", "phone": "13900000000",
+        worker={"name": "李秀英", "id_number": "320506197502030026", "phone": "13900000000",
                 "address": "吴中区某街道"},
         household={"members": 3, "monthly_income_per_capita": "900", "local_minimum": "1120"},
         causes=["illness"],

@@ -40,7 +40,7 @@ def test_upgrade_demo_report_verify_rebuild_show_history(run, tmp_path) -> None:
     assert int(figures["offers_written"]) >= 1 and int(figures["disputes_accepted"]) >= 1
     assert int(figures["hardship_registered"]) >= 1
     csv_lines = run("report", "--format", "csv", "--org", "suzhou").output.splitlines()
-    assert csv_lines[0].startswith("section,metric,label_zh,label_en,total")
+    assert csv_lines[0].startswith("\ufeffsection,metric,label_zh,label_en,total")  # a BOM for Excel and WPS
     assert "every chain intact" in run("verify").output
     assert "rebuilt" in run("rebuild").output
     shown = json.loads(run("show", "LD-2026-000001", "--role", "mediator").output)

@@ -35,7 +35,7 @@ def accepted(desk: Desk) -> LaborDispute:
 def apply_hardship(desk: Desk) -> HardshipCase:
     return HardshipCase.apply(
         desk.ctx("caseworker"), case_id=uuid4(), number="HS-2026-000042", org_unit="gusu",
-        worker={"name": "Zhou Min", "id_number": "320502198501011234"}, person_key="pk-1",
+        worker={"name": "Zhou Min", "id_number": "320502198501011236"},
         household={"members": 2, "monthly_income_per_capita": "600", "local_minimum": "1095"},
         causes=["illness"], category="relative",
     )
@@ -171,17 +171,23 @@ def test_pause_needs_a_reason_and_an_open_unpaused_clock():
         case.pause_clock(desk.ctx("supervisor", reason="x"), clock="acceptance")
     assert err.value.fields == {"clock": "no open clock 'acceptance'; open clocks: mediation"}
     case.pause_clock(desk.ctx("supervisor", reason="x"), clock="mediation")
-    with pytest.raises(InvalidCommand) as err:
+    # Its only clock paused, the case no longer offers pause_clock, and refuses it as not allowed now.
+    assert "pause_clock" not in case.allowed_actions("supervisor", desk.ctx("supervisor").now)
+    with pytest.raises(ActionNotAllowed) as refused:
         case.pause_clock(desk.ctx("supervisor", reason="x"), clock="mediation")
-    assert "already paused since 2026-03-02" in err.value.fields["clock"]
+    assert "already paused since 2026-03-02" in refused.value.why
+    assert "pause_clock" not in refused.value.allowed and "resume_clock" in refused.value.allowed
 
 
 def test_resume_refuses_a_clock_that_is_not_paused():
     desk = Desk()
     case = accepted(desk)
-    with pytest.raises(InvalidCommand) as err:
+    # With no clock paused, resume_clock is not offered and is refused as not allowed now.
+    assert "resume_clock" not in case.allowed_actions("supervisor", desk.ctx("supervisor").now)
+    with pytest.raises(ActionNotAllowed) as refused:
         case.resume_clock(desk.ctx("supervisor"), clock="mediation")
-    assert err.value.fields == {"clock": "'mediation' is not paused"}
+    assert refused.value.why == "no clock is paused"
+    case.pause_clock(desk.ctx("supervisor", reason="x"), clock="mediation")
     with pytest.raises(InvalidCommand) as err:
         case.resume_clock(desk.ctx("supervisor"), clock="nothing")
     assert "no open clock 'nothing'" in err.value.fields["clock"]
@@ -297,8 +303,8 @@ def test_raise_alert_is_for_the_system_only():
             case.raise_alert(desk.ctx(role), clock="acceptance")
         assert "roles that may: system" in str(err.value)
         assert "raise_alert" not in err.value.allowed
-    assert "raise_alert" in case.allowed_actions("system")
-    assert "raise_alert" not in case.allowed_actions("supervisor")
+    assert "raise_alert" in case.allowed_actions("system", desk.ctx("system").now)
+    assert "raise_alert" not in case.allowed_actions("supervisor", desk.ctx("supervisor").now)
     assert case.version == 1 and case.alerts == []
 
 

@@ -23,8 +23,8 @@ def file_dispute(desk: Desk, role: str = "mediator", **overrides) -> LaborDisput
         "case_id": uuid4(),
         "number": NUMBER,
         "org_unit": "suzhou-industrial-park",
-        "employer": {"name": "Suzhou Precision Parts Co.", "credit_code": "91320594MA1XXXXXX"},
-        "applicants": [{"name": "Wang Fang", "id_number": "320501199001011234", "phone": "13800000000"}],
+        "employer": {"name": "Suzhou Precision Parts Co.", "credit_code": "91320594MA1XXXXXXH"},
+        "applicants": [{"name": "Wang Fang", "id_number": "320501199001011238", "phone": "13800000000"}],
         "workers_involved": 1,
         "claims": [{"category": "wages", "amount": "5200.5", "description": "March wages unpaid"},
                    {"category": "overtime", "amount": 800}],
@@ -72,8 +72,8 @@ def test_file_opens_the_acceptance_clock_in_working_days():
 def test_file_records_state_and_normalised_claims():
     desk = Desk()
     case = file_dispute(desk)
-    assert case.employer == {"name": "Suzhou Precision Parts Co.", "credit_code": "91320594MA1XXXXXX"}
-    assert case.applicants == [{"name": "Wang Fang", "id_number": "320501199001011234", "phone": "13800000000"}]
+    assert case.employer == {"name": "Suzhou Precision Parts Co.", "credit_code": "91320594MA1XXXXXXH"}
+    assert case.applicants == [{"name": "Wang Fang", "id_number": "320501199001011238", "phone": "13800000000"}]
     assert case.claims == [
         {"category": "wages", "amount": Decimal("5200.50"), "description": "March wages unpaid"},
         {"category": "overtime", "amount": Decimal("800.00"), "description": ""},
@@ -546,9 +546,11 @@ def test_allowed_actions_by_role():
         "record_session", "extend_mediation", "reach_agreement", "fail_mediation", "withdraw",
         "add_note", "link_case",
     ]
-    assert case.allowed_actions("system") == ["deem_failed", "raise_alert"]
+    assert case.allowed_actions("system") == []  # the mediation clock is running: nothing for the scheduler
     assert "assign" in case.allowed_actions("supervisor")
     assert case.allowed_actions("auditor") == []
+    desk.advance(days=16)
+    assert case.allowed_actions("system", desk.ctx("system").now) == ["deem_failed", "raise_alert"]
 
 
 # -- replay and hash chain ---------------------------------------------------------------------

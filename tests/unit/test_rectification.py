@@ -35,7 +35,7 @@ def issue(desk: Desk, role: str = "inspector", **overrides) -> RectificationProp
         "case_id": uuid4(),
         "number": NUMBER,
         "org_unit": "suzhou/gusu",
-        "enterprise": {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXX1"},
+        "enterprise": {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXXC"},
         "issuing_union": "姑苏区总工会",
         "source": {"kind": "negotiation", "case_id": NEGOTIATION_ID, "number": "WN-2026-000001"},
         "items": [dict(item) for item in ITEMS],
@@ -138,6 +138,8 @@ def test_every_action_that_needs_a_reason_refuses_without_one(a):
     desk = Desk()
     case = STAGE_BUILDERS[a.sources[0]](desk)
     version = case.version
+    desk.advance(days=16)  # the reply clock has run out: only the reason is missing
+    assert a.name in case.allowed_actions("supervisor", desk.ctx("supervisor").now)
     for reason in (None, "", "  "):
         with pytest.raises(InvalidCommand) as err:
             getattr(case, a.name)(desk.ctx("supervisor", reason=reason), **VALID[a.name])
@@ -160,7 +162,7 @@ def test_issue_opens_the_case_with_a_15_day_reply_clock():
     assert list(case.clocks) == ["reply"]
     assert case.clocks["reply"].started_on == START
     assert case.clocks["reply"].due_on == days(15)
-    assert case.enterprise == {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXX1"}
+    assert case.enterprise == {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXXC"}
     assert case.issuing_union == "姑苏区总工会"
     assert case.source == {"kind": "negotiation", "case_id": NEGOTIATION_ID, "number": "WN-2026-000001"}
     assert case.source_case_id == NEGOTIATION_ID

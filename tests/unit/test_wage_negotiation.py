@@ -27,7 +27,7 @@ def issue(desk: Desk, role: str = "negotiator", **overrides) -> WageNegotiation:
         "case_id": uuid4(),
         "number": NUMBER,
         "org_unit": "suzhou/gusu",
-        "enterprise": {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXX1", "employees": 320},
+        "enterprise": {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXXC", "employees": 320},
         "issuing_union": "苏州精密机械有限公司工会",
         "document_number": "苏工要〔2026〕7号",
         "terms": {"wage_increase_pct": "5.5", "minimum_wage": "2490", "other": "高温津贴"},
@@ -231,8 +231,12 @@ def test_every_action_refuses_a_stage_it_does_not_run_in(a):
 def test_every_action_that_needs_a_reason_refuses_without_one(a):
     desk = Desk()
     case = STAGE_BUILDERS[a.sources[0]](desk)
+    desk.advance(days=21)  # every reply clock has run out, so each escalation step may run
+    if a.name == "dismiss_escalation":
+        case.propose_escalation(desk.ctx("system", reason="the enterprise did not answer"))
     version = case.version
     role = "supervisor" if "supervisor" in a.roles else sorted(a.roles)[0]  # a role that may run it
+    assert a.name in case.allowed_actions(role, desk.ctx(role).now)  # only the reason is missing
     for reason in (None, "", "   "):
         with pytest.raises(InvalidCommand) as err:
             getattr(case, a.name)(desk.ctx(role, reason=reason), **VALID[a.name])
@@ -260,7 +264,7 @@ def test_issue_offer_opens_the_case_with_a_20_day_reply_clock():
     assert list(case.clocks) == ["reply"]
     assert case.clocks["reply"].started_on == START
     assert case.clocks["reply"].due_on == days(20)
-    assert case.enterprise == {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXX1", "employees": 320}
+    assert case.enterprise == {"name": "苏州精密机械有限公司", "credit_code": "91320500MA1XXXXXXC", "employees": 320}
     assert case.issuing_union == "苏州精密机械有限公司工会"
     assert case.document_number == "苏工要〔2026〕7号"
     assert case.terms == {"wage_increase_pct": Decimal("5.5"), "minimum_wage": Decimal("2490.00"), "other": "高温津贴"}

@@ -35,9 +35,9 @@ def fields_of(error: pytest.ExceptionInfo[CampaignError]) -> dict[str, str]:
 
 def test_each_bad_enterprise_is_named_by_its_row_and_nothing_is_stored(cw: Casework) -> None:
     enterprises = [
-        {"name": "苏州甲公司", "credit_code": "91320500MA1AAAAAA1"},
-        {"name": "  ", "credit_code": "91320500MA1BBBBBB2"},
-        {"name": "苏州甲公司（分厂）", "credit_code": "91320500ma1aaaaaa1"},  # the same code, another spelling
+        {"name": "苏州甲公司", "credit_code": "91320500MA1AAAAAAL"},
+        {"name": "  ", "credit_code": "91320500MA1BBBBBB0"},
+        {"name": "苏州甲公司（分厂）", "credit_code": "91320500ma1aaaaaal"},  # the same code, another spelling
         {"name": "苏州丙公司", "employees": -3},
         {"name": "苏州丁公司"},
         {"name": "苏州丁公司"},
@@ -94,13 +94,13 @@ def test_a_document_number_already_used_by_a_campaign_or_a_negotiation_is_refuse
 
 def test_read_csv_takes_chinese_headers_and_names_the_line_of_a_bad_value() -> None:
     content = ("\ufeff企业名称,统一社会信用代码,职工人数\n"
-               "苏州甲公司,91320500MA1AAAAAA1,120\n"
+               "苏州甲公司,91320500MA1AAAAAAL,120\n"
                "苏州乙公司,,\n"
-               "苏州丙公司,91320500MA1CCCCCC3, 35 \n")
+               "苏州丙公司,91320500MA1CCCCCCB, 35 \n")
     assert read_csv(content) == [
-        {"name": "苏州甲公司", "credit_code": "91320500MA1AAAAAA1", "employees": 120},
+        {"name": "苏州甲公司", "credit_code": "91320500MA1AAAAAAL", "employees": 120},
         {"name": "苏州乙公司", "credit_code": ""},
-        {"name": "苏州丙公司", "credit_code": "91320500MA1CCCCCC3", "employees": 35},
+        {"name": "苏州丙公司", "credit_code": "91320500MA1CCCCCCB", "employees": 35},
     ]
     with pytest.raises(CampaignError) as error:
         read_csv("单位名称,职工数\n苏州甲公司,120\n苏州乙公司,一百\n苏州丙公司,3.5\n")
