@@ -51,6 +51,7 @@ from benchmarks.common import (
     Backend,
     add_database_arguments,
     console,
+    credit_code,
     environment_line,
     exit_cleanly_on_sigterm,
     isolated_backend,
@@ -126,7 +127,7 @@ class StoreBuilder:
             n = self.opened + i
             case = uow.open(
                 "labor_dispute", org_unit=f"suzhou.district{n % 7}",
-                employer={"name": f"苏州精密制造有限公司 {n}", "credit_code": f"91320500MA{n:08d}"},
+                employer={"name": f"苏州精密制造有限公司 {n}", "credit_code": credit_code(n)},
                 applicants=[{"name": f"王{n}", "phone": f"1380000{n % 10000:04d}"}],
                 workers_involved=1 + n % 12, claims=[{"category": "wages", "amount": f"{1000 + n % 9000}.00"}],
                 summary="拖欠三个月工资",

@@ -72,6 +72,7 @@ from benchmarks.common import (
     Backend,
     LatencyStats,
     console,
+    credit_code,
     environment_line,
     exit_cleanly_on_sigterm,
     isolated_backend,
@@ -98,7 +99,7 @@ def offer(i: int, batch: int) -> dict[str, Any]:
     """A written offer to enterprise `i`; each seeding transaction is one multi-enterprise offer document."""
     return {
         "org_unit": f"suzhou.district{i % 7}",
-        "enterprise": {"name": f"苏州精密制造有限公司 {i}", "credit_code": f"91320500MA{i:08d}",
+        "enterprise": {"name": f"苏州精密制造有限公司 {i}", "credit_code": credit_code(i),
                        "employees": 20 + i % 480},
         "issuing_union": "苏州市总工会",
         "document_number": f"苏工要〔2026〕{i // batch + 1}号",
