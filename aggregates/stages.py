@@ -25,6 +25,9 @@ ROLES = (
 ANY_OPEN = "*"
 """Source marker: the action is allowed in every stage that is not terminal."""
 
+SCHEDULER_ROLE = "system"
+USER_ROLES = tuple(r for r in ROLES if r != SCHEDULER_ROLE)
+"""The roles a user's account may hold: `system` is the scheduler's own, so no token can act as the scheduler."""
 
 @dataclass(frozen=True)
 class Action:

@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from aggregates.stages import ROLES
 from api.fields import Strict, Text
-from engine.accounts import ORG_LEVELS
+from engine.accounts import CHANGES, ORG_LEVELS, SCHEDULER_ROLE, USER_ROLES
 from engine.queries import SORTS
 from engine.registry import CASE_TYPES
 
@@ -126,8 +126,62 @@ class UserWithTokenSchema(UserSchema):
     token = fields.String(required=True, metadata={"description": "the bearer token; shown only this once"})
 
 
+def _user_role(**kwargs: object) -> fields.String:
+    """A role a user may hold; the refusal of `system` says whose role it is."""
+    return fields.String(validate=validate.OneOf(USER_ROLES, error=(
+        f"must be one of {{choices}} ({SCHEDULER_ROLE!r} is the scheduler's own role and cannot be given to a user)"
+    )), **kwargs)
+
+
 class NewUserSchema(Strict):
     user_id = Text(required=True, min_length=1, max_length=120)
     name = Text(required=True, min_length=1, max_length=200)
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    role = _user_role(required=True)
     org_unit = Text(required=True, min_length=1, max_length=200)
+
+
+class UserUpdateSchema(Strict):
+    """The fields to change; at least one."""
+
+    name = Text(min_length=1, max_length=200)
+    role = _user_role()
+    org_unit = Text(min_length=1, max_length=200, metadata={"description": "move the user to this unit"})
+
+    @ma.validates_schema
+    def _at_least_one_field(self, data: dict[str, object], **kwargs: object) -> None:
+        if not data:
+            raise ma.ValidationError("give at least one of name, role, org_unit")
+
+
+class ChangedValueSchema(ma.Schema):
+    old = fields.Raw(required=True, allow_none=True, metadata={"description": "null when the account was created"})
+    new = fields.Raw(required=True, allow_none=True)
+
+
+class AccountChangeSchema(ma.Schema):
+    seq = fields.Integer(required=True, metadata={"description": "the entry's place in the record"})
+    user_id = fields.String(required=True, metadata={"description": "the account that changed"})
+    change = fields.String(required=True, metadata={"enum": list(CHANGES)})
+    detail = fields.Dict(keys=fields.String(), values=fields.Nested(ChangedValueSchema), required=True,
+                         metadata={"description": "each field that changed, with its old and new value "
+                                                  "(empty for token_issued: a token is never recorded)"})
+    actor_id = fields.String(required=True, metadata={"description": "who made the change (cli:<login> for the "
+                                                                     "command line)"})
+    actor_role = fields.String(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+
+
+class AccountChangePageSchema(ma.Schema):
+    items = fields.List(fields.Nested(AccountChangeSchema), required=True)
+    next_cursor = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "pass as `cursor` for the next (older) page; null at the end"})
+
+
+class AccountChangeQuerySchema(Strict):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.Integer(validate=validate.Range(min=1, max=2**62),
+                            metadata={"description": "the `next_cursor` of the previous page"})
+
+
+class AccountChangeListQuerySchema(AccountChangeQuerySchema):
+    user_id = Text(min_length=1, max_length=120, metadata={"description": "only this user's account"})

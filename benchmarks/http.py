@@ -477,7 +477,7 @@ def seed(cw: Any, pools: list[str], cases: int, read_notes: int) -> tuple[str, d
 
     for path, name in ORGS:
         add_org(cw, path, name)
-    _, token = add_user(cw, USER_ID, "基准调解员", ROLE, "suzhou", created_by="benchmark")
+    _, token = add_user(cw, USER_ID, "基准调解员", ROLE, "suzhou", by=Actor("benchmark", "admin"))
     actor = Actor(USER_ID, ROLE)
     opened: dict[str, list[Any]] = {}
     i = 0

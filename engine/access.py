@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_reports": frozenset({*WORKING, "auditor", "admin", "system"}),
     "see_personal_data": frozenset({"mediator", "caseworker", "supervisor"}),
     "manage_accounts": frozenset({"admin"}),
+    "read_account_changes": frozenset({"admin", "auditor"}),
     "start_campaigns": frozenset({"negotiator", "supervisor"}),
 }
 """Capability -> the roles that have it. Auditors read and verify but run no command."""

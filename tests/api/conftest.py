@@ -9,11 +9,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from aggregates.stages import ROLES
+from aggregates.stages import USER_ROLES
 from api import create_app
 from engine.accounts import add_org, add_user
 from engine.clock import FixedClock
-from engine.service import Casework
+from engine.service import Actor, Casework
 from tests.api.support import Caller, Walk
 
 ORGS = (
@@ -22,6 +22,8 @@ ORGS = (
     ("suzhou.gusu.shuangta", "双塔街道总工会"),
     ("suzhou.wuzhong", "吴中区总工会"),
 )
+TESTS = Actor("tests", "admin")
+"""Who the record of account changes names for the fixture's users."""
 HOME = "suzhou.gusu"
 """Where the one-user-per-role callers work: they see gusu and shuangta, not wuzhong or the city."""
 
@@ -59,9 +61,9 @@ def api(cw: Casework, clock: FixedClock) -> ApiWorld:
         add_org(cw, path, name)
     app = create_app(cw)
     world = ApiWorld(cw, clock, app, app.test_client())
-    users = {role: (role, HOME) for role in ROLES} | EXTRA_USERS
+    users = {role: (role, HOME) for role in USER_ROLES} | EXTRA_USERS
     for name, (role, unit) in users.items():
         user_id = name.replace("_", "-")
-        _, token = add_user(cw, user_id, name, role, unit, created_by="tests")
+        _, token = add_user(cw, user_id, name, role, unit, by=TESTS)
         world.callers[name] = Caller(world.client, user_id, role, unit, token)
     return world

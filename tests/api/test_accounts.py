@@ -7,10 +7,11 @@ import hashlib
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
+from engine.tables import users
 from tests.api.conftest import ORGS, ApiWorld
-from tests.api.support import check_error, collection, dispute
+from tests.api.support import Caller, check_error, collection, dispute
 
 
 def _me(client: FlaskClient, token: str) -> Any:
@@ -147,3 +148,129 @@ def test_a_deactivated_user_is_refused_at_once(api: ApiWorld) -> None:
     check_error(api["wuzhong_admin"].post(f"/users/{caseworker.user_id}/deactivate"), 404, "not_found")
     check_error(api["supervisor"].post(f"/users/{api['mediator'].user_id}/deactivate"), 403, "forbidden")
     assert api["mediator"].get("/me").status_code == 200
+
+
+def _patch(caller: Caller, user_id: str, body: Any) -> Any:
+    return caller.client.patch(f"/users/{user_id}", json=body, headers={"Authorization": f"Bearer {caller.token}"})
+
+
+def _changes(caller: Caller, path: str = "/account-changes", **query: Any) -> list[tuple[str, str, str, str]]:
+    """(user id, change, actor id, actor role) of the caller's first page, newest first."""
+    response = caller.get(path, query_string=query)
+    assert response.status_code == 200, response.get_json()
+    return [(c["user_id"], c["change"], c["actor_id"], c["actor_role"]) for c in response.get_json()["items"]]
+
+
+def test_an_admin_who_rotates_another_users_token_is_on_the_record_for_admins_and_auditors(api: ApiWorld) -> None:
+    admin, mediator, auditor = api["admin"], api["mediator"], api["auditor"]
+    new_token = admin.post(f"/users/{mediator.user_id}/token").get_json()["token"]
+    admin.post(f"/users/{api['caseworker'].user_id}/deactivate")
+
+    for reader in (auditor, admin):
+        assert _changes(reader)[:2] == [("caseworker", "deactivated", admin.user_id, "admin"),
+                                        ("mediator", "token_issued", admin.user_id, "admin")]
+        assert _changes(reader, f"/users/{mediator.user_id}/changes") == [
+            ("mediator", "token_issued", admin.user_id, "admin"), ("mediator", "created", "tests", "admin")]
+        assert _changes(reader, user_id=mediator.user_id) == _changes(reader, f"/users/{mediator.user_id}/changes")
+    entry = auditor.get(f"/users/{mediator.user_id}/changes").get_json()["items"][0]
+    assert entry["detail"] == {} and entry["recorded_at"] == api.clock.now().isoformat()
+    body = auditor.get("/account-changes?limit=200").get_data(as_text=True)
+    assert new_token not in body and hashlib.sha256(new_token.encode()).hexdigest() not in body
+
+    for who in ("negotiator", "supervisor", "city_supervisor"):
+        for path in ("/account-changes", f"/users/{mediator.user_id}/changes"):
+            error = check_error(api[who].get(path), 403, "forbidden")
+            assert error["roles"] == ["admin", "auditor"], (who, path)
+    # an admin elsewhere sees neither the record nor the user of another unit
+    wuzhong = api["wuzhong_admin"]
+    assert {user for user, *_ in _changes(wuzhong)} == {"wuzhong-admin", "wuzhong-mediator"}
+    assert _changes(wuzhong, user_id=mediator.user_id) == []
+    check_error(wuzhong.get(f"/users/{mediator.user_id}/changes"), 404, "not_found")
+    check_error(auditor.get("/users/nobody/changes"), 404, "not_found")
+    assert {user for user, *_ in _changes(auditor, limit=200)} == {
+        c.user_id for c in api.callers.values() if c.org_unit.startswith("suzhou.gusu")}
+
+
+def test_the_record_is_read_a_page_at_a_time(api: ApiWorld) -> None:
+    auditor = api["auditor"]
+    everything = auditor.get("/account-changes?limit=200").get_json()
+    in_gusu = [c for c in api.callers.values() if c.org_unit.startswith("suzhou.gusu")]
+    assert everything["next_cursor"] is None and len(everything["items"]) == len(in_gusu) > 6  # one entry each
+    seen, cursor = [], None
+    while True:
+        page = auditor.get("/account-changes", query_string={"limit": 3, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200
+        seen += page.get_json()["items"]
+        cursor = page.get_json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything["items"]
+    for query in ("limit=0", "limit=201", "cursor=0", "cursor=x", "colour=red", "user_id="):
+        field = "query." + query.split("=")[0]
+        assert field in check_error(auditor.get(f"/account-changes?{query}"), 422)["fields"], query
+
+
+def test_the_system_role_cannot_be_given_to_a_user_over_http(api: ApiWorld) -> None:
+    admin = api["admin"]
+    before = admin.get("/account-changes?limit=200").get_json()["items"]
+    created = admin.post("/users", {"user_id": "robot", "name": "调度程序", "role": "system",
+                                    "org_unit": "suzhou.gusu"})
+    assert "scheduler" in check_error(created, 422)["fields"]["role"]
+    changed = _patch(admin, api["mediator"].user_id, {"role": "system"})
+    assert "scheduler" in check_error(changed, 422)["fields"]["role"]
+    assert api["mediator"].get("/me").get_json()["role"] == "mediator"
+    assert admin.get("/account-changes?limit=200").get_json()["items"] == before
+    assert "robot" not in [u["user_id"] for u in admin.get("/users").get_json()]
+
+
+def test_a_system_user_from_an_earlier_demo_cannot_sign_in(api: ApiWorld) -> None:
+    token = "cw_kept-from-an-earlier-demo"
+    with api.cw.write_transaction() as session:
+        session.execute(insert(users).values(user_id="system", name="调度程序", role="system", org_unit="suzhou.gusu",
+                                             token_hash=hashlib.sha256(token.encode()).hexdigest(), active=True,
+                                             created_at=api.clock.now(), created_by="demo"))
+    check_error(_me(api.client, token), 401, "unauthorized")
+    check_error(api.client.post(collection("labor_dispute"), json=dispute(),
+                                headers={"Authorization": f"Bearer {token}"}), 401, "unauthorized")
+
+
+def test_admins_change_a_users_name_role_and_unit_on_the_record(api: ApiWorld) -> None:
+    admin, negotiator = api["admin"], api["negotiator"]
+    response = _patch(admin, negotiator.user_id, {"name": "李强", "role": "supervisor",
+                                                  "org_unit": "suzhou.gusu.shuangta"})
+    assert response.status_code == 200, response.get_json()
+    assert {k: response.get_json()[k] for k in ("name", "role", "org_unit")} == {
+        "name": "李强", "role": "supervisor", "org_unit": "suzhou.gusu.shuangta"}
+    me = negotiator.get("/me").get_json()  # the same token, the new role and unit
+    assert (me["role"], me["org_unit"]) == ("supervisor", "suzhou.gusu.shuangta")
+    items = api["auditor"].get(f"/users/{negotiator.user_id}/changes").get_json()["items"]
+    assert [(c["change"], c["detail"], c["actor_id"]) for c in items[:3]] == [
+        ("unit_changed", {"org_unit": {"old": "suzhou.gusu", "new": "suzhou.gusu.shuangta"}}, admin.user_id),
+        ("role_changed", {"role": {"old": "negotiator", "new": "supervisor"}}, admin.user_id),
+        ("name_changed", {"name": {"old": "negotiator", "new": "李强"}}, admin.user_id)]
+
+    user = api["inspector"].user_id
+    check_error(_patch(admin, user, {"org_unit": "suzhou.wuzhong"}), 403, "forbidden")  # out of the admin's reach
+    check_error(_patch(admin, "wuzhong-mediator", {"name": "x"}), 404, "not_found")
+    check_error(_patch(admin, admin.user_id, {"role": "mediator"}), 409, "conflict")
+    assert "org_unit" in check_error(_patch(admin, user, {"org_unit": "suzhou.gusu.nowhere"}), 422)["fields"]
+    assert "body" in check_error(_patch(admin, user, {}), 422)["fields"]
+    assert "token" in check_error(_patch(admin, user, {"token": "mine"}), 422)["fields"]
+    check_error(_patch(api["supervisor"], user, {"name": "x"}), 403, "forbidden")
+    check_error(_patch(api["auditor"], user, {"name": "x"}), 403, "forbidden")
+    assert [c["change"] for c in api["auditor"].get(f"/users/{user}/changes").get_json()["items"]] == ["created"]
+
+
+def test_a_reactivated_user_signs_in_again_and_both_switches_are_on_the_record(api: ApiWorld) -> None:
+    admin, caseworker = api["admin"], api["caseworker"]
+    admin.post(f"/users/{caseworker.user_id}/deactivate")
+    check_error(caseworker.get("/me"), 401, "unauthorized")
+    response = admin.post(f"/users/{caseworker.user_id}/reactivate")
+    assert response.status_code == 200 and response.get_json()["active"] is True
+    assert caseworker.get("/me").status_code == 200
+    assert admin.post(f"/users/{caseworker.user_id}/reactivate").status_code == 200  # already active: no entry
+    assert _changes(admin, f"/users/{caseworker.user_id}/changes") == [
+        ("caseworker", "reactivated", admin.user_id, "admin"), ("caseworker", "deactivated", admin.user_id, "admin"),
+        ("caseworker", "created", "tests", "admin")]
+    check_error(api["wuzhong_admin"].post(f"/users/{caseworker.user_id}/reactivate"), 404, "not_found")
+    check_error(api["auditor"].post(f"/users/{caseworker.user_id}/reactivate"), 403, "forbidden")

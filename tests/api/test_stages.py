@@ -40,7 +40,7 @@ def test_a_labor_dispute_reaches_every_terminal_stage_over_http(api: ApiWorld) -
     w(w.open("labor_dispute", "caseworker", dispute()), "withdraw", "caseworker", reason="申请人撤回")
 
     d = w(w.open("labor_dispute", "mediator", dispute()), "accept", "mediator")
-    failed = w(d, "deem_failed", "system", days=16)
+    failed = w(d, "deem_failed", "supervisor", days=16)
     assert failed["stage"] == "mediation_failed"
     w(failed, "refer_to_arbitration", "mediator")
     d = w(w(w.open("labor_dispute", "mediator", dispute()), "accept", "mediator"), "fail_mediation", "mediator",
@@ -56,7 +56,7 @@ def test_a_wage_negotiation_reaches_every_terminal_stage_over_http(api: ApiWorld
     n = w(n, "refuse_offer", "negotiator", reason="企业拒绝")
     n = w(n, "escalate_to_acting_offer", "supervisor", acting_union="苏州市总工会", reason="拒绝应约")
     assert "acting_offer" in n["flags"]
-    n = w(n, "issue_rectification", "system", days=21, reason="代行要约逾期", items=items(w.today + timedelta(days=21)))
+    n = w(n, "issue_rectification", "supervisor", days=21, reason="代行要约逾期", items=items(w.today + timedelta(days=21)))
     assert n["stage"] == "rectification_pending"
     linked = api["supervisor"].get(f"/cases/{n['case_id']}").get_json()["links"]
     rp_ref = next(link["number"] for link in linked if link["kind"] == "rectification_proposal")
@@ -82,8 +82,8 @@ def test_a_wage_negotiation_reaches_every_terminal_stage_over_http(api: ApiWorld
     filing = next(c for c in n["clocks"] if c["name"] == "filing")
     assert filing["due_on"] == (w.today + timedelta(days=10)).isoformat()
     n = w(n, "file_with_bureau", "negotiator", bureau="苏州市人社局")
-    n = w(n, "take_effect", "system", days=16)
-    n = w(n, "mark_expiring", "system", days=280)
+    n = w(n, "take_effect", "supervisor", days=16)
+    n = w(n, "mark_expiring", "negotiator", days=280)
     concluded = w(n, "conclude", "negotiator", reason="期满，已续签")
     assert concluded["is_open"] is False
 

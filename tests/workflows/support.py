@@ -19,6 +19,7 @@ from tests.integration.scenarios import NEGOTIATOR
 SYSTEM = Actor("system", "system")
 INSPECTOR = Actor("inspector-1", "inspector")
 SUPERVISOR = Actor("supervisor-1", "supervisor")
+ADMIN = Actor("admin-1", "admin")
 
 ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 """For tests that run flows: the SQLite file only (the engine-level tests run on both databases)."""
@@ -41,13 +42,13 @@ def org_tree(cw: Casework) -> None:
     """The city, two districts and a street; supervisors in the city and in gusu (none active in the street)."""
     for path, name in ORGS:
         add_org(cw, path, name)
-    add_user(cw, "city-sup", "市总督查", "supervisor", "suzhou")
-    add_user(cw, "gusu-sup-b", "姑苏区督查乙", "supervisor", "suzhou.gusu")
-    add_user(cw, "gusu-sup-a", "姑苏区督查甲", "supervisor", "suzhou.gusu")
-    add_user(cw, "gusu-mediator", "姑苏区调解员", "mediator", "suzhou.gusu")
-    add_user(cw, "street-sup-gone", "已调离的督查", "supervisor", STREET)
-    set_active(cw, "street-sup-gone", False)
-    add_user(cw, "street-negotiator", "街道协商指导员", "negotiator", STREET)
+    add_user(cw, "city-sup", "市总督查", "supervisor", "suzhou", by=ADMIN)
+    add_user(cw, "gusu-sup-b", "姑苏区督查乙", "supervisor", "suzhou.gusu", by=ADMIN)
+    add_user(cw, "gusu-sup-a", "姑苏区督查甲", "supervisor", "suzhou.gusu", by=ADMIN)
+    add_user(cw, "gusu-mediator", "姑苏区调解员", "mediator", "suzhou.gusu", by=ADMIN)
+    add_user(cw, "street-sup-gone", "已调离的督查", "supervisor", STREET, by=ADMIN)
+    set_active(cw, "street-sup-gone", False, by=ADMIN)
+    add_user(cw, "street-negotiator", "街道协商指导员", "negotiator", STREET, by=ADMIN)
 
 
 def issue_offer(cw: Casework, name: str = "苏州示例电子有限公司", *, org_unit: str = STREET,

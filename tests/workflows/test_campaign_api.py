@@ -18,7 +18,7 @@ from flask import Flask
 
 from api.app import create_app
 from engine.accounts import add_org, add_user
-from engine.service import Casework
+from engine.service import Actor, Casework
 from tests.workflows.support import ON_SQLITE, ORGS, count_cases, flow_run_id, run_flow
 from workflows.campaigns import offer_campaign
 from workflows.deployments import CAMPAIGN_DEPLOYMENT, SCHEDULES, deployments
@@ -43,7 +43,7 @@ def tokens(cw: Casework) -> dict[str, str]:
     found = {}
     for user_id, role in (("gusu-negotiator", "negotiator"), ("gusu-supervisor", "supervisor"),
                           ("gusu-auditor", "auditor")):
-        _, found[role] = add_user(cw, user_id, user_id, role, "suzhou.gusu", created_by="tests")
+        _, found[role] = add_user(cw, user_id, user_id, role, "suzhou.gusu", by=Actor("tests", "admin"))
     return found
 
 
