@@ -7,6 +7,8 @@ every case type, each with the request schema built from the action's parameters
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from collections.abc import Callable
@@ -35,8 +37,8 @@ blp = Blueprint("cases", __name__, description="Open cases, run their commands, 
 COLLECTIONS = {"labor_dispute": "disputes", "wage_negotiation": "negotiations",
                "rectification_proposal": "rectifications", "hardship": "hardship-cases"}
 MAX_KEY = 120
-IF_MATCH = re.compile(r'\s*(?:\*|(?:W/)?"?([0-9]{1,9})"?)\s*')
-"""A case's ETag as If-Match takes it: `"4"`, `4`, `W/"4"` or `*` (any version)."""
+IF_MATCH = re.compile(r'\s*(?:\*|(?:W/)?"([0-9]{1,9})"|([0-9]{1,9}))\s*')
+"""A case's ETag as If-Match takes it: `"4"`, `4`, `W/"4"` or `*` (any version); quotes come in pairs."""
 COMMAND_HEADERS = {
     "Idempotency-Key": {"description": "a client-chosen key (at most 120 characters); a repeat returns the first "
                                        "response and changes nothing", "schema": {"type": "string", "maxLength": 120}},
@@ -44,6 +46,7 @@ COMMAND_HEADERS = {
                  "schema": {"type": "string", "pattern": f"^{IF_MATCH.pattern}$"}},
 }
 ETAG = {"ETag": {"description": "the case's version", "schema": {"type": "string"}}}
+CASE_REF = "the case id or number (LD-2026-000123)"
 
 
 def today() -> date:
@@ -68,7 +71,8 @@ def expected_version() -> int | None:
     if match is None:
         raise ApiError(400, "bad_request", "If-Match must be the case's ETag, e.g. \"4\"",
                        fields={"If-Match": "not a case version"})
-    return None if match.group(1) is None else int(match.group(1))
+    version = match.group(1) or match.group(2)
+    return None if version is None else int(version)
 
 
 def command_id(user: User) -> str | None:
@@ -82,13 +86,29 @@ def command_id(user: User) -> str | None:
     return f"{user.user_id}:{key}"
 
 
-def respond(result: CommandResult, user: User, status: int, action: str,
-            case_id: UUID | None = None) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """The case as the command left it; a replay only for the same action on the same case (else a 422)."""
-    if result.replayed and (result.action != action or case_id not in (None, result.case_id)):
+def request_fingerprint(action: str) -> str | None:
+    """A digest of the command as sent (method, action and the body as canonical JSON), kept with its
+    Idempotency-Key: a retry must be the same request, and a different one under a used key is refused
+    rather than answered with the first one's response. None without a key (nothing is replayed then)."""
+    if request.headers.get("Idempotency-Key") is None:
+        return None
+    body = request.get_json(silent=True)  # the parser has refused anything but JSON by now
+    canonical = json.dumps({"method": request.method, "action": action, "body": {} if body is None else body},
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def respond(result: CommandResult, user: User, status: int, action: str, case_id: UUID | None = None,
+            fingerprint: str | None = None) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The case as the command left it; a replay only for the same request (action, case and body) as the
+    first one under its Idempotency-Key, else a 422. A command recorded before fingerprints were kept
+    replays on action and case alone."""
+    other_body = None not in (result.fingerprint, fingerprint) and result.fingerprint != fingerprint
+    if result.replayed and (result.action != action or case_id not in (None, result.case_id) or other_body):
         raise ApiError(422, "idempotency_key_reused",
-                       f"this Idempotency-Key was already used for '{result.action}' on {result.number}",
-                       fields={"Idempotency-Key": "already used for another request"})
+                       f"this Idempotency-Key was already used for another request ('{result.action}' on "
+                       f"{result.number}{' with another body' if other_body else ''}); send a new key with a new "
+                       "request", fields={"Idempotency-Key": "already used for another request"})
     case = result.case or engine().get(result.case_id, version=result.version)
     headers = {"ETag": etag(case.version)}
     if result.replayed:
@@ -119,7 +139,8 @@ GUARDS: dict[str, Callable[[User, dict[str, Any]], None]] = {}
 @blp.before_request
 def _guard() -> None:
     """As in the engine, who may run a command is settled before what they sent is looked at: a case the
-    caller may not see is 404 and a role the action does not admit is 403, never a 422 about the body."""
+    caller may not see is 404 and a role the action does not admit is 403, never a 422 about the body.
+    A check may resolve the view's arguments (a case number to its id) for the view to use."""
     check = GUARDS.get(request.endpoint or "")
     if check is not None:
         check(current_user(), request.view_args or {})
@@ -149,9 +170,10 @@ def _register_open(kind: str) -> None:
         user = current_user()
         org_unit = require_scope(user, data.pop("org_unit", None) or user.org_unit)
         common = split_common(data)
+        fingerprint = request_fingerprint(a.name)
         result = engine().open_case(kind, actor(user), command_id=command_id(user), org_unit=org_unit,
-                                    assignee=data.pop("assignee", None), **common, **data)
-        return respond(result, user, 201, a.name)
+                                    assignee=data.pop("assignee", None), fingerprint=fingerprint, **common, **data)
+        return respond(result, user, 201, a.name, fingerprint=fingerprint)
 
     blp.add_url_rule(f"/{collection}", endpoint=f"open_{kind}", view_func=open_case, methods=["POST"])
     GUARDS[f"{blp.name}.open_{kind}"] = lambda user, _: check_role(user, kind, a.name)
@@ -169,22 +191,24 @@ def _register_command(kind: str, action: str) -> None:
     @blp.response(200, CaseSchema, headers=ETAG)
     @blp.doc(summary=f"{action.replace('_', ' ').capitalize()} ({kind.replace('_', ' ')})", description=description,
              parameters=[{"in": "header", "name": n, **spec} for n, spec in COMMAND_HEADERS.items()])
-    def run(data: dict[str, Any], case_id: UUID) -> Any:
+    def run(data: dict[str, Any], case_id: UUID) -> Any:  # the id, even when the path names the case's number
         user = current_user()
         if action == "link_case":
             other = engine().find(data["case"])
             if other is None or not user.sees(other.org_unit):
                 raise ApiError(422, "invalid_request", f"no case {data['case']}", fields={"case": "no such case"})
         common = split_common(data)
+        fingerprint = request_fingerprint(action)
         result = engine().execute(case_id, action, actor(user), command_id=command_id(user),
-                                  expected_version=expected_version(), **common, **data)
-        return respond(result, user, 200, action, case_id)
+                                  expected_version=expected_version(), fingerprint=fingerprint, **common, **data)
+        return respond(result, user, 200, action, case_id, fingerprint)
 
-    path = f"/{collection}/<uuid:case_id>/{action.replace('_', '-')}"
-    blp.add_url_rule(path, endpoint=f"{kind}_{action}", view_func=run, methods=["POST"])
+    path = f"/{collection}/<string:case_id>/{action.replace('_', '-')}"
+    blp.add_url_rule(path, endpoint=f"{kind}_{action}", view_func=run, methods=["POST"],
+                     parameters=[{"in": "path", "name": "case_id", "description": CASE_REF}])
 
     def guard(user: User, args: dict[str, Any]) -> None:
-        visible_case(user, args["case_id"], kind)
+        args["case_id"] = visible_case(user, args["case_id"], kind).case_id  # a number names it as its id does
         check_role(user, kind, action)
 
     GUARDS[f"{blp.name}.{kind}_{action}"] = guard
@@ -221,7 +245,7 @@ class CaseList(MethodView):
 
 
 @blp.route("/cases/<string:ref>",
-           parameters=[{"in": "path", "name": "ref", "description": "the case id or number (LD-2026-000123)"}])
+           parameters=[{"in": "path", "name": "ref", "description": CASE_REF}])
 class CaseDetail(MethodView):
     @blp.response(200, CaseSchema, headers=ETAG)
     @blp.doc(summary="A case: its state, clocks, links and the actions you may take now")

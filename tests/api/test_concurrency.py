@@ -8,10 +8,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from uuid import UUID
 
 import pytest
 from werkzeug.test import TestResponse
 
+from engine.service import Actor
 from tests.api.conftest import ApiWorld
 from tests.api.support import Caller, check_error, collection, command_path, count_rows, dispute, etag
 
@@ -93,6 +95,49 @@ def test_a_repeated_open_returns_the_same_case_and_a_refused_command_does_not_us
     done = med.post(path, {"reason": "不属于受理范围"}, headers=retry)
     assert done.status_code == 200 and done.get_json()["stage"] == "declined"
     assert "Idempotent-Replayed" not in done.headers
+
+
+def test_a_used_idempotency_key_with_another_body_is_422_and_changes_nothing(
+        api: ApiWorld, case: dict[str, Any]) -> None:
+    """The IETF Idempotency-Key draft: a key reused with a different payload is a 422, never the first response."""
+    med = api["mediator"]
+    key = {"Idempotency-Key": "note-body"}
+    first = med.post(_note(case), {"text": "第一次"}, headers=key)
+    assert first.status_code == 200
+    before = count_rows(api.cw)
+    reused = check_error(med.post(_note(case), {"text": "第二次"}, headers=key), 422, "idempotency_key_reused")
+    assert list(reused["fields"]) == ["Idempotency-Key"] and "another body" in reused["message"]
+    assert case["number"] in reused["message"]
+    check_error(med.post(_note(case), {"text": "第一次", "reason": "补充"}, headers=key), 422, "idempotency_key_reused")
+    assert count_rows(api.cw) == before
+    # the same JSON with its keys in another order and other spacing is the same request: a replay
+    same = med.post(_note(case), data='{ "text" :"第一次" }', content_type="application/json", headers=key)
+    assert same.status_code == 200 and same.headers["Idempotent-Replayed"] == "true"
+    assert same.get_json() == first.get_json()
+
+    opened = med.post(collection("labor_dispute"), dispute(), headers={"Idempotency-Key": "open-body"})
+    assert opened.status_code == 201
+    before = count_rows(api.cw)
+    other = dispute(summary="另一起争议", workers_involved=3)
+    check_error(med.post(collection("labor_dispute"), other, headers={"Idempotency-Key": "open-body"}), 422,
+                "idempotency_key_reused")
+    assert count_rows(api.cw) == before
+    accept = command_path("labor_dispute", case["case_id"], "accept")
+    assert med.post(accept, headers={"Idempotency-Key": "accept"}).status_code == 200
+    empty = med.post(accept, {}, headers={"Idempotency-Key": "accept"})  # no body and {} are the same command
+    assert empty.status_code == 200 and empty.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_command_recorded_without_a_fingerprint_still_replays(api: ApiWorld, case: dict[str, Any]) -> None:
+    """Commands recorded before requests were fingerprinted keep answering their retries with the first response."""
+    med = api["mediator"]
+    result = api.cw.execute(UUID(case["case_id"]), "add_note", Actor(med.user_id, med.role),
+                            command_id=f"{med.user_id}:legacy", text="旧记录")
+    assert result.fingerprint is None
+    before = count_rows(api.cw)
+    again = med.post(_note(case), {"text": "旧记录"}, headers={"Idempotency-Key": "legacy"})
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["version"] == result.version and count_rows(api.cw) == before
 
 
 def _race(api: ApiWorld, who: str, send: Callable[[Caller], TestResponse], n: int = 2) -> list[TestResponse]:

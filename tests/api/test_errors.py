@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from api.errors import MAX_FIELD_ERRORS
 from engine.registry import CASE_TYPES
 from tests.api.conftest import ApiWorld
 from tests.api.support import (
@@ -89,11 +90,23 @@ def test_404_for_unknown_cases_and_for_cases_in_another_unit(api: ApiWorld, case
         api["shuangta_mediator"].post(command_path("labor_dispute", case["case_id"], "add_note"), {"text": "x"}),
         # a dispute is not a negotiation
         api["supervisor"].post(command_path("wage_negotiation", case["case_id"], "add_note"), {"text": "x"}),
+        # by number as by id: a number of another kind, out of scope, unknown, or not a number at all
+        api["supervisor"].post(command_path("wage_negotiation", case["number"], "add_note"), {"text": "x"}),
+        api["wuzhong_mediator"].post(command_path("labor_dispute", case["number"], "accept"), {}),
+        api["mediator"].post(command_path("labor_dispute", "LD-2026-000999", "accept"), {}),
+        api["mediator"].post(command_path("labor_dispute", "not-a-case", "accept"), {}),
+        api["mediator"].post(command_path("labor_dispute", case["number"].lower(), "accept"), {}),
     ):
         _refused(api, response, 404, before, "not_found")
-    check_error(api["mediator"].post(f"/disputes/{case['number']}/accept", json={}), 404)  # ids in command routes
     check_error(api["mediator"].get("/no-such-route"), 404)
-    check_error(api["mediator"].get(command_path("labor_dispute", case["case_id"], "accept")), 405)
+    not_allowed = api["mediator"].get(command_path("labor_dispute", case["case_id"], "accept"))
+    check_error(not_allowed, 405)
+    allowed = {m.strip() for m in not_allowed.headers.get("Allow", "").split(",")}  # RFC 9110 15.5.6
+    assert "POST" in allowed and "GET" not in allowed
+    read_only = api["mediator"].post(f"/cases/{case['number']}", {})
+    check_error(read_only, 405)
+    assert "GET" in {m.strip() for m in read_only.headers.get("Allow", "").split(",")}
+    assert read_only.is_json and read_only.headers["Content-Type"].startswith("application/json")
 
 
 def test_409_for_an_action_not_allowed_in_the_stage_names_the_stage_and_allowed_actions(
@@ -160,10 +173,28 @@ def test_422_names_every_bad_field(api: ApiWorld, case: dict[str, Any]) -> None:
                                     {"occurred_at": "2030-01-01T09:00:00+08:00"}), 422, before)
     assert list(future["fields"]) == ["occurred_at"]
     for headers, field in (({"If-Match": "soon"}, "If-Match"), ({"Idempotency-Key": "x" * 121}, "Idempotency-Key"),
-                           ({"Idempotency-Key": " "}, "Idempotency-Key")):
+                           ({"Idempotency-Key": " "}, "Idempotency-Key"), ({"If-Match": '"1'}, "If-Match"),
+                           ({"If-Match": '1"'}, "If-Match"), ({"If-Match": 'W/"1'}, "If-Match")):
         body = _refused(api, med.post(command_path("labor_dispute", case["case_id"], "accept"), {}, headers=headers),
                         400, before, "bad_request")
         assert list(body["fields"]) == [field]
+
+
+def test_a_422_names_at_most_50_bad_fields_and_counts_the_rest(api: ApiWorld, case: dict[str, Any]) -> None:
+    """A body with 100,000 unknown keys got a 5 MB answer naming every one of them."""
+    before = count_rows(api.cw)
+    unknown = {f"k{n}": n for n in range(100_000)}
+    note = command_path("labor_dispute", case["case_id"], "add_note")
+    response = api["mediator"].post(note, {"text": "x", **unknown})
+    body = _refused(api, response, 422, before, "invalid_request")
+    assert len(response.get_data()) < 20_000
+    assert len(body["fields"]) == MAX_FIELD_ERRORS and set(body["fields"]) <= set(unknown)
+    assert body["fields_omitted"] == 100_000 - MAX_FIELD_ERRORS
+    assert f"and {100_000 - MAX_FIELD_ERRORS} more bad fields" in body["message"]
+    spec = api.client.get("/openapi.json").get_json()
+    assert set(body) <= set(spec["components"]["schemas"]["Error"]["properties"])  # every key is documented
+    few = _refused(api, api["mediator"].post(collection("labor_dispute"), {"extra": 1}), 422, before)
+    assert "fields_omitted" not in few and "more bad fields" not in few["message"]
 
 
 def test_400_for_malformed_json_and_a_missing_body_is_an_empty_command(api: ApiWorld, case: dict[str, Any]) -> None:

@@ -1,0 +1,115 @@
+"""HTTP conformance: nothing personal is cached, nothing is content-sniffed, a token is never taken from the URL,
+the access log keeps no query string (search text, a misplaced token), and a command route names its case by
+number as well as by id.
+
+tests/e2e/test_api_server.py checks the same against the real gunicorn server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from gunicorn.config import Config
+
+from api.server import PrivateAccessLogger, without_query
+from tests.api.conftest import ApiWorld
+from tests.api.support import check_error, collection, command_path, dispute, etag, offer
+
+
+@pytest.fixture
+def case(api: ApiWorld) -> dict[str, Any]:
+    response = api["mediator"].post(collection("labor_dispute"), dispute())
+    assert response.status_code == 201
+    return response.get_json()
+
+
+def test_every_response_to_a_token_says_no_store_and_every_response_nosniff(
+        api: ApiWorld, case: dict[str, Any]) -> None:
+    sup, ref = api["supervisor"], case["number"]
+    private = [
+        sup.get(f"/cases/{ref}"), sup.get(f"/cases/{ref}/history"), sup.get(f"/cases/{ref}/as-of?version=1"),
+        sup.get(f"/cases/{ref}/dossier.csv"), sup.get(f"/cases/{ref}/verification"), sup.get("/cases?q=王建国"),
+        sup.get("/me"), api["admin"].get("/users"), sup.get("/reports/statistics"),
+        sup.post(command_path("labor_dispute", case["case_id"], "add_note"), {"text": "记录"}),
+        sup.get("/cases/LD-2026-000999"),  # errors too: a refusal can name a case or a person
+        api.client.get(f"/cases/{ref}"),  # 401
+    ]
+    for response in private:
+        assert response.headers.get("Cache-Control") == "no-store", (response.request.path, response.status_code)
+        assert response.headers.get("X-Content-Type-Options") == "nosniff", response.request.path
+    public = [api.client.get("/health"), api.client.get("/openapi.json"), api.client.get("/docs/"),
+              api.client.get("/no-such-route"), api.client.get("/docs/swagger-ui.css")]
+    for response in public:
+        assert response.headers.get("X-Content-Type-Options") == "nosniff", response.request.path
+    assert "Server" not in private[0].headers
+
+
+@pytest.mark.parametrize("name", ["access_token", "token", "Access_Token", "api_key"])
+def test_a_token_in_the_query_string_is_refused_even_with_a_valid_header(
+        api: ApiWorld, case: dict[str, Any], name: str) -> None:
+    sup = api["supervisor"]
+    for response in (api.client.get(f"/cases/{case['number']}?{name}={sup.token}"),
+                     sup.get(f"/me?{name}={sup.token}"),
+                     sup.post(f"{command_path('labor_dispute', case['case_id'], 'add_note')}?{name}={sup.token}",
+                              {"text": "x"}),
+                     api.client.get(f"/health?{name}=x")):
+        body = check_error(response, 400, "token_in_url")
+        assert list(body["fields"]) == [f"query.{name}"] and "Authorization header" in body["message"]
+        assert sup.token not in response.get_data(as_text=True)
+    assert api["supervisor"].get(f"/cases/{case['case_id']}").get_json()["notes"] == []  # the command never ran
+
+
+def _access_line(tmp_path: Path, environ: dict[str, str], headers: list[tuple[str, str]], log_format: str) -> str:
+    """One access-log line as gunicorn writes it with Casework's logger class."""
+    cfg = Config()
+    log_file = tmp_path / "access.log"
+    cfg.set("accesslog", str(log_file))
+    cfg.set("access_log_format", log_format)
+    logger = PrivateAccessLogger(cfg)
+    response = SimpleNamespace(status="400 BAD REQUEST", sent=120, headers=[("Content-Type", "application/json")])
+    logger.access(response, SimpleNamespace(headers=headers), environ, timedelta(milliseconds=3))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    return log_file.read_text()
+
+
+@pytest.mark.parametrize("log_format", [Config().access_log_format, "%(r)s %(q)s %({query_string}e)s "
+                                        "%({raw_uri}e)s %({authorization}i)s %({referer}i)s %(f)s"])
+def test_the_access_log_keeps_no_query_string_and_no_credential(tmp_path: Path, log_format: str) -> None:
+    secret = "cw_5ecret-t0ken"
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/cases?q=王建国&access_token={secret}", "PATH_INFO": "/cases",
+               "QUERY_STRING": f"q=王建国&access_token={secret}", "SERVER_PROTOCOL": "HTTP/1.1",
+               "REMOTE_ADDR": "127.0.0.1", "HTTP_REFERER": f"http://127.0.0.1:8000/docs/?token={secret}",
+               "HTTP_USER_AGENT": "curl/8", "HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    headers = [("AUTHORIZATION", f"Bearer {secret}"), ("REFERER", environ["HTTP_REFERER"])]
+    line = _access_line(tmp_path, environ, headers, log_format)
+    assert '"GET /cases HTTP/1.1"' in line or line.startswith("GET /cases HTTP/1.1 "), line
+    assert secret not in line and "王建国" not in line and "access_token" not in line, line
+
+
+def test_without_query_keeps_the_path_only() -> None:
+    assert without_query("http://h:1/docs/?token=x#frag") == "http://h:1/docs/"
+    assert without_query("-") == "-"
+    assert without_query("http://[::1") == "-"
+
+
+def test_commands_name_a_case_by_its_number_as_well_as_its_id(api: ApiWorld) -> None:
+    """`GET /cases/LD-2026-000001` worked while `POST /disputes/LD-2026-000001/accept` was a 404."""
+    med = api["mediator"]
+    d = med.post(collection("labor_dispute"), dispute()).get_json()
+    key = {"Idempotency-Key": "accept-by-number", "If-Match": etag(1)}
+    accepted = med.post(command_path("labor_dispute", d["number"], "accept"), {}, headers=key)
+    assert accepted.status_code == 200, accepted.get_json()
+    assert accepted.get_json()["case_id"] == d["case_id"] and accepted.get_json()["stage"] == "accepted"
+    assert accepted.headers["ETag"] == etag(2)
+    by_id = med.post(command_path("labor_dispute", d["case_id"], "accept"), {}, headers=key)  # the same command
+    assert by_id.status_code == 200 and by_id.headers["Idempotent-Replayed"] == "true"
+    noted = med.post(command_path("labor_dispute", d["number"], "add_note"), {"text": "按编号记录"})
+    assert noted.get_json()["version"] == 3 and noted.get_json()["notes"][0]["text"] == "按编号记录"
+
+    n = api["negotiator"].post(collection("wage_negotiation"), offer()).get_json()
+    refused = api["negotiator"].post(command_path("wage_negotiation", n["number"], "refuse_offer"), {"reason": "拒绝"})
+    assert refused.status_code == 200 and refused.get_json()["case_id"] == n["case_id"]

@@ -1,0 +1,83 @@
+"""End to end: `casework api` as a real gunicorn server on a fresh SQLite data directory. The response headers on
+the wire (no `Server`, `nosniff`, `no-store`) and the access log it writes (no query string, so neither a token
+put in the URL nor a worker's name searched for)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def casework(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def request(port: int, path: str, token: str | None = None) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    connection.request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def test_the_served_api_does_not_announce_itself_and_logs_no_query_string(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CASEWORK_"))}
+    env.update({"CASEWORK_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"})
+    casework(env, "db", "upgrade")
+    casework(env, "orgs", "add", "suzhou", "苏州市总工会", "--level", "city")
+    token = casework(env, "users", "add", "u-1", "--name", "张敏", "--role", "supervisor", "--org",
+                     "suzhou").strip().splitlines()[-1]
+    assert token.startswith("cw_"), token
+
+    port, log = free_port(), tmp_path / "api.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "engine.cli", "api", "--host", HOST, "--port", str(port),
+                                   "--workers", "1"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                assert request(port, "/health").status == 200
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        refused = request(port, f"/me?access_token={token}")
+        me = request(port, "/me", token)
+        search = request(port, f"/cases?q={quote('王建国')}", token)
+        assert (refused.status, me.status, search.status) == (400, 200, 200)
+        for response in (refused, me, search):
+            assert response.getheader("Server") is None, response.getheaders()
+            assert response.getheader("X-Content-Type-Options") == "nosniff"
+            assert response.getheader("Cache-Control") == "no-store"
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    text = log.read_text()
+    assert '"GET /me HTTP/1.1" 400' in text and '"GET /cases HTTP/1.1" 200' in text, text
+    assert token not in text and "access_token" not in text and quote("王建国") not in text and "王建国" not in text
