@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,9 +12,10 @@ from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
 
 from aggregates.base import Case
-from aggregates.chain import GENESIS, event_hash
+from aggregates.chain import GENESIS
 from engine.database import in_unit
 from engine.errors import CaseNotFound
+from engine.integrity import check_head, decode_link, indexed_head
 from engine.service import Casework
 from engine.tables import case_index
 
@@ -41,21 +42,30 @@ class HistoryEntry:
     hash: str
 
 
+def checked_events(cw: Casework, ref: UUID | str, lte: int | None = None) -> list[Case.Event]:
+    """A case's events up to version `lte`, oldest first, each checked against the hash chain as it is read and
+    the last against the head the case index records (a broken case is a CaseIntegrityError)."""
+    case_id = cw.resolve(ref)
+    with cw.read_transaction() as session:
+        head = indexed_head(session, case_id)
+        events: list[Case.Event] = list(cw.store.events.get(case_id, lte=lte))
+    check_head(case_id, head, (events[-1].originator_version, events[-1].hash) if events else (0, None), lte)
+    if not events:
+        raise CaseNotFound(ref)
+    return events
+
+
 def history(cw: Casework, ref: UUID | str) -> list[HistoryEntry]:
     """Every event of a case, oldest first, with who, when, why and its hash."""
-    case_id = cw.resolve(ref)
-    entries = [
+    return [
         HistoryEntry(
             version=e.originator_version, event=type(e).__name__, action=type(e).ACTION,
             occurred_at=e.occurred_at, recorded_at=e.timestamp, actor_id=e.actor_id, actor_role=e.actor_role,
             reason=e.reason, command_id=e.command_id, flow_run_id=e.flow_run_id, stage=e.stage, data=e.data,
             clocks_opened=e.clocks_opened, clocks_closed=e.clocks_closed, prev_hash=e.prev_hash, hash=e.hash,
         )
-        for e in cw.store.events.get(case_id)
+        for e in checked_events(cw, ref)
     ]
-    if not entries:
-        raise CaseNotFound(ref)
-    return entries
 
 
 def as_of(cw: Casework, ref: UUID | str, *, version: int | None = None, at: datetime | None = None) -> Case:
@@ -66,7 +76,7 @@ def as_of(cw: Casework, ref: UUID | str, *, version: int | None = None, at: date
     if at.tzinfo is None:
         raise ValueError("'at' must carry a time-zone offset")
     case: Case | None = None
-    for event in cw.store.events.get(case_id, lte=version):
+    for event in checked_events(cw, case_id, lte=version):
         if event.timestamp > at:
             break
         case = event.mutate(case)
@@ -81,10 +91,13 @@ class Break:
     version: int
     notification_id: int | None
     problem: str
+    number: str | None = None
+    """The case's number, where the case index knows it."""
 
     def __str__(self) -> str:
         where = f" (notification {self.notification_id})" if self.notification_id else ""
-        return f"case {self.case_id} event v{self.version}{where}: {self.problem}"
+        case = f"{self.number} (id {self.case_id})" if self.number else str(self.case_id)
+        return f"case {case} event v{self.version}{where}: {self.problem}"
 
 
 @dataclass(frozen=True)
@@ -99,57 +112,33 @@ class Verification:
 
 
 class ChainChecker:
-    """Recomputes each stored event's hash from its stored content, before any upcasting."""
+    """Recomputes each stored event's hash from its stored content, before any upcasting, across many cases."""
 
     def __init__(self, cw: Casework) -> None:
         self.mapper = cw.store.mapper
         self.heads: dict[UUID, tuple[int, str]] = {}
 
-    def decode(self, stored: StoredEvent) -> dict[str, Any]:
-        data = stored.state
-        if self.mapper.cipher:
-            data = self.mapper.cipher.decrypt(data)
-        if self.mapper.compressor:
-            data = self.mapper.compressor.decompress(data)
-        return self.mapper.transcoder.decode(data)
-
     def check(self, stored: StoredEvent, notification_id: int | None = None) -> Break | None:
-        case_id, version = stored.originator_id, stored.originator_version
-
-        def broken(problem: str) -> Break:
-            return Break(case_id, version, notification_id, problem)
-
-        prev_version, prev_hash = self.heads.get(case_id, (0, GENESIS))
-        if version != prev_version + 1:
-            return broken(f"expected version {prev_version + 1}: events are missing or out of order")
-        try:
-            state = self.decode(stored)
-        except Exception as e:  # noqa: BLE001 - any failure to read the content is a break
-            return broken(f"stored content cannot be read ({type(e).__name__}): altered or corrupted")
-        if not isinstance(state, dict) or "hash" not in state:
-            return broken("stored content is not a case event")
-        fields = {k: v for k, v in state.items() if k not in ("class_version", "originator_topic")}
-        fields.update(originator_id=case_id, originator_version=version)
-        event_type = stored.topic.split(":", 1)[-1]
-        if state.get("prev_hash") != prev_hash:
-            return broken("does not commit to the previous event's hash: an event before it was altered or removed")
-        if event_hash(event_type, fields) != state["hash"]:
-            return broken("content does not match its hash: altered after it was recorded")
-        self.heads[case_id] = (version, state["hash"])
+        case_id = stored.originator_id
+        state, problem = decode_link(self.mapper, stored, *self.heads.get(case_id, (0, GENESIS)))
+        if problem:
+            return Break(case_id, problem[0], notification_id, problem[1])
+        self.heads[case_id] = (stored.originator_version, state["hash"])
         return None
 
 
 def verify_case(cw: Casework, ref: UUID | str) -> Verification:
+    """One case's chain, and its end against the case index: a case the index lists with no events is broken."""
     case_id = cw.resolve(ref)
     checker = ChainChecker(cw)
     stored = cw.store.recorder.select_events(case_id)
-    if not stored:
-        raise CaseNotFound(ref)
     for item in stored:
         problem = checker.check(item)
         if problem:
-            return Verification(1, item.originator_version, problem)
+            return Verification(1, item.originator_version, _named(cw, problem))
     problem = _check_heads(cw, checker, [case_id])
+    if not stored and problem is None:
+        raise CaseNotFound(ref)
     return Verification(1, len(stored), problem)
 
 
@@ -161,7 +150,7 @@ def verify_store(cw: Casework, progress: Callable[[int], None] | None = None) ->
         problem = checker.check(notification, notification.id)
         count += 1
         if problem:
-            return Verification(len(checker.heads), count, problem)
+            return Verification(len(checker.heads), count, _named(cw, problem))
         if progress and count % PAGE == 0:
             progress(count)
     problem = _check_heads(cw, checker, None)
@@ -204,15 +193,21 @@ def _notifications(cw: Casework) -> Iterator[Any]:
 def _check_heads(cw: Casework, checker: ChainChecker, case_ids: list[UUID] | None) -> Break | None:
     """The case index keeps each case's last hash: a removed last event shows here."""
     with cw.read_transaction() as session:
-        query = select(case_index.c.case_id, case_index.c.version, case_index.c.head_hash)
+        query = select(case_index.c.case_id, case_index.c.number, case_index.c.version, case_index.c.head_hash)
         if case_ids is not None:
             query = query.where(case_index.c.case_id.in_(case_ids))
-        for case_id, version, head_hash in session.execute(query):
+        for case_id, number, version, head_hash in session.execute(query):
             seen = checker.heads.get(case_id)
             if seen is None:
-                return Break(case_id, version, None, "the case index lists it but the event store has no events")
+                return Break(case_id, 1, None, f"the case index records version {version} but the event store has "
+                             "no events: they were removed", number)
             if seen != (version, head_hash):
                 return Break(case_id, seen[0], None,
                              f"the case index records version {version} with another head hash: "
-                             "events were removed or replaced")
+                             "events were removed or replaced", number)
     return None
+
+
+def _named(cw: Casework, problem: Break) -> Break:
+    """The break with its case's number, where the case index knows it."""
+    return problem if problem.number else replace(problem, number=cw.store.case_number(problem.case_id))

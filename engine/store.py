@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import InfrastructureFactory, JSONTranscoder, Transcoding
+from eventsourcing.persistence import EventStore, InfrastructureFactory, JSONTranscoder, Mapper, Transcoding
 from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 
 from engine.config import Settings
+from engine.integrity import CaseMapper, CheckedEventStore
+from engine.tables import case_index
 
 
 class DateAsISO(Transcoding):
@@ -28,7 +31,8 @@ class DateAsISO(Transcoding):
 
 
 class CaseStore(Application):
-    """Stores every case's events in the `casework_events` table (created by Alembic)."""
+    """Stores every case's events in the `casework_events` table (created by Alembic); every read of them checks
+    the case's hash chain (engine/integrity.py)."""
 
     name = "Casework"
 
@@ -47,6 +51,18 @@ class CaseStore(Application):
         factory = SQLAlchemyFactory(env)
         factory.datastore = SQLAlchemyDatastore(session_maker=sessionmaker(bind=self._db_engine))
         return factory
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=CaseMapper)
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        assert isinstance(self.mapper, CaseMapper)
+        return CheckedEventStore(self.mapper, self.recorder, self.case_number)
+
+    def case_number(self, case_id: UUID) -> str | None:
+        """The number the case index knows `case_id` by, to name a case whose events cannot be trusted."""
+        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+            return session.execute(select(case_index.c.number).where(case_index.c.case_id == case_id)).scalar()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from aggregates.base import Case
 from aggregates.errors import DomainError
-from engine.errors import VersionConflict
+from engine.errors import CaseIntegrityError, VersionConflict
 from engine.ladder import default_rectification_item, higher_union, supervisors_of
 from engine.reactions import FOLLOWS_STAGE, WHY, waiting_negotiation
 from engine.tables import case_index, command_log, open_clocks
@@ -134,15 +134,18 @@ class Due:
 class Outcome:
     due: Due
     status: str
-    """applied, proposed (awaiting a supervisor), alerted, already_done, or skipped."""
+    """applied, proposed (awaiting a supervisor), alerted, already_done, skipped, or broken (the case, or a case the
+    step needs, fails its hash chain: nothing was recorded)."""
     action: str | None = None
     number: str | None = None
     detail: str = ""
     linked: list[str] = field(default_factory=list)
+    notify: list[str] = field(default_factory=list)
+    """For a broken case: the supervisors of its unit, who are to be told."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"case": self.number or str(self.due.case_id), "trigger": self.due.trigger, "status": self.status,
-                "action": self.action, "detail": self.detail, "linked": self.linked}
+                "action": self.action, "detail": self.detail, "linked": self.linked, "notify": self.notify}
 
 
 @dataclass
@@ -155,6 +158,10 @@ class SweepReport:
     @property
     def counts(self) -> dict[str, int]:
         return dict(Counter(o.status for o in self.outcomes))
+
+    @property
+    def broken(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == BROKEN]
 
     def add(self, outcomes: Iterable[Outcome]) -> None:
         self.outcomes.extend(outcomes)
@@ -261,6 +268,7 @@ def plan(uow: UnitOfWork, case: Case, due: Due) -> tuple[Case, str, dict[str, An
 
 
 STATUS = {"propose_escalation": "proposed", "raise_alert": "alerted"}
+BROKEN = "broken"
 
 
 def apply_due(cw: Casework, due: Due, actor: Actor) -> Outcome:
@@ -276,10 +284,22 @@ def apply_due(cw: Casework, due: Due, actor: Actor) -> Outcome:
         result = cw.transact(actor, None, work, command_id=due.command_id)
     except VersionConflict:
         raise  # concurrent writers kept winning: fail the batch so it is retried
+    except CaseIntegrityError as e:  # one corrupted case must not stop the sweep: leave it, name it, go on
+        return broken_outcome(cw, due, e)
     except DomainError as e:  # nothing due any more, or a guard refused: the case moved on meanwhile
         return Outcome(due, "skipped", detail=str(e))
     status = "already_done" if result.replayed else STATUS.get(result.action, "applied")
     return Outcome(due, status, result.action, result.number, linked=[c["number"] for c in result.linked])
+
+
+def broken_outcome(cw: Casework, due: Due, error: CaseIntegrityError) -> Outcome:
+    """A due step that met a broken case. Not even an alert can be recorded on a case whose history cannot be
+    trusted, so the outcome names the case, the version and the supervisors of its unit for the run to report."""
+    with cw.read_transaction() as session:
+        unit = session.execute(select(case_index.c.org_unit).where(case_index.c.case_id == error.case_id)).scalar()
+        notify = supervisors_of(session, unit) if unit else []
+    return Outcome(due, BROKEN, number=error.number if error.case_id == due.case_id else None, detail=str(error),
+                   notify=notify)
 
 
 def apply_all(cw: Casework, dues: Iterable[Due], actor: Actor) -> list[Outcome]:

@@ -3,6 +3,11 @@
 Each run lists what is due from the read model, then acts on it in batches; every step is an
 engine command with a deterministic id, so a retried batch, a repeated run or two runs at once
 change each case once (engine/sweeps.py).
+
+A case whose hash chain is broken stops nothing: the run acts on every other case, and reports the
+broken one under `broken` in its result (case, version, the supervisors of its unit), at the top of
+its summary artifact and in an error-level log line. No alert can be recorded on the case itself:
+its history cannot be trusted, so nothing is appended to it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from engine.sweeps import ESCALATION, LEGAL, Due, apply_all, batches, business_date, list_due
+from engine.sweeps import BROKEN, ESCALATION, LEGAL, Due, apply_all, batches, business_date, list_due
 from workflows.runtime import engine, system_actor
 
 RETRIES = 3
@@ -45,14 +50,24 @@ def run(sweep: str, batch_size: int) -> dict[str, Any]:
     for o in outcomes:
         counts[o["status"]] = counts.get(o["status"], 0) + 1
     logger.info("%s sweep for %s: %d due, %s", sweep, today, len(dues), counts or "nothing to do")
+    broken = [o for o in outcomes if o["status"] == BROKEN]
+    for o in broken:
+        logger.error("%s sweep left %s (%s): %s; tell the supervisors of its unit: %s", sweep, o["case"],
+                     o["trigger"], o["detail"], ", ".join(o["notify"]) or "none found")
     _summary_artifact(sweep, today.isoformat(), len(dues), counts, outcomes)
-    return {"sweep": sweep, "today": today.isoformat(), "due": len(dues), "counts": counts, "outcomes": outcomes}
+    return {"sweep": sweep, "today": today.isoformat(), "due": len(dues), "counts": counts, "outcomes": outcomes,
+            "broken": broken}
 
 
 def _summary_artifact(sweep: str, today: str, due: int, counts: dict[str, int],
                       outcomes: list[dict[str, Any]]) -> None:
     lines = [f"# {sweep} sweep, business date {today}", "", f"{due} due; "
              + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"), ""]
+    broken = [o for o in outcomes if o["status"] == BROKEN]
+    if broken:
+        lines += ["## Broken cases: nothing was recorded on them", ""]
+        lines += [f"- **{o['case']}** ({o['trigger']}): {o['detail']} — tell: {', '.join(o['notify']) or 'none found'}"
+                  for o in broken] + [""]
     acted = [o for o in outcomes if o["status"] != "already_done"]
     if acted:
         lines += ["| case | trigger | outcome | action | linked | detail |", "|---|---|---|---|---|---|"]

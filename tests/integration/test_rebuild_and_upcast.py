@@ -12,6 +12,7 @@ from engine.rebuild import rebuild
 from engine.service import Casework
 from engine.tables import READ_MODEL_TABLES, projection_tracking
 from tests.integration.scenarios import CASEWORKER, hardship_application
+from tests.integration.tamper import rehash_last_event
 
 
 def dump(cw: Casework) -> dict[str, list[tuple]]:
@@ -53,6 +54,7 @@ def test_an_old_hardship_event_stored_as_version_1_is_upcast_on_read(cw: Casewor
         state["data"]["category"] = "困难"  # how version 1 recorded the category
         session.execute(text("update casework_events set state = :s where id = :i"),
                         {"s": json.dumps(state, ensure_ascii=False).encode(), "i": row.id})
+    rehash_last_event(cw, opened.case_id)  # version 1 code hashed the content it wrote: every read checks that
     case = cw.get(opened.case_id)
     assert case.category == "relative"
     assert case.stage == "applied" and isinstance(case.id, uuid.UUID)
