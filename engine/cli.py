@@ -413,12 +413,12 @@ def users_changes(ctx: click.Context, user_id: str | None, org_unit: str | None,
         return
     table = Table(title="account changes")
     for col in ("#", "recorded", "user id", "change", "detail", "by", "role"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("recorded", "change"))
     for c in changes:
         detail = ", ".join(f"{k}: {v['old']} → {v['new']}" if v["old"] is not None else f"{k}: {v['new']}"
                            for k, v in c.detail.items())
-        table.add_row(str(c.seq), c.recorded_at.astimezone(cw.settings.tz).isoformat(timespec="seconds"), c.user_id,
-                      c.change, detail, c.actor_id, c.actor_role)
+        table.add_row(str(c.seq), f"{c.recorded_at:%Y-%m-%d %H:%M}", c.user_id, c.change, detail, c.actor_id,
+                      c.actor_role)
     console.print(table)
 
 

@@ -104,13 +104,50 @@ def test_orgs_and_users_from_the_command_line(run, tmp_path) -> None:  # noqa: A
 
 
 def test_the_demo_makes_an_org_tree_and_one_user_per_role(run, tmp_path) -> None:  # noqa: ANN001
-    from aggregates.stages import ROLES
+    from aggregates.stages import USER_ROLES
 
     run("db", "upgrade")
     run("demo")
     listed = run("users", "list").output
-    for role in ROLES:
+    for role in USER_ROLES:
         assert role in listed
     tokens = [line.split("\t") for line in (tmp_path / "demo-tokens.txt").read_text().splitlines()]
-    assert {role for _, role, _ in tokens} == set(ROLES)
+    assert {role for _, role, _ in tokens} == set(USER_ROLES)  # not `system`: that role is the scheduler's
     assert (tmp_path / "demo-tokens.txt").stat().st_mode & 0o077 == 0
+    created = json.loads(run("users", "changes", "--json").output)
+    expected = {(user_id, "created", "demo") for user_id, _, _ in tokens}
+    assert {(c["user_id"], c["change"], c["actor_id"]) for c in created} == expected
+
+
+def test_account_changes_at_the_command_line_are_recorded_with_the_operators_login(run, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("LOGNAME", "ops.wang")
+    run("db", "upgrade")
+    for path, name in (("suzhou", "苏州市总工会"), ("suzhou.gusu", "姑苏区总工会"), ("suzhou.wuzhong", "吴中区总工会")):
+        run("orgs", "add", path, name)
+    refused = run("users", "add", "robot", "--name", "调度程序", "--role", "system", "--org", "suzhou", ok=False)
+    assert refused.exit_code == 2 and "'system' is not one of" in refused.output
+    run("users", "add", "u-1024", "--name", "张敏", "--role", "mediator", "--org", "suzhou.gusu")
+    run("users", "add", "u-2048", "--name", "李强", "--role", "negotiator", "--org", "suzhou.wuzhong")
+    run("users", "token", "u-1024")
+    changed = run("users", "set", "u-1024", "--role", "supervisor", "--org", "suzhou.gusu")  # the unit is unchanged
+    assert "supervisor, suzhou.gusu" in changed.output
+    assert run("users", "set", "u-1024", "--role", "system", ok=False).exit_code == 2
+    assert run("users", "set", "u-1024", ok=False).exit_code == 2  # nothing to change
+    assert "no org unit 'suzhou.nowhere'" in run("users", "set", "u-1024", "--org", "suzhou.nowhere", ok=False).output
+    run("users", "deactivate", "u-1024")
+    run("users", "reactivate", "u-1024")
+    assert "already reactivated" in run("users", "reactivate", "u-1024").output
+
+    changes = json.loads(run("users", "changes", "u-1024", "--json").output)
+    assert [(c["change"], c["actor_id"], c["actor_role"]) for c in changes] == [
+        ("reactivated", "cli:ops.wang", "admin"), ("deactivated", "cli:ops.wang", "admin"),
+        ("role_changed", "cli:ops.wang", "admin"), ("token_issued", "cli:ops.wang", "admin"),
+        ("created", "cli:ops.wang", "admin")]
+    assert changes[2]["detail"] == {"role": {"old": "mediator", "new": "supervisor"}} and changes[3]["detail"] == {}
+    assert changes[0]["recorded_at"].endswith("+08:00")
+    in_wuzhong = json.loads(run("users", "changes", "--org", "suzhou.wuzhong", "--json").output)
+    assert [(c["user_id"], c["change"]) for c in in_wuzhong] == [("u-2048", "created")]
+    assert len(json.loads(run("users", "changes", "--limit", "2", "--json").output)) == 2
+    table = run("users", "changes", "u-2048").output
+    assert "u-2048" in table and "created" in table and "李强" in table
+    assert "no user 'nobody'" in run("users", "changes", "nobody", ok=False).output
