@@ -8,10 +8,14 @@ ANCHOR  eventsourcing's own application recorder (eventsourcing.sqlite / eventso
         both write one row into a (originator_id, originator_version) primary-key index at a
         spread of positions and neither pays for an ever-growing single aggregate.
 PRODUCT Casework.execute(case_id, "add_note", ...) on P pre-opened labor-dispute cases, round-robin,
-        single-threaded like the anchor: load the case (replay its events), check stage and role,
-        record one hash-chained event, update the read model and write the idempotency record —
-        one transaction. Casework.open_case("labor_dispute", ...) is reported separately (the P
-        opens, after a warm-up).
+        single-threaded like the anchor: load the case (replay its events, checking each one's hash
+        chain), check stage and role, record one hash-chained event, update the read model and write
+        the idempotency record — one transaction. Casework.open_case("labor_dispute", ...) is
+        reported separately (the P opens, after a warm-up).
+CHECK   what the hash-chain check on every read costs: the stored events of the P cases, each decoded
+        as a load decodes it, timed alone and with the check (engine.integrity.decode_link: the
+        content's hash recomputed, its link to the previous event compared). The difference per
+        event, times the events an add_note loads, is the check's share of a command.
 
 Same database: on SQLite the anchor's file (eventsourcing's SQLiteDatastore, WAL like Casework's) sits
 in the run's temp directory next to Casework's; on PostgreSQL both use the run's bench schema. Anchor
@@ -73,6 +77,9 @@ class BackendResult:
     anchor_bytes: int
     engine_bytes: float
     cases: int
+    decode: LatencyStats
+    decode_and_check: LatencyStats
+    events_per_load: float
     profile: str | None = None
 
 
@@ -130,6 +137,30 @@ def dispute(i: int) -> dict[str, Any]:
     }
 
 
+def chain_check(cw: Any, case_ids: list[uuid.UUID], rounds: int = 3) -> tuple[LatencyStats, LatencyStats]:
+    """Per stored event of `case_ids`: decoding it alone, and decoding it with the hash-chain check a read makes."""
+    from aggregates.chain import GENESIS
+    from engine.integrity import decode_link
+
+    mapper = cw.store.mapper
+    stored = [cw.store.recorder.select_events(case_id) for case_id in case_ids]
+    decode, check = [], []
+    for _ in range(rounds):
+        for events in stored:
+            link = (0, GENESIS)
+            for event in events:
+                t0 = time.perf_counter()
+                mapper.decode(event)
+                t1 = time.perf_counter()
+                state, problem = decode_link(mapper, event, *link)
+                t2 = time.perf_counter()
+                assert problem is None, problem
+                decode.append(t1 - t0)
+                check.append(t2 - t1)
+                link = (event.originator_version, state["hash"])
+    return LatencyStats.of(decode), LatencyStats.of(check)
+
+
 def run(backend: Backend, n: int, warmup: int, pool: int, block: int, cipher_key: str | None,
         profile: bool) -> BackendResult:
     """Anchor and engine on the same database, alternating in blocks of `block` operations, so drifting
@@ -155,20 +186,22 @@ def run(backend: Backend, n: int, warmup: int, pool: int, block: int, cipher_key
                 opens.append(time.perf_counter() - t0)
                 cases.append(result.case_id)
 
-            anchor_times, notes = [], []
+            anchor_times, notes, loaded = [], [], 0
             for first in range(0, n, block):
                 size = min(block, n - first)
                 anchor_times.extend(anchor.insert_one() for _ in range(size))
                 for i in range(first, first + size):
                     case_id = cases[i % pool]
                     t0 = time.perf_counter()
-                    cw.execute(case_id, "add_note", actor, text=NOTE_TEXT)
+                    result = cw.execute(case_id, "add_note", actor, text=NOTE_TEXT)
                     notes.append(time.perf_counter() - t0)
+                    loaded += result.version - 1  # the events the command loaded (and checked)
 
             last = cw.store.recorder.max_notification_id() or 0
             page = cw.store.recorder.select_notifications(start=max(1, last - 199), limit=200)
             sizes = [len(p.state) for p in page if p.topic.endswith("NoteAdded")]
             engine_bytes = sum(sizes) / len(sizes) if sizes else float("nan")
+            decode, decode_and_check = chain_check(cw, cases)
 
             report = None
             if profile:
@@ -186,7 +219,8 @@ def run(backend: Backend, n: int, warmup: int, pool: int, block: int, cipher_key
             cw.close()
     return BackendResult(backend=backend.label, anchor=LatencyStats.of(anchor_times), add_note=LatencyStats.of(notes),
                          open_case=LatencyStats.of(opens), anchor_bytes=anchor.size, engine_bytes=engine_bytes,
-                         cases=pool, profile=report)
+                         cases=pool, decode=decode, decode_and_check=decode_and_check,
+                         events_per_load=loaded / n, profile=report)
 
 
 # -- main ---------------------------------------------------------------------------------------------
@@ -246,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         a = r.anchor
         rows.append((r.backend, "anchor: eventsourcing insert_events (1 event)", a.n, a.ops_per_s,
                      a.p50_ms, a.p99_ms, a.mean_ms, r.anchor_bytes, None, None))
+        for name, stats in (("engine: decode 1 stored event (every read)", r.decode),
+                            ("engine: decode 1 stored event + hash-chain check", r.decode_and_check)):
+            rows.append((r.backend, name, stats.n, stats.ops_per_s, stats.p50_ms, stats.p99_ms, stats.mean_ms,
+                         None, None, ratio(stats.p50_ms, r.anchor.p50_ms)))
         for name, stats in ((f"{engine_label}: execute add_note", r.add_note),
                             (f"{engine_label}: open_case labor_dispute", r.open_case)):
             rows.append((r.backend, name, stats.n, stats.ops_per_s, stats.p50_ms, stats.p99_ms, stats.mean_ms,
@@ -259,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
         caption="ops/s ÷ anchor: throughput ratio, target ≥ 0.8. p50 ÷ anchor: median latency as a multiple of "
                 "the anchor's (lower is better). Event bytes: stored state per event.",
     )
+    for r in results:
+        check_ms = r.decode_and_check.mean_ms - r.decode.mean_ms
+        console.print(f"{r.backend}: the hash-chain check costs {check_ms * 1e3:.1f} µs per event read (mean, decoding "
+                      f"excluded); an add_note loads {r.events_per_load:.1f} events on average here, so "
+                      f"{check_ms * r.events_per_load * 1e3:.0f} µs of its {r.add_note.p50_ms * 1e3:.0f} µs p50 "
+                      f"({ratio(check_ms * r.events_per_load, r.add_note.p50_ms):.1%}).")
     for r in results:
         if r.profile:
             console.rule(f"cProfile of 300 add_note commands — {r.backend}")
@@ -275,6 +319,11 @@ def main(argv: list[str] | None = None) -> int:
                     p50_ms=r.add_note.p50_ms, p99_ms=r.add_note.p99_ms,
                     throughput_ratio=ratio(r.add_note.ops_per_s, r.anchor.ops_per_s),
                     p50_ratio=ratio(r.add_note.p50_ms, r.anchor.p50_ms), cipher=bool(cipher_key)))
+        check_ms = r.decode_and_check.mean_ms - r.decode.mean_ms
+        print(plain(f"{db} engine_chain_check", events=r.decode.n, check_us_per_event=check_ms * 1e3,
+                    decode_us_per_event=r.decode.mean_ms * 1e3, events_per_load=r.events_per_load,
+                    share_of_add_note_p50=ratio(check_ms * r.events_per_load, r.add_note.p50_ms),
+                    cipher=bool(cipher_key)))
         print(plain(f"{db} engine_open_case", n=r.open_case.n, ops_per_s=r.open_case.ops_per_s,
                     p50_ms=r.open_case.p50_ms, p99_ms=r.open_case.p99_ms,
                     throughput_ratio=ratio(r.open_case.ops_per_s, r.anchor.ops_per_s),
