@@ -132,4 +132,7 @@ The HTTP API of Casework, the event-sourced case engine for trade-union casework
   the URL (`?access_token=`, `?token=`) is refused with 400: send it only in the header.
 * **Errors** share one shape: `status`, `code`, `message`, and where it applies `fields` (every bad
   field), `stage` and `allowed_actions`.
+* **Integrity**: every read checks the case's hash chain. A case whose stored events were removed,
+  reordered or altered answers 409 `broken_chain` with its `case` number and the `version` where the
+  chain breaks, to every read and command, until its events are restored.
 """
