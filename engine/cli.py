@@ -65,7 +65,7 @@ def _ready(ctx: click.Context):  # noqa: ANN202 - engine.service.Casework
     return cw
 
 
-@click.group(help=__doc__)
+@click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="casework")
 def main() -> None:
     pass
@@ -224,7 +224,7 @@ def show(ctx: click.Context, case: str, role: str, version: int | None, at: date
     except (DomainError, ValueError) as e:
         raise click.ClickException(str(e)) from e
     today = cw.clock.now().astimezone(cw.settings.tz).date()
-    click.echo(json.dumps(case_view(found, role, today), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(case_view(found, role, today, policy=cw.settings.policy), ensure_ascii=False, indent=2))
 
 
 @main.command(help="A case's full history: every event with who, when, why and its hash.")

@@ -14,7 +14,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -139,7 +138,20 @@ def gone(pid: int) -> bool:
     return state in ("Z", "X")
 
 
+@pytest.mark.parametrize("option", ["--help", "-h"])
+def test_run_sh_hands_its_options_to_casework_run(option: str) -> None:
+    """The script's arguments are the options of `casework run`, not extras for the installer."""
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "run.sh"), option], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env={k: v for k, v in os.environ.items() if k != "CASEWORK_EXTRAS"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Usage: casework run" in done.stdout
+    for documented in ("--port", "--prefect-port", "--host", "--workers", "--no-demo"):
+        assert documented in done.stdout
+    assert "Traceback" not in done.stderr and "InvalidRequirement" not in done.stderr
+
+
 def test_casework_run_escalates_an_overdue_offer_on_its_schedule(tmp_path: Path) -> None:
+    """Started as the README says, through `scripts/run.sh` with its documented options."""
     data_dir = tmp_path / "data"
     port, prefect_port = free_port(), free_port()
     while prefect_port == port:
@@ -148,7 +160,7 @@ def test_casework_run_escalates_an_overdue_offer_on_its_schedule(tmp_path: Path)
     prefect_api = f"http://{HOST}:{prefect_port}/api"
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "workflows.cli", "run", "--port", str(port), "--prefect-port", str(prefect_port)],
+        ["bash", str(ROOT / "scripts" / "run.sh"), "--port", str(port), "--prefect-port", str(prefect_port)],
         cwd=ROOT, env=child_env(data_dir), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace", start_new_session=True,
     )
