@@ -51,6 +51,22 @@ class Context:
         """The business date in the federation's time zone."""
         return self.business_time.astimezone(self.tz).date()
 
+    @property
+    def now(self) -> Now:
+        """The moment the command's state guards judge."""
+        return Now(self.today, self.actor_id, self.policy)
+
+
+@dataclass(frozen=True)
+class Now:
+    """What an action's state guard looks at besides the case: the business date, who would act (None:
+    anyone) and the policy. A command is judged at its own; a list of the actions allowed now, at the
+    reader's."""
+
+    today: date
+    actor_id: str | None = None
+    policy: DeadlinePolicy = DEFAULT_POLICY
+
 
 @dataclass(frozen=True)
 class Clock:
@@ -80,6 +96,38 @@ def new_clock(ctx: Context, name: str, policy_clock: str, start: date | None = N
     return Clock(name=name, started_on=start, due_on=ctx.policy.due(policy_clock, start))
 
 
+def _needs_a_running_clock(case: Case, now: Now) -> str | None:
+    if any(c.paused_on is None for c in case.clocks.values()):
+        return None
+    return "; ".join(f"clock {c.name!r} is already paused since {c.paused_on}" for c in case.clocks.values()) \
+        or "no clock is open"
+
+
+def _needs_a_paused_clock(case: Case, now: Now) -> str | None:
+    return None if any(c.paused_on is not None for c in case.clocks.values()) else "no clock is paused"
+
+
+def _needs_an_extendable_clock(case: Case, now: Now) -> str | None:
+    if any(name not in case.DEDICATED_EXTENSIONS for name in case.clocks):
+        return None
+    if not case.clocks:
+        return "no clock is open"
+    return "; ".join(f"clock {name!r} is extended with '{case.DEDICATED_EXTENSIONS[name]}'" for name in case.clocks)
+
+
+def _needs_an_overdue_clock(case: Case, now: Now) -> str | None:
+    def state(c: Clock) -> str:
+        if c.paused_on is not None:
+            return f"clock {c.name!r} has not run out (paused since {c.paused_on})"
+        if not c.is_overdue(now.today):
+            return f"clock {c.name!r} has not run out (due {c.due_on})"
+        return f"an alert for clock {c.name!r} due {c.due_on} was already raised"
+
+    if any(c.is_overdue(now.today) and not case.alerted(c) for c in case.clocks.values()):
+        return None
+    return "; ".join(state(c) for c in case.clocks.values()) or "no clock is open"
+
+
 def common_actions(working_roles: Iterable[str]) -> list[Action]:
     """Actions every case type has in every open stage."""
     working = tuple(working_roles)
@@ -91,12 +139,14 @@ def common_actions(working_roles: Iterable[str]) -> list[Action]:
         action("link_case", "CaseLinked", source=ANY_OPEN, roles=(*working, *SUPERVISING),
                help="Link a related case."),
         action("pause_clock", "ClockPaused", source=ANY_OPEN, roles=SUPERVISING, reason=True,
+               guard=_needs_a_running_clock,
                help="Stop a legal clock from running, e.g. while a party is unreachable."),
-        action("resume_clock", "ClockResumed", source=ANY_OPEN, roles=SUPERVISING,
+        action("resume_clock", "ClockResumed", source=ANY_OPEN, roles=SUPERVISING, guard=_needs_a_paused_clock,
                help="Restart a paused clock; its due date moves by the days it was paused."),
         action("extend_clock", "ClockExtended", source=ANY_OPEN, roles=SUPERVISING, reason=True,
-               help="Move a clock's due date later."),
+               guard=_needs_an_extendable_clock, help="Move a clock's due date later."),
         action("raise_alert", "DeadlineAlertRaised", source=ANY_OPEN, roles=("system",),
+               guard=_needs_an_overdue_clock,
                help="A legal clock ran out and no step follows by itself: tell the people responsible."),
     ]
 
@@ -173,8 +223,17 @@ class Case(Aggregate):
     def is_open(self) -> bool:
         return not self.TABLE.is_terminal(self.stage)
 
-    def allowed_actions(self, role: str | None = None) -> list[str]:
-        return self.TABLE.allowed(self.stage, role)
+    def allowed_actions(self, role: str | None = None, now: Now | None = None) -> list[str]:
+        """The actions `role` (any role, when None) may run now: those the stage table allows in this stage
+        whose state guard lets them run. Exactly these are accepted, given valid input. `now` defaults to the
+        business date of the case's last event, with no particular actor and the default policy."""
+        now = now or Now(self.updated_at.astimezone(DEFAULT_TZ).date())
+        return [name for name in self.TABLE.allowed(self.stage, role) if self.why_not(name, now) is None]
+
+    def why_not(self, name: str, now: Now) -> str | None:
+        """Why the state of the case keeps action `name` from running now (its state guard), or None."""
+        guard = self.TABLE.actions[name].guard
+        return guard(self, now) if guard is not None else None
 
     def parties(self) -> list[str]:
         """Names the case index may show and search (never personal data)."""
@@ -240,15 +299,22 @@ class Case(Aggregate):
                 )
 
     def _guard(self, ctx: Context, name: str) -> Action:
-        a = self.TABLE.check(self.label, self.stage, name, ctx.actor_role)
+        """The action, if its stage, the caller's role and its state guard let it run, and the command's reason
+        and business time are acceptable; refused naming why and what the caller may do now."""
+        try:
+            a = self.TABLE.check(self.label, self.stage, name, ctx.actor_role)
+        except ActionNotAllowed as e:
+            raise self._refuse(name, e.why, ctx) from None
+        why = self.why_not(name, ctx.now)
+        if why is not None:
+            raise self._refuse(name, why, ctx)
         self._check_context(ctx, a, self.label, self.updated_at)
         return a
 
-    def _refuse(self, name: str, why: str) -> ActionNotAllowed:
-        return ActionNotAllowed(
-            case=self.label, stage=self.stage, action=name,
-            allowed=self.allowed_actions(), why=why,
-        )
+    def _refuse(self, name: str, why: str | None, ctx: Context | None = None) -> ActionNotAllowed:
+        """A refusal naming what the command's caller may do now instead (any role's actions, without `ctx`)."""
+        allowed = self.allowed_actions(ctx.actor_role, ctx.now) if ctx else self.allowed_actions()
+        return ActionNotAllowed(case=self.label, stage=self.stage, action=name, allowed=allowed, why=why)
 
     def _invalid(self, name: str, **fields: str) -> InvalidCommand:
         return InvalidCommand(self.label, name, fields)
@@ -422,20 +488,25 @@ class Case(Aggregate):
         a = self._guard(ctx, "extend_clock")
         if clock in self.DEDICATED_EXTENSIONS:
             raise self._refuse(
-                "extend_clock", f"clock {clock!r} is extended with '{self.DEDICATED_EXTENSIONS[clock]}'"
+                "extend_clock", f"clock {clock!r} is extended with '{self.DEDICATED_EXTENSIONS[clock]}'", ctx
             )
         current = self._open_clock(clock, "extend_clock")
         new_due = self._extended_due(current, days, due_on, "extend_clock")
         self._record(ctx, a, {"clock": clock, "due_on": new_due, "previous_due_on": current.due_on})
+
+    def alerted(self, clock: Clock) -> bool:
+        """An alert was already raised for `clock` on its current due date."""
+        return any(x["clock"] == clock.name and x["due_on"] == clock.due_on for x in self.alerts)
 
     def raise_alert(self, ctx: Context, *, clock: str, notify: Sequence[str] = ()) -> None:
         """Record, once per clock and due date, that a clock ran out and whom it was reported to."""
         a = self._guard(ctx, "raise_alert")
         current = self._open_clock(clock, "raise_alert")
         if not current.is_overdue(ctx.today):
-            raise self._refuse("raise_alert", f"clock {clock!r} has not run out (due {current.due_on})")
-        if any(x["clock"] == clock and x["due_on"] == current.due_on for x in self.alerts):
-            raise self._refuse("raise_alert", f"an alert for clock {clock!r} due {current.due_on} was already raised")
+            raise self._refuse("raise_alert", f"clock {clock!r} has not run out (due {current.due_on})", ctx)
+        if self.alerted(current):
+            raise self._refuse("raise_alert", f"an alert for clock {clock!r} due {current.due_on} was already raised",
+                               ctx)
         if isinstance(notify, str) or not all(isinstance(n, str) and n.strip() for n in notify):
             raise self._invalid("raise_alert", notify="must be a list of user ids")
         self._record(ctx, a, {"clock": clock, "due_on": current.due_on, "notify": [n.strip() for n in notify]})

@@ -8,6 +8,7 @@ negotiation, if any: acceptance resumes it, referral refers it to the inspectora
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,7 @@ from aggregates.base import (
     Case,
     Clock,
     Context,
+    Now,
     case_type,
     common_actions,
     new_clock,
@@ -31,6 +33,21 @@ ITEM_CATEGORIES = (
     "other",
 )
 RESULTS = ("passed", "failed")
+
+
+def _grounds_for_referral(case: RectificationProposal, now: Now) -> str | None:
+    """A proposal is referred once its reply is overdue, or when an item is overdue or failed its follow-up
+    check; a refusal is grounds at once."""
+    if case.stage == "issued":
+        reply = case.clocks.get("reply")
+        if reply is None or not reply.is_overdue(now.today):
+            state = ("no reply clock" if reply is None else f"paused since {reply.paused_on}" if reply.paused_on
+                     else f"due {reply.due_on}")
+            return f"the enterprise still has time to reply ({state})"
+    if case.stage == "rectifying" and not case.referral_grounds(now.today):
+        return "no item is overdue or failed its follow-up check; rectification is on track"
+    return None
+
 
 TABLE = StageTable(
     stages={
@@ -57,7 +74,7 @@ TABLE = StageTable(
                roles=SUPERVISING_LAW, help="Record the follow-up check (复查) of one item."),
         action("refer_to_inspectorate", "RectificationReferred", source=("issued", "refused", "rectifying"),
                target="referred", roles=(*SUPERVISING_LAW, "system"), reason=True,
-               counts=("rectifications_referred",),
+               counts=("rectifications_referred",), guard=_grounds_for_referral,
                help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查)."),
         action("record_enforcement", "EnforcementRecorded", source="referred", target="closed",
                roles=SUPERVISING_LAW, help="Record the inspectorate's enforcement outcome."),
@@ -250,22 +267,16 @@ class RectificationProposal(Case):
         item["status"] = d["result"]
         self.verifications.append({**d, "by": event.actor_id})
 
+    def referral_grounds(self, today: date) -> list[str]:
+        """While rectifying: the items overdue on `today` or failed at their follow-up check."""
+        overdue = [i["no"] for i in self.items
+                   if (c := self.clocks.get(item_clock(i["no"]))) is not None and c.is_overdue(today)]
+        failed = [i["no"] for i in self.items if i["status"] == "failed"]
+        return [*(f"item {n} overdue" for n in overdue), *(f"item {n} failed" for n in failed)]
+
     def refer_to_inspectorate(self, ctx: Context) -> None:
         a = self._guard(ctx, "refer_to_inspectorate")
-        if self.stage == "issued":
-            reply = self.clocks.get("reply")
-            if reply is None or not reply.is_overdue(ctx.today):
-                state = f"due {reply.due_on}" if reply else "no reply clock"
-                raise self._refuse("refer_to_inspectorate", f"the enterprise still has time to reply ({state})")
-        grounds: list[str] = []
-        if self.stage == "rectifying":
-            overdue = [i["no"] for i in self.items
-                       if (c := self.clocks.get(item_clock(i["no"]))) is not None and c.is_overdue(ctx.today)]
-            failed = [i["no"] for i in self.items if i["status"] == "failed"]
-            if not overdue and not failed:
-                raise self._refuse("refer_to_inspectorate",
-                                   "no item is overdue or failed its follow-up check; rectification is on track")
-            grounds = [*(f"item {n} overdue" for n in overdue), *(f"item {n} failed" for n in failed)]
+        grounds = self.referral_grounds(ctx.today) if self.stage == "rectifying" else []
         self._record(ctx, a, {"grounds": grounds, "from_stage": self.stage}, closed=self._closing_all_clocks())
 
     def record_enforcement(self, ctx: Context, *, outcome: str, penalty: Any = None) -> None:

@@ -1,13 +1,17 @@
 """Declarative stage tables.
 
 Each case type declares its stages and actions once, in a `StageTable`; the guards that
-refuse a command and the list of actions a role may take now are both read from it.
+refuse a command and the list of actions a role may take now are both read from it: the
+stages an action runs from, the roles that may run it, and its state guard, a predicate on
+the case (an open proposal to accept, a clock that ran out, an escalation pending) that
+says why the action cannot run now.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aggregates.errors import ActionNotAllowed
 
@@ -25,6 +29,11 @@ ROLES = (
 ANY_OPEN = "*"
 """Source marker: the action is allowed in every stage that is not terminal."""
 
+Guard = Callable[[Any, Any], "str | None"]
+"""A state guard: called with the case and the moment (`aggregates.base.Now`: business date, actor, policy),
+it answers None when the action may run now and otherwise why not. The same call lists an action among
+those allowed now and refuses the command, so the two never disagree."""
+
 SCHEDULER_ROLE = "system"
 USER_ROLES = tuple(r for r in ROLES if r != SCHEDULER_ROLE)
 """The roles a user's account may hold: `system` is the scheduler's own, so no token can act as the scheduler."""
@@ -41,6 +50,7 @@ class Action:
     reason_required: bool = False
     counts: tuple[str, ...] = ()
     help: str = ""
+    guard: Guard | None = None
 
     @property
     def creates(self) -> bool:
@@ -61,6 +71,7 @@ def action(
     reason: bool = False,
     counts: Iterable[str] = (),
     help: str = "",
+    guard: Guard | None = None,
 ) -> Action:
     """Shorthand constructor that accepts a single stage or several."""
     unknown = set(roles) - set(ROLES)
@@ -75,6 +86,7 @@ def action(
         reason_required=reason,
         counts=tuple(counts),
         help=help,
+        guard=guard,
     )
 
 
@@ -114,7 +126,8 @@ class StageTable:
         return stage in a.sources
 
     def allowed(self, stage: str, role: str | None = None) -> list[str]:
-        """Actions that may run in `stage` (by `role`, when given), in table order."""
+        """Actions that may run in `stage` (by `role`, when given), in table order, before their state
+        guards (a case's `allowed_actions` applies those)."""
         return [
             a.name
             for a in self.actions.values()

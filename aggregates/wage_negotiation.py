@@ -22,6 +22,7 @@ from aggregates.base import (
     Case,
     Clock,
     Context,
+    Now,
     case_type,
     common_actions,
     new_clock,
@@ -39,6 +40,11 @@ RECTIFICATION_KIND = "rectification_proposal"
 LADDER_OFFER, LADDER_ACTING_OFFER, LADDER_RECTIFICATION = 0, 1, 2
 # Stages in which the enterprise's silence or refusal moves the case up the ladder.
 ESCALATING = ("offer_issued", "acting_offer_issued", "offer_refused", "negotiating")
+# Stages a negotiation can be in while its rectification proposal is still open: waiting for the answer, or
+# anywhere in the negotiation cycle once the enterprise agreed to rectify. The proposal's referral (an item
+# not rectified by its deadline) refers the negotiation from any of them.
+REFERABLE = ("rectification_pending", "negotiating", "impasse", "coordination", "agreed", "congress_approved",
+             "signed", "filed", "effective", "expiring")
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,73 @@ class Escalation:
 
     def to_data(self) -> dict[str, Any]:
         return {"action": self.action, "trigger": self.trigger, "due_on": self.due_on, "why": self.why}
+
+
+# -- state guards: why an action of the table cannot run now (None: it can) ------------------------
+
+
+def _acting_offer_due(case: WageNegotiation, now: Now) -> str | None:
+    if case.ladder_step != LADDER_OFFER:
+        return "the higher-level union has already issued an acting offer; the next step is a rectification proposal"
+    if case.stage == "offer_issued" and not case._reply_overdue(now.today):
+        return f"the enterprise still has time to reply ({case._reply_state()})"
+    return None
+
+
+def _rectification_due(case: WageNegotiation, now: Now) -> str | None:
+    if case.stage == "acting_offer_issued" and not case._reply_overdue(now.today):
+        return f"the enterprise still has time to answer the acting offer ({case._reply_state()})"
+    if case.stage == "offer_refused" and case.ladder_step != LADDER_ACTING_OFFER:
+        return "a rectification proposal follows a refused acting offer; escalate to an acting offer first"
+    if case.stage == "negotiating":
+        if case._escalation_basis() is None:
+            return ("in negotiation, only a union proposal left unanswered leads to a rectification proposal, "
+                    "and none is open")
+        if case.next_escalation(now.today) is None:
+            clock = case.clocks["proposal_reply"]
+            state = f"paused since {clock.paused_on}" if clock.paused_on else f"due {clock.due_on}"
+            return f"the enterprise still has time to answer the union's proposal (reply clock {state})"
+    return None
+
+
+def _after_a_rectification_proposal(case: WageNegotiation, now: Now) -> str | None:
+    if case.rectification is None:
+        return ("only an enterprise that was sent a rectification proposal (整改建议书) is referred to the labor "
+                "inspectorate")
+    return None
+
+
+def _escalation_to_propose(case: WageNegotiation, now: Now) -> str | None:
+    step = case.next_escalation(now.today)
+    if step is None:
+        basis = case._escalation_basis()
+        clock = case.clocks.get(basis.trigger) if basis else None
+        state = ("nothing in this stage leads up the ladder" if clock is None
+                 else f"the {clock.name} clock is paused since {clock.paused_on}" if clock.paused_on
+                 else f"the {clock.name} clock is due {clock.due_on}")
+        return f"no escalation is due ({state})"
+    if case.pending_escalation is not None:
+        return f"{case.pending_escalation['action']} is already pending"
+    if any((d["action"], d["trigger"], d["due_on"]) == step.key() for d in case.dismissed_escalations):
+        return "a supervisor dismissed this escalation"
+    return None
+
+
+def _escalation_pending(case: WageNegotiation, now: Now) -> str | None:
+    return None if case.pending_escalation is not None else "no escalation is pending"
+
+
+def _pending_escalation_applies(case: WageNegotiation, now: Now) -> str | None:
+    """Confirming applies the pending step, so that step's own guard must let it run too."""
+    pending = case.pending_escalation
+    if pending is None:
+        return "no escalation is pending"
+    return case.why_not(pending["action"], now)
+
+
+def _proposal_open(case: WageNegotiation, now: Now) -> str | None:
+    return None if case.open_proposal is not None else "there is no open proposal to accept"
+
 
 TABLE = StageTable(
     stages={
@@ -94,31 +167,39 @@ TABLE = StageTable(
                help="The enterprise refuses to negotiate; record its stated reason."),
         action("escalate_to_acting_offer", "ActingOfferIssued", source=("offer_issued", "offer_refused"),
                target="acting_offer_issued", roles=LADDER, reason=True, counts=("acting_offers",),
+               guard=_acting_offer_due,
                help="The higher-level union issues the offer in the union's place (上级工会代行要约); "
                     "a new 20-day reply clock."),
         action("issue_rectification", "RectificationProposed",
                source=("acting_offer_issued", "offer_refused", "negotiating"),
                target="rectification_pending", roles=LADDER, reason=True, counts=("rectification_proposals",),
+               guard=_rectification_due,
                help="Issue a rectification proposal (整改建议书) as a linked case: after an unanswered or refused "
                     "acting offer, or a union proposal left unanswered past its reply clock."),
         action("resume_after_rectification", "NegotiationResumedAfterRectification",
                source="rectification_pending", target="negotiating", roles=LADDER, counts=("agreed_to_rectify",),
                help="The enterprise agreed to rectify (同意整改); negotiation resumes."),
-        action("refer_to_inspectorate", "ReferredToInspectorate", source="rectification_pending",
+        action("refer_to_inspectorate", "ReferredToInspectorate", source=REFERABLE,
                target="referred_to_inspectorate", roles=LADDER, reason=True, counts=("negotiations_referred",),
-               help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查)."),
+               guard=_after_a_rectification_proposal,
+               help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查): its rectification "
+                    "proposal was refused, unanswered, or not carried out, even after it agreed to rectify."),
         action("propose_escalation", "EscalationProposed", source=ESCALATING, roles=("system",), reason=True,
+               guard=_escalation_to_propose,
                help="Where the policy says 'confirm': record the ladder step that is due, for a supervisor "
                     "to confirm or dismiss."),
         action("confirm_escalation", "EscalationConfirmed", source=ESCALATING,
                target=("acting_offer_issued", "rectification_pending"), roles=("supervisor",),
+               guard=_pending_escalation_applies,
                help="Apply the pending escalation (acting offer or rectification proposal); it is recorded as "
                     "that step's own event, by the confirming supervisor."),
         action("dismiss_escalation", "EscalationDismissed", source=ESCALATING, roles=("supervisor",), reason=True,
+               guard=_escalation_pending,
                help="Decline the pending escalation; the scheduler does not propose it again for this deadline."),
         action("submit_proposal", "ProposalSubmitted", source="negotiating", roles=NEGOTIATING,
                help="Record a proposal or counter-proposal; starts its reply clock."),
         action("accept_proposal", "ProposalAccepted", source="negotiating", target="agreed", roles=NEGOTIATING,
+               guard=_proposal_open,
                help="The other side accepts the last proposal; its terms are agreed."),
         action("declare_impasse", "ImpasseDeclared", source="negotiating", target="impasse", roles=NEGOTIATING,
                reason=True, help="Negotiation is deadlocked (协商僵局)."),
@@ -311,19 +392,9 @@ class WageNegotiation(Case):
         return basis
 
     def propose_escalation(self, ctx: Context) -> None:
-        a = self._guard(ctx, "propose_escalation")
+        a = self._guard(ctx, "propose_escalation")  # an escalation is due, not pending and not dismissed
         step = self.next_escalation(ctx.today)
-        if step is None:
-            basis = self._escalation_basis()
-            clock = self.clocks.get(basis.trigger) if basis else None
-            state = ("nothing in this stage leads up the ladder" if clock is None
-                     else f"the {clock.name} clock is paused since {clock.paused_on}" if clock.paused_on
-                     else f"the {clock.name} clock is due {clock.due_on}")
-            raise self._refuse("propose_escalation", f"no escalation is due ({state})")
-        if self.pending_escalation is not None:
-            raise self._refuse("propose_escalation", f"{self.pending_escalation['action']} is already pending")
-        if any((d["action"], d["trigger"], d["due_on"]) == step.key() for d in self.dismissed_escalations):
-            raise self._refuse("propose_escalation", "a supervisor dismissed this escalation")
+        assert step is not None
         self._record(ctx, a, step.to_data())
 
     def _on_propose_escalation(self, event: Case.Event) -> None:
@@ -332,10 +403,9 @@ class WageNegotiation(Case):
     def confirm_escalation(self, ctx: Context, *, acting_union: str = "", rectification_case_id: UUID | None = None,
                            rectification_number: str = "") -> None:
         """Apply the pending step as the confirming supervisor; the event is the step's own."""
-        self._guard(ctx, "confirm_escalation")
+        self._guard(ctx, "confirm_escalation")  # a step is pending and its own guard lets it run
         pending = self.pending_escalation
-        if pending is None:
-            raise self._refuse("confirm_escalation", "no escalation is pending")
+        assert pending is not None
         ctx = dataclasses.replace(ctx, reason=ctx.reason or f"escalation confirmed: {pending['why']}")
         if pending["action"] == "escalate_to_acting_offer":
             self.escalate_to_acting_offer(ctx, acting_union=acting_union)
@@ -345,8 +415,7 @@ class WageNegotiation(Case):
 
     def dismiss_escalation(self, ctx: Context) -> None:
         a = self._guard(ctx, "dismiss_escalation")
-        if self.pending_escalation is None:
-            raise self._refuse("dismiss_escalation", "no escalation is pending")
+        assert self.pending_escalation is not None
         self._record(ctx, a, {k: self.pending_escalation[k] for k in ("action", "trigger", "due_on")})
 
     def _on_dismiss_escalation(self, event: Case.Event) -> None:
@@ -354,9 +423,9 @@ class WageNegotiation(Case):
                                            "dismissed_by": event.actor_id, "reason": event.reason})
         self.pending_escalation = None
 
-    def _reply_overdue(self, ctx: Context) -> bool:
+    def _reply_overdue(self, today: date) -> bool:
         clock = self.clocks.get("reply")
-        return clock is not None and clock.is_overdue(ctx.today)
+        return clock is not None and clock.is_overdue(today)
 
     def _reply_state(self) -> str:
         clock = self.clocks.get("reply")
@@ -376,13 +445,6 @@ class WageNegotiation(Case):
 
     def escalate_to_acting_offer(self, ctx: Context, *, acting_union: str) -> None:
         a = self._guard(ctx, "escalate_to_acting_offer")
-        if self.ladder_step != LADDER_OFFER:
-            raise self._refuse("escalate_to_acting_offer",
-                               "the higher-level union has already issued an acting offer; "
-                               "the next step is a rectification proposal")
-        if self.stage == "offer_issued" and not self._reply_overdue(ctx):
-            raise self._refuse("escalate_to_acting_offer",
-                               f"the enterprise still has time to reply ({self._reply_state()})")
         if not text(acting_union):
             raise self._invalid("escalate_to_acting_offer", acting_union="is required")
         self._record(ctx, a, {"acting_union": text(acting_union)},
@@ -394,24 +456,6 @@ class WageNegotiation(Case):
 
     def issue_rectification(self, ctx: Context, *, rectification_case_id: UUID, rectification_number: str) -> None:
         a = self._guard(ctx, "issue_rectification")
-        if self.stage == "acting_offer_issued" and not self._reply_overdue(ctx):
-            raise self._refuse("issue_rectification",
-                               f"the enterprise still has time to answer the acting offer ({self._reply_state()})")
-        if self.stage == "offer_refused" and self.ladder_step != LADDER_ACTING_OFFER:
-            raise self._refuse("issue_rectification",
-                               "a rectification proposal follows a refused acting offer; "
-                               "escalate to an acting offer first")
-        if self.stage == "negotiating":
-            basis = self._escalation_basis()
-            if basis is None:
-                raise self._refuse("issue_rectification",
-                                   "in negotiation, only a union proposal left unanswered leads to a rectification "
-                                   "proposal, and none is open")
-            if self.next_escalation(ctx.today) is None:
-                clock = self.clocks["proposal_reply"]
-                state = (f"paused since {clock.paused_on}" if clock.paused_on else f"due {clock.due_on}")
-                raise self._refuse("issue_rectification", "the enterprise still has time to answer the union's "
-                                   f"proposal (reply clock {state})")
         bad: dict[str, str] = {}
         require(bad, isinstance(rectification_case_id, UUID), "rectification_case_id", "must be a case id (UUID)")
         require(bad, rectification_case_id != self.id, "rectification_case_id", "a case cannot be linked to itself")
@@ -478,7 +522,7 @@ class WageNegotiation(Case):
         if last is not None and last["side"] == side:
             raise self._refuse("submit_proposal",
                                f"proposal {last['no']} by the {side} side awaits the other side's answer; "
-                               "only the other side may counter it")
+                               "only the other side may counter it", ctx)
         data = {"no": len(self.proposals) + 1, "side": side, "wage_increase_pct": pct,
                 "minimum_wage": minimum, "other_terms": text(other_terms)}
         reply = new_clock(ctx, "proposal_reply", "negotiation.proposal_reply")
@@ -494,11 +538,11 @@ class WageNegotiation(Case):
         if side not in SIDES:
             raise self._invalid("accept_proposal", side=f"must be one of {', '.join(SIDES)}")
         last = self.open_proposal
-        if last is None:
-            raise self._refuse("accept_proposal", "there is no open proposal to accept")
+        assert last is not None
         if last["side"] == side:
             raise self._refuse("accept_proposal",
-                               f"proposal {last['no']} came from the {side} side; only the other side may accept it")
+                               f"proposal {last['no']} came from the {side} side; only the other side may accept it",
+                               ctx)
         terms = {"proposal_no": last["no"], "proposed_by": last["side"],
                  "wage_increase_pct": last["wage_increase_pct"], "minimum_wage": last["minimum_wage"],
                  "other_terms": last["other_terms"]}
@@ -631,7 +675,7 @@ class WageNegotiation(Case):
             if clock is not None and clock.paused_on is not None:
                 state = f"the objection clock is paused since {clock.paused_on}"
             raise self._refuse("take_effect",
-                               f"the labor bureau may still object ({state}) and has not confirmed the contract")
+                               f"the labor bureau may still object ({state}) and has not confirmed the contract", ctx)
         assert self.contract is not None
         notice = ctx.policy.rule("negotiation.renewal_notice").days
         renewal_due = max(self.contract["term_end"] - timedelta(days=notice), ctx.today)

@@ -12,7 +12,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from api.auth import engine, require
-from api.cases import etag, today, visible_case
+from api.cases import case_view_for, etag, visible_case
 from api.errors import ApiError
 from api.fields import Strict
 from api.parsing import Blueprint
@@ -21,7 +21,7 @@ from engine.accounts import User
 from engine.audit import HistoryEntry, Verification, as_of, history, verify_case, verify_unit
 from engine.registry import case_type
 from engine.spreadsheet import csv_bytes
-from engine.views import case_view, event_data_for, jsonable
+from engine.views import event_data_for, jsonable
 
 blp = Blueprint("audit", __name__, description="History, past states, tamper evidence and dossier export.")
 
@@ -117,7 +117,7 @@ class CaseAsOf(MethodView):
             raise ApiError(404, "not_found", f"{current.number} has no version {args['version']}; "
                                              f"it is at version {current.version}", current_version=current.version)
         case = as_of(engine(), case_id, version=args.get("version"), at=args.get("at"))
-        return case_view(case, user.role, today(), engine().settings.tz), 200, {"ETag": etag(case.version)}
+        return case_view_for(case, user), 200, {"ETag": etag(case.version)}
 
 
 @blp.route("/cases/<string:ref>/verification")
@@ -147,7 +147,7 @@ class CaseDossier(MethodView):
     def get(self, ref: str) -> Any:
         user, case_id, kind = _audited(ref, "export_dossier")
         case = engine().get(case_id)
-        state = case_view(case, user.role, today(), engine().settings.tz)
+        state = case_view_for(case, user)
         entries = _entries(kind, history(engine(), case_id), user.role)
         columns = ["version", "event", "action", "occurred_at", "recorded_at", "actor_id", "actor_role", "reason",
                    "command_id", "flow_run_id", "stage", "data", "clocks_opened", "clocks_closed", "prev_hash", "hash"]

@@ -58,6 +58,12 @@ def actor(user: User) -> Actor:
     return Actor(user.user_id, user.role)
 
 
+def case_view_for(case: Case, user: User) -> dict[str, Any]:
+    """The case as `user` sees it now, with exactly the actions the engine would accept from them now."""
+    cw = engine()
+    return case_view(case, user.role, today(), cw.settings.tz, actor_id=user.user_id, policy=cw.settings.policy)
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 
@@ -113,7 +119,7 @@ def respond(result: CommandResult, user: User, status: int, action: str, case_id
     headers = {"ETag": etag(case.version)}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return case_view(case, user.role, today(), engine().settings.tz), status, headers
+    return case_view_for(case, user), status, headers
 
 
 def visible_case(user: User, ref: UUID | str, kind: str | None = None) -> IndexedCase:
@@ -252,4 +258,4 @@ class CaseDetail(MethodView):
     def get(self, ref: str) -> Any:
         user = current_user()
         case = engine().get(visible_case(user, ref).case_id)
-        return case_view(case, user.role, today(), engine().settings.tz), 200, {"ETag": etag(case.version)}
+        return case_view_for(case, user), 200, {"ETag": etag(case.version)}

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aggregates.base import Case
+from aggregates.base import Case, Now
+from aggregates.policy import DEFAULT_POLICY, DeadlinePolicy
 from engine.access import masked_for
 
 # Attributes every case has; they are top-level fields of a case view, not its details.
@@ -38,12 +39,15 @@ def details(case: Case) -> dict[str, Any]:
 
 
 def case_view(case: Case, role: str | None = None, today: date | None = None,
-              tz: tzinfo | None = None) -> dict[str, Any]:
+              tz: tzinfo | None = None, *, actor_id: str | None = None,
+              policy: DeadlinePolicy = DEFAULT_POLICY) -> dict[str, Any]:
     """A case as a caseworker sees it: state, clocks, links, notes and the actions `role` may take now.
 
-    `role` None shows everything (the operator's command line); `today` marks overdue clocks;
-    times are given in `tz`.
+    `role` None shows everything (the operator's command line); `today` marks overdue clocks and is the
+    moment the allowed actions are judged at, for user `actor_id` under `policy` (exactly the actions the
+    engine would accept from them now); times are given in `tz`.
     """
+    now = Now(today, actor_id, policy) if today else None
     summary = case.summary()
     data = {
         "case_id": case.id,
@@ -61,7 +65,7 @@ def case_view(case: Case, role: str | None = None, today: date | None = None,
         "updated_at": case.updated_at,
         "version": case.version,
         "head_hash": case.head_hash,
-        "allowed_actions": case.allowed_actions(role),
+        "allowed_actions": case.allowed_actions(role, now),
         "clocks": [{"name": c.name, **c.to_data(), "overdue": bool(today and c.is_overdue(today))}
                    for c in case.clocks.values()],
         "links": list(case.links),

@@ -172,6 +172,14 @@ def _sample(f: ma.fields.Field) -> Any:
 # -- walking cases through their stages ------------------------------------------------------------
 
 
+def assert_listed_from_table(case: dict[str, Any], role: str) -> None:
+    """The actions a case lists for `role` are ones its stage table allows that role in its stage, in the table's
+    order (those whose state guard refuses now are left out; the property tests check which)."""
+    table = CASE_TYPES[case["kind"]].TABLE
+    listed = case["allowed_actions"]
+    assert listed == [a for a in table.allowed(case["stage"], role) if a in listed], (case["stage"], listed)
+
+
 class Walk:
     """Runs commands over HTTP, each with If-Match, and checks every response against the stage table."""
 
@@ -191,7 +199,7 @@ class Walk:
         table = CASE_TYPES[kind].TABLE
         assert (case["kind"], case["stage"], case["version"]) == (kind, table.initial, 1)
         assert response.headers["ETag"] == etag(1)
-        assert case["allowed_actions"] == table.allowed(table.initial, caller.role)
+        assert_listed_from_table(case, caller.role)
         self.stages[kind].add(case["stage"])
         return case
 
@@ -212,7 +220,7 @@ class Walk:
         assert after["case_id"] == case["case_id"] and after["version"] == case["version"] + 1
         assert response.headers["ETag"] == etag(after["version"])
         assert after["stage"] in (a.targets or (case["stage"],)), (action, after["stage"])
-        assert after["allowed_actions"] == CASE_TYPES[kind].TABLE.allowed(after["stage"], caller.role)
+        assert_listed_from_table(after, caller.role)
         assert after["is_open"] == (after["stage"] not in CASE_TYPES[kind].TABLE.terminal)
         self.stages[kind].add(after["stage"])
         return after

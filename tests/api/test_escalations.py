@@ -190,6 +190,33 @@ def test_confirming_or_dismissing_with_nothing_pending_is_409_naming_why(api: Ap
     assert read(api, n)["version"] == confirmed["version"]
 
 
+def test_a_negotiation_lists_for_a_supervisor_exactly_the_actions_it_would_accept_now(api: ApiWorld) -> None:
+    """In negotiation, with the union's proposal not yet overdue and nothing pending, no ladder step is offered
+    (each is a 409 naming the same list); once the proposal runs out unanswered, the rectification step is."""
+    w = api.walk()
+    n = w(w.open("wage_negotiation", "negotiator", offer()), "accept_offer", "negotiator", days=1)
+    n = w(n, "submit_proposal", "negotiator", side="union", wage_increase_pct="6")
+    case = read(api, n)
+    assert case["stage"] == "negotiating"
+    refused_now = {"issue_rectification": {"items": items(w.today), "reason": "企业未答复工会方案"},
+                   "confirm_escalation": {}, "dismiss_escalation": {"reason": "无需升级"},
+                   "refer_to_inspectorate": {"reason": "拒不整改"}, "resume_clock": {"clock": "proposal_reply"}}
+    assert not set(refused_now) & set(case["allowed_actions"]), case["allowed_actions"]
+    assert {"submit_proposal", "accept_proposal", "declare_impasse", "pause_clock", "extend_clock",
+            "withdraw"} <= set(case["allowed_actions"])
+    before = count_rows(api.cw)
+    for action, body in refused_now.items():
+        error = check_error(command(api, case, action, "supervisor", body), 409, "action_not_allowed")
+        assert error["action"] == action and error["allowed_actions"] == case["allowed_actions"], error
+    assert count_rows(api.cw) == before
+
+    api.clock.advance(days=21)  # the union's proposal was due on day 21: now it has run out unanswered
+    due = read(api, n)
+    assert "issue_rectification" in due["allowed_actions"]
+    stepped = w(due, "issue_rectification", "supervisor", reason="企业逾期未答复工会方案", items=items(w.today))
+    assert stepped["stage"] == "rectification_pending"
+
+
 # -- the rectification step: confirmed over HTTP, it opens the linked proposal ------------------------------------
 
 

@@ -23,6 +23,13 @@ any other exception is a bug. After each step:
   (RectificationProposal); per-year totals per aid type within the policy's annual caps, and the
   supervisor who registered the case did not verify it (HardshipCase);
 - replay(case), rebuilt from every event, equals the live case.
+
+Listed means accepted (the web workspace draws `allowed_actions` as buttons): a command for an action
+the case does not list for that role and moment is refused with ActionNotAllowed, whatever its
+arguments; and a `probe` rule takes the case as the walk left it, in whatever stage, and for every
+role runs each action the stage table lets it run there on a copy, with valid arguments for the
+case's current state (the VALID builders): each listed action is accepted, each unlisted one refused
+as not allowed.
 """
 
 from __future__ import annotations
@@ -39,13 +46,14 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import event as tally
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from aggregates.base import DEFAULT_TZ, Case
 from aggregates.chain import GENESIS, event_hash
 from aggregates.errors import ActionNotAllowed, DomainError, InvalidCommand
 from aggregates.hardship import AID_TYPES, CATEGORIES, HardshipCase
 from aggregates.labor_dispute import CLAIM_CATEGORIES, LaborDispute
+from aggregates.policy import DEFAULT_POLICY
 from aggregates.rectification import ITEM_CATEGORIES, RectificationProposal, item_clock
 from aggregates.stages import ROLES
 from aggregates.wage_negotiation import LADDER_RECTIFICATION, WageNegotiation
@@ -96,6 +104,15 @@ Builder = Callable[[Pick, Any, date], dict[str, Any]]
 
 def state_of(case: Case) -> dict[str, Any]:
     return {k: v for k, v in case.__dict__.items() if k != "_pending_events"}
+
+
+def clone(case: Case) -> Any:
+    """A copy of the case to try a command on, without its recorded events (cheap, and the copy's own are new)."""
+    return copy.deepcopy(case, {id(case._pending_events): []})
+
+
+Valid = Callable[[Any, date], dict[str, Any]]
+"""Arguments an action accepts in the case's current state, on the given business date."""
 
 
 def no_args(pick: Pick, case: Case, today: date) -> dict[str, Any]:
@@ -152,6 +169,31 @@ def common_builders(clock_names: Sequence[str]) -> dict[str, Builder]:
             "resume_clock": pause_or_resume, "extend_clock": extend_clock, "raise_alert": raise_alert}
 
 
+def common_valid() -> dict[str, Valid]:
+    """Valid arguments for the common actions in the case's current state (a clock the action can act on)."""
+
+    def first_clock(case: Case, fits: Callable[[Any], bool]) -> str:
+        return next((name for name, c in case.clocks.items() if fits(c)), "no-such-clock")
+
+    return {
+        "assign": lambda case, today: {"assignee": "caseworker-3"},
+        "add_note": lambda case, today: {"text": "called the employer"},
+        "link_case": lambda case, today: {"case_id": UUID(int=9000 + case.version), "number": "LD-2026-000009",
+                                          "kind": "labor_dispute", "relation": "related"},
+        "pause_clock": lambda case, today: {"clock": first_clock(case, lambda c: c.paused_on is None)},
+        "resume_clock": lambda case, today: {"clock": first_clock(case, lambda c: c.paused_on is not None)},
+        "extend_clock": lambda case, today: {
+            "clock": first_clock(case, lambda c: c.name not in case.DEDICATED_EXTENSIONS), "days": 10},
+        "raise_alert": lambda case, today: {
+            "clock": first_clock(case, lambda c: c.is_overdue(today) and not case.alerted(c)),
+            "notify": ["supervisor-1"]},
+    }
+
+
+def takes_nothing(case: Any, today: date) -> dict[str, Any]:
+    return {}
+
+
 # -- the machine every case type shares -------------------------------------------------------------
 
 
@@ -160,6 +202,7 @@ class CaseMachine(RuleBasedStateMachine):
 
     CASE: type[Case]
     BUILDERS: dict[str, Builder]
+    VALID: dict[str, Valid]
 
     def __init__(self) -> None:
         super().__init__()
@@ -167,6 +210,7 @@ class CaseMachine(RuleBasedStateMachine):
         self.case: Any = None
         self.swept_terminal = False
         self.settled = False  # the last rule ran to its end (else teardown would mask its failure)
+        self.steps_since_probe = 0
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -200,6 +244,7 @@ class CaseMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def step(self, data: st.DataObject) -> None:
         self.settled = False
+        self.steps_since_probe += 1
         pick = Pick(data)
         table = self.CASE.TABLE
         commands = [name for name, a in table.actions.items() if not a.creates]
@@ -244,6 +289,36 @@ class CaseMachine(RuleBasedStateMachine):
         self.run(name, ctx, self.BUILDERS[name](pick, self.case, ctx.today))
         self.settled = True
 
+    @precondition(lambda self: self.steps_since_probe >= 2)  # mostly walk, so that deep stages are reached
+    @rule(data=st.data())
+    def probe(self, data: st.DataObject) -> None:
+        """For every role now, each action the stage table lets that role run in this stage: listed, it runs with
+        valid arguments; not listed (its state guard says no), it is refused as not allowed."""
+        self.settled = False
+        self.steps_since_probe = 0
+        pick = Pick(data)
+        stage, version = self.case.stage, self.case.version
+        for role in ROLES:
+            ctx = self.desk.ctx(role, actor=pick((f"{role}-1", f"{role}-2"), "probe.actor"), reason="because")
+            listed = self.case.allowed_actions(role, ctx.now)
+            for name in self.CASE.TABLE.allowed(stage, role):
+                trial = clone(self.case)
+                kwargs = self.VALID[name](trial, ctx.today)
+                if name in listed:
+                    try:
+                        getattr(trial, name)(ctx, **kwargs)
+                    except DomainError as e:
+                        raise AssertionError(f"{name} is listed for {role} in {stage} but refused {kwargs}: {e!r}") \
+                            from e
+                    assert trial.version == version + 1, f"{name} was accepted but recorded nothing"
+                    tally(f"probe: listed {name} accepted")
+                else:
+                    with pytest.raises(ActionNotAllowed):
+                        getattr(trial, name)(ctx, **kwargs)
+                    assert trial.version == version
+                    tally(f"probe: unlisted {name} refused")
+        self.settled = True
+
     # -- running one command -----------------------------------------------------------------
 
     def run(self, name: str, ctx: Any, kwargs: dict[str, Any]) -> None:
@@ -255,11 +330,14 @@ class CaseMachine(RuleBasedStateMachine):
         n_events = len(case.pending_events)
         was_terminal = table.is_terminal(stage)
         recorded = table.actions[self.recorded_action(name)]
+        listed = name in case.allowed_actions(ctx.actor_role, ctx.now)
         try:
             getattr(case, name)(ctx, **kwargs)
         except DomainError as e:
             tally(f"refused {type(e).__name__}")
             assert isinstance(e, (ActionNotAllowed, InvalidCommand)), f"unexpected DomainError {type(e)}"
+            # An action the case does not list now is refused as not allowed, whatever was sent with it.
+            assert listed or isinstance(e, ActionNotAllowed), f"unlisted {name} in {stage} refused with {e!r}"
             # A refused command changed nothing.
             assert len(case.pending_events) == n_events, f"{name} was refused but recorded an event"
             assert state_of(case) == before, f"{name} was refused ({e}) but changed the case"
@@ -268,6 +346,7 @@ class CaseMachine(RuleBasedStateMachine):
             self.check_state(before)
             return
         tally(f"ok {name}")
+        assert listed, f"{name} ran in {stage} by {ctx.actor_role} but was not listed as allowed"
         # A successful command appended exactly one event, chained to the previous head.
         assert not was_terminal, f"{name} succeeded in terminal stage {stage}"
         assert len(case.pending_events) == n_events + 1
@@ -387,6 +466,15 @@ class LaborDisputeMachine(CaseMachine):
         "reach_agreement": ld_reach_agreement, "confirm_performance": no_args, "fail_mediation": no_args,
         "deem_failed": no_args, "refer_to_arbitration": no_args, "withdraw": no_args,
     }
+    VALID = {
+        **common_valid(),
+        **dict.fromkeys(("accept", "decline", "confirm_performance", "fail_mediation", "deem_failed",
+                         "refer_to_arbitration", "withdraw"), takes_nothing),
+        "start_mediation": lambda case, today: {"mediator": "mediator-7"},
+        "record_session": lambda case, today: {"held_on": today, "summary": "both sides heard"},
+        "extend_mediation": lambda case, today: {"parties_consent": True},
+        "reach_agreement": lambda case, today: {"terms": "employer pays arrears", "performance_due": today},
+    }
 
     def open(self, pick: Pick) -> Case:
         applicants = [{"name": f"Worker {i}", "id_number": f"32050119900101{i:04d}"}
@@ -494,6 +582,16 @@ def wn_take_effect(pick: Pick, case: Any, today: date) -> dict[str, Any]:
     return {"bureau_confirmed": pick.either((True, False), ("yes", None), "bureau_confirmed")}
 
 
+def wn_valid_rectification(case: Any) -> dict[str, Any]:
+    return {"rectification_case_id": UUID(int=5000 + case.version), "rectification_number": "RP-2026-000009"}
+
+
+def wn_other_side(case: Any) -> str:
+    """The side that may answer now: the other side from the open proposal's (either, with none open)."""
+    last = case.open_proposal
+    return "enterprise" if last is not None and last["side"] == "union" else "union"
+
+
 class WageNegotiationMachine(CaseMachine):
     CASE = WageNegotiation
     BUILDERS = {
@@ -508,6 +606,27 @@ class WageNegotiationMachine(CaseMachine):
         "approve_by_congress": wn_approve_by_congress, "reject_by_congress": wn_reject_by_congress,
         "sign": wn_sign, "file_with_bureau": wn_file_with_bureau, "record_objection": no_args,
         "take_effect": wn_take_effect, "mark_expiring": no_args, "conclude": no_args, "withdraw": no_args,
+    }
+    VALID = {
+        **common_valid(),
+        **dict.fromkeys(("accept_offer", "refuse_offer", "resume_after_rectification", "refer_to_inspectorate",
+                         "propose_escalation", "dismiss_escalation", "declare_impasse", "resume_negotiation",
+                         "close", "record_objection", "mark_expiring", "conclude", "withdraw"), takes_nothing),
+        "escalate_to_acting_offer": lambda case, today: {"acting_union": "苏州市总工会"},
+        "issue_rectification": lambda case, today: wn_valid_rectification(case),
+        "confirm_escalation": lambda case, today: (
+            {"acting_union": "苏州市总工会"}
+            if (case.pending_escalation or {}).get("action") == "escalate_to_acting_offer"
+            else wn_valid_rectification(case)),
+        "submit_proposal": lambda case, today: {"side": wn_other_side(case), "wage_increase_pct": "5"},
+        "accept_proposal": lambda case, today: {"side": wn_other_side(case)},
+        "request_coordination": lambda case, today: {"authority": "姑苏区人社局"},
+        "approve_by_congress": lambda case, today: {"votes_for": 40, "votes_against": 10, "representatives": 60},
+        "reject_by_congress": lambda case, today: {"votes_for": 20, "representatives": 60},
+        "sign": lambda case, today: {"signed_on": today, "term_start": today,
+                                     "term_end": today + timedelta(days=365)},
+        "file_with_bureau": lambda case, today: {"bureau": "苏州市人社局"},
+        "take_effect": lambda case, today: {"bureau_confirmed": True},
     }
 
     def open(self, pick: Pick) -> Case:
@@ -586,6 +705,16 @@ class RectificationMachine(CaseMachine):
         "accept_plan": rp_accept_plan, "refuse": no_args, "verify_item": rp_verify_item,
         "refer_to_inspectorate": no_args, "record_enforcement": rp_record_enforcement, "withdraw": no_args,
     }
+    VALID = {
+        **common_valid(),
+        **dict.fromkeys(("refuse", "refer_to_inspectorate", "withdraw"), takes_nothing),
+        "accept_plan": lambda case, today: {
+            "plan": "pay the arrears",
+            "item_deadlines": [{"item_no": item["no"], "deadline": today + timedelta(days=30)} for item in case.items]},
+        "verify_item": lambda case, today: {
+            "item_no": next((i["no"] for i in case.items if i["status"] != "passed"), 1), "result": "passed"},
+        "record_enforcement": lambda case, today: {"outcome": "fined and ordered to pay"},
+    }
 
     def open(self, pick: Pick) -> Case:
         today = self.desk.now.date()
@@ -657,12 +786,28 @@ def hs_review(pick: Pick, case: Any, today: date) -> dict[str, Any]:
             "notes": pick.either(("", "income recovered", None), (3,), "notes")}
 
 
+def hs_valid_disbursement(case: Any, today: date) -> dict[str, Any]:
+    """Aid of a type with room left under this year's cap (any type, when none has)."""
+    caps = DEFAULT_POLICY.annual_caps
+    room = {t: caps[t] - case.disbursed(today.year, t) for t in caps}
+    aid_type = next((t for t, left in room.items() if left > 0), "living")
+    return {"aid_type": aid_type, "amount": str(min(room[aid_type], Decimal("100")).quantize(Decimal("0.01"))),
+            "fund": "送温暖资金", "period": str(today.year)}
+
+
 class HardshipMachine(CaseMachine):
     CASE = HardshipCase
     BUILDERS = {
         **common_builders(("verification", "review")),
         "verify": hs_verify, "approve": hs_approve, "reject": no_args, "disburse": hs_disburse,
         "review": hs_review, "exit": no_args, "withdraw": no_args,
+    }
+    VALID = {
+        **common_valid(),
+        **dict.fromkeys(("approve", "reject", "exit", "withdraw"), takes_nothing),
+        "verify": lambda case, today: {"visited_on": today, "findings": "medical bills seen"},
+        "disburse": lambda case, today: hs_valid_disbursement(case, today),
+        "review": lambda case, today: {"outcome": "continue"},
     }
 
     def open(self, pick: Pick) -> Case:
@@ -710,6 +855,7 @@ def test_every_action_has_an_argument_builder():
     for machine in (LaborDisputeMachine, WageNegotiationMachine, RectificationMachine, HardshipMachine):
         commands = {name for name, a in machine.CASE.TABLE.actions.items() if not a.creates}
         assert commands == set(machine.BUILDERS), f"{machine.CASE.__name__}: {commands ^ set(machine.BUILDERS)}"
+        assert commands == set(machine.VALID), f"{machine.CASE.__name__}: {commands ^ set(machine.VALID)}"
 
 
 def test_a_plan_accepted_after_an_item_deadline_must_give_that_item_a_new_one():
