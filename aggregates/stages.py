@@ -25,6 +25,9 @@ ROLES = (
     "admin",
     "system",
 )
+SCHEDULER_ROLE = "system"
+USER_ROLES = tuple(r for r in ROLES if r != SCHEDULER_ROLE)
+"""The roles a user's account may hold: `system` is the scheduler's own, so no token can act as the scheduler."""
 
 ANY_OPEN = "*"
 """Source marker: the action is allowed in every stage that is not terminal."""
@@ -34,9 +37,6 @@ Guard = Callable[[Any, Any], "str | None"]
 it answers None when the action may run now and otherwise why not. The same call lists an action among
 those allowed now and refuses the command, so the two never disagree."""
 
-SCHEDULER_ROLE = "system"
-USER_ROLES = tuple(r for r in ROLES if r != SCHEDULER_ROLE)
-"""The roles a user's account may hold: `system` is the scheduler's own, so no token can act as the scheduler."""
 
 @dataclass(frozen=True)
 class Action:
