@@ -222,7 +222,7 @@ def child_main(spec: dict[str, Any]) -> None:
 
             cw = open_engine(backend, spec.get("cipher_key"), migrate=True)
             settings = backend.settings(spec.get("cipher_key"))
-            run = lambda: load_demo(settings, size=spec["size"], year=2026, seed=7, progress=None)  # noqa: E731
+            run = lambda: load_demo(settings, size=spec["size"], seed=7, progress=None)  # noqa: E731
         import gc
 
         gc.collect()

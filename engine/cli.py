@@ -93,15 +93,15 @@ def db_upgrade(ctx: click.Context) -> None:
             console.print(f"[yellow]warning[/]: {problem}")
 
 
-@main.command(help="Load a realistic demo data set: every case type, every stage, one simulated year.")
+@main.command(help="Load a realistic demo data set: every case type, every stage, the year up to today.")
 @click.option("--size", default=1, show_default=True, type=click.IntRange(1, 10_000),
               help="Scale: each unit adds about 60 cases across the four types.")
-@click.option("--year", default=2026, show_default=True, type=click.IntRange(2000, 2100),
-              help="The simulated year the cases run through.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The last day of the simulated year (YYYY-MM-DD; default today): nothing is dated after it.")
 @click.option("--seed", default=7, show_default=True, help="Random seed; the same seed gives the same data.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds cases.")
 @click.pass_context
-def demo(ctx: click.Context, size: int, year: int, seed: int, if_empty: bool) -> None:
+def demo(ctx: click.Context, size: int, until: datetime | None, seed: int, if_empty: bool) -> None:
     from engine.demo import load_demo
 
     cw = _ready(ctx)
@@ -115,7 +115,8 @@ def demo(ctx: click.Context, size: int, year: int, seed: int, if_empty: bool) ->
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = load_demo(cw.settings, size=size, year=year, seed=seed, progress=advance)
+        summary = load_demo(cw.settings, size=size, until=until.date() if until else None, seed=seed,
+                            progress=advance)
     console.print(f"[green]demo loaded[/]: {summary.cases} cases, {summary.commands} commands")
 
 

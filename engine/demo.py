@@ -16,7 +16,7 @@ from uuid import UUID
 
 from stdnum.cn import ric, uscc
 
-from engine.clock import FixedClock
+from engine.clock import FixedClock, SystemClock
 from engine.config import Settings
 from engine.service import Actor, Casework
 
@@ -74,7 +74,6 @@ class Scenario:
     def __init__(self, cw: Casework, clock: FixedClock, rng: random.Random, org_unit: str) -> None:
         self.cw, self.clock, self.rng, self.org_unit = cw, clock, rng, org_unit
         self.commands = 0
-        self.cases = 0
 
     def wait(self, days: int) -> None:
         self.clock.advance(days=days)
@@ -85,14 +84,11 @@ class Scenario:
 
     def open(self, kind: str, actor: Actor, **data: Any) -> UUID:
         self.commands += 1
-        self.cases += 1
         return self.cw.open_case(kind, actor, org_unit=self.org_unit, **data).case_id
 
     def do(self, case_id: UUID, action: str, actor: Actor, **data: Any) -> Any:
         self.commands += 1
-        result = self.cw.execute(case_id, action, actor, **data)
-        self.cases += len(result.linked)
-        return result
+        return self.cw.execute(case_id, action, actor, **data)
 
     def name(self) -> str:
         return self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
@@ -101,6 +97,16 @@ class Scenario:
     def district(self) -> str:
         """The district's short name, e.g. 吴中区 or 昆山市."""
         return ORG_NAMES[".".join(self.org_unit.split(".")[:2])].removesuffix("总工会").removeprefix("苏州")
+
+    @property
+    def union(self) -> str:
+        """The union of the scenario's unit as people name it on a document, e.g. 吴中区胥口镇工会."""
+        return f"{self.district}{ORG_NAMES[self.org_unit].removesuffix('总工会')}工会"
+
+    @property
+    def higher_union(self) -> str:
+        """The union one level up (the district's), which issues an acting offer (上级工会代行要约)."""
+        return ORG_NAMES[self.org_unit.rpartition(".")[0]]
 
     def firm(self) -> dict[str, Any]:
         return {"name": f"苏州{self.district}{self.rng.choice(FIRMS)}有限公司{self.rng.randint(1, 9999):04d}",
@@ -177,8 +183,10 @@ NEGOTIATION_ENDINGS = ["offer_issued", "effective", "effective", "acting_then_ac
 def written_offer(s: Scenario, serial: int, endings: list[str]) -> None:
     """One written offer (书面要约) covering one or more enterprises, each with its own case."""
     document = f"{s.district[:2]}工要〔{s.today.year}〕{serial}号"
+    issued = s.clock.now()
     for i, ending in enumerate(endings):
-        case = s.open("wage_negotiation", NEGOTIATOR, enterprise=s.firm(), issuing_union=f"{s.org_unit}工会",
+        s.clock.set(issued)  # one document reaches every enterprise it covers on the same day
+        case = s.open("wage_negotiation", NEGOTIATOR, enterprise=s.firm(), issuing_union=s.union,
                       document_number=document, covers=len(endings), first_of_document=(i == 0),
                       terms={"wage_increase_pct": "6.5", "minimum_wage": "2490", "other": "年度工资调整"})
         negotiation(s, case, ending)
@@ -193,7 +201,7 @@ def negotiation(s: Scenario, case: UUID, ending: str) -> None:
         return
     if ending in ("acting_then_accepted", "rectified_and_resumed", "referred"):
         s.wait(21)
-        s.do(case, "escalate_to_acting_offer", SYSTEM, acting_union="苏州市总工会", reason="20日内未书面答复")
+        s.do(case, "escalate_to_acting_offer", SYSTEM, acting_union=s.higher_union, reason="20日内未书面答复")
         if ending == "acting_then_accepted":
             s.wait(10)
             s.do(case, "accept_offer", NEGOTIATOR)
@@ -243,7 +251,7 @@ def negotiation(s: Scenario, case: UUID, ending: str) -> None:
 
 
 def inspection(s: Scenario, passed: bool) -> None:
-    case = s.open("rectification_proposal", INSPECTOR, enterprise=s.firm(), issuing_union=f"{s.org_unit}工会",
+    case = s.open("rectification_proposal", INSPECTOR, enterprise=s.firm(), issuing_union=s.union,
                   source={"kind": "inspection", "case_id": None, "number": None},
                   items=[{"category": "working_hours", "description": "超时加班", "legal_basis": "《劳动法》第四十一条",
                           "deadline": s.today + timedelta(days=30)},
@@ -328,11 +336,21 @@ def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
     return [t for t in kept if t[1] != "system"]  # type: ignore[misc]
 
 
-def load_demo(settings: Settings, *, size: int = 1, year: int = 2026, seed: int = 7,
+DEMO_DAYS = 365
+"""The demo covers the year up to today."""
+LONGEST_STORY_DAYS = 130
+"""No storyline runs longer than this (a negotiation through the whole ladder, or to a filed contract), so
+one that starts this long before today has ended by today: nothing is recorded in the future."""
+
+
+def load_demo(settings: Settings, *, size: int = 1, until: date | None = None, seed: int = 7,
               progress: Callable[[int, int], None] | None = None) -> DemoSummary:
-    """Load `size` units of demo data (about 60 cases each) into the configured database."""
+    """Load `size` units of demo data (about 60 cases each) into the configured database, spread over the
+    year up to `until` (default: today in the business time zone)."""
     rng = random.Random(seed)
-    clock = FixedClock(datetime.combine(date(year, 1, 5), time(9, 0), tzinfo=settings.tz))
+    until = until or SystemClock().now().astimezone(settings.tz).date()
+    first_day = until - timedelta(days=DEMO_DAYS)
+    clock = FixedClock(datetime.combine(first_day, time(9, 0), tzinfo=settings.tz))
     cw = Casework(settings, clock)
     load_demo_accounts(cw)
     plans: list[Callable[[Scenario], None]] = []
@@ -346,17 +364,28 @@ def load_demo(settings: Settings, *, size: int = 1, year: int = 2026, seed: int 
         plans.append(lambda s: inspection(s, False))
         for ending in HARDSHIP_ENDINGS:
             plans.append(lambda s, e=ending: hardship(s, e))
-    commands = cases = 0
+    commands = 0
+    cases_before = _stored_cases(cw)
     try:
         for done, plan in enumerate(plans, start=1):
-            start_day = rng.randint(0, 240)
-            clock.set(datetime.combine(date(year, 1, 5) + timedelta(days=start_day), time(9, 0), tzinfo=settings.tz))
+            start_day = rng.randint(0, DEMO_DAYS - LONGEST_STORY_DAYS)
+            clock.set(datetime.combine(first_day + timedelta(days=start_day), time(9, 0), tzinfo=settings.tz))
             scenario = Scenario(cw, clock, rng, rng.choice(ORG_UNITS))
             plan(scenario)
             commands += scenario.commands
-            cases += scenario.cases
             if progress:
                 progress(done, len(plans))
+        cases = _stored_cases(cw) - cases_before
     finally:
         cw.close()
     return DemoSummary(cases=cases, commands=commands)
+
+
+def _stored_cases(cw: Casework) -> int:
+    """Cases in the store, counted there: a command may open a linked case, and one may only touch one."""
+    from sqlalchemy import func, select
+
+    from engine.tables import case_index
+
+    with cw.read_transaction() as session:
+        return session.execute(select(func.count()).select_from(case_index)).scalar_one()

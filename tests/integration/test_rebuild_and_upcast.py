@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy import text
 
+from engine.audit import history
 from engine.demo import load_demo
 from engine.rebuild import rebuild
 from engine.service import Casework
@@ -50,11 +51,13 @@ def test_an_old_hardship_event_stored_as_version_1_is_upcast_on_read(cw: Casewor
             "select id, state from casework_events where originator_version = 1"
         )).one()
         state = json.loads(bytes(row.state))
-        assert state.pop("class_version") == 2
+        assert state.pop("class_version") == 3
         state["data"]["category"] = "困难"  # how version 1 recorded the category
+        state["data"]["person_key"] = "5f1c" * 16  # and the keyed hash versions 1 and 2 carried
         session.execute(text("update casework_events set state = :s where id = :i"),
                         {"s": json.dumps(state, ensure_ascii=False).encode(), "i": row.id})
     rehash_last_event(cw, opened.case_id)  # version 1 code hashed the content it wrote: every read checks that
     case = cw.get(opened.case_id)
     assert case.category == "relative"
+    assert not hasattr(case, "person_key") and all("person_key" not in e.data for e in history(cw, opened.case_id))
     assert case.stage == "applied" and isinstance(case.id, uuid.UUID)
