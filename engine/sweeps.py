@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 
 from aggregates.base import Case
 from aggregates.errors import DomainError
+from aggregates.wage_negotiation import REFERABLE
 from engine.errors import CaseIntegrityError, VersionConflict
 from engine.ladder import default_rectification_item, higher_union, supervisors_of
-from engine.reactions import FOLLOWS_STAGE, WHY, waiting_negotiation
+from engine.reactions import FOLLOWS_STAGE, WHY, following_negotiation
 from engine.tables import case_index, command_log, open_clocks
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class Due:
     case_id: UUID
     kind: str
     trigger: str
-    """A clock name, "stage:<stage>@<version>", or "reaction:<proposal id>"."""
+    """A clock name, "stage:<stage>@<version>", or "reaction:<proposal id>@<step>"."""
     due_on: date | None = None
 
     @property
@@ -204,16 +205,21 @@ def list_due(cw: Casework, sweep: str, today: date | None = None) -> list[Due]:
 
 
 def _pending_reactions(session: Session) -> list[Due]:
-    """Negotiations still waiting on a rectification proposal whose outcome is already settled."""
+    """Negotiations that have not followed their rectification proposal's settled outcome: still waiting on it,
+    or, once it was referred, in any stage a referral can find them in (back at the table after agreeing to
+    rectify). The trigger names the proposal and the step, so each step has its own command id."""
     n, rp = case_index.alias("n"), case_index.alias("rp")
+    referred = [stage for stage, step in FOLLOWS_STAGE.items() if step == "refer_to_inspectorate"]
     rows = session.execute(
-        select(n.c.case_id, rp.c.case_id.label("proposal_id"))
+        select(n.c.case_id, rp.c.case_id.label("proposal_id"), rp.c.stage.label("proposal_stage"))
         .join(rp, and_(rp.c.reference == n.c.number, rp.c.kind == "rectification_proposal"))
-        .where(n.c.kind == "wage_negotiation", n.c.stage == "rectification_pending",
-               rp.c.stage.in_(list(FOLLOWS_STAGE)))
+        .where(n.c.kind == "wage_negotiation",
+               or_(and_(n.c.stage == "rectification_pending", rp.c.stage.in_(list(FOLLOWS_STAGE))),
+                   and_(n.c.stage.in_(REFERABLE), rp.c.stage.in_(referred))))
         .order_by(n.c.case_id)
     )
-    return [Due(r.case_id, "wage_negotiation", f"{REACTION}{r.proposal_id}") for r in rows]
+    return [Due(r.case_id, "wage_negotiation", f"{REACTION}{r.proposal_id}@{FOLLOWS_STAGE[r.proposal_stage]}")
+            for r in rows]
 
 
 def _already_done(session: Session, command_ids: list[str], chunk: int = 500) -> set[str]:
@@ -236,10 +242,11 @@ def plan(uow: UnitOfWork, case: Case, due: Due) -> tuple[Case, str, dict[str, An
     """The (case, action, parameters, reason) that `due` calls for, decided on the loaded case."""
     rule, ctx, session = due.rule, uow.ctx, uow.session
     if due.trigger.startswith(REACTION):
-        proposal = uow.load(UUID(due.trigger[len(REACTION):]))
+        proposal_id, _, listed_step = due.trigger[len(REACTION):].partition("@")
+        proposal = uow.load(UUID(proposal_id))
         step = FOLLOWS_STAGE.get(proposal.stage)
-        if step is None or waiting_negotiation(uow, proposal) is not case:
-            raise NothingDue(f"{case.label} is not waiting on {proposal.number}'s outcome")
+        if step is None or listed_step not in ("", step) or following_negotiation(uow, proposal, step) is not case:
+            raise NothingDue(f"{case.label} has nothing to follow in {proposal.number}'s outcome")
         return case, step, {}, WHY[step].format(number=proposal.number)
     if due.trigger.startswith("stage:"):
         stage = due.trigger[6:].partition("@")[0]

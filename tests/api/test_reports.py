@@ -7,8 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from engine.reports import SECTIONS
+from engine.service import Actor
+from engine.sweeps import LEGAL, run_sweep
 from tests.api.conftest import ApiWorld
 from tests.api.support import check_error, collection, command_path, csv_rows, dispute, hardship, offer
+
+SYSTEM = Actor("system", "system")
 
 
 class Done:
@@ -99,6 +103,38 @@ def test_statistics_for_a_unit_and_its_descendants_over_a_period_match_what_was_
     by_street = api["supervisor"].get(f"/reports/statistics?{march}&by_org=3").get_json()["by_org"]
     assert set(by_street) == {"suzhou.gusu", "suzhou.gusu.shuangta"}
     assert by_street["suzhou.gusu.shuangta"]["disputes_accepted"] == "1"
+
+
+def test_an_enterprise_that_agreed_to_rectify_and_was_then_referred_counts_in_both_figures(api: ApiWorld) -> None:
+    """Three enterprises refuse the offer and the acting offer, are sent rectification proposals and agree to
+    rectify; two rectify, one misses its item's deadline and the legal sweep refers it. As the unions count:
+    3 proposals, 3 agreed to rectify, 1 referred, in the negotiation's figures and the proposals' alike."""
+    done = Done(api)
+    proposals = []
+    for name in ("甲电子有限公司", "乙纺织有限公司", "丙食品有限公司"):
+        n = done.open("negotiator", "wage_negotiation", offer(enterprise={"name": name, "employees": 50}))
+        done.run("negotiator", n, "refuse_offer", reason="拒绝协商")
+        done.run("supervisor", n, "escalate_to_acting_offer", acting_union="苏州市总工会", reason="拒绝应约")
+        done.run("negotiator", n, "refuse_offer", reason="仍拒绝协商")
+        due = (api.clock.now().date() + timedelta(days=30)).isoformat()
+        n = done.run("supervisor", n, "issue_rectification", reason="拒不应约", items=[
+            {"category": "collective_contract", "description": "拒不应约", "legal_basis": "集体合同规定第三十二条",
+             "deadline": due}])
+        [link] = [x for x in n["links"] if x["relation"] == "rectification"]
+        proposal = api["inspector"].get(f"/cases/{link['case_id']}").get_json()
+        proposals.append((n, done.run("inspector", proposal, "accept_plan", plan="三十日内应约协商")))
+    for _, proposal in proposals[:2]:
+        done.run("inspector", proposal, "verify_item", item_no=1, result="passed")
+    api.clock.advance(days=31)  # the third enterprise's item is overdue
+    assert [(o.status, o.linked) for o in run_sweep(api.cw, LEGAL, SYSTEM).outcomes] == [
+        ("applied", [proposals[2][0]["number"]])]
+    referred = api["supervisor"].get(f"/cases/{proposals[2][0]['case_id']}").get_json()
+    assert referred["stage"] == "referred_to_inspectorate"
+
+    f = api["supervisor"].get("/reports/statistics").get_json()["figures"]
+    assert (f["rectification_proposals"], f["agreed_to_rectify"], f["negotiations_referred"]) == ("3", "3", "1")
+    assert (f["rectifications_issued"], f["rectifications_accepted"], f["rectifications_completed"],
+            f["rectifications_referred"]) == ("3", "3", "2", "1")
 
 
 def test_the_csv_report_has_the_same_figures_as_the_json(api: ApiWorld) -> None:

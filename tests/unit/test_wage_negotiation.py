@@ -575,6 +575,38 @@ def test_referral_is_only_from_a_pending_rectification():
     assert "escalate_to_acting_offer" in err.value.allowed
 
 
+@pytest.mark.parametrize("stage", ["negotiating", "impasse", "agreed", "signed", "effective"])
+def test_after_agreeing_to_rectify_the_enterprise_is_referred_from_wherever_its_negotiation_stands(stage):
+    """The proposal's referral (an item not rectified by its deadline) can find the negotiation back at the table,
+    anywhere in its cycle; a negotiation that never had a rectification proposal is not referred."""
+    desk = Desk()
+    never = STAGE_BUILDERS[stage](desk)
+    assert "refer_to_inspectorate" not in never.allowed_actions("supervisor", desk.ctx("supervisor").now)
+    with pytest.raises(ActionNotAllowed) as err:
+        never.refer_to_inspectorate(desk.ctx("supervisor", reason="x"))
+    assert "rectification proposal" in err.value.why
+
+    case = to_rectification_pending(desk)
+    case.resume_after_rectification(desk.ctx("system", reason="RP-2026-000001: the enterprise agreed to rectify"))
+    walk = {"negotiating": [], "impasse": ["declare_impasse"], "agreed": ["submit_proposal", "accept_proposal"],
+            "signed": ["submit_proposal", "accept_proposal", "approve_by_congress", "sign"],
+            "effective": ["submit_proposal", "accept_proposal", "approve_by_congress", "sign", "file_with_bureau",
+                          "take_effect"]}[stage]
+    arguments = {"declare_impasse": {}, "submit_proposal": {"side": "union", "wage_increase_pct": "5"},
+                 "accept_proposal": {"side": "enterprise"}, "file_with_bureau": {"bureau": "苏州市人社局"},
+                 "approve_by_congress": {"votes_for": 80, "votes_against": 10, "representatives": 100},
+                 "sign": {"signed_on": desk.now.date(), "term_start": date(2026, 4, 1), "term_end": date(2029, 3, 31)},
+                 "take_effect": {"bureau_confirmed": True}}
+    for action in walk:
+        getattr(case, action)(desk.ctx("negotiator", reason="as agreed"), **arguments[action])
+    assert case.stage == stage
+    assert "refer_to_inspectorate" in case.allowed_actions("system", desk.ctx("system").now)
+    case.refer_to_inspectorate(desk.ctx("system", reason="RP-2026-000001: the enterprise was referred"))
+    assert case.stage == "referred_to_inspectorate" and case.clocks == {}
+    assert case.rectification["outcome"] == "referred"
+    assert stats(case) == {"negotiations_referred": 1}
+
+
 # -- a rectification proposal from the negotiating table ------------------------------------
 
 

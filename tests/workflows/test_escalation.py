@@ -321,7 +321,8 @@ def test_the_sweep_follows_a_settled_proposal_its_negotiation_missed(cw: Casewor
 
     due = list_due(cw, ESCALATION)
     assert sorted((d.case_id, d.trigger) for d in due) == sorted([
-        (agreed, f"{REACTION}{agreed_rp['case_id']}"), (refused, f"{REACTION}{refused_rp['case_id']}")])
+        (agreed, f"{REACTION}{agreed_rp['case_id']}@resume_after_rectification"),
+        (refused, f"{REACTION}{refused_rp['case_id']}@refer_to_inspectorate")])
     report = run_sweep(cw, ESCALATION, SYSTEM)
     assert sorted((o.due.case_id, o.status, o.action) for o in report.outcomes) == sorted([
         (agreed, "applied", "resume_after_rectification"), (refused, "applied", "refer_to_inspectorate")])
@@ -335,6 +336,102 @@ def test_the_sweep_follows_a_settled_proposal_its_negotiation_missed(cw: Casewor
     assert list_due(cw, ESCALATION) == []
     assert run_sweep(cw, ESCALATION, SYSTEM).found == 0
     assert len(events(cw, agreed)) == 4 and len(events(cw, refused)) == 4
+
+
+# -- a referral after an agreement to rectify ------------------------------------------------------------
+
+
+def agreed_to_rectify(cw: Casework, clock, *names: str) -> list[tuple[UUID, Case]]:  # noqa: ANN001
+    """Day 45: each enterprise (one, unless named) was sent a rectification proposal on day 42 and agreed to
+    rectify (its item is due on day 72), and its negotiation resumed. Returns (negotiation id, proposal)."""
+    offers = [issue_offer(cw, name).case_id for name in names or ("苏州示例电子有限公司",)]
+    for _ in range(2):  # day 21: acting offers; day 42: rectification proposals
+        clock.advance(days=21)
+        assert [o.status for o in run_sweep(cw, ESCALATION, SYSTEM).outcomes] == ["applied"] * len(offers)
+    clock.advance(days=3)
+    agreed = []
+    for case_id in offers:
+        proposal_id = cw.get(case_id).rectification["case_id"]
+        cw.execute(proposal_id, "accept_plan", INSPECTOR, plan="十日内书面应约并启动工资集体协商")
+        assert cw.get(case_id).stage == "negotiating"
+        agreed.append((case_id, cw.get(proposal_id)))
+    return agreed
+
+
+def test_a_proposal_referred_after_the_enterprise_agreed_to_rectify_refers_its_negotiation_wherever_it_stands(
+        cw: Casework, clock) -> None:  # noqa: ANN001
+    from engine.reports import statistics
+
+    org_tree(cw)
+    (negotiating, proposal), (agreed, agreed_proposal) = agreed_to_rectify(cw, clock, "甲公司", "乙公司")
+    cw.execute(agreed, "submit_proposal", NEGOTIATOR, side="union", wage_increase_pct="5")
+    cw.execute(agreed, "accept_proposal", NEGOTIATOR, side="enterprise")
+    assert cw.get(agreed).stage == "agreed"
+    item_due = proposal.clocks["item-1"].due_on
+    clock.advance(days=(item_due - today(clock)).days + 1)  # both items are overdue
+
+    report = run_sweep(cw, LEGAL, SYSTEM)
+    assert sorted((o.number, o.action, tuple(o.linked)) for o in report.outcomes) == sorted([
+        (proposal.number, "refer_to_inspectorate", (cw.get(negotiating).number,)),
+        (agreed_proposal.number, "refer_to_inspectorate", (cw.get(agreed).number,))])
+    for case_id, rp in ((negotiating, proposal), (agreed, agreed_proposal)):
+        assert cw.get(rp.id).stage == "referred"
+        followed = cw.get(case_id)
+        assert followed.stage == "referred_to_inspectorate" and followed.clocks == {}
+        assert followed.rectification["outcome"] == "referred"
+        [follow] = events(cw, case_id, "ReferredToInspectorate")
+        [referral] = events(cw, rp.id, "RectificationReferred")
+        assert (follow.actor_id, follow.actor_role) == ("system", "system") and rp.number in follow.reason
+        assert follow.command_id == referral.command_id  # in the proposal's own command
+    assert list_due(cw, ESCALATION) == [] and list_due(cw, LEGAL) == []
+
+    # Counted once in each figure that applies: both agreed to rectify, and both were referred.
+    figures = statistics(cw, org_unit="suzhou").figures
+    assert {m: int(figures.get(m, 0)) for m in ("rectification_proposals", "agreed_to_rectify", "negotiations_referred",
+                                                "rectifications_accepted", "rectifications_referred")} == {
+        "rectification_proposals": 2, "agreed_to_rectify": 2, "negotiations_referred": 2,
+        "rectifications_accepted": 2, "rectifications_referred": 2}
+
+
+def test_a_supervisor_refers_the_negotiation_of_an_enterprise_that_agreed_to_rectify(cw: Casework, clock) -> None:  # noqa: ANN001
+    [(negotiation, proposal)] = agreed_to_rectify(cw, clock)
+    assert "refer_to_inspectorate" in cw.get(negotiation).allowed_actions("supervisor")
+    referred = cw.execute(negotiation, "refer_to_inspectorate", SUPERVISOR, reason="拒不履行整改承诺")
+    assert referred.stage == "referred_to_inspectorate"
+    assert cw.get(proposal.id).stage == "rectifying"  # the proposal's own referral is the inspector's to record
+
+
+def test_the_sweep_refers_a_resumed_negotiation_whose_proposal_was_referred_without_it(cw: Casework, clock) -> None:  # noqa: ANN001
+    offer = issue_offer(cw)
+    negotiation, proposal = climb_to_rectification(cw, clock, offer.case_id)
+    clock.advance(days=3)
+    record_without_reaction(cw, proposal.id, "accept_plan", INSPECTOR, plan="同意整改")
+    [resumed] = run_sweep(cw, ESCALATION, SYSTEM).outcomes
+    assert (resumed.status, resumed.action) == ("applied", "resume_after_rectification")
+    assert resumed.linked == []  # the proposal was only read
+
+    clock.advance(days=31)  # the item's deadline has passed
+    record_without_reaction(cw, proposal.id, "refer_to_inspectorate", INSPECTOR, reason="逾期未整改")
+    assert cw.get(negotiation.id).stage == "negotiating"
+    assert list_due(cw, ESCALATION) == [
+        Due(negotiation.id, "wage_negotiation", f"{REACTION}{proposal.id}@refer_to_inspectorate")]
+    [referred] = run_sweep(cw, ESCALATION, SYSTEM).outcomes
+    assert (referred.status, referred.action, referred.linked) == ("applied", "refer_to_inspectorate", [])
+    assert cw.get(negotiation.id).stage == "referred_to_inspectorate"
+    [follow] = events(cw, negotiation.id, "ReferredToInspectorate")
+    assert follow.actor_id == "system" and proposal.number in follow.reason
+    assert run_sweep(cw, ESCALATION, SYSTEM).found == 0
+
+
+def test_a_sweep_links_only_the_cases_it_recorded_on(cw: Casework, clock) -> None:  # noqa: ANN001
+    [(negotiation, proposal)] = agreed_to_rectify(cw, clock)
+    cw.execute(negotiation, "withdraw", SUPERVISOR, reason="企业已注销")
+    before = len(events(cw, negotiation))
+    clock.advance(days=(proposal.clocks["item-1"].due_on - today(clock)).days + 1)
+    [outcome] = run_sweep(cw, LEGAL, SYSTEM).outcomes
+    assert (outcome.number, outcome.action) == (proposal.number, "refer_to_inspectorate")
+    assert outcome.linked == []  # the withdrawn negotiation was read, and nothing was recorded on it
+    assert len(events(cw, negotiation)) == before
 
 
 # -- escalation by a supervisor's confirmation --------------------------------------------------
