@@ -179,7 +179,7 @@ class AccountChangePageSchema(ma.Schema):
 
 class AccountChangeQuerySchema(Strict):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.Integer(validate=validate.Range(min=1, max=2**62),
+    cursor = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                             metadata={"description": "the `next_cursor` of the previous page"})
 
 

@@ -205,7 +205,8 @@ def test_the_record_is_read_a_page_at_a_time(api: ApiWorld) -> None:
         if cursor is None:
             break
     assert seen == everything["items"]
-    for query in ("limit=0", "limit=201", "cursor=0", "cursor=x", "colour=red", "user_id="):
+    for query in ("limit=0", "limit=201", "cursor=0", "cursor=x", f"cursor={2**31}", f"cursor={2**62}", "colour=red",
+                  "user_id="):
         field = "query." + query.split("=")[0]
         assert field in check_error(auditor.get(f"/account-changes?{query}"), 422)["fields"], query
 
