@@ -31,21 +31,69 @@ def _engine(ctx: click.Context):  # noqa: ANN202 - engine.service.Casework
     from engine.service import Casework
 
     if ctx.obj is None:
-        try:
-            ctx.obj = Casework(Settings.from_env())
-        except ConfigurationError as e:
-            raise click.ClickException(str(e)) from e
+        settings = Settings.from_env()
+        ctx.meta[_SETTINGS] = settings
+        ctx.obj = Casework(settings)
         ctx.call_on_close(ctx.obj.close)
     return ctx.obj
 
 
+_SETTINGS = "casework.settings"
+"""Where in the run's shared `ctx.meta` the settings are, to name the database an error comes from."""
+
+
 @contextmanager
 def _domain_errors() -> Iterator[None]:
-    """A refusal from the engine is a one-line error for the operator, not a traceback."""
+    """What an operator can act on is one line for them, not a traceback: a refusal from the engine, a wrong
+    setting, a database that cannot be reached or read, a file or directory that cannot be used. Every command
+    runs inside it (see `CaseworkGroup`); anything else is a fault of the program and keeps its traceback."""
     try:
         yield
     except (DomainError, ConfigurationError) as e:
         raise click.ClickException(str(e)) from e
+    except Exception as e:
+        line = _operator_problem(e)
+        if line is None:
+            raise
+        raise click.ClickException(line) from e
+
+
+def _operator_problem(error: Exception) -> str | None:
+    """The one line for a database or file system error, or None for any other error."""
+    database_errors = sys.modules.get("sqlalchemy.exc")  # not imported: no database error can have happened
+    if database_errors is not None and (
+            isinstance(error, database_errors.OperationalError | database_errors.InterfaceError)
+            or type(error) is database_errors.DatabaseError):  # e.g. a file that is not SQLite
+        from engine.database import database_problem
+
+        ctx = click.get_current_context(silent=True)
+        settings = (ctx.meta.get(_SETTINGS) if ctx else None) or Settings.from_env()
+        return database_problem(error, settings)
+    if isinstance(error, OSError) and error.filename and not isinstance(error, BrokenPipeError):
+        return f"{error.filename}: {error.strerror}"
+    return None
+
+
+class CaseworkGroup(click.Group):
+    """The `casework` group: every command runs inside `_domain_errors`, the one place where an error an operator
+    can act on becomes one line (exit status 1)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        with _domain_errors():
+            return super().invoke(ctx)
+
+
+class SettingOption(click.Option):
+    """An option that may be given by an environment variable: a bad value from there is named by the variable,
+    which is what the operator set (click would name the option, and print its usage)."""
+
+    def process_value(self, ctx: click.Context, value: object) -> object:
+        try:
+            return super().process_value(ctx, value)
+        except click.BadParameter as e:
+            if ctx.get_parameter_source(self.name or "") is not click.core.ParameterSource.ENVIRONMENT:
+                raise
+            raise click.ClickException(f"{self.envvar}: {e.message}") from None
 
 
 def _require_schema(cw) -> None:  # noqa: ANN001
@@ -65,7 +113,7 @@ def _ready(ctx: click.Context):  # noqa: ANN202 - engine.service.Casework
     return cw
 
 
-@click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CaseworkGroup, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="casework")
 def main() -> None:
     pass
@@ -424,10 +472,11 @@ def users_changes(ctx: click.Context, user_id: str | None, org_unit: str | None,
 
 
 @main.command(help="Serve the HTTP API under gunicorn.")
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="CASEWORK_API_HOST")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="CASEWORK_API_PORT")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="CASEWORK_API_HOST", cls=SettingOption)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="CASEWORK_API_PORT",
+              cls=SettingOption)
 @click.option("--workers", default=None, type=click.IntRange(1, 64), envvar="CASEWORK_API_WORKERS",
-              help="Worker processes [default: 2 per CPU, at most 8].")
+              help="Worker processes [default: 2 per CPU, at most 8].", cls=SettingOption)
 @click.option("--show-demo-tokens/--no-show-demo-tokens", default=True, show_default=True,
               help="Print the demo users' tokens when the demo data set is loaded.")
 @click.pass_context

@@ -9,6 +9,10 @@
 | CASEWORK_TIMEZONE           | Asia/Shanghai                             |
 | CASEWORK_POLICY_FILE        | unset: legal defaults (see policy.py)     |
 | CASEWORK_DB_POOL_SIZE       | 5 (PostgreSQL only)                       |
+| CASEWORK_DB_CONNECT_TIMEOUT | 10 seconds (PostgreSQL only)              |
+
+Every value is checked when the settings are made, so that a wrong one is refused with one
+message naming it before anything is written.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregates.policy import DEFAULT_ANNUAL_CAPS, DEFAULT_CLOCKS, ClockRule, DeadlinePolicy
@@ -39,6 +44,25 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     policy: DeadlinePolicy = field(default_factory=DeadlinePolicy)
     pool_size: int = 5
+    connect_timeout: int = 10
+    """Seconds PostgreSQL has to answer a new connection, the whole attempt; a silent server is not waited on."""
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ConfigurationError(f"CASEWORK_TIMEZONE: unknown time zone {self.timezone!r}") from e
+        if self.pool_size < 1:
+            raise ConfigurationError(f"CASEWORK_DB_POOL_SIZE: must be at least 1, got {self.pool_size}")
+        if self.connect_timeout < 2:  # PostgreSQL's client library takes 2 for anything less, and 0 as "forever"
+            raise ConfigurationError(
+                f"CASEWORK_DB_CONNECT_TIMEOUT: must be at least 2 seconds, got {self.connect_timeout}")
+        if self.cipher_key is not None:
+            check_cipher_key(self.cipher_key)
+        if self.person_key is not None and len(self.person_key.strip()) < MIN_PERSON_KEY_LENGTH:
+            raise ConfigurationError(
+                f"CASEWORK_PERSON_KEY: must be at least {MIN_PERSON_KEY_LENGTH} characters of random text "
+                "(make one with `casework keygen`)")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -55,71 +79,172 @@ class Settings:
         url = env.get("CASEWORK_DATABASE_URL") or f"sqlite:///{data_dir / 'casework.db'}"
         url = normalise_database_url(url)
         timezone = env.get("CASEWORK_TIMEZONE") or "Asia/Shanghai"
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ConfigurationError(f"CASEWORK_TIMEZONE: unknown time zone {timezone!r}") from e
         policy_file = env.get("CASEWORK_POLICY_FILE")
         policy = load_policy(Path(policy_file)) if policy_file else DeadlinePolicy()
-        try:
-            pool_size = int(env.get("CASEWORK_DB_POOL_SIZE") or 5)
-        except ValueError as e:
-            raise ConfigurationError("CASEWORK_DB_POOL_SIZE: must be a whole number") from e
         values: dict[str, object] = dict(
             database_url=url, data_dir=data_dir, cipher_key=env.get("CASEWORK_CIPHER_KEY") or None,
-            person_key=env.get("CASEWORK_PERSON_KEY") or None,
-            timezone=timezone, policy=policy, pool_size=pool_size,
+            person_key=env.get("CASEWORK_PERSON_KEY") or None, timezone=timezone, policy=policy,
+            pool_size=_whole_number(env, "CASEWORK_DB_POOL_SIZE", 5),
+            connect_timeout=_whole_number(env, "CASEWORK_DB_CONNECT_TIMEOUT", 10),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+MIN_PERSON_KEY_LENGTH = 32
+CIPHER_KEY_BYTES = (16, 24, 32)
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name}: must be a whole number, got {value!r}") from None
+
+
+def check_cipher_key(key: str) -> None:
+    """The AES key must be base64 of 16, 24 or 32 bytes; anything else would fail on the first event, or worse,
+    be read leniently as another key."""
+    import base64
+    import binascii
+
+    try:
+        size = len(base64.b64decode(key.strip(), validate=True))
+    except (binascii.Error, ValueError):
+        raise ConfigurationError("CASEWORK_CIPHER_KEY: not a base64 key (make one with `casework keygen`)") from None
+    if size not in CIPHER_KEY_BYTES:
+        raise ConfigurationError(f"CASEWORK_CIPHER_KEY: the key is {size} bytes; an AES key is 16, 24 or 32 bytes "
+                                 "(make one with `casework keygen`)")
 
 
 def normalise_database_url(url: str) -> str:
     """Accept the usual spellings and pick the psycopg 3 driver for PostgreSQL."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix):]
     if not (url.startswith("sqlite:///") or url.startswith("postgresql+psycopg://")):
         raise ConfigurationError(
             f"CASEWORK_DATABASE_URL: expected sqlite:///path or postgresql://..., got {url.split(':')[0]}:..."
         )
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)  # parsed here, so that a malformed URL is named before anything connects
+    except (ArgumentError, ValueError) as e:
+        problem = "its port is not a number" if isinstance(e, ValueError) else "it cannot be read as a URL"
+        raise ConfigurationError(f"CASEWORK_DATABASE_URL: {problem}; expected sqlite:///path or "
+                                 "postgresql://user@host:port/database") from None
     return url
 
 
+POLICY_SETTINGS = ("max_backdate_days", "escalation", "holidays", "extra_workdays", "clocks", "annual_caps")
+LONGEST_DAYS = 3660
+"""Ten years: the longest clock or back-dating a policy may set (more is a slip of the keyboard)."""
+
+
+class _Refused(ValueError):
+    """A value in the policy file is wrong; the message names its key and the value."""
+
+
 def load_policy(path: Path) -> DeadlinePolicy:
-    """Read a TOML policy file (see README "Deadline policy")."""
+    """Read a TOML policy file (see README "Deadline policy"). A value of the wrong type or out of range, or a
+    key the policy does not have, is refused naming the file and the key: a policy silently read otherwise than
+    written would set the wrong legal deadlines."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8-sig")
+        raw = tomllib.loads(text)
     except OSError as e:
         raise ConfigurationError(f"CASEWORK_POLICY_FILE: cannot read {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigurationError(f"CASEWORK_POLICY_FILE: {path} is not UTF-8 text (byte {e.start} cannot be read); "
+                                 "save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigurationError(f"CASEWORK_POLICY_FILE: {path} is not valid TOML: {e}") from e
+    try:
+        return _policy(raw)
+    except _Refused as e:
+        raise ConfigurationError(f"CASEWORK_POLICY_FILE: {path}: {e}") from None
+
+
+def _policy(raw: dict[str, Any]) -> DeadlinePolicy:
+    _known_keys("", raw, POLICY_SETTINGS)
     clocks = dict(DEFAULT_CLOCKS)
-    for name, rule in (raw.get("clocks") or {}).items():
+    for name, rule in _table(raw, "clocks").items():
         if name not in DEFAULT_CLOCKS:
-            known = ", ".join(DEFAULT_CLOCKS)
-            raise ConfigurationError(f"CASEWORK_POLICY_FILE: unknown clock {name!r}; known: {known}")
-        days = rule.get("days") if isinstance(rule, dict) else rule
-        if not isinstance(days, int) or days < 1:
-            raise ConfigurationError(f"CASEWORK_POLICY_FILE: clocks.{name}.days must be a positive whole number")
-        working = bool(rule.get("working_days", False)) if isinstance(rule, dict) else False
-        clocks[name] = ClockRule(days, working)
+            raise _Refused(f"unknown clock {name!r}; known: {', '.join(DEFAULT_CLOCKS)}")
+        where = f"clocks.{name}"
+        if isinstance(rule, dict):
+            _known_keys(where, rule, ("days", "working_days"))
+            working = rule.get("working_days", False)
+            if not isinstance(working, bool):
+                raise _Refused(f"{where}.working_days must be true or false, got {working!r}")
+            clocks[name] = ClockRule(_days(f"{where}.days", rule.get("days"), least=1), working)
+        else:
+            clocks[name] = ClockRule(_days(f"{where}.days", rule, least=1))
     caps = dict(DEFAULT_ANNUAL_CAPS)
-    for name, cap in (raw.get("annual_caps") or {}).items():
+    for name, cap in _table(raw, "annual_caps").items():
         if name not in DEFAULT_ANNUAL_CAPS:
-            raise ConfigurationError(f"CASEWORK_POLICY_FILE: unknown aid type {name!r}")
-        caps[name] = Decimal(str(cap))
-
-    def dates(key: str) -> frozenset[date]:
-        try:
-            return frozenset(d if isinstance(d, date) else date.fromisoformat(str(d)) for d in raw.get(key, []))
-        except ValueError as e:
-            raise ConfigurationError(f"CASEWORK_POLICY_FILE: {key} must be a list of dates: {e}") from e
-
+            raise _Refused(f"annual_caps: unknown aid type {name!r}; known: {', '.join(DEFAULT_ANNUAL_CAPS)}")
+        caps[name] = _amount(f"annual_caps.{name}", cap)
     escalation = raw.get("escalation", "auto")
     if escalation not in ("auto", "confirm"):
-        raise ConfigurationError("CASEWORK_POLICY_FILE: escalation must be 'auto' or 'confirm'")
+        raise _Refused(f"escalation must be 'auto' or 'confirm', got {escalation!r}")
     return DeadlinePolicy(
-        clocks=clocks, holidays=dates("holidays"), extra_workdays=dates("extra_workdays"),
-        max_backdate_days=int(raw.get("max_backdate_days", 30)), annual_caps=caps, escalation=escalation,
+        clocks=clocks, holidays=_dates(raw, "holidays"), extra_workdays=_dates(raw, "extra_workdays"),
+        max_backdate_days=_days("max_backdate_days", raw.get("max_backdate_days", 30), least=0), annual_caps=caps,
+        escalation=escalation,
     )
+
+
+def _known_keys(where: str, table: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    for key in table:
+        if key not in known:
+            raise _Refused(f"{where + ': ' if where else ''}unknown setting {key!r}; known: {', '.join(known)}")
+
+
+def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise _Refused(f"{key} must be a table ([{key}] followed by name = value lines), got {value!r}")
+    return value
+
+
+def _days(key: str, value: object, *, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= LONGEST_DAYS:
+        adjective = "positive" if least else "non-negative"
+        raise _Refused(f"{key} must be a {adjective} whole number of days (at most {LONGEST_DAYS}), got {value!r}")
+    return value
+
+
+def _amount(key: str, value: object) -> Decimal:
+    """A cap in CNY: a TOML number, or a decimal in a string ("12000.50"); finite and not negative."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ArithmeticError
+        amount = Decimal(str(value).strip())
+        if not amount.is_finite() or amount < 0:
+            raise ArithmeticError
+    except ArithmeticError:
+        raise _Refused(f"{key} must be an amount in CNY, 0 or more, got {value!r}") from None
+    return amount
+
+
+def _dates(raw: Mapping[str, Any], key: str) -> frozenset[date]:
+    """TOML dates (2026-10-01) or ISO date strings; a date-time is not a day."""
+    values = raw.get(key, [])
+    if not isinstance(values, list):
+        raise _Refused(f"{key} must be a list of dates such as [2026-10-01, 2026-10-02], got {values!r}")
+    days = set()
+    for value in values:
+        try:
+            if isinstance(value, datetime) or not isinstance(value, date | str):
+                raise ValueError
+            days.add(value if isinstance(value, date) else date.fromisoformat(value))
+        except ValueError:
+            raise _Refused(f"{key} must be a list of dates such as [2026-10-01, 2026-10-02]; "
+                           f"{str(value)!r} is not a date") from None
+    return frozenset(days)

@@ -6,6 +6,7 @@ stale case and then race to write it; readers are never blocked (WAL mode).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from engine.config import Settings
+from engine.config import ConfigurationError, Settings
 
 _write_intent: ContextVar[bool] = ContextVar("casework_write_intent", default=False)
 
@@ -37,13 +38,46 @@ def create_db_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            directory = Path(url.database).parent
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                problem = "it is a file, not a directory" if directory.is_file() else f"cannot make it: {e.strerror}"
+                raise ConfigurationError(f"database directory {directory}: {problem}") from None
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
+    # The whole attempt to connect is bounded: a server that accepts and never answers is given up on.
+    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": settings.connect_timeout}
     return create_engine(
-        url, pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True
+        url, pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True,
+        connect_args=connect_args,
     )
+
+
+def database_problem(error: Exception, settings: Settings) -> str:
+    """One line for an operator: which database could not be used and why, in words they can act on.
+
+    `error` is what SQLAlchemy raised (OperationalError, InterfaceError, DatabaseError). The driver's message is
+    kept, on one line, with what can be told beyond it: a directory where the file should be, a file that is not
+    SQLite, a directory this user may not write, a server that never answered."""
+    url = make_url(settings.database_url)
+    detail = " ".join(str(getattr(error, "orig", None) or error).split())
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        if path.is_dir():
+            detail = "it is a directory, not a database file"
+        elif "file is not a database" in detail:
+            detail = "the file is not an SQLite database"
+        elif not os.access(path.parent, os.W_OK):
+            detail = f"{detail}: the directory {path.parent} is not writable by this user"
+        elif path.exists() and not os.access(path, os.W_OK):
+            detail = f"{detail}: the file is not writable by this user"
+        return f"database {path}: {detail}"
+    if "timeout expired" in detail:
+        seconds = url.query.get("connect_timeout", settings.connect_timeout)
+        detail = f"no answer within {seconds} s (CASEWORK_DB_CONNECT_TIMEOUT); is a PostgreSQL server at that port?"
+    return f"database {url.render_as_string(hide_password=True)}: {detail}"
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -37,9 +37,11 @@ def upgrade_store(cw: Casework) -> Rekeyed | None:
 
     Re-keying is a data migration that needs the installation's person key, which lives outside the
     database and so outside what an Alembic script sees; it runs in a transaction of its own and is
-    repeated by the next upgrade if it did not finish."""
+    repeated by the next upgrade if it did not finish. The key is read first: a key that cannot be used stops
+    the upgrade before it changes anything."""
     from engine.persons import rekey
 
+    cw.persons.secret  # noqa: B018
     upgrade(cw.db)
     return rekey(cw)
 
@@ -52,10 +54,16 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def pending(engine: Engine) -> list[str]:
-    """Revisions not yet applied, oldest first (empty when up to date)."""
+    """Revisions not yet applied, oldest first (empty when up to date). An SQLite file that does not exist has
+    none applied: asking does not create it."""
     script = ScriptDirectory.from_config(alembic_config(engine))
-    with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:" \
+            and not Path(database).exists():
+        current: set[str] = set()
+    else:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
     missing = []
     for rev in script.walk_revisions():
         if rev.revision in current:

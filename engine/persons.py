@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine.config import ConfigurationError, Settings
+from engine.config import MIN_PERSON_KEY_LENGTH, ConfigurationError, Settings
 from engine.database import upsert
 from engine.tables import installation_keys, person_reservations
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from engine.service import Casework
 
 KEY_FILE = "person.key"
-MIN_KEY_LENGTH = 32
+MIN_KEY_LENGTH = MIN_PERSON_KEY_LENGTH
 FINGERPRINT_NAME = "person"
 _FINGERPRINT_LABEL = b"casework person-key fingerprint v1"
 
@@ -113,11 +113,7 @@ class PersonKeys:
 
     def _load(self) -> bytes:
         given = self.settings.person_key
-        if given is not None:
-            if len(given.strip()) < MIN_KEY_LENGTH:
-                raise ConfigurationError(
-                    f"CASEWORK_PERSON_KEY: must be at least {MIN_KEY_LENGTH} characters of random text "
-                    "(make one with `casework keygen`)")
+        if given is not None:  # its length was checked with the other settings
             return given.strip().encode("utf-8")
         path = self.path
         try:
@@ -130,6 +126,8 @@ class PersonKeys:
     def _read(path: Path) -> bytes:
         try:
             mode = path.stat().st_mode
+            if stat.S_ISDIR(mode):
+                raise ConfigurationError(f"CASEWORK_PERSON_KEY: {path} is a directory, not a key file")
             if mode & (stat.S_IRWXG | stat.S_IRWXO):
                 raise ConfigurationError(
                     f"CASEWORK_PERSON_KEY: {path} may be read by other users (mode {stat.S_IMODE(mode):o}); "

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import click
 from rich.table import Table
 
-from engine.cli import _domain_errors, _engine, _progress, _ready, console, main
-from engine.config import ConfigurationError, Settings
+from engine.cli import SettingOption, _domain_errors, _engine, _progress, _ready, console, main
+from engine.config import Settings
 
 
 def _prefect_server_required() -> None:
@@ -26,21 +27,26 @@ def _prefect_server_required() -> None:
 @main.command(help="Serve every Prefect deployment of Casework with its schedule, running their flows here "
               "(the scheduler's worker). Needs PREFECT_API_URL. Schedules: see README 'Workflows'.")
 @click.option("--limit", type=click.IntRange(1, 64), default=None, envvar="CASEWORK_WORKER_LIMIT",
-              help="At most this many flow runs at once [default: no limit].")
+              help="At most this many flow runs at once [default: no limit].", cls=SettingOption)
 @click.pass_context
 def worker(ctx: click.Context, limit: int | None) -> None:
-    from workflows.deployments import SCHEDULES, schedule_for, serve_all
+    from workflows.deployments import serve_all
 
+    schedules = _schedules(Settings.from_env())
     _prefect_server_required()
     cw = _ready(ctx)
-    try:
-        for item in SCHEDULES:
-            schedule = schedule_for(item, cw.settings.timezone)
-            console.print(f"  {item.deployment:<32} {_describe(schedule)}")
-        console.print(f"worker serving on {os.environ['PREFECT_API_URL']}")
-        serve_all(cw.settings, limit=limit)
-    except ConfigurationError as e:
-        raise click.ClickException(str(e)) from e
+    for item, schedule in schedules:
+        console.print(f"  {item.deployment:<32} {_describe(schedule)}")
+    console.print(f"worker serving on {os.environ['PREFECT_API_URL']}")
+    serve_all(cw.settings, limit=limit)
+
+
+def _schedules(settings: Settings) -> list[tuple[Any, Any]]:
+    """Every deployment with its schedule, read from its setting: a malformed one stops the command before it
+    starts anything (a worker started by `casework run` would die on it after the server had started)."""
+    from workflows.deployments import SCHEDULES, schedule_for
+
+    return [(item, schedule_for(item, settings.timezone)) for item in SCHEDULES]
 
 
 def _describe(schedule: object) -> str:
@@ -53,13 +59,13 @@ def _describe(schedule: object) -> str:
 @main.command(help="Start the whole service on this machine: a local Prefect server (its database in the data "
               "directory), the worker and the API; prints their addresses; Ctrl-C stops all three.")
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="CASEWORK_API_HOST",
-              help="Address the API and the Prefect server listen on.")
+              help="Address the API and the Prefect server listen on.", cls=SettingOption)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="CASEWORK_API_PORT",
-              help="API port.")
+              help="API port.", cls=SettingOption)
 @click.option("--prefect-port", default=4200, show_default=True, type=click.IntRange(1, 65535),
-              envvar="CASEWORK_PREFECT_PORT", help="Prefect server (API and UI) port.")
+              envvar="CASEWORK_PREFECT_PORT", help="Prefect server (API and UI) port.", cls=SettingOption)
 @click.option("--workers", default=None, type=click.IntRange(1, 64), envvar="CASEWORK_API_WORKERS",
-              help="API worker processes [default: 2 per CPU, at most 8].")
+              help="API worker processes [default: 2 per CPU, at most 8].", cls=SettingOption)
 @click.option("--demo/--no-demo", default=True, show_default=True,
               help="Load the demo data set into an empty database first.")
 @click.pass_context
@@ -75,10 +81,8 @@ def run(ctx: click.Context, host: str, port: int, prefect_port: int, workers: in
         wait_until_healthy,
     )
 
-    try:
-        settings = Settings.from_env()
-    except ConfigurationError as e:
-        raise click.ClickException(str(e)) from e
+    settings = Settings.from_env()
+    _schedules(settings)
     cw = _engine(ctx)
     with _domain_errors():
         upgrade_store(cw)
