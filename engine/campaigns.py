@@ -9,11 +9,12 @@ the ones still missing.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,11 +27,14 @@ from aggregates.errors import ActionNotAllowed, DomainError, InvalidCommand
 from aggregates.values import checked_credit_code, is_whole, text
 from aggregates.wage_negotiation import TABLE as NEGOTIATION_TABLE
 from aggregates.wage_negotiation import WageNegotiation
+from engine.accounts import get_org
 from engine.service import Actor, Casework, UnitOfWork
 from engine.tables import campaign_targets, campaigns, case_index
 from engine.views import aware
 
 MAX_TARGETS = 20_000
+BATCH_SIZE = 50
+"""Targets opened by one call of `open_targets` in a run: a flow's task, a step of a progress bar."""
 CSV_COLUMNS = {
     "name": ("name", "enterprise", "企业名称", "单位名称"),
     "credit_code": ("credit_code", "统一社会信用代码", "信用代码"),
@@ -50,6 +54,11 @@ class CampaignError(DomainError):
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "fields": self.fields}
+
+    def problems(self) -> list[str]:
+        """Each problem as a line for a person: `line 5: name: is required`, `document_number: is required`."""
+        return [f"{key.replace('.', ': ', 1) if key.startswith('line ') else key}: {problem}"
+                for key, problem in self.fields.items()]
 
 
 class CampaignNotFound(DomainError):
@@ -98,37 +107,120 @@ class Campaign:
 # -- input -----------------------------------------------------------------------------------
 
 
+ENCODINGS = ("utf-8", "gb18030")
+"""What Excel and WPS save a CSV file as in a Chinese office: UTF-8 (with or without a BOM) or GB18030 (GBK)."""
+_READ = "campaign files are read as UTF-8 (with or without BOM) or GB18030/GBK; save it from Excel or WPS as CSV"
+
+
+def decode_csv(data: bytes, encoding: str | None = None) -> str:
+    """The text of a campaign file: `encoding` if given, else UTF-8 (a BOM dropped), else GB18030 if the bytes
+    are valid GB18030 (GBK files are; GB18030 bytes are almost never valid UTF-8, so the order decides nothing)."""
+    if encoding is not None and encoding not in ENCODINGS:
+        raise CampaignError({"encoding": f"must be one of {', '.join(ENCODINGS)}"})
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data:
+        raise CampaignError({"csv": f"UTF-16 text (or not text at all); {_READ}"})
+    names = (encoding,) if encoding else ("utf-8",) if data.startswith(codecs.BOM_UTF8) else ENCODINGS
+    first: UnicodeDecodeError | None = None
+    for name in names:
+        try:
+            return data.decode("utf-8-sig" if name == "utf-8" else name)
+        except UnicodeDecodeError as e:
+            first = first or e
+    at = first.start if first else 0
+    line = data[:at].count(b"\n") + 1
+    raise CampaignError({"csv": f"not {' or '.join(n.upper() for n in names)} text (line {line} holds byte "
+                                f"0x{data[at]:02X}); {_READ}"})
+
+
 def read_csv(content: str) -> list[dict[str, Any]]:
-    """Enterprises from CSV text with a header row (name, credit_code, employees, or the Chinese headers)."""
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    headers = {h.strip().lower(): h for h in (reader.fieldnames or [])}
-    columns = {key: next((headers[a.lower()] for a in aliases if a.lower() in headers), None)
+    """Enterprises from CSV text with a header row (name, credit_code, employees, or the Chinese headers).
+
+    Every problem is reported at once, each at the file's own line (`line 5.name`), with every check
+    `check_enterprises` makes. A quoted cell that runs past its line is refused: no value of a campaign holds a
+    line break, and an unclosed quote would otherwise swallow the rows after it into one enterprise."""
+    bad: dict[str, str] = {}
+    records = _records(content.lstrip("\ufeff"), bad)
+    header = next(((line, cells) for line, cells in records if any(c.strip() for c in cells)), None)
+    found = [c.strip() for c in header[1]] if header else []
+    index = {h.lower(): i for i, h in reversed(list(enumerate(found)))}  # the first of two same headers
+    columns = {key: next((index[a.lower()] for a in aliases if a.lower() in index), None)
                for key, aliases in CSV_COLUMNS.items()}
     if columns["name"] is None:
-        raise CampaignError({"csv": "the header row needs a 'name' (企业名称) column; "
-                                    f"found: {', '.join(reader.fieldnames or []) or 'no header'}"})
-    rows, bad = [], {}
-    for raw in reader:
-        line = reader.line_num  # the file's line (blank lines and quoted line breaks counted)
-        row: dict[str, Any] = {"name": (raw.get(columns["name"]) or "").strip()}
-        if columns["credit_code"]:
-            row["credit_code"] = (raw.get(columns["credit_code"]) or "").strip()
-        employees = (raw.get(columns["employees"]) or "").strip() if columns["employees"] else ""
-        if employees:
-            if not employees.isdigit():
-                bad[f"line {line}.employees"] = f"{employees!r} is not a whole number"
-                continue
-            row["employees"] = int(employees)
-        if not any(row.values()):
-            continue  # blank line
+        raise CampaignError(_by_line({**bad, "csv": "the header row needs a 'name' (企业名称) column; "
+                                                    f"found: {', '.join(h for h in found if h) or 'no header'}"}))
+    rows, lines = [], []
+    for line, cells in records:
+        if line <= header[0]:
+            continue
+        raw = {key: cells[i].strip() if i is not None and i < len(cells) else "" for key, i in columns.items()}
+        if not any(raw.values()):
+            continue  # a blank line, or a row of empty cells
+        row: dict[str, Any] = {"name": raw["name"]}
+        if columns["credit_code"] is not None:
+            row["credit_code"] = raw["credit_code"]
+        if raw["employees"]:
+            if raw["employees"].isdecimal():
+                row["employees"] = int(raw["employees"])
+            else:
+                bad[f"line {line}.employees"] = f"{raw['employees']!r} is not a whole number"
         rows.append(row)
+        lines.append(line)
+    try:
+        check_enterprises(rows, place=lambda i: f"line {lines[i]}")
+    except CampaignError as e:
+        bad.update({("csv" if key == "enterprises" else key): problem for key, problem in e.fields.items()})
     if bad:
-        raise CampaignError(bad)
+        raise CampaignError(_by_line(bad))
     return rows
 
 
-def check_enterprises(enterprises: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Every enterprise valid and listed once (by credit code, else by name); every problem named."""
+def _records(content: str, bad: dict[str, str]) -> list[tuple[int, list[str]]]:
+    """(the line a record starts on, its cells) for every record; a quote problem is noted in `bad` by line."""
+    reader = csv.reader(io.StringIO(content, newline=None), strict=True)
+    records = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return records
+        except csv.Error as e:
+            if "end of data" in str(e):
+                bad[f"line {start}"] = _unclosed("the end of the file")
+            elif reader.line_num > start:
+                bad[f"line {start}"] = _unclosed(f"line {reader.line_num}")
+            elif "expected after" in str(e):
+                bad[f"line {start}"] = 'stray quote: a cell that starts with " must end with " before the next comma'
+            else:
+                bad[f"line {start}"] = f"cannot be read as CSV ({e})"
+            continue
+        if reader.line_num > start:
+            bad[f"line {start}"] = _unclosed(f"line {reader.line_num}")
+            continue
+        records.append((start, cells))
+
+
+def _unclosed(to: str) -> str:
+    return f"unclosed quote: the quoted cell opened on this line runs on to {to} (a cell may not hold a line break)"
+
+
+def _by_line(bad: Mapping[str, str]) -> dict[str, str]:
+    """Problems in the order of the file's lines (`line 5` before `line 12`), anything else first."""
+    def order(key: str) -> tuple[int, str]:
+        number = key.removeprefix("line ").partition(".")[0]
+        return (int(number) if key.startswith("line ") and number.isdigit() else 0, key)
+
+    return {key: bad[key] for key in sorted(bad, key=order)}
+
+
+def _index(i: int) -> str:
+    return f"enterprises[{i}]"
+
+
+def check_enterprises(enterprises: Sequence[Mapping[str, Any]],
+                      place: Callable[[int], str] = _index) -> list[dict[str, Any]]:
+    """Every enterprise valid and listed once (by credit code, else by name); every problem named, each
+    enterprise by `place` (its index in the list, or its line in a file)."""
     bad: dict[str, str] = {}
     if not enterprises:
         raise CampaignError({"enterprises": "at least one enterprise is required"})
@@ -138,17 +230,17 @@ def check_enterprises(enterprises: Sequence[Mapping[str, Any]]) -> list[dict[str
     clean = []
     for i, e in enumerate(enterprises):
         name = text(e.get("name"))
-        code = checked_credit_code(bad, e.get("credit_code"), f"enterprises[{i}].credit_code")
+        code = checked_credit_code(bad, e.get("credit_code"), f"{place(i)}.credit_code")
         employees = e.get("employees")
         if not name:
-            bad[f"enterprises[{i}].name"] = "is required"
+            bad[f"{place(i)}.name"] = "is required"
         elif len(name) > 200:
-            bad[f"enterprises[{i}].name"] = "must be at most 200 characters"
+            bad[f"{place(i)}.name"] = "must be at most 200 characters"
         if employees is not None and not (is_whole(employees) and employees >= 0):
-            bad[f"enterprises[{i}].employees"] = "must be a whole number, zero or more"
+            bad[f"{place(i)}.employees"] = "must be a whole number, zero or more"
         key = f"code:{code}" if code else f"name:{name}"
         if name and key in seen:
-            bad[f"enterprises[{i}]"] = f"lists the same enterprise as enterprises[{seen[key]}]"
+            bad[place(i)] = f"lists the same enterprise as {place(seen[key])}"
         seen.setdefault(key, i)
         clean.append({"name": name, "credit_code": code, "employees": employees})
     if bad:
@@ -162,7 +254,8 @@ def check_enterprises(enterprises: Sequence[Mapping[str, Any]]) -> list[dict[str
 def create_campaign(cw: Casework, actor: Actor, *, document_number: str, issuing_union: str, org_unit: str,
                     enterprises: Sequence[Mapping[str, Any]], terms: Mapping[str, Any] | None = None,
                     assignee: str | None = None) -> Campaign:
-    """Store a campaign and its targets in one transaction; nothing is opened yet."""
+    """Store a campaign and its targets in one transaction; nothing is opened yet. The org unit must exist:
+    its negotiations would belong to no one's unit otherwise."""
     if actor.role not in OPENERS:
         raise CampaignError({"role": f"role '{actor.role}' may not issue offers; roles that may: "
                                      f"{', '.join(OPENERS)}"})
@@ -176,6 +269,8 @@ def create_campaign(cw: Casework, actor: Actor, *, document_number: str, issuing
         bad["issuing_union"] = "is required"
     if not org_unit:
         bad["org_unit"] = "is required"
+    elif get_org(cw, org_unit) is None:
+        bad["org_unit"] = f"no org unit {org_unit!r}; add it first"
     if bad:
         raise CampaignError(bad)
     targets = check_enterprises(enterprises)
@@ -289,6 +384,30 @@ def finish(cw: Casework, campaign_id: UUID) -> Campaign:
 
 
 # -- opening ---------------------------------------------------------------------------------------
+
+
+def run_campaign(cw: Casework, campaign_id: UUID | str, *, batch_size: int = BATCH_SIZE,
+                 open_batch: Callable[[list[int]], Mapping[str, int]] | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[Campaign, dict[str, int]]:
+    """Open every target still pending, `batch_size` at a time, then mark the campaign finished; returns it with
+    this run's counts by outcome. `open_batch` opens one batch (by default here, with `open_targets`; a flow
+    passes its retried task); `progress(done, total)` is told before the first batch and after each one.
+    A run stopped anywhere is finished by running again: only what is still pending is opened."""
+    campaign = get_campaign(cw, campaign_id)
+    pending = pending_targets(cw, campaign.campaign_id)
+    opener = open_batch or (lambda seqs: open_targets(cw, campaign, seqs))
+    totals = {"opened": 0, "already_open": 0, "failed": 0}
+    report = progress or (lambda done, total: None)
+    done = campaign.total - len(pending)
+    report(done, campaign.total)
+    size = max(batch_size, 1)
+    for start in range(0, len(pending), size):
+        part = pending[start:start + size]
+        for outcome, n in opener(part).items():
+            totals[outcome] += n
+        done += len(part)
+        report(done, campaign.total)
+    return finish(cw, campaign.campaign_id), totals
 
 
 def command_id(campaign_id: UUID, seq: int) -> str:

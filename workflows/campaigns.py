@@ -7,6 +7,7 @@ finished by starting another for the same campaign (engine/campaigns.py).
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
@@ -15,8 +16,6 @@ from prefect.tasks import exponential_backoff
 
 from engine import campaigns
 from workflows.runtime import engine, flow_run_id
-
-BATCH_SIZE = 50
 
 
 @task(name="open-batch", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=exponential_backoff(2))
@@ -27,31 +26,30 @@ def open_batch(campaign_id: str, seqs: list[int]) -> dict[str, int]:
 
 @flow(name="offer-campaign", description="Open one negotiation per enterprise of an offer campaign, in batches; "
       "run it again to resume.")
-def offer_campaign(campaign_id: str, batch_size: int = BATCH_SIZE) -> dict[str, Any]:
+def offer_campaign(campaign_id: str, batch_size: int = campaigns.BATCH_SIZE) -> dict[str, Any]:
     logger = get_run_logger()
     cw = engine()
     campaign = campaigns.get_campaign(cw, campaign_id)
     run_id = flow_run_id()
     if run_id:
         campaigns.set_flow_run(cw, campaign.campaign_id, run_id)
-    pending = campaigns.pending_targets(cw, campaign.campaign_id)
-    logger.info("campaign %s (%s): %d of %d enterprises to open", campaign.campaign_id, campaign.document_number,
-                len(pending), campaign.total)
-    done = campaign.total - len(pending)
-    progress = create_progress_artifact(progress=_percent(done, campaign.total),
-                                        description=f"{campaign.document_number}: negotiations opened")
-    totals = {"opened": 0, "already_open": 0, "failed": 0}
-    size = max(batch_size, 1)
-    for start in range(0, len(pending), size):
-        part = pending[start:start + size]
-        for key, n in open_batch(str(campaign.campaign_id), part).items():
-            totals[key] += n
-        done += len(part)
-        update_progress_artifact(progress, progress=_percent(done, campaign.total))
-    campaign = campaigns.finish(cw, campaign.campaign_id)
-    _summary(campaign, totals, campaigns.failures(cw, campaign.campaign_id))
-    logger.info("campaign %s: %s", campaign.document_number, campaign.to_dict()["counts"])
-    return {**campaign.to_dict(), "this_run": totals}
+    artifact: list[UUID] = []
+
+    def report(done: int, total: int) -> None:
+        if artifact:
+            update_progress_artifact(artifact[0], progress=_percent(done, total))
+            return
+        logger.info("campaign %s (%s): %d of %d enterprises to open", campaign.campaign_id,
+                    campaign.document_number, total - done, total)
+        artifact.append(create_progress_artifact(progress=_percent(done, total),
+                                                 description=f"{campaign.document_number}: negotiations opened"))
+
+    cid = str(campaign.campaign_id)
+    finished, totals = campaigns.run_campaign(cw, cid, batch_size=batch_size, progress=report,
+                                              open_batch=lambda seqs: open_batch(cid, seqs))
+    _summary(finished, totals, campaigns.failures(cw, finished.campaign_id))
+    logger.info("campaign %s: %s", finished.document_number, finished.to_dict()["counts"])
+    return {**finished.to_dict(), "this_run": totals}
 
 
 def _percent(done: int, total: int) -> float:

@@ -192,13 +192,21 @@ def _case_numbers(cw, case_ids: list[UUID], chunk: int = 500) -> dict[UUID, str]
 # -- offer campaigns --------------------------------------------------------------------------------
 
 
+HERE_HELP = ("Open the negotiations in this process through the engine, with a progress bar, and wait until every "
+             "enterprise is done: no Prefect server or worker, nothing to start. Without it the campaign runs on the "
+             "worker (casework run or casework worker, PREFECT_API_URL), which retries a failed batch and shows the "
+             "run in the Prefect UI, and this command returns at once.")
+
+
 @main.group(help="Offer campaigns (百分百要约行动): one written offer to many enterprises.")
 def campaign() -> None:
     pass
 
 
 @campaign.command("start", help="Store a campaign from a CSV file (columns name, credit_code, employees, or "
-                  "企业名称, 统一社会信用代码, 职工人数) and start opening its negotiations.")
+                  "企业名称, 统一社会信用代码, 职工人数; UTF-8 or GB18030/GBK, as Excel and WPS save it) and open "
+                  "its negotiations: on the worker, or with --here in this process. Every problem of the file is "
+                  "named by its line, all at once, and nothing is stored until there are none.")
 @click.option("--csv", "csv_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--document-number", required=True, help="The written offer's document number (文号).")
 @click.option("--issuing-union", required=True, help="The union issuing the offer.")
@@ -208,18 +216,20 @@ def campaign() -> None:
 @click.option("--assignee", default=None, help="Negotiator to assign every case to.")
 @click.option("--by", "user_id", default="operator", show_default=True, help="Who issues the offer (recorded).")
 @click.option("--role", default="negotiator", show_default=True, type=click.Choice(["negotiator", "supervisor"]))
-@click.option("--here", is_flag=True, help="Run the campaign flow in this process instead of on the worker.")
+@click.option("--encoding", type=click.Choice(["utf-8", "gb18030"], case_sensitive=False), default=None,
+              help="The file's encoding [default: UTF-8 (with or without BOM), else GB18030/GBK if it reads as such].")
+@click.option("--here", is_flag=True, help=HERE_HELP)
 @click.pass_context
 def campaign_start(ctx: click.Context, csv_file: Path, document_number: str, issuing_union: str, org_unit: str,
                    wage_increase_pct: str | None, minimum_wage: str | None, assignee: str | None, user_id: str,
-                   role: str, here: bool) -> None:
+                   role: str, encoding: str | None, here: bool) -> None:
     from engine import campaigns
     from engine.service import Actor
 
     cw = _ready(ctx)
     terms = {k: v for k, v in (("wage_increase_pct", wage_increase_pct), ("minimum_wage", minimum_wage)) if v}
+    enterprises = _read_campaign_file(csv_file, encoding and encoding.lower())
     with _domain_errors():
-        enterprises = campaigns.read_csv(csv_file.read_text(encoding="utf-8-sig"))
         created = campaigns.create_campaign(cw, Actor(user_id, role), document_number=document_number,
                                             issuing_union=issuing_union, org_unit=org_unit, enterprises=enterprises,
                                             terms=terms, assignee=assignee)
@@ -227,9 +237,25 @@ def campaign_start(ctx: click.Context, csv_file: Path, document_number: str, iss
     _start(cw, str(created.campaign_id), here)
 
 
+def _read_campaign_file(path: Path, encoding: str | None) -> list[dict]:
+    """The enterprises of a campaign file; every problem in it reported at once, by the file's own lines."""
+    from engine import campaigns
+
+    try:
+        return campaigns.read_csv(campaigns.decode_csv(path.read_bytes(), encoding))
+    except OSError as e:
+        raise click.ClickException(f"{path}: cannot be read ({e.strerror})") from None
+    except campaigns.CampaignError as e:
+        problems = [p.removeprefix("csv: ") for p in e.problems()]
+        if len(problems) == 1:
+            raise click.ClickException(f"{path}: {problems[0]}") from None
+        raise click.ClickException(f"{path}: {len(problems)} problems, nothing stored:\n"
+                                   + "\n".join(f"  {p}" for p in problems)) from None
+
+
 @campaign.command("resume", help="Open the negotiations a campaign has not opened yet (after a crash or a stop).")
 @click.argument("campaign_id")
-@click.option("--here", is_flag=True, help="Run the campaign flow in this process instead of on the worker.")
+@click.option("--here", is_flag=True, help=HERE_HELP)
 @click.pass_context
 def campaign_resume(ctx: click.Context, campaign_id: str, here: bool) -> None:
     from engine import campaigns
@@ -244,18 +270,44 @@ def _start(cw, campaign_id: str, here: bool) -> None:  # noqa: ANN001
     from engine import campaigns
 
     if here:
-        from workflows.campaigns import offer_campaign
-        from workflows.runtime import using
-
-        with using(cw):
-            result = offer_campaign(campaign_id)
-        console.print(f"done: {result['counts']}")
+        _run_here(cw, campaign_id)
         return
     _prefect_server_required()
     from workflows.deployments import start_campaign_run
 
     run_id = start_campaign_run(cw, campaigns.get_campaign(cw, campaign_id).campaign_id)
     console.print(f"started flow run {run_id}; follow it with: casework campaign status {campaign_id}")
+
+
+def _run_here(cw, campaign_id: str) -> None:  # noqa: ANN001 - engine.service.Casework
+    """Open the campaign's pending negotiations in this process through the engine alone: no Prefect server to
+    start, no flow run, the same transactions and command ids as the worker's run (so either resumes the other)."""
+    from engine import campaigns
+
+    with _domain_errors():
+        found = campaigns.get_campaign(cw, campaign_id)
+        try:
+            with _progress() as progress:
+                task = progress.add_task(f"{found.document_number}: opening negotiations", total=found.total)
+                found, totals = campaigns.run_campaign(
+                    cw, found.campaign_id, progress=lambda done, total: progress.update(task, completed=done))
+        except KeyboardInterrupt:
+            raise click.ClickException(f"stopped; what is opened stays opened: casework campaign resume "
+                                       f"{found.campaign_id} --here opens the rest") from None
+    console.print(f"this run opened {totals['opened']} (found {totals['already_open']} already open, "
+                  f"{totals['failed']} refused)")
+    _print_counts(cw, found)
+
+
+def _print_counts(cw, found, run: str = "") -> None:  # noqa: ANN001 - Casework, campaigns.Campaign
+    """A campaign's counts on one line (with its flow run, when given), then the enterprises not opened and why."""
+    from engine import campaigns
+
+    c = found.to_dict()["counts"]
+    console.print(f"{found.document_number}: {c['opened']} of {c['total']} opened, {c['failed']} failed, "
+                  f"{c['pending']} pending{'; ' + run if run else ''}")
+    for failure in campaigns.failures(cw, found.campaign_id)[:50]:
+        console.print(f"  #{failure['seq']} {failure['enterprise']}: {failure['error']}")
 
 
 @campaign.command("status", help="A campaign's counts and its flow run's state.")
@@ -275,11 +327,7 @@ def campaign_status(ctx: click.Context, campaign_id: str, as_json: bool) -> None
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    c = data["counts"]
-    console.print(f"{found.document_number}: {c['opened']} of {c['total']} opened, {c['failed']} failed, "
-                  f"{c['pending']} pending; run {found.flow_run_id or '-'} {(data['run'] or {}).get('state', '')}")
-    for failure in campaigns.failures(cw, found.campaign_id)[:50]:
-        console.print(f"  #{failure['seq']} {failure['enterprise']}: {failure['error']}")
+    _print_counts(cw, found, f"run {found.flow_run_id or '-'} {(data['run'] or {}).get('state', '')}")
 
 
 @campaign.command("list", help="Campaigns, newest first.")

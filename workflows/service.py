@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.config import Settings
+from workflows import NO_TELEMETRY
 
 STOP_TIMEOUT = 20.0
 
@@ -34,9 +35,7 @@ def prefect_environment(settings: Settings, host: str, port: int,
     env["PREFECT_API_URL"] = f"http://{host}:{port}/api"
     env["PREFECT_SERVER_API_HOST"] = host
     env["PREFECT_SERVER_API_PORT"] = str(port)
-    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    env["PREFECT_UI_SHOW_PROMOTIONAL_CONTENT"] = "false"
-    env["DO_NOT_TRACK"] = "1"
+    env.update(NO_TELEMETRY)
     return env
 
 

@@ -20,6 +20,7 @@ from engine.service import Actor, Casework
 from engine.tables import campaign_targets, campaigns
 from tests.api.conftest import ApiWorld
 from tests.api.support import check_error, count_rows, offer
+from tests.integration.scenarios import credit_code
 
 DOCUMENT = "姑工要〔2026〕30号"
 
@@ -31,7 +32,7 @@ def _no_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def enterprises(n: int) -> list[dict[str, Any]]:
-    return [{"name": f"苏州示例{i:02d}有限公司", "credit_code": f"91320500MA1X{i:06d}", "employees": 50 + i}
+    return [{"name": f"苏州示例{i:02d}有限公司", "credit_code": credit_code(i, "91320500MA1X"), "employees": 50 + i}
             for i in range(1, n + 1)]
 
 
@@ -160,6 +161,24 @@ def test_a_csv_without_a_name_column_or_with_a_bad_number_is_named(api: ApiWorld
     assert list(error["fields"]) == ["csv"] and "企业名称" in error["fields"]["csv"]
     error = refused(api, from_csv("企业名称,职工人数\n苏州甲公司,12\n苏州乙公司,十二\n"), code="invalid_campaign")
     assert error["fields"] == {"line 3.employees": "'十二' is not a whole number"}
+
+
+def test_every_bad_line_of_a_csv_and_an_unclosed_quote_are_named_by_the_texts_own_lines(api: ApiWorld) -> None:
+    text = ("企业名称,统一社会信用代码,职工人数\n"
+            f"苏州甲公司,{credit_code(1)},12\n"
+            f",{credit_code(2)},5\n"
+            f"苏州乙公司,{credit_code(3)},十二\n"
+            f"苏州丙公司,{credit_code(1)},3\n"
+            f'"苏州丁公司,{credit_code(4)},4\n'
+            f"苏州戊公司,{credit_code(5)},5\n")
+    error = refused(api, from_csv(text), code="invalid_campaign")
+    assert error["fields"] == {
+        "line 3.name": "is required",
+        "line 4.employees": "'十二' is not a whole number",
+        "line 5": "lists the same enterprise as line 2",
+        "line 6": "unclosed quote: the quoted cell opened on this line runs on to the end of the file "
+                  "(a cell may not hold a line break)",
+    }
 
 
 def test_a_second_campaign_with_the_same_document_number_is_named(api: ApiWorld) -> None:

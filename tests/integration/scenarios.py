@@ -12,6 +12,14 @@ CASEWORKER = Actor("caseworker-1", "caseworker")
 NEGOTIATOR = Actor("negotiator-1", "negotiator")
 
 
+def credit_code(n: int, prefix: str = "91320500MA1") -> str:
+    """A valid unified social credit code (GB 32100: the engine checks its check digit), distinct per n."""
+    from stdnum.cn import uscc
+
+    body = f"{prefix}{n:0{17 - len(prefix)}d}"
+    return body + uscc.calc_check_digit(body)
+
+
 def file_dispute(cw: Casework, actor: Actor = MEDIATOR, **overrides: Any) -> CommandResult:
     data: dict[str, Any] = dict(
         org_unit="suzhou.gusu",

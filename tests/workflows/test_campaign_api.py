@@ -19,6 +19,7 @@ from flask import Flask
 from api.app import create_app
 from engine.accounts import add_org, add_user
 from engine.service import Actor, Casework
+from tests.integration.scenarios import credit_code
 from tests.workflows.support import ON_SQLITE, ORGS, count_cases, flow_run_id, run_flow
 from workflows.campaigns import offer_campaign
 from workflows.deployments import CAMPAIGN_DEPLOYMENT, SCHEDULES, deployments
@@ -32,7 +33,7 @@ NO_SCHEDULES = {item.setting: "off" for item in SCHEDULES if item.setting}
 
 
 def enterprises(n: int) -> list[dict[str, Any]]:
-    return [{"name": f"苏州要约{i:02d}有限公司", "credit_code": f"91320500MA2Y{i:06d}", "employees": 20 + i}
+    return [{"name": f"苏州要约{i:02d}有限公司", "credit_code": credit_code(i, "91320500MA2Y"), "employees": 20 + i}
             for i in range(1, n + 1)]
 
 

@@ -13,17 +13,26 @@ from uuid import UUID
 import pytest
 from sqlalchemy import func, select
 
+from engine.accounts import add_org
 from engine.campaigns import CampaignError, create_campaign, get_campaign, list_campaigns, read_csv
 from engine.reports import statistics
 from engine.service import Actor, Casework
 from engine.tables import campaign_targets, case_index
-from tests.integration.scenarios import MEDIATOR, NEGOTIATOR
+from tests.integration.scenarios import MEDIATOR, NEGOTIATOR, credit_code
 from tests.workflows.support import ON_SQLITE, artifacts, count_cases, flow_run_id, issue_offer, run_flow
 from workflows.campaigns import offer_campaign
 from workflows.runtime import using
 
 REPO = Path(__file__).resolve().parents[2]
 OFFER = {"issuing_union": "姑苏区总工会", "org_unit": "suzhou.gusu", "terms": {"wage_increase_pct": "5"}}
+
+
+@pytest.fixture
+def cw(cw: Casework) -> Casework:
+    """The engine with the campaigns' org unit: a campaign in a unit that does not exist is refused."""
+    add_org(cw, "suzhou", "苏州市总工会")
+    add_org(cw, "suzhou.gusu", "姑苏区总工会")
+    return cw
 
 
 def fields_of(error: pytest.ExceptionInfo[CampaignError]) -> dict[str, str]:
@@ -135,7 +144,7 @@ def opened_so_far(cw: Casework, campaign_id: UUID) -> int:
 def test_a_campaign_of_500_killed_halfway_and_resumed_opens_exactly_500_negotiations(
         cw: Casework, tmp_path: Path, prefect_server: str) -> None:
     document = "苏工要〔2026〕100号"
-    enterprises = [{"name": f"苏州示例企业{i:03d}有限公司", "credit_code": f"91320500MA1{i:07d}",
+    enterprises = [{"name": f"苏州示例企业{i:03d}有限公司", "credit_code": credit_code(i),
                     "employees": 10 + i} for i in range(TOTAL)]
     campaign = create_campaign(cw, Actor("negotiator-1", "negotiator"), document_number=document,
                                enterprises=enterprises, **OFFER)
