@@ -39,6 +39,33 @@ DEFAULT_CLOCKS: Mapping[str, ClockRule] = {
     "hardship.review": ClockRule(365),
 }
 
+ESCALATION_RUNGS = ("acting_offer", "rectification", "referral")
+"""The steps the scheduler takes when an enterprise does not answer: the acting offer by the higher-level union,
+the rectification proposal, and the referral to the labor inspectorate."""
+ESCALATION_MODES = ("auto", "confirm")
+"""Per rung: the scheduler takes the step itself, or proposes it for a supervisor to confirm or dismiss."""
+
+
+def escalation_modes(value: str | Mapping[str, str]) -> dict[str, str]:
+    """The mode of every rung: one mode is shorthand for all of them; a mapping names rungs (any left out: "auto").
+    Anything else is a ValueError naming the setting (`escalation` or `escalation.<rung>`) and the value."""
+    if isinstance(value, str):
+        return {rung: _mode("escalation", value) for rung in ESCALATION_RUNGS}
+    if isinstance(value, Mapping):
+        unknown = [rung for rung in value if rung not in ESCALATION_RUNGS]
+        if unknown:
+            raise ValueError(f"escalation: unknown rung {unknown[0]!r}; rungs: {', '.join(ESCALATION_RUNGS)}")
+        return {rung: _mode(f"escalation.{rung}", value.get(rung, "auto")) for rung in ESCALATION_RUNGS}
+    raise ValueError(f"escalation must be 'auto', 'confirm', or a table of rungs ({', '.join(ESCALATION_RUNGS)}) "
+                     f"each 'auto' or 'confirm', got {value!r}")
+
+
+def _mode(setting: str, mode: object) -> str:
+    if mode not in ESCALATION_MODES:
+        raise ValueError(f"{setting} must be 'auto' or 'confirm', got {mode!r}")
+    return str(mode)
+
+
 DEFAULT_ANNUAL_CAPS: Mapping[str, Decimal] = {
     "living": Decimal("12000"),
     "medical": Decimal("30000"),
@@ -59,7 +86,17 @@ class DeadlinePolicy:
     annual_caps: Mapping[str, Decimal] = field(
         default_factory=lambda: dict(DEFAULT_ANNUAL_CAPS)
     )
-    escalation: str = "auto"
+    escalation: Mapping[str, str] | str = "auto"
+    """Per rung of ESCALATION_RUNGS, "auto" or "confirm"; given as one mode, it applies to every rung."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "escalation", escalation_modes(self.escalation))
+
+    def confirms(self, rung: str) -> bool:
+        """Whether the scheduler only proposes this rung of the escalation ladder, for a supervisor to confirm."""
+        modes = self.escalation
+        assert not isinstance(modes, str)  # made a mapping when the policy is made
+        return modes[rung] == "confirm"
 
     def rule(self, clock: str) -> ClockRule:
         try:

@@ -7,6 +7,7 @@ negotiation, if any: acceptance resumes it, referral refers it to the inspectora
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -33,6 +34,8 @@ ITEM_CATEGORIES = (
     "other",
 )
 RESULTS = ("passed", "failed")
+REFERRING = ("issued", "refused", "rectifying")
+"""Stages from which the enterprise may be referred to the labor inspectorate."""
 
 
 def _grounds_for_referral(case: RectificationProposal, now: Now) -> str | None:
@@ -47,6 +50,23 @@ def _grounds_for_referral(case: RectificationProposal, now: Now) -> str | None:
     if case.stage == "rectifying" and not case.referral_grounds(now.today):
         return "no item is overdue or failed its follow-up check; rectification is on track"
     return None
+
+
+def _referral_to_propose(case: RectificationProposal, now: Now) -> str | None:
+    if case.pending_referral is not None:
+        return f"a referral is already pending ({case.pending_referral['trigger']})"
+    if not case.referral_triggers(now.today):
+        return "nothing calls for a referral now that a supervisor has not dismissed"
+    return None
+
+
+def _referral_pending(case: RectificationProposal, now: Now) -> str | None:
+    return None if case.pending_referral is not None else "no referral is pending"
+
+
+def _pending_referral_applies(case: RectificationProposal, now: Now) -> str | None:
+    """Confirming records the referral itself, so its own guard must let it run too."""
+    return _referral_pending(case, now) or case.why_not("refer_to_inspectorate", now)
 
 
 TABLE = StageTable(
@@ -72,10 +92,21 @@ TABLE = StageTable(
                reason=True, counts=("rectifications_refused",), help="The enterprise refuses to rectify."),
         action("verify_item", "ItemVerified", source="rectifying", target=("rectifying", "rectified"),
                roles=SUPERVISING_LAW, help="Record the follow-up check (复查) of one item."),
-        action("refer_to_inspectorate", "RectificationReferred", source=("issued", "refused", "rectifying"),
+        action("refer_to_inspectorate", "RectificationReferred", source=REFERRING,
                target="referred", roles=(*SUPERVISING_LAW, "system"), reason=True,
                counts=("rectifications_referred",), guard=_grounds_for_referral,
                help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查)."),
+        action("propose_referral", "ReferralProposed", source=REFERRING, roles=("system",), reason=True,
+               guard=_referral_to_propose,
+               help="Where the policy says 'confirm' for referrals: record that the reply or an item ran out, or the "
+                    "enterprise refused, for a supervisor to confirm or dismiss the referral."),
+        action("confirm_referral", "ReferralConfirmed", source=REFERRING, target="referred", roles=("supervisor",),
+               guard=_pending_referral_applies,
+               help="Refer the enterprise as the scheduler proposed; recorded as the referral itself, by the "
+                    "confirming supervisor."),
+        action("dismiss_referral", "ReferralDismissed", source=REFERRING, roles=("supervisor",), reason=True,
+               guard=_referral_pending,
+               help="Decline the proposed referral; the scheduler does not propose it again for this deadline."),
         action("record_enforcement", "EnforcementRecorded", source="referred", target="closed",
                roles=SUPERVISING_LAW, help="Record the inspectorate's enforcement outcome."),
         action("withdraw", "RectificationWithdrawn", source="issued", target="withdrawn", roles=("supervisor",),
@@ -158,6 +189,14 @@ class RectificationProposal(Case):
         self.plan: str | None = None
         self.outcome: str | None = None
         self.penalty: Decimal | None = None
+        self.pending_referral: dict[str, Any] | None = None
+        self.dismissed_referrals: list[dict[str, Any]] = []
+
+    def _apply_event(self, event: Case.Event) -> None:
+        super()._apply_event(event)
+        pending = getattr(self, "pending_referral", None)
+        if pending is not None and (pending["trigger"], pending["due_on"]) not in self._referral_basis():
+            self.pending_referral = None  # answered, verified, extended, withdrawn or referred: no longer pending
 
     # -- queries -------------------------------------------------------------------
 
@@ -273,6 +312,56 @@ class RectificationProposal(Case):
                    if (c := self.clocks.get(item_clock(i["no"]))) is not None and c.is_overdue(today)]
         failed = [i["no"] for i in self.items if i["status"] == "failed"]
         return [*(f"item {n} overdue" for n in overdue), *(f"item {n} failed" for n in failed)]
+
+    def _referral_basis(self) -> list[tuple[str, date | None]]:
+        """What may lead to a referral in this stage, whether or not it has run out yet: (clock or "refused",
+        its due date)."""
+        if self.stage == "refused":
+            return [("refused", None)]
+        if self.stage == "issued" and "reply" in self.clocks:
+            return [("reply", self.clocks["reply"].due_on)]
+        if self.stage == "rectifying":
+            return [(name, c.due_on) for name, c in self.clocks.items() if name.startswith("item-")]
+        return []
+
+    def referral_triggers(self, today: date) -> list[tuple[str, date | None]]:
+        """What the scheduler refers the enterprise for on `today`: the refusal, or an overdue reply or item, less
+        what a supervisor dismissed."""
+        dismissed = {(d["trigger"], d["due_on"]) for d in self.dismissed_referrals}
+        return [(trigger, due) for trigger, due in self._referral_basis()
+                if (trigger == "refused" or self.clocks[trigger].is_overdue(today)) and (trigger, due) not in dismissed]
+
+    def propose_referral(self, ctx: Context, *, trigger: str) -> None:
+        """Record, for a supervisor to confirm or dismiss, that `trigger` (an overdue clock, or "refused") calls for
+        a referral."""
+        a = self._guard(ctx, "propose_referral")
+        grounds = dict(self.referral_triggers(ctx.today))
+        if not isinstance(trigger, str) or trigger not in grounds:
+            raise self._invalid("propose_referral", trigger=f"{trigger!r} does not call for a referral now; "
+                                                            f"what does: {', '.join(grounds)}")
+        self._record(ctx, a, {"trigger": trigger, "due_on": grounds[trigger]})
+
+    def _on_propose_referral(self, event: Case.Event) -> None:
+        self.pending_referral = {**event.data, "why": event.reason, "proposed_at": event.occurred_at,
+                                 "proposed_by": event.actor_id}
+
+    def confirm_referral(self, ctx: Context) -> None:
+        """Refer the enterprise as proposed, as the confirming supervisor; the event is the referral's own."""
+        self._guard(ctx, "confirm_referral")  # a referral is pending and may be made
+        pending = self.pending_referral
+        assert pending is not None
+        reason = ctx.reason or f"referral confirmed: {pending['why']}"
+        self.refer_to_inspectorate(dataclasses.replace(ctx, reason=reason))
+
+    def dismiss_referral(self, ctx: Context) -> None:
+        a = self._guard(ctx, "dismiss_referral")
+        assert self.pending_referral is not None
+        self._record(ctx, a, {k: self.pending_referral[k] for k in ("trigger", "due_on")})
+
+    def _on_dismiss_referral(self, event: Case.Event) -> None:
+        self.dismissed_referrals.append({**event.data, "dismissed_at": event.occurred_at,
+                                         "dismissed_by": event.actor_id, "reason": event.reason})
+        self.pending_referral = None
 
     def refer_to_inspectorate(self, ctx: Context) -> None:
         a = self._guard(ctx, "refer_to_inspectorate")

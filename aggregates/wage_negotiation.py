@@ -64,6 +64,11 @@ class Escalation:
     def key(self) -> tuple[str, str, date | None]:
         return (self.action, self.trigger, self.due_on)
 
+    @property
+    def rung(self) -> str:
+        """The rung of the policy's escalation ladder this step is (aggregates.policy.ESCALATION_RUNGS)."""
+        return "acting_offer" if self.action == "escalate_to_acting_offer" else "rectification"
+
     def to_data(self) -> dict[str, Any]:
         return {"action": self.action, "trigger": self.trigger, "due_on": self.due_on, "why": self.why}
 

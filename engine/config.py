@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aggregates.policy import DEFAULT_ANNUAL_CAPS, DEFAULT_CLOCKS, ClockRule, DeadlinePolicy
+from aggregates.policy import DEFAULT_ANNUAL_CAPS, DEFAULT_CLOCKS, ClockRule, DeadlinePolicy, escalation_modes
 
 
 class ConfigurationError(ValueError):
@@ -190,9 +190,10 @@ def _policy(raw: dict[str, Any]) -> DeadlinePolicy:
         if name not in DEFAULT_ANNUAL_CAPS:
             raise _Refused(f"annual_caps: unknown aid type {name!r}; known: {', '.join(DEFAULT_ANNUAL_CAPS)}")
         caps[name] = _amount(f"annual_caps.{name}", cap)
-    escalation = raw.get("escalation", "auto")
-    if escalation not in ("auto", "confirm"):
-        raise _Refused(f"escalation must be 'auto' or 'confirm', got {escalation!r}")
+    try:
+        escalation = escalation_modes(raw.get("escalation", "auto"))  # one mode for every rung, or a table of rungs
+    except ValueError as e:
+        raise _Refused(str(e)) from None
     return DeadlinePolicy(
         clocks=clocks, holidays=_dates(raw, "holidays"), extra_workdays=_dates(raw, "extra_workdays"),
         max_backdate_days=_days("max_backdate_days", raw.get("max_backdate_days", 30), least=0), annual_caps=caps,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 REACTIONS = {
     ("rectification_proposal", "accept_plan"): "resume_after_rectification",
     ("rectification_proposal", "refer_to_inspectorate"): "refer_to_inspectorate",
+    ("rectification_proposal", "confirm_referral"): "refer_to_inspectorate",
 }
 # Proposal stages whose outcome is settled, and the negotiation's step for each.
 FOLLOWS_STAGE = {

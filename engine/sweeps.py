@@ -263,18 +263,21 @@ def plan(uow: UnitOfWork, case: Case, due: Due) -> tuple[Case, str, dict[str, An
                 return case, "raise_alert", {"clock": due.trigger, "notify": supervisors_of(session, case.org_unit)}, \
                     f"the union did not answer the enterprise's proposal by {due.due_on}"
             raise NothingDue(f"{case.label} has no escalation due")
-        if ctx.policy.escalation == "confirm":
+        if ctx.policy.confirms(step.rung):
             return case, "propose_escalation", {}, f"{step.why}; awaiting a supervisor's confirmation"
         if step.action == "escalate_to_acting_offer":
             return case, step.action, {"acting_union": higher_union(session, case.org_unit)}, step.why
         return case, step.action, {"items": [default_rectification_item(ctx)]}, step.why
     why = rule.why.format(due_on=due.due_on, clock=due.trigger, item=due.trigger.removeprefix("item-"))
+    if rule.step == "refer_to_inspectorate" and ctx.policy.confirms("referral"):
+        trigger = "refused" if due.trigger.startswith("stage:") else due.trigger
+        return case, "propose_referral", {"trigger": trigger}, f"{why}; awaiting a supervisor's confirmation"
     if rule.step == ALERT:
         return case, "raise_alert", {"clock": due.trigger, "notify": supervisors_of(session, case.org_unit)}, why
     return case, rule.step, {"bureau_confirmed": False} if rule.step == "take_effect" else {}, why
 
 
-STATUS = {"propose_escalation": "proposed", "raise_alert": "alerted"}
+STATUS = {"propose_escalation": "proposed", "propose_referral": "proposed", "raise_alert": "alerted"}
 BROKEN = "broken"
 
 

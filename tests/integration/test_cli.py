@@ -68,6 +68,24 @@ def test_a_bad_policy_file_names_the_setting(run, tmp_path, monkeypatch) -> None
     assert result.exit_code == 1 and "clocks.negotiation.reply.days must be a positive" in result.output
 
 
+def test_a_policy_file_sets_the_escalation_per_rung(run, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from engine.config import load_policy
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text('escalation = "confirm"\n', encoding="utf-8")
+    assert set(load_policy(policy).escalation.values()) == {"confirm"}
+    policy.write_text('[escalation]\nacting_offer = "auto"\nrectification = "confirm"\n', encoding="utf-8")
+    assert load_policy(policy).escalation == {"acting_offer": "auto", "rectification": "confirm", "referral": "auto"}
+    policy.write_text('[escalation]\nrectification = "signed"\n', encoding="utf-8")
+    monkeypatch.setenv("CASEWORK_POLICY_FILE", str(policy))
+    result = run("db", "upgrade", ok=False)
+    assert result.exit_code == 1
+    assert "escalation.rectification must be 'auto' or 'confirm', got 'signed'" in result.output, result.output
+    policy.write_text('[escalation]\ninspectorate = "confirm"\n', encoding="utf-8")
+    result = run("db", "upgrade", ok=False)
+    assert result.exit_code == 1 and "unknown rung 'inspectorate'" in result.output, result.output
+
+
 def test_orgs_and_users_from_the_command_line(run, tmp_path) -> None:  # noqa: ANN001
     """The token is printed once, works against the real app, and is not stored in clear."""
     from api import create_app

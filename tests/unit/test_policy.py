@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from aggregates.base import DEFAULT_TZ
 from aggregates.labor_dispute import LaborDispute
-from aggregates.policy import DEFAULT_ANNUAL_CAPS, DEFAULT_POLICY, ClockRule, DeadlinePolicy
+from aggregates.policy import DEFAULT_ANNUAL_CAPS, DEFAULT_POLICY, ESCALATION_RUNGS, ClockRule, DeadlinePolicy
 from tests.unit.support import Desk
 
 # A holiday calendar in the shape the State Council publishes each year: a block of days off
@@ -32,6 +32,26 @@ def test_default_clock_lengths_follow_the_law():
     assert DEFAULT_POLICY.rule("hardship.review") == ClockRule(365)
     assert DEFAULT_POLICY.max_backdate_days == 30
     assert DEFAULT_POLICY.annual_caps == DEFAULT_ANNUAL_CAPS
+
+
+def test_the_escalation_policy_is_per_rung_and_one_mode_is_shorthand_for_every_rung():
+    assert DEFAULT_POLICY.escalation == {"acting_offer": "auto", "rectification": "auto", "referral": "auto"}
+    everything = replace(DEFAULT_POLICY, escalation="confirm")
+    assert all(everything.confirms(rung) for rung in ESCALATION_RUNGS)
+    signed = DeadlinePolicy(escalation={"acting_offer": "auto", "rectification": "confirm"})
+    assert [signed.confirms(rung) for rung in ESCALATION_RUNGS] == [False, True, False]  # a rung left out: auto
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("sometimes", "escalation must be 'auto' or 'confirm', got 'sometimes'"),
+    ({"rectification": "yes"}, "escalation.rectification must be 'auto' or 'confirm', got 'yes'"),
+    ({"acting-offer": "auto"}, "escalation: unknown rung 'acting-offer'; rungs: acting_offer, rectification, referral"),
+    (5, "escalation must be 'auto', 'confirm', or a table of rungs"),
+])
+def test_a_wrong_escalation_setting_is_refused_naming_it(value, message):
+    with pytest.raises(ValueError) as err:
+        DeadlinePolicy(escalation=value)
+    assert message in str(err.value)
 
 
 def test_unknown_clock_names_the_clock():

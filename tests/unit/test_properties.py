@@ -698,16 +698,25 @@ def rp_record_enforcement(pick: Pick, case: Any, today: date) -> dict[str, Any]:
             "penalty": pick.either((None, "5000", 0), ("-1", "abc", True, HUGE), "penalty")}
 
 
+def rp_propose_referral(pick: Pick, case: Any, today: date) -> dict[str, Any]:
+    grounds = [trigger for trigger, _ in case.referral_triggers(today)]
+    return {"trigger": pick.either(grounds or ["reply"], ("item-9", "refused", 5, ["reply"]), "trigger")}
+
+
 class RectificationMachine(CaseMachine):
     CASE = RectificationProposal
     BUILDERS = {
         **common_builders(("reply", "item-1", "item-2")),
         "accept_plan": rp_accept_plan, "refuse": no_args, "verify_item": rp_verify_item,
         "refer_to_inspectorate": no_args, "record_enforcement": rp_record_enforcement, "withdraw": no_args,
+        "propose_referral": rp_propose_referral, "confirm_referral": no_args, "dismiss_referral": no_args,
     }
     VALID = {
         **common_valid(),
-        **dict.fromkeys(("refuse", "refer_to_inspectorate", "withdraw"), takes_nothing),
+        **dict.fromkeys(("refuse", "refer_to_inspectorate", "withdraw", "confirm_referral", "dismiss_referral"),
+                        takes_nothing),
+        "propose_referral": lambda case, today: {
+            "trigger": next((trigger for trigger, _ in case.referral_triggers(today)), "reply")},
         "accept_plan": lambda case, today: {
             "plan": "pay the arrears",
             "item_deadlines": [{"item_no": item["no"], "deadline": today + timedelta(days=30)} for item in case.items]},
@@ -739,6 +748,15 @@ class RectificationMachine(CaseMachine):
             for old, new in zip(before["items"], case.items, strict=True):
                 if old["status"] == "passed":
                     assert new["status"] == "passed", f"item {old['no']} passed and then changed"
+        # A pending referral is one the case can still be referred for, and never one a supervisor dismissed.
+        dismissed = [(d["trigger"], d["due_on"]) for d in case.dismissed_referrals]
+        if case.pending_referral is not None:
+            key = (case.pending_referral["trigger"], case.pending_referral["due_on"])
+            assert key in case._referral_basis() and key not in dismissed, f"stale pending referral {key}"
+        assert len(dismissed) == len(set(dismissed)), "the same referral was dismissed twice"
+
+    def recorded_action(self, name: str) -> str:
+        return "refer_to_inspectorate" if name == "confirm_referral" and self.case.pending_referral else name
 
 
 TestRectificationProperties = RectificationMachine.TestCase

@@ -78,6 +78,9 @@ VALID = {
     "refer_to_inspectorate": {},
     "record_enforcement": {"outcome": "责令改正"},
     "withdraw": {},
+    "propose_referral": {"trigger": "reply"},
+    "confirm_referral": {},
+    "dismiss_referral": {},
 }
 DOMAIN_ACTIONS = [a for a in TABLE.actions.values() if a.name in VALID]
 
@@ -137,18 +140,22 @@ def test_every_action_refuses_a_stage_it_does_not_run_in(a):
 def test_every_action_that_needs_a_reason_refuses_without_one(a):
     desk = Desk()
     case = STAGE_BUILDERS[a.sources[0]](desk)
-    version = case.version
     desk.advance(days=16)  # the reply clock has run out: only the reason is missing
-    assert a.name in case.allowed_actions("supervisor", desk.ctx("supervisor").now)
+    if a.name == "dismiss_referral":
+        case.propose_referral(desk.ctx("system", reason="the enterprise did not reply"), trigger="reply")
+    version = case.version
+    role = "supervisor" if "supervisor" in a.roles else sorted(a.roles)[0]  # a role that may run it
+    assert a.name in case.allowed_actions(role, desk.ctx(role).now)
     for reason in (None, "", "  "):
         with pytest.raises(InvalidCommand) as err:
-            getattr(case, a.name)(desk.ctx("supervisor", reason=reason), **VALID[a.name])
+            getattr(case, a.name)(desk.ctx(role, reason=reason), **VALID[a.name])
         assert set(err.value.fields) == {"reason"}
     assert case.version == version and case.stage == a.sources[0]
 
 
 def test_reasons_are_required_exactly_where_the_design_says():
-    assert {a.name for a in DOMAIN_ACTIONS if a.reason_required} == {"refuse", "refer_to_inspectorate", "withdraw"}
+    assert {a.name for a in DOMAIN_ACTIONS if a.reason_required} == {
+        "refuse", "refer_to_inspectorate", "withdraw", "propose_referral", "dismiss_referral"}
 
 
 # -- issue -------------------------------------------------------------------------------
@@ -500,6 +507,60 @@ def test_record_enforcement_without_a_penalty():
     case = referred(desk)
     case.record_enforcement(desk.ctx("supervisor"), outcome="责令限期改正")
     assert case.penalty is None and stats(case) == {}
+
+
+def test_a_proposed_referral_is_confirmed_by_a_supervisor_as_the_referral_itself():
+    desk = Desk()
+    case = issue(desk)
+    desk.advance(days=15)
+    with pytest.raises(ActionNotAllowed) as err:  # the reply is due today: nothing to propose yet
+        case.propose_referral(desk.ctx("system", reason="no reply"), trigger="reply")
+    assert "nothing calls for a referral" in err.value.why
+    desk.advance(days=1)
+    with pytest.raises(InvalidCommand) as bad:
+        case.propose_referral(desk.ctx("system", reason="no reply"), trigger="item-1")
+    assert "what does: reply" in bad.value.fields["trigger"]
+    case.propose_referral(desk.ctx("system", reason="the enterprise did not reply by 2026-03-17"), trigger="reply")
+    assert case.stage == "issued" and stats(case) == {}
+    assert {k: case.pending_referral[k] for k in ("trigger", "due_on", "proposed_by")} == {
+        "trigger": "reply", "due_on": days(15), "proposed_by": "system-1"}
+    supervisor_may = case.allowed_actions("supervisor", desk.ctx("supervisor").now)
+    assert {"confirm_referral", "dismiss_referral"} <= set(supervisor_may)
+    assert not {"confirm_referral", "dismiss_referral"} & set(case.allowed_actions("inspector"))
+    with pytest.raises(ActionNotAllowed) as err:
+        case.propose_referral(desk.ctx("system", reason="again"), trigger="reply")
+    assert "already pending" in err.value.why
+
+    case.confirm_referral(desk.ctx("supervisor"))
+    event = last_event(case)
+    assert type(event).__name__ == "RectificationReferred" and event.actor_role == "supervisor"
+    assert event.reason == "referral confirmed: the enterprise did not reply by 2026-03-17"
+    assert case.stage == "referred" and case.pending_referral is None
+    assert stats(case) == {"rectifications_referred": 1}
+    assert replay(case).pending_referral is None
+
+
+def test_a_dismissed_referral_is_not_proposed_again_for_that_deadline():
+    desk = Desk()
+    case = rectifying(desk)
+    desk.advance(days=31)  # item 1 (due day 30) has run out; item 2 (day 45) has not
+    with pytest.raises(ActionNotAllowed) as err:
+        case.confirm_referral(desk.ctx("supervisor"))
+    assert err.value.why == "no referral is pending"
+    case.propose_referral(desk.ctx("system", reason="item 1 was not rectified by 2026-04-01"), trigger="item-1")
+    with pytest.raises(InvalidCommand):
+        case.dismiss_referral(desk.ctx("supervisor"))  # a dismissal needs a reason
+    case.dismiss_referral(desk.ctx("supervisor", reason="已现场核实，正在整改"))
+    assert case.pending_referral is None and case.stage == "rectifying"
+    assert [(d["trigger"], d["due_on"], d["dismissed_by"]) for d in case.dismissed_referrals] == [
+        ("item-1", days(30), "supervisor-1")]
+    assert "propose_referral" not in case.allowed_actions("system", desk.ctx("system").now)
+    desk.advance(days=15)  # item 2 has run out too: that one may be proposed
+    assert case.referral_triggers(desk.now.date()) == [("item-2", days(45))]
+    case.propose_referral(desk.ctx("system", reason="item 2 was not rectified"), trigger="item-2")
+    # Verifying the item answers the proposal: it is no longer pending.
+    case.verify_item(desk.ctx("inspector"), item_no=2, result="passed")
+    assert case.pending_referral is None and replay(case).pending_referral is None
 
 
 def test_record_enforcement_only_after_referral():

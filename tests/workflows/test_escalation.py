@@ -498,6 +498,57 @@ def test_with_the_confirm_policy_the_sweep_proposes_and_a_supervisor_confirms_or
     assert cw.get(linked["case_id"]).items[0]["category"] == "collective_contract"
 
 
+@pytest.fixture
+def per_rung(tmp_path, database_url: str, clock: FixedClock) -> Iterator[Casework]:  # noqa: ANN001
+    """An engine where an acting offer is routine but a rectification proposal and a referral are a supervisor's
+    to sign: the scheduler takes the first rung itself and proposes the other two."""
+    policy = DeadlinePolicy(escalation={"acting_offer": "auto", "rectification": "confirm", "referral": "confirm"})
+    engine = Casework(make_settings(tmp_path, database_url, policy=policy), clock)
+    upgrade(engine.db)
+    yield engine
+    engine.close()
+
+
+def test_each_rung_of_the_ladder_follows_its_own_policy(per_rung: Casework, clock) -> None:  # noqa: ANN001
+    cw = per_rung
+    org_tree(cw)
+    confirmed, dismissed = issue_offer(cw, "甲公司").case_id, issue_offer(cw, "乙公司").case_id
+    clock.advance(days=21)
+    assert {(o.status, o.action) for o in run_sweep(cw, ESCALATION, SYSTEM).outcomes} == {
+        ("applied", "escalate_to_acting_offer")}  # routine: taken by the scheduler
+    clock.advance(days=21)
+    assert {(o.status, o.action) for o in run_sweep(cw, ESCALATION, SYSTEM).outcomes} == {
+        ("proposed", "propose_escalation")}  # a formal act: proposed
+    proposals = {}
+    for case_id in (confirmed, dismissed):
+        assert cw.get(case_id).pending_escalation["action"] == "issue_rectification"
+        [linked] = cw.execute(case_id, "confirm_escalation", SUPERVISOR).linked
+        proposals[case_id] = UUID(linked["case_id"])
+
+    clock.advance(days=16)  # the proposals' reply clocks ran out yesterday
+    report = run_sweep(cw, LEGAL, SYSTEM)
+    assert {(o.status, o.action) for o in report.outcomes} == {("proposed", "propose_referral")}
+    for case_id, proposal_id in proposals.items():
+        proposal = cw.get(proposal_id)
+        assert proposal.stage == "issued" and proposal.pending_referral["trigger"] == "reply"
+        assert "awaiting a supervisor's confirmation" in proposal.pending_referral["why"]
+        assert cw.get(case_id).stage == "rectification_pending"
+    assert run_sweep(cw, LEGAL, SYSTEM).found == 0  # proposed once
+
+    referred = cw.execute(proposals[confirmed], "confirm_referral", SUPERVISOR)
+    assert referred.stage == "referred" and [c["number"] for c in referred.linked] == [cw.get(confirmed).number]
+    [referral] = events(cw, proposals[confirmed], "RectificationReferred")
+    assert (referral.actor_id, referral.actor_role) == (SUPERVISOR.id, "supervisor")
+    assert cw.get(confirmed).stage == "referred_to_inspectorate"  # the negotiation followed, inline
+
+    cw.execute(proposals[dismissed], "dismiss_referral", SUPERVISOR, reason="企业已书面答复，邮寄在途")
+    before = len(events(cw, proposals[dismissed]))
+    clock.advance(days=1)
+    run_sweep(cw, LEGAL, SYSTEM)
+    assert len(events(cw, proposals[dismissed])) == before  # not proposed again for this deadline
+    assert cw.get(proposals[dismissed]).stage == "issued"
+
+
 # -- once per case: repeated, concurrent and retried sweeps ----------------------------------------
 
 
