@@ -311,9 +311,9 @@ class Case(Aggregate):
         self._check_context(ctx, a, self.label, self.updated_at)
         return a
 
-    def _refuse(self, name: str, why: str | None, ctx: Context | None = None) -> ActionNotAllowed:
-        """A refusal naming what the command's caller may do now instead (any role's actions, without `ctx`)."""
-        allowed = self.allowed_actions(ctx.actor_role, ctx.now) if ctx else self.allowed_actions()
+    def _refuse(self, name: str, why: str | None, ctx: Context) -> ActionNotAllowed:
+        """A refusal naming why, and what the command's caller may do now instead."""
+        allowed = self.allowed_actions(ctx.actor_role, ctx.now)
         return ActionNotAllowed(case=self.label, stage=self.stage, action=name, allowed=allowed, why=why)
 
     def _invalid(self, name: str, **fields: str) -> InvalidCommand:
