@@ -25,7 +25,7 @@ from aggregates.base import (
     require,
 )
 from aggregates.stages import StageTable, action
-from aggregates.values import as_uuid, is_day, is_whole, money, text
+from aggregates.values import as_uuid, checked_credit_code, is_day, is_whole, money, text
 
 SUPERVISING_LAW = ("inspector", "supervisor")
 SOURCE_KINDS = ("negotiation", "dispute", "inspection")
@@ -143,6 +143,7 @@ class RectificationProposal(Case):
         bad: dict[str, str] = {}
         enterprise = enterprise or {}
         require(bad, bool(text(enterprise.get("name"))), "enterprise.name", "is required")
+        credit_code = checked_credit_code(bad, enterprise.get("credit_code"), "enterprise.credit_code")
         require(bad, bool(text(issuing_union)), "issuing_union", "is required")
         source = source or {}
         kind = source.get("kind")
@@ -170,7 +171,7 @@ class RectificationProposal(Case):
         if bad:
             raise cls._invalid_new(number, bad)
         data = {
-            "enterprise": {"name": text(enterprise["name"]), "credit_code": text(enterprise.get("credit_code"))},
+            "enterprise": {"name": text(enterprise["name"]), "credit_code": credit_code},
             "issuing_union": text(issuing_union),
             "source": {"kind": kind, "case_id": parsed_id,
                        "number": text(source.get("number")) or None},

@@ -29,7 +29,7 @@ from aggregates.base import (
     require,
 )
 from aggregates.stages import StageTable, action
-from aggregates.values import CENTS, is_day, is_whole, text, to_decimal
+from aggregates.values import CENTS, checked_credit_code, is_day, is_whole, text, to_decimal
 
 NEGOTIATING = ("negotiator", "supervisor")
 LADDER = ("supervisor", "system")
@@ -266,6 +266,7 @@ class WageNegotiation(Case):
         bad: dict[str, str] = {}
         enterprise = enterprise or {}
         require(bad, bool(text(enterprise.get("name"))), "enterprise.name", "is required")
+        credit_code = checked_credit_code(bad, enterprise.get("credit_code"), "enterprise.credit_code")
         employees = enterprise.get("employees")
         require(bad, employees is None or (is_whole(employees) and employees >= 0),
                 "enterprise.employees", "must be a whole number, zero or more")
@@ -286,7 +287,7 @@ class WageNegotiation(Case):
             raise cls._invalid_new(number, bad)
         data = {
             "enterprise": {"name": text(enterprise["name"]),
-                           "credit_code": text(enterprise.get("credit_code")),
+                           "credit_code": credit_code,
                            "employees": employees},
             "issuing_union": text(issuing_union),
             "document_number": text(document_number),

@@ -50,6 +50,7 @@ from benchmarks.common import (
     Backend,
     LatencyStats,
     console,
+    credit_code,
     environment_line,
     exit_cleanly_on_sigterm,
     isolated_backend,
@@ -129,7 +130,7 @@ class Anchor:
 def dispute(i: int) -> dict[str, Any]:
     return {
         "org_unit": f"suzhou.district{i % 7}",
-        "employer": {"name": f"苏州精密制造有限公司 {i}", "credit_code": f"91320500MA{i:08d}"},
+        "employer": {"name": f"苏州精密制造有限公司 {i}", "credit_code": credit_code(i)},
         "applicants": [{"name": f"王{i}", "phone": f"1380000{i % 10000:04d}"}],
         "workers_involved": 1 + i % 12,
         "claims": [{"category": "wages", "amount": f"{1000 + i % 9000}.00"}],

@@ -477,7 +477,7 @@ class LaborDisputeMachine(CaseMachine):
     }
 
     def open(self, pick: Pick) -> Case:
-        applicants = [{"name": f"Worker {i}", "id_number": f"32050119900101{i:04d}"}
+        applicants = [{"name": f"Worker {i}", "id_number": f"32050119900101{i:03d}" + "642"[i - 1]}
                       for i in range(1, pick.int(1, 3, "applicants") + 1)]
         claims = [{"category": pick(CLAIM_CATEGORIES, "claim.category"),
                    "amount": pick(("0", "800", "5200.5", 1200), "claim.amount")}
@@ -485,7 +485,7 @@ class LaborDisputeMachine(CaseMachine):
         role = pick(("mediator", "supervisor", "caseworker"), "open.role")
         return LaborDispute.file(
             self.desk.ctx(role), case_id=uuid4(), number="LD-2026-000001", org_unit="suzhou-industrial-park",
-            employer={"name": "Suzhou Precision Parts Co.", "credit_code": "91320594MA1XXXXXX"},
+            employer={"name": "Suzhou Precision Parts Co.", "credit_code": "91320594MA1XXXXXXH"},
             applicants=applicants, workers_involved=len(applicants) + pick.int(0, 20, "more_workers"),
             claims=claims, summary="unpaid wages",
         )
@@ -832,7 +832,7 @@ class HardshipMachine(CaseMachine):
         role = pick(("caseworker", "supervisor"), "open.role")
         return HardshipCase.apply(
             self.desk.ctx(role), case_id=uuid4(), number="HS-2026-000007", org_unit="suzhou-gusu",
-            worker={"name": "Liu Yan", "id_number": "320503198807154321"}, person_key="hmac:5f1c",
+            worker={"name": "Liu Yan", "id_number": "320503198807154324"},
             household=dict(HOUSEHOLD), causes=["illness", "low_income"],
             category=pick((*CATEGORIES, "特困", "困难"), "category"),
         )
