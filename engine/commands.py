@@ -1,7 +1,7 @@
 """The catalogue of commands a caller may send: each action's parameters, read from the aggregates.
 
 The parameters of an action are its aggregate method's keyword arguments, except those the
-engine supplies itself (ids, case numbers, keyed hashes) and, for the few actions the engine
+engine supplies itself (ids, case numbers, whether an offer is the first of its document) and, for the few actions the engine
 prepares (a rectification step opens a linked case; a link names the other case by reference),
 the parameters the engine takes instead. The API builds its request schemas from this, so a
 new parameter in an aggregate reaches the API without a second declaration.
@@ -19,7 +19,7 @@ from typing import Any
 from aggregates.base import Case
 from engine.registry import CASE_TYPES
 
-SUPPLIED_BY_ENGINE = frozenset({"self", "cls", "ctx", "case_id", "number", "person_key", "first_of_document"})
+SUPPLIED_BY_ENGINE = frozenset({"self", "cls", "ctx", "case_id", "number", "first_of_document"})
 
 PREPARED: dict[str, dict[str, tuple[Any, bool]]] = {
     # action -> {parameter: (annotation, required)} the engine takes instead of the method's own.
