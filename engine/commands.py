@@ -1,10 +1,11 @@
 """The catalogue of commands a caller may send: each action's parameters, read from the aggregates.
 
 The parameters of an action are its aggregate method's keyword arguments, except those the
-engine supplies itself (ids, case numbers, whether an offer is the first of its document) and, for the few actions the engine
-prepares (a rectification step opens a linked case; a link names the other case by reference),
-the parameters the engine takes instead. The API builds its request schemas from this, so a
-new parameter in an aggregate reaches the API without a second declaration.
+engine supplies itself (ids, case numbers, whether an offer is the first of its document) and,
+for the few actions the engine prepares (a rectification step opens a linked case; a link names
+the other case by reference), the parameters the engine takes instead. The API builds its
+request schemas from this, so a new parameter in an aggregate reaches the API without a second
+declaration.
 """
 
 from __future__ import annotations
