@@ -9,22 +9,53 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from aggregates.errors import DomainError
 from aggregates.stages import USER_ROLES
 from engine.config import ConfigurationError, Settings
 
-console = Console()
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table as RichTable
+
+# rich is imported when a command first prints through it: `casework show` and `--help` never load it.
+
+
+class _Console:
+    """rich's Console, made on first use; every attribute is the real console's."""
+
+    _made: Console | None = None
+
+    def rich(self) -> Console:
+        if self._made is None:
+            from rich.console import Console
+
+            self._made = Console()
+        return self._made
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rich(), name)
+
+
+console = _Console()
+
+
+def Table(*columns: Any, **options: Any) -> RichTable:
+    """A rich table (rich.table.Table)."""
+    from rich.table import Table as RichTable
+
+    return RichTable(*columns, **options)
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, transient=False)
+                    console=console.rich(), transient=False)
 
 
 def _engine(ctx: click.Context):  # noqa: ANN202 - engine.service.Casework
@@ -97,8 +128,10 @@ class SettingOption(click.Option):
 
 
 def _require_schema(cw) -> None:  # noqa: ANN001
-    from engine.migrate import pending
+    from engine.migrate import is_current, pending
 
+    if is_current(cw.db):
+        return
     missing = pending(cw.db)
     if missing:
         raise click.ClickException(

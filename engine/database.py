@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, or_, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -96,6 +95,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def dialect_insert(session: Session, table: Table) -> Any:
     """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
+    from sqlalchemy.dialects import postgresql, sqlite  # here: a command line on SQLite never loads PostgreSQL's
+
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 

@@ -10,9 +10,8 @@ from typing import Any
 from uuid import UUID
 
 import click
-from rich.table import Table
 
-from engine.cli import SettingOption, _domain_errors, _engine, _progress, _ready, console, main
+from engine.cli import SettingOption, Table, _domain_errors, _engine, _progress, _ready, console, main
 from engine.config import Settings
 
 

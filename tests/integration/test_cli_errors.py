@@ -307,11 +307,3 @@ def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path: Path, world:
         tables = {row[0] for row in connection.execute("select name from sqlite_master where type = 'table'")}
     connection.close()
     assert tables == {"org_units"}
-
-
-def test_the_command_line_does_not_import_prefect_until_a_command_needs_it() -> None:
-    code = ("import sys, workflows.cli, engine.cli; "
-            "heavy = [m for m in ('prefect', 'flask', 'gunicorn', 'alembic') if m in sys.modules]; "
-            "print(','.join(heavy))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and done.stdout.strip() == "", done.stdout + done.stderr
