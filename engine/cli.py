@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,7 +91,7 @@ def _domain_errors() -> Iterator[None]:
 
 
 def _operator_problem(error: Exception) -> str | None:
-    """The one line for a database or file system error, or None for any other error."""
+    """The one line for a database, file system or Prefect server error, or None for any other error."""
     database_errors = sys.modules.get("sqlalchemy.exc")  # not imported: no database error can have happened
     if database_errors is not None and (
             isinstance(error, database_errors.OperationalError | database_errors.InterfaceError)
@@ -102,6 +103,10 @@ def _operator_problem(error: Exception) -> str | None:
         return database_problem(error, settings)
     if isinstance(error, OSError) and error.filename and not isinstance(error, BrokenPipeError):
         return f"{error.filename}: {error.strerror}"
+    http_errors = sys.modules.get("httpx")  # Prefect's client: the only HTTP the command line speaks
+    if http_errors is not None and isinstance(error, http_errors.TransportError):
+        url = os.environ.get("PREFECT_API_URL", "")
+        return f"PREFECT_API_URL {url}: the Prefect server cannot be reached ({error or type(error).__name__})"
     return None
 
 
@@ -514,8 +519,6 @@ def users_changes(ctx: click.Context, user_id: str | None, org_unit: str | None,
               help="Print the demo users' tokens when the demo data set is loaded.")
 @click.pass_context
 def api(ctx: click.Context, host: str, port: int, workers: int | None, show_demo_tokens: bool) -> None:
-    import os
-
     from api.server import serve
     from engine.demo import demo_tokens
 

@@ -293,6 +293,19 @@ def test_a_data_directory_this_user_may_not_write_is_named(env: dict[str, str], 
         data.chmod(0o755)
 
 
+def test_a_prefect_server_that_cannot_be_reached_is_named(world: dict[str, str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"], catch_exceptions=False).exit_code == 0
+    url = f"http://127.0.0.1:{world['port']}/api"
+    monkeypatch.setenv("PREFECT_API_URL", url)
+    result = runner.invoke(main, ["worker"], catch_exceptions=False)
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert "Traceback" not in result.output and len(lines) == 1, result.output
+    assert f"PREFECT_API_URL {url}: the Prefect server cannot be reached" in lines[0]
+
+
 def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path: Path, world: dict[str, str]) -> None:
     """A database holding a table the first migration creates: the upgrade fails as a whole, one line."""
     database = tmp_path / "data" / "casework.db"
