@@ -112,10 +112,6 @@ class CaseAsOf(MethodView):
         if ("version" in args) == ("at" in args):
             raise ApiError(422, "invalid_request", "give either version or at",
                            fields={"version": "give either version or at"})
-        current = engine().get(case_id)
-        if args.get("version", 0) > current.version:
-            raise ApiError(404, "not_found", f"{current.number} has no version {args['version']}; "
-                                             f"it is at version {current.version}", current_version=current.version)
         case = as_of(engine(), case_id, version=args.get("version"), at=args.get("at"))
         return case_view_for(case, user), 200, {"ETag": etag(case.version)}
 

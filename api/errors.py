@@ -137,7 +137,7 @@ def from_domain_error(error: DomainError, *, if_match: bool = False) -> Response
         # (the server did what it should: refuse), not a 503 (waiting does not help).
         return error_response(409, error.code, str(error), **details)
     if isinstance(error, CaseNotFound) or error.code == "not_found":
-        return error_response(404, "not_found", str(error))
+        return error_response(404, "not_found", str(error), current_version=details.get("current_version"))
     if isinstance(error, VersionConflict):
         status = 412 if if_match and error.expected is not None else 409
         return error_response(status, error.code, str(error), **details)

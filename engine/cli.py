@@ -216,11 +216,14 @@ def demo(ctx: click.Context, size: int, until: datetime | None, seed: int, if_em
 @click.pass_context
 def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end: datetime | None,
            depth: int | None, fmt: str) -> None:
+    from engine.accounts import get_org
     from engine.reports import RATES, as_json, report_csv, rows, statistics
 
     cw = _ready(ctx)
     if start and end and start > end:
         raise click.BadParameter("--from is after --to", param_hint="--from")
+    if org_unit is not None and get_org(cw, org_unit) is None:
+        raise click.BadParameter(f"no org unit {org_unit!r} (see: casework orgs list)", param_hint="--org")
     rep = statistics(cw, org_unit=org_unit, start=start.date() if start else None,
                      end=end.date() if end else None, by_org_depth=depth)
     if fmt == "json":

@@ -16,6 +16,19 @@ class CaseNotFound(DomainError):
         super().__init__(f"no case {ref}")
 
 
+class NoSuchVersion(CaseNotFound):
+    """A version of a case that was never recorded (versions count from 1 to the case's current one)."""
+
+    def __init__(self, case: str, version: int, current: int | None) -> None:
+        self.case, self.version, self.current = case, version, current
+        DomainError.__init__(self, f"{case} has no version {version}" +
+                             (f"; it is at version {current}" if current is not None else "; versions start at 1"))
+        self.ref = case
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "current_version": self.current}
+
+
 class VersionConflict(DomainError):
     """The caller named a version that is no longer current, or a concurrent write won."""
 

@@ -29,7 +29,7 @@ from aggregates.values import identifier
 from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
 from engine.database import create_db_engine, dialect_insert, write_intent
-from engine.errors import CaseNotFound, DuplicatePerson, VersionConflict
+from engine.errors import CaseNotFound, DuplicatePerson, NoSuchVersion, VersionConflict
 from engine.integrity import check_head, indexed_head
 from engine.ladder import default_rectification_item, higher_union
 from engine.persons import PersonKeys
@@ -332,11 +332,16 @@ class Casework:
     def get(self, ref: UUID | str, version: int | None = None) -> Case:
         """A case by id or number, at its current or a given version."""
         case_id = self.resolve(ref)
+        if version is not None and version < 1:
+            raise NoSuchVersion(str(ref), version, None)
         with self.read_transaction() as session:
             try:
-                return self.load_checked(session, case_id, version)
+                case = self.load_checked(session, case_id, version)
             except CaseNotFound:
                 raise CaseNotFound(ref) from None
+        if version is not None and case.version < version:
+            raise NoSuchVersion(case.number, version, case.version)
+        return case
 
     def load_checked(self, session: Session, case_id: UUID, version: int | None = None, *,
                      lock: bool = False) -> Case:

@@ -46,6 +46,11 @@ def test_upgrade_demo_report_verify_rebuild_show_history(run, tmp_path) -> None:
     shown = json.loads(run("show", "LD-2026-000001", "--role", "mediator").output)
     assert shown["number"] == "LD-2026-000001" and "clocks" in shown and "allowed_actions" in shown
     first = json.loads(run("show", "LD-2026-000001", "--version", "1").output)
+    unknown = run("report", "--org", "suzhou.nowhere", ok=False)
+    assert unknown.exit_code == 2 and "no org unit 'suzhou.nowhere'" in unknown.output
+    for version, problem in (("999", "has no version 999; it is at version"), ("0", "versions start at 1")):
+        refused = run("show", "LD-2026-000001", "--version", version, ok=False)
+        assert refused.exit_code == 1 and problem in refused.output and "Traceback" not in refused.output
     assert first["stage"] == "filed" and first["version"] == 1
     history = json.loads(run("history", "LD-2026-000001", "--json").output)
     assert history[0]["event"] == "DisputeFiled" and history[0]["prev_hash"] == "0" * 64
