@@ -56,7 +56,8 @@ def test_a_wage_negotiation_reaches_every_terminal_stage_over_http(api: ApiWorld
     n = w(n, "refuse_offer", "negotiator", reason="企业拒绝")
     n = w(n, "escalate_to_acting_offer", "supervisor", acting_union="苏州市总工会", reason="拒绝应约")
     assert "acting_offer" in n["flags"]
-    n = w(n, "issue_rectification", "supervisor", days=21, reason="代行要约逾期", items=items(w.today + timedelta(days=21)))
+    n = w(n, "issue_rectification", "supervisor", days=21, reason="代行要约逾期",
+          items=items(w.today + timedelta(days=21)))
     assert n["stage"] == "rectification_pending"
     linked = api["supervisor"].get(f"/cases/{n['case_id']}").get_json()["links"]
     rp_ref = next(link["number"] for link in linked if link["kind"] == "rectification_proposal")
