@@ -12,7 +12,7 @@ NO_TELEMETRY = {
 }
 """Prefect's calls home, off: a union's server sends nothing out, and a machine without internet access logs no
 failed calls. Set here, before any module of this package imports Prefect; a setting already in the environment
-wins, except under `casework run`, whose local server always has them off (workflows/service.py)."""
+wins, except under `casework run`, whose local server always has them off (workflows/supervisor.py)."""
 
 for _name, _value in NO_TELEMETRY.items():
     os.environ.setdefault(_name, _value)

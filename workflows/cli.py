@@ -71,7 +71,7 @@ def _describe(schedule: object) -> str:
 def run(ctx: click.Context, host: str, port: int, prefect_port: int, workers: int | None, demo: bool) -> None:
     from engine.demo import demo_tokens, load_demo
     from engine.migrate import upgrade_store
-    from workflows.service import (
+    from workflows.supervisor import (
         Child,
         Supervisor,
         casework_command,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from engine.config import Settings
 from workflows import NO_TELEMETRY
-from workflows.service import prefect_environment
+from workflows.supervisor import prefect_environment
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = """

@@ -1,4 +1,5 @@
-"""`casework run`: the whole service on one machine — a local Prefect server, the worker and the API.
+"""The process supervisor of `casework run`: the whole service on one machine — a local Prefect server, the worker
+and the API.
 
 Each runs as a child process in its own session, logging to <data dir>/logs; this process
 watches them, and on Ctrl-C (or SIGTERM, or one child dying) stops them all: the API and the
