@@ -35,7 +35,7 @@ from api.fields import (
     Text,
     Whole,
 )
-from engine.commands import Parameter, parameters
+from engine.catalogue import Parameter, parameters
 from engine.registry import CASE_TYPES
 
 MAX_ITEMS = 200
