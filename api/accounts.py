@@ -8,7 +8,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from api.auth import current_user, engine, require, require_scope
+from api.auth import casework, current_user, require, require_scope
 from api.errors import ApiError
 from api.parsing import Blueprint
 from api.schemas import (
@@ -46,7 +46,7 @@ def _org(org: OrgUnit) -> dict[str, Any]:
 
 def _user_in(caller: User, user_id: str) -> User:
     """A user of the caller's unit or a unit below it; 404 for anyone else."""
-    found = get_user(engine(), user_id)
+    found = get_user(casework(), user_id)
     if found is None or not caller.sees(found.org_unit):
         raise ApiError(404, "not_found", f"no user {user_id!r} in your unit")
     return found
@@ -64,7 +64,7 @@ def _not_yourself(admin: User, user_id: str, what: str) -> None:
 def _changes_page(caller: User, args: dict[str, Any], user_id: str | None) -> dict[str, Any]:
     """One page of the record, newest first, of accounts now in the caller's unit and below."""
     limit = args["limit"]
-    found = list_account_changes(engine(), scope=caller.org_unit, user_id=user_id, limit=limit + 1,
+    found = list_account_changes(casework(), scope=caller.org_unit, user_id=user_id, limit=limit + 1,
                                  before=args.get("cursor"))
     page = found[:limit]
     return {"items": [asdict(c) for c in page], "next_cursor": page[-1].seq if len(found) > limit else None}
@@ -84,7 +84,7 @@ class Orgs(MethodView):
     @blp.doc(summary="Your org unit and every unit below it")
     def get(self) -> Any:
         user = current_user()
-        return [_org(o) for o in list_orgs(engine(), user.org_unit)]
+        return [_org(o) for o in list_orgs(casework(), user.org_unit)]
 
     @blp.arguments(NewOrgSchema)
     @blp.response(201, OrgSchema)
@@ -94,7 +94,7 @@ class Orgs(MethodView):
         parent = data["path"].rpartition(".")[0]
         if not parent or not user.sees(parent):
             raise ApiError(403, "forbidden", f"you may add units only below your own unit {user.org_unit!r}")
-        return _org(add_org(engine(), data["path"], data["name"], data.get("level")))
+        return _org(add_org(casework(), data["path"], data["name"], data.get("level")))
 
 
 @blp.route("/users")
@@ -103,7 +103,7 @@ class Users(MethodView):
     @blp.doc(summary="Users in your unit and below (admin)")
     def get(self) -> Any:
         user = require("manage_accounts")
-        return [asdict(u) for u in list_users(engine(), user.org_unit)]
+        return [asdict(u) for u in list_users(casework(), user.org_unit)]
 
     @blp.arguments(NewUserSchema)
     @blp.response(201, UserWithTokenSchema)
@@ -111,7 +111,7 @@ class Users(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         admin = require("manage_accounts")
         require_scope(admin, data["org_unit"])
-        created, token = add_user(engine(), data["user_id"], data["name"], data["role"], data["org_unit"],
+        created, token = add_user(casework(), data["user_id"], data["name"], data["role"], data["org_unit"],
                                   by=_actor(admin))
         return {**asdict(created), "token": token}
 
@@ -128,7 +128,7 @@ class UserUpdate(MethodView):
             _not_yourself(admin, user_id, "change the role or unit of")
         if "org_unit" in data:
             require_scope(admin, data["org_unit"])
-        return asdict(update_user(engine(), user_id, by=_actor(admin), **data))
+        return asdict(update_user(casework(), user_id, by=_actor(admin), **data))
 
 
 @blp.route("/users/<string:user_id>/token")
@@ -138,7 +138,7 @@ class UserToken(MethodView):
     def post(self, user_id: str) -> Any:
         admin = require("manage_accounts")
         found = _user_in(admin, user_id)
-        return {**asdict(found), "token": rotate_token(engine(), user_id, by=_actor(admin))}
+        return {**asdict(found), "token": rotate_token(casework(), user_id, by=_actor(admin))}
 
 
 @blp.route("/users/<string:user_id>/deactivate")
@@ -149,7 +149,7 @@ class UserDeactivate(MethodView):
         admin = require("manage_accounts")
         found = _user_in(admin, user_id)
         _not_yourself(admin, user_id, "deactivate")
-        set_active(engine(), user_id, False, by=_actor(admin))
+        set_active(casework(), user_id, False, by=_actor(admin))
         return {**asdict(found), "active": False}
 
 
@@ -160,7 +160,7 @@ class UserReactivate(MethodView):
     def post(self, user_id: str) -> Any:
         admin = require("manage_accounts")
         found = _user_in(admin, user_id)
-        set_active(engine(), user_id, True, by=_actor(admin))
+        set_active(casework(), user_id, True, by=_actor(admin))
         return {**asdict(found), "active": True}
 
 

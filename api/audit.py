@@ -11,7 +11,7 @@ from flask import Response
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from api.auth import engine, require
+from api.auth import casework, require
 from api.cases import case_view_for, etag, visible_case
 from api.errors import ApiError
 from api.fields import Strict
@@ -80,7 +80,7 @@ def _audited(ref: str, capability: str) -> tuple[User, UUID, str]:
 
 def _entries(kind: str, entries: list[HistoryEntry], role: str) -> list[dict[str, Any]]:
     cls = case_type(kind)
-    tz = engine().settings.tz
+    tz = casework().settings.tz
     return [{**jsonable(vars(e), tz), "data": event_data_for(role, cls, e.data, tz)} for e in entries]
 
 
@@ -97,7 +97,7 @@ class CaseHistory(MethodView):
     @blp.doc(summary="Every event of a case: who, in which role, when, why, and its hash")
     def get(self, ref: str) -> Any:
         user, case_id, kind = _audited(ref, "read_history")
-        entries = history(engine(), case_id)
+        entries = history(casework(), case_id)
         number = entries[0].data.get("number", "")
         return {"case_id": str(case_id), "number": number, "events": _entries(kind, entries, user.role)}
 
@@ -112,7 +112,7 @@ class CaseAsOf(MethodView):
         if ("version" in args) == ("at" in args):
             raise ApiError(422, "invalid_request", "give either version or at",
                            fields={"version": "give either version or at"})
-        case = as_of(engine(), case_id, version=args.get("version"), at=args.get("at"))
+        case = as_of(casework(), case_id, version=args.get("version"), at=args.get("at"))
         return case_view_for(case, user), 200, {"ETag": etag(case.version)}
 
 
@@ -122,7 +122,7 @@ class CaseVerification(MethodView):
     @blp.doc(summary="Verify a case's hash chain; names the first broken event (supervisor, auditor)")
     def get(self, ref: str) -> Any:
         _, case_id, _ = _audited(ref, "verify_chains")
-        return _verification(verify_case(engine(), case_id))
+        return _verification(verify_case(casework(), case_id))
 
 
 @blp.route("/verification")
@@ -133,7 +133,7 @@ class StoreVerification(MethodView):
     def get(self) -> Any:
         user = require("verify_chains")
         top = "." not in user.org_unit
-        return _verification(verify_unit(engine(), None if top else user.org_unit))
+        return _verification(verify_unit(casework(), None if top else user.org_unit))
 
 
 @blp.route("/cases/<string:ref>/dossier.csv")
@@ -142,9 +142,9 @@ class CaseDossier(MethodView):
     @blp.doc(summary="Export a case: its current state and full history as CSV (supervisor, auditor)")
     def get(self, ref: str) -> Any:
         user, case_id, kind = _audited(ref, "export_dossier")
-        case = engine().get(case_id)
+        case = casework().get(case_id)
         state = case_view_for(case, user)
-        entries = _entries(kind, history(engine(), case_id), user.role)
+        entries = _entries(kind, history(casework(), case_id), user.role)
         columns = ["version", "event", "action", "occurred_at", "recorded_at", "actor_id", "actor_role", "reason",
                    "command_id", "flow_run_id", "stage", "data", "clocks_opened", "clocks_closed", "prev_hash", "hash"]
         document = csv_bytes([

@@ -10,7 +10,8 @@ from engine.accounts import User, authenticate, get_org
 from engine.service import Casework
 
 
-def engine() -> Casework:
+def casework() -> Casework:
+    """The Casework service this app was built over (`create_app`)."""
     return current_app.extensions["casework"]
 
 
@@ -23,7 +24,7 @@ def current_user() -> User:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <token>'; ask an admin for a token")
-    user = authenticate(engine(), token.strip())
+    user = authenticate(casework(), token.strip())
     if user is None:
         raise ApiError(401, "unauthorized", "the token is unknown, revoked or belongs to a deactivated user")
     g.user = user
@@ -43,6 +44,6 @@ def require_scope(user: User, org_unit: str, *, must_exist: bool = True) -> str:
     """`org_unit` if the caller may act there (their unit or below) and it exists; 403/422 otherwise."""
     if not user.sees(org_unit):
         raise ApiError(403, "forbidden", f"org unit {org_unit!r} is outside your unit {user.org_unit!r}")
-    if must_exist and get_org(engine(), org_unit) is None:
+    if must_exist and get_org(casework(), org_unit) is None:
         raise ApiError(422, "invalid_request", f"no org unit {org_unit!r}", fields={"org_unit": "no such org unit"})
     return org_unit

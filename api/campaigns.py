@@ -14,7 +14,7 @@ from flask import url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from api.auth import engine, require, require_scope
+from api.auth import casework, require, require_scope
 from api.errors import ApiError
 from api.fields import DecimalText, Strict, Text
 from api.parsing import Blueprint
@@ -91,7 +91,7 @@ class CampaignListSchema(ma.Schema):
 
 
 def _visible(user: User, campaign_id: str) -> campaigns.Campaign:
-    found = campaigns.get_campaign(engine(), campaign_id)
+    found = campaigns.get_campaign(casework(), campaign_id)
     if not user.sees(found.org_unit):
         raise campaigns.CampaignNotFound(campaign_id)  # another unit's campaign is not there for this caller
     return found
@@ -106,12 +106,12 @@ def _start(found: campaigns.Campaign) -> dict[str, Any]:
         raise ApiError(503, "scheduler_unavailable", f"campaign {found.campaign_id} is stored but no Prefect server "
                        f"is configured (PREFECT_API_URL); {retry}", campaign_id=str(found.campaign_id))
     try:
-        start_campaign_run(engine(), found.campaign_id)
+        start_campaign_run(casework(), found.campaign_id)
     except Exception as e:  # noqa: BLE001 - any failure to reach Prefect: the campaign stays resumable
         raise ApiError(503, "scheduler_unavailable", f"campaign {found.campaign_id} is stored but could not be "
                        f"started ({type(e).__name__}: {str(e)[:200]}); {retry}",
                        campaign_id=str(found.campaign_id)) from None
-    return _view(campaigns.get_campaign(engine(), found.campaign_id), with_run=False) | {
+    return _view(campaigns.get_campaign(casework(), found.campaign_id), with_run=False) | {
         "run": {"state": "scheduled", "state_name": "Scheduled", "message": None}}
 
 
@@ -124,7 +124,7 @@ def _view(found: campaigns.Campaign, *, with_run: bool = True) -> dict[str, Any]
 
     data = found.to_dict()
     data["run"] = flow_run_state(found.flow_run_id) if with_run and found.flow_run_id else None
-    data["failures"] = campaigns.failures(engine(), found.campaign_id)[:100] if found.failed else []
+    data["failures"] = campaigns.failures(casework(), found.campaign_id)[:100] if found.failed else []
     return data
 
 
@@ -141,7 +141,7 @@ class Campaigns(MethodView):
         enterprises = campaigns.read_csv(data["csv"]) if "csv" in data else data["enterprises"]
         terms = {k: (str(v) if v is not None else None) for k, v in data["terms"].items()}
         found = campaigns.create_campaign(
-            engine(), Actor(user.user_id, user.role), document_number=data["document_number"],
+            casework(), Actor(user.user_id, user.role), document_number=data["document_number"],
             issuing_union=data["issuing_union"], org_unit=org_unit, enterprises=enterprises, terms=terms,
             assignee=data.get("assignee"),
         )
@@ -152,7 +152,7 @@ class Campaigns(MethodView):
     def get(self) -> Any:
         user = require("read_cases")
         return {"items": [c.to_dict() | {"run": None, "failures": []}
-                          for c in campaigns.list_campaigns(engine(), user.org_unit)]}
+                          for c in campaigns.list_campaigns(casework(), user.org_unit)]}
 
 
 @blp.route("/campaigns/<campaign_id>")

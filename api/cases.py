@@ -21,7 +21,7 @@ from flask import request
 from flask.views import MethodView
 
 from aggregates.base import Case
-from api.auth import current_user, engine, require_scope
+from api.auth import casework, current_user, require_scope
 from api.command_schemas import command_schema
 from api.errors import ApiError
 from api.parsing import Blueprint
@@ -50,7 +50,7 @@ CASE_REF = "the case id or number (LD-2026-000123)"
 
 
 def today() -> date:
-    cw = engine()
+    cw = casework()
     return cw.clock.now().astimezone(cw.settings.tz).date()
 
 
@@ -60,7 +60,7 @@ def actor(user: User) -> Actor:
 
 def case_view_for(case: Case, user: User) -> dict[str, Any]:
     """The case as `user` sees it now, with exactly the actions the engine would accept from them now."""
-    cw = engine()
+    cw = casework()
     return case_view(case, user.role, today(), cw.settings.tz, actor_id=user.user_id, policy=cw.settings.policy)
 
 
@@ -115,7 +115,7 @@ def respond(result: CommandResult, user: User, status: int, action: str, case_id
                        f"this Idempotency-Key was already used for another request ('{result.action}' on "
                        f"{result.number}{' with another body' if other_body else ''}); send a new key with a new "
                        "request", fields={"Idempotency-Key": "already used for another request"})
-    case = result.case or engine().get(result.case_id, version=result.version)
+    case = result.case or casework().get(result.case_id, version=result.version)
     headers = {"ETag": etag(case.version)}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -125,7 +125,7 @@ def respond(result: CommandResult, user: User, status: int, action: str, case_id
 def visible_case(user: User, ref: UUID | str, kind: str | None = None) -> IndexedCase:
     """The case `ref` (an id or a number) names, if the caller may see it; 404 otherwise (a case in another unit
     does not exist)."""
-    found = engine().find(ref)
+    found = casework().find(ref)
     if found is None or (kind is not None and found.kind != kind) or not user.sees(found.org_unit):
         raise ApiError(404, "not_found", f"no case {ref}")
     return found
@@ -177,7 +177,7 @@ def _register_open(kind: str) -> None:
         org_unit = require_scope(user, data.pop("org_unit", None) or user.org_unit)
         common = split_common(data)
         fingerprint = request_fingerprint(a.name)
-        result = engine().open_case(kind, actor(user), command_id=command_id(user), org_unit=org_unit,
+        result = casework().open_case(kind, actor(user), command_id=command_id(user), org_unit=org_unit,
                                     assignee=data.pop("assignee", None), fingerprint=fingerprint, **common, **data)
         return respond(result, user, 201, a.name, fingerprint=fingerprint)
 
@@ -200,12 +200,12 @@ def _register_command(kind: str, action: str) -> None:
     def run(data: dict[str, Any], case_id: UUID) -> Any:  # the id, even when the path names the case's number
         user = current_user()
         if action == "link_case":
-            other = engine().find(data["case"])
+            other = casework().find(data["case"])
             if other is None or not user.sees(other.org_unit):
                 raise ApiError(422, "invalid_request", f"no case {data['case']}", fields={"case": "no such case"})
         common = split_common(data)
         fingerprint = request_fingerprint(action)
-        result = engine().execute(case_id, action, actor(user), command_id=command_id(user),
+        result = casework().execute(case_id, action, actor(user), command_id=command_id(user),
                                   expected_version=expected_version(), fingerprint=fingerprint, **common, **data)
         return respond(result, user, 200, action, case_id, fingerprint)
 
@@ -245,7 +245,7 @@ class CaseList(MethodView):
             due_before=args.get("due_before"),
         )
         page, per_page = args["page"], args["per_page"]
-        rows, total = search_cases(engine(), f, sort=args["sort"], page=page, per_page=per_page)
+        rows, total = search_cases(casework(), f, sort=args["sort"], page=page, per_page=per_page)
         return {"items": rows, "page": page, "per_page": per_page, "total": total,
                 "pages": math.ceil(total / per_page) if total else 0}
 
@@ -257,5 +257,5 @@ class CaseDetail(MethodView):
     @blp.doc(summary="A case: its state, clocks, links and the actions you may take now")
     def get(self, ref: str) -> Any:
         user = current_user()
-        case = engine().get(visible_case(user, ref).case_id)
+        case = casework().get(visible_case(user, ref).case_id)
         return case_view_for(case, user), 200, {"ETag": etag(case.version)}

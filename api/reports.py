@@ -9,7 +9,7 @@ from flask import Response
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from api.auth import engine, require, require_scope
+from api.auth import casework, require, require_scope
 from api.errors import ApiError
 from api.fields import Strict, Text
 from api.parsing import Blueprint
@@ -50,7 +50,7 @@ class Statistics(MethodView):
         start, end = args.get("from_"), args.get("to")
         if start and end and start > end:
             raise ApiError(422, "invalid_request", "'from' is after 'to'", fields={"from": "is after 'to'"})
-        rep = statistics(engine(), org_unit=org_unit, start=start, end=end, by_org_depth=args.get("by_org"))
+        rep = statistics(casework(), org_unit=org_unit, start=start, end=end, by_org_depth=args.get("by_org"))
         if args["format"] == "csv":
             return Response(report_csv(rep), mimetype="text/csv",
                             headers={"Content-Disposition": 'attachment; filename="statistics.csv"'})

@@ -15,12 +15,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from engine import campaigns
-from workflows.runtime import engine, flow_run_id
+from workflows.runtime import casework, flow_run_id
 
 
 @task(name="open-batch", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=exponential_backoff(2))
 def open_batch(campaign_id: str, seqs: list[int]) -> dict[str, int]:
-    cw = engine()
+    cw = casework()
     return campaigns.open_targets(cw, campaigns.get_campaign(cw, campaign_id), seqs, flow_run_id())
 
 
@@ -28,7 +28,7 @@ def open_batch(campaign_id: str, seqs: list[int]) -> dict[str, int]:
       "run it again to resume.")
 def offer_campaign(campaign_id: str, batch_size: int = campaigns.BATCH_SIZE) -> dict[str, Any]:
     logger = get_run_logger()
-    cw = engine()
+    cw = casework()
     campaign = campaigns.get_campaign(cw, campaign_id)
     run_id = flow_run_id()
     if run_id:

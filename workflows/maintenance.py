@@ -12,7 +12,7 @@ from engine.audit import verify_store
 from engine.rebuild import rebuild
 from engine.reports import as_json, plain, rows, statistics
 from engine.sweeps import business_date
-from workflows.runtime import engine
+from workflows.runtime import casework
 
 
 class ChainBroken(RuntimeError):
@@ -22,7 +22,7 @@ class ChainBroken(RuntimeError):
 @flow(name="rebuild-read-models", description="Rebuild the case index, open clocks and statistics from the "
       "event log.")
 def rebuild_read_models() -> dict[str, Any]:
-    report = rebuild(engine())
+    report = rebuild(casework())
     get_run_logger().info("rebuilt from %d events of %d cases", report.events, report.cases)
     create_markdown_artifact(key="rebuild", markdown=f"# Read models rebuilt\n\n{report.events} events, "
                              f"{report.cases} cases, up to notification {report.last_notification_id}.")
@@ -31,7 +31,7 @@ def rebuild_read_models() -> dict[str, Any]:
 
 @flow(name="verify-event-store", description="Verify every case's hash chain; a broken chain fails the run.")
 def verify_event_store() -> dict[str, Any]:
-    result = verify_store(engine())
+    result = verify_store(casework())
     logger = get_run_logger()
     if not result.ok:
         create_markdown_artifact(key="chain-verification", markdown=f"# CHAIN BROKEN\n\n{result.first_break}\n\n"
@@ -58,7 +58,7 @@ def previous_period(today: date, period: str) -> tuple[date, date]:
       "as a table artifact.")
 def statistics_report(period: str = "month", org_unit: str | None = None, start: date | None = None,
                       end: date | None = None) -> dict[str, Any]:
-    cw = engine()
+    cw = casework()
     if start is None or end is None:
         start, end = previous_period(business_date(cw), period)
     rep = statistics(cw, org_unit=org_unit, start=start, end=end)

@@ -1,4 +1,7 @@
-"""What every flow run needs: the engine of this process, and the system actor carrying the run's id."""
+"""What every flow run needs: the Casework service of this process, and the system actor carrying the run's id.
+
+A flow run of the worker runs in a fresh process (Prefect starts one per run), so the service is built here from
+the environment, on first use, rather than handed in."""
 
 from __future__ import annotations
 
@@ -11,35 +14,35 @@ from engine.migrate import pending
 from engine.service import Actor, Casework
 
 _lock = threading.Lock()
-_engine: Casework | None = None
+_service: Casework | None = None
 
 
-def engine() -> Casework:
-    """The process's engine, built from the environment on first use (schema must be up to date)."""
-    global _engine
+def casework() -> Casework:
+    """The process's Casework service, built from the environment on first use (schema must be up to date)."""
+    global _service
     with _lock:
-        if _engine is None:
+        if _service is None:
             cw = Casework(Settings.from_env())
             missing = pending(cw.db)
             if missing:
                 cw.close()
                 raise RuntimeError(f"the database schema is not up to date ({len(missing)} migration(s) pending); "
                                    "run: casework db upgrade")
-            _engine = cw
-        return _engine
+            _service = cw
+        return _service
 
 
 @contextmanager
 def using(cw: Casework) -> Iterator[Casework]:
-    """Run flows in this process against `cw` (an embedding application's engine, or a test's)."""
-    global _engine
+    """Run flows in this process against `cw` (an embedding application's service, or a test's)."""
+    global _service
     with _lock:
-        previous, _engine = _engine, cw
+        previous, _service = _service, cw
     try:
         yield cw
     finally:
         with _lock:
-            _engine = previous
+            _service = previous
 
 
 def flow_run_id() -> str | None:

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from engine.sweeps import BROKEN, ESCALATION, LEGAL, Due, apply_all, batches, business_date, list_due
-from workflows.runtime import engine, system_actor
+from workflows.runtime import casework, system_actor
 
 RETRIES = 3
 BATCH_SIZE = 200
@@ -28,19 +28,19 @@ BATCH_SIZE = 200
 
 @task(name="list-due", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=exponential_backoff(2))
 def find_due(sweep: str) -> list[dict[str, Any]]:
-    return [d.to_dict() for d in list_due(engine(), sweep)]
+    return [d.to_dict() for d in list_due(casework(), sweep)]
 
 
 @task(name="apply-batch", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=exponential_backoff(2),
       retry_jitter_factor=0.5)
 def apply_batch(dues: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Act on one batch; a retry redoes the whole batch, and the command ids make the redone part a no-op."""
-    return [o.to_dict() for o in apply_all(engine(), [Due.from_dict(d) for d in dues], system_actor())]
+    return [o.to_dict() for o in apply_all(casework(), [Due.from_dict(d) for d in dues], system_actor())]
 
 
 def run(sweep: str, batch_size: int) -> dict[str, Any]:
     logger = get_run_logger()
-    cw = engine()
+    cw = casework()
     today = business_date(cw)
     dues = [Due.from_dict(d) for d in find_due(sweep)]
     outcomes: list[dict[str, Any]] = []
