@@ -32,10 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: python benchmarks/cli_startup.py
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.common import console, environment_line, percentile, plain, print_table  # noqa: E402
+from benchmarks.common import console, environment_line, percentile, plain, print_table
 
 PYTHON = sys.executable
 CASEWORK = str(Path(sys.executable).with_name("casework"))

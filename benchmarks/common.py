@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # also works as `python benchmarks/x.py`
-    sys.path.insert(0, str(REPO_ROOT))
+from rich.console import Console
+from rich.table import Table
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_POSTGRES_URL = os.environ.get(
     "CASEWORK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

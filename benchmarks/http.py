@@ -46,34 +46,26 @@ are encrypted on both sides. These are measurements, not assertions.
 
 from __future__ import annotations
 
+import argparse
+import http.client
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
 import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-if __package__ in (None, ""):  # run as a file: python benchmarks/http.py
-    # The script's own folder comes first on sys.path, where this file would shadow the standard
-    # library's `http` package for every later `import http.client`; put the repository there instead.
-    _here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
-    sys.path.insert(0, str(_here.parent))
-
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
-
-from benchmarks.commands import dispute  # noqa: E402
-from benchmarks.common import (  # noqa: E402
+from benchmarks.commands import dispute
+from benchmarks.common import (
     REPO_ROOT,
     Backend,
     LatencyStats,

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -42,9 +41,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
-
-if __package__ in (None, ""):  # run as a file: python benchmarks/rebuild.py
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (
     REPO_ROOT,
@@ -274,11 +270,9 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as handle:
         out = handle.name
     spec = {**spec, "out": out}
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    try:
+    try:  # run from the repository root, where `-m benchmarks.rebuild` finds the package
         proc = subprocess.run([sys.executable, "-m", "benchmarks.rebuild", "--child", json.dumps(spec)],
-                              cwd=REPO_ROOT, env=env, check=False)
+                              cwd=REPO_ROOT, check=False)
         text = Path(out).read_text()
         return json.loads(text) if text else {"error": f"child exited with {proc.returncode} and no result"}
     finally:
