@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from aggregates.errors import ActionNotAllowed, DomainError, InvalidCommand
 from engine.accounts import AccountError
 from engine.campaigns import CampaignError
-from engine.errors import CaseIntegrityError, CaseNotFound, DuplicatePerson, VersionConflict
+from engine.errors import CaseIntegrityError, DuplicatePerson, NotFound, VersionConflict
 
 log = logging.getLogger("casework.api")
 
@@ -136,7 +136,7 @@ def from_domain_error(error: DomainError, *, if_match: bool = False) -> Response
         # 409: the case's stored state conflicts with every request on it until its events are restored; not a 500
         # (the server did what it should: refuse), not a 503 (waiting does not help).
         return error_response(409, error.code, str(error), **details)
-    if isinstance(error, CaseNotFound) or error.code == "not_found":
+    if isinstance(error, NotFound):
         return error_response(404, "not_found", str(error), current_version=details.get("current_version"))
     if isinstance(error, VersionConflict):
         status = 412 if if_match and error.expected is not None else 409

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from aggregates.errors import DomainError
 from aggregates.stages import SCHEDULER_ROLE, USER_ROLES
 from engine.database import in_unit
+from engine.errors import NotFound
 from engine.service import Actor, Casework
 from engine.tables import account_changes, org_units, users
 from engine.views import aware
@@ -53,8 +54,8 @@ class AccountError(DomainError):
         return {**super().to_dict(), "fields": self.fields}
 
 
-class AccountNotFound(DomainError):
-    code = "not_found"
+class AccountNotFound(NotFound):
+    """No such user (or org unit) for the caller."""
 
 
 @dataclass(frozen=True)

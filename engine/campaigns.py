@@ -28,8 +28,10 @@ from aggregates.values import checked_credit_code, is_whole, text
 from aggregates.wage_negotiation import TABLE as NEGOTIATION_TABLE
 from aggregates.wage_negotiation import WageNegotiation
 from engine.accounts import get_org
-from engine.service import Actor, Casework, UnitOfWork
+from engine.errors import NotFound
+from engine.service import Actor, Casework
 from engine.tables import campaign_targets, campaigns, case_index
+from engine.unit_of_work import UnitOfWork
 from engine.views import aware
 
 MAX_TARGETS = 20_000
@@ -61,9 +63,7 @@ class CampaignError(DomainError):
                 for key, problem in self.fields.items()]
 
 
-class CampaignNotFound(DomainError):
-    code = "not_found"
-
+class CampaignNotFound(NotFound):
     def __init__(self, campaign_id: object) -> None:
         super().__init__(f"no campaign {campaign_id}")
 

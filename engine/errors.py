@@ -8,9 +8,13 @@ from uuid import UUID
 from aggregates.errors import DomainError
 
 
-class CaseNotFound(DomainError):
+class NotFound(DomainError):
+    """Something the caller named (a case, a version of it, a user, a campaign) does not exist, or not for them."""
+
     code = "not_found"
 
+
+class CaseNotFound(NotFound):
     def __init__(self, ref: UUID | str) -> None:
         self.ref = ref
         super().__init__(f"no case {ref}")

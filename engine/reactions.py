@@ -13,13 +13,10 @@ to rectify and as referred.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 from aggregates.base import Case, Context
 from engine.errors import CaseNotFound
-
-if TYPE_CHECKING:
-    from engine.service import UnitOfWork
+from engine.unit_of_work import UnitOfWork
 
 # (kind, action recorded on the proposal) -> action the negotiation takes
 REACTIONS = {

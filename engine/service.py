@@ -28,7 +28,7 @@ from aggregates.errors import InvalidCommand
 from aggregates.values import identifier
 from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
-from engine.database import create_db_engine, dialect_insert, write_intent
+from engine.database import create_db_engine, write_intent
 from engine.errors import CaseNotFound, DuplicatePerson, NoSuchVersion, VersionConflict
 from engine.integrity import check_head, indexed_head
 from engine.ladder import default_rectification_item, higher_union
@@ -37,11 +37,11 @@ from engine.projection import ProjectionBatch
 from engine.reactions import react
 from engine.registry import BY_PREFIX, case_type
 from engine.store import CaseStore
-from engine.tables import case_index, case_numbers, command_log, person_reservations
+from engine.tables import broke, case_index, command_log, person_reservations
+from engine.unit_of_work import UnitOfWork
 
 CASE_NUMBER = re.compile(r"[A-Z]+-\d{4}-\d+", re.ASCII)
 """The shape of a case number: LD-2026-000123."""
-COMMAND_NAMESPACE = uuid.UUID("6f1c2d1e-8f0a-4c59-9a53-3c1f0f4f2a10")
 CONFLICT_RETRIES = 3
 
 
@@ -93,32 +93,6 @@ class IndexedCase:
     number: str
     kind: str
     org_unit: str
-
-
-class UnitOfWork:
-    """What one command touches: the cases it loads or opens, all saved together."""
-
-    def __init__(self, service: Casework, session: Session, ctx: Context) -> None:
-        self.service, self.session, self.ctx = service, session, ctx
-        self.touched: dict[UUID, Case] = {}
-
-    def load(self, case_id: UUID) -> Case:
-        # Locked on PostgreSQL: serialise commands on one case, so a command without an expected version
-        # never loses a race; SQLite gets the same from BEGIN IMMEDIATE.
-        case = self.service.load_checked(self.session, case_id, lock=True)
-        self.touched[case.id] = case
-        return case
-
-    def open(self, kind: str, *, org_unit: str, assignee: str | None = None, case_id: UUID | None = None,
-             **data: Any) -> Case:
-        cls = case_type(kind)
-        case_id = case_id or uuid.uuid5(COMMAND_NAMESPACE, f"{self.ctx.command_id}/{len(self.touched)}")
-        cls.check_opener(self.ctx, "(new)")
-        number = self.service._next_number(self.session, cls.PREFIX, self.ctx)
-        creator = getattr(cls, cls.TABLE.creating.name)
-        case = creator(self.ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee, **data)
-        self.touched[case.id] = case
-        return case
 
 
 class Casework:
@@ -213,8 +187,7 @@ class Casework:
                 first = self.command_result(command_id)
                 if first is not None:
                     return first
-                message = str(error)
-                if "person_reservations" in message:
+                if broke(error, person_reservations.primary_key):  # a concurrent command reserved the person first
                     raise DuplicatePerson(None) from None
                 if attempt == attempts:
                     raise VersionConflict(f"command {action}", None, None) from None
@@ -229,7 +202,7 @@ class Casework:
             if first is not None:
                 return CommandResult.from_json(first)
             ctx = self.context(actor, command_id, occurred_at=occurred_at, reason=reason)
-            uow = UnitOfWork(self, session, ctx)
+            uow = UnitOfWork(session, ctx, self.load_for_command, self.persons)
             main = work(uow)
             batch = ProjectionBatch(tz=self.settings.tz, person_key=self.persons.key_for)
             pending = [(case, case.collect_events()) for case in uow.touched.values()]
@@ -321,12 +294,6 @@ class Casework:
             data["rectification_case_id"] = proposal.id
             data["rectification_number"] = proposal.number
 
-    def _next_number(self, session: Session, prefix: str, ctx: Context) -> str:
-        year = ctx.today.year
-        stmt = _upsert_counter(session, prefix, year)
-        last = session.execute(stmt).scalar_one()
-        return f"{prefix}-{year}-{last:06d}"
-
     # -- queries ---------------------------------------------------------------------
 
     def get(self, ref: UUID | str, version: int | None = None) -> Case:
@@ -356,6 +323,11 @@ class Casework:
         if case is None:
             raise CaseNotFound(case_id)
         return case
+
+    def load_for_command(self, session: Session, case_id: UUID) -> Case:
+        """The case a command acts on, locked on PostgreSQL: commands on one case are serialised, so a command
+        without an expected version never loses a race (SQLite gets the same from BEGIN IMMEDIATE)."""
+        return self.load_checked(session, case_id, lock=True)
 
     def find(self, ref: UUID | str) -> IndexedCase | None:
         """The indexed case `ref` names (an id or a number) with its kind and org unit, in one query; or None."""
@@ -394,10 +366,3 @@ def find_in(session: Session, ref: UUID | str) -> IndexedCase | None:
             return None  # not the shape of an id or a number (e.g. a NUL byte, which PostgreSQL refuses)
     row = session.execute(select(c.case_id, c.number, c.kind, c.org_unit).where(condition)).one_or_none()
     return IndexedCase(row.case_id, row.number, row.kind, row.org_unit) if row else None
-
-
-def _upsert_counter(session: Session, prefix: str, year: int) -> Any:
-    stmt = dialect_insert(session, case_numbers).values(prefix=prefix, year=year, last=1).on_conflict_do_update(
-        index_elements=["prefix", "year"], set_={"last": case_numbers.c.last + 1}
-    )
-    return stmt.returning(case_numbers.c.last)

@@ -32,9 +32,10 @@ from engine.errors import CaseIntegrityError, VersionConflict
 from engine.ladder import default_rectification_item, higher_union, supervisors_of
 from engine.reactions import FOLLOWS_STAGE, WHY, following_negotiation
 from engine.tables import case_index, command_log, open_clocks
+from engine.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
-    from engine.service import Actor, Casework, UnitOfWork
+    from engine.service import Actor, Casework
 
 ESCALATION, LEGAL = "escalation", "legal"
 SWEEPS = (ESCALATION, LEGAL)

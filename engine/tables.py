@@ -16,13 +16,18 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
 )
+from sqlalchemy.exc import DBAPIError
 
-metadata = MetaData()
+metadata = MetaData(naming_convention={"pk": "%(table_name)s_pkey"})
+"""Primary keys are named as PostgreSQL names them (the migrations leave the names to the database), so that a
+write refused for a key is told by the key's name (`broke`)."""
 
 EVENTS_TABLE = "casework_events"
 
@@ -180,3 +185,25 @@ installation_keys = Table(
 """One-way fingerprints of the installation's secrets (never the secrets): which key the rows were made with."""
 
 READ_MODEL_TABLES = (case_index, open_clocks, case_statistics, person_reservations)
+
+SQLITE_UNIQUE_FAILED = "UNIQUE constraint failed: "
+
+
+def broke(error: BaseException, constraint: PrimaryKeyConstraint | UniqueConstraint) -> bool:
+    """Whether `error` is the database refusing a write that broke `constraint`, whichever layer wrapped the
+    driver's error. PostgreSQL names the constraint (so it must be named here as it is in the database); SQLite
+    names its columns ("UNIQUE constraint failed: person_reservations.person_key")."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, DBAPIError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return False
+    reported = cause.orig
+    diag = getattr(reported, "diag", None)
+    if diag is not None:  # psycopg
+        return constraint.name is not None and diag.constraint_name == constraint.name
+    message = str(reported)
+    if not message.startswith(SQLITE_UNIQUE_FAILED):
+        return False
+    columns = {name.strip() for name in message.removeprefix(SQLITE_UNIQUE_FAILED).split(",")}
+    return columns == {f"{constraint.table.name}.{column.name}" for column in constraint.columns}

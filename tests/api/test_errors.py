@@ -8,8 +8,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from flask import Flask
 
-from api.errors import MAX_FIELD_ERRORS
+from aggregates.errors import DomainError
+from api.errors import MAX_FIELD_ERRORS, from_domain_error
+from engine.accounts import AccountNotFound
+from engine.campaigns import CampaignNotFound
+from engine.errors import CaseNotFound, NoSuchVersion, NotFound
 from engine.registry import CASE_TYPES
 from tests.api.conftest import ApiWorld
 from tests.api.support import (
@@ -107,6 +112,22 @@ def test_404_for_unknown_cases_and_for_cases_in_another_unit(api: ApiWorld, case
     check_error(read_only, 405)
     assert "GET" in {m.strip() for m in read_only.headers.get("Allow", "").split(",")}
     assert read_only.is_json and read_only.headers["Content-Type"].startswith("application/json")
+
+
+def test_what_the_engine_cannot_find_is_a_404_by_its_type_not_its_code() -> None:
+    class NoSuchDocument(NotFound):
+        code = "no_such_document"
+
+    class Misnamed(DomainError):
+        code = "not_found"  # a code alone does not make a 404
+
+    missing = [CaseNotFound("LD-2026-000999"), NoSuchVersion("LD-2026-000001", 9, 3), AccountNotFound("no user 'x'"),
+               CampaignNotFound(uuid.uuid4()), NoSuchDocument("no document 7")]
+    with Flask(__name__).test_request_context():
+        for error in missing:
+            body = from_domain_error(error).get_json()
+            assert (body["status"], body["code"], body["message"]) == (404, "not_found", str(error))
+        assert from_domain_error(Misnamed("nothing")).status_code == 409
 
 
 def test_409_for_an_action_not_allowed_in_the_stage_names_the_stage_and_allowed_actions(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from uuid import UUID
 
 import pytest
+from sqlalchemy.orm import Session
 
+from aggregates.base import Case
 from aggregates.errors import ActionNotAllowed, InvalidCommand
 from engine.errors import CaseNotFound, VersionConflict
 from engine.service import Casework
+from engine.unit_of_work import UnitOfWork, next_case_number
 from tests.integration.scenarios import MEDIATOR, count_rows, file_dispute
 
 TABLES = ("casework_events", "case_index", "open_clocks", "case_statistics", "command_log")
@@ -122,3 +126,20 @@ def test_a_role_that_may_not_open_the_case_type_is_refused_before_its_data_is_ch
         file_dispute(cw, Actor("auditor-1", "auditor"), claims=[])
     assert "role 'auditor' may not open" in str(refused.value)
     assert count_rows(cw, "casework_events") == 0
+
+
+def test_a_unit_of_work_loads_with_the_loader_it_is_given_and_numbers_cases_in_the_database(cw: Casework) -> None:
+    first = file_dispute(cw)
+    loaded: list[UUID] = []
+
+    def load(session: Session, case_id: UUID) -> Case:
+        loaded.append(case_id)
+        return cw.load_checked(session, case_id)
+
+    with cw.write_transaction() as session:
+        uow = UnitOfWork(session, cw.context(MEDIATOR, "by-hand"), load, cw.persons)
+        assert uow.load(first.case_id).number == first.number
+        assert loaded == [first.case_id] and list(uow.touched) == [first.case_id]
+        assert next_case_number(session, "LD", 2026) == "LD-2026-000002"
+        assert next_case_number(session, "LD", 2027) == "LD-2027-000001"
+    assert file_dispute(cw).number == "LD-2026-000003"

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import threading
+import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Table
 
+from aggregates.base import Case
 from aggregates.errors import InvalidCommand
-from engine.errors import DuplicatePerson
-from engine.service import Casework
+from engine.errors import DuplicatePerson, VersionConflict
+from engine.service import SYSTEM, Casework
+from engine.tables import broke, command_log, person_reservations
+from engine.unit_of_work import UnitOfWork
 from tests.integration.scenarios import CASEWORKER, NEGOTIATOR, SUPERVISOR, count_rows, hardship_application
 
 OFFER = dict(
@@ -85,3 +91,40 @@ def test_two_concurrent_applications_for_one_person_exactly_one_succeeds(cw: Cas
     assert outcomes.count("duplicate") == 1
     assert count_rows(cw, "person_reservations") == 1
     assert count_rows(cw, "case_index") == 1
+
+
+def insert_twice(cw: Casework, table: Table, **row: object) -> BaseException:
+    """The error a second insert of `row` into `table` gets from the database."""
+    with cw.write_transaction() as session:
+        session.execute(table.insert().values(**row))
+    with pytest.raises(Exception) as error, cw.write_transaction() as session:  # noqa: PT011 - whatever the driver raises
+        session.execute(table.insert().values(**row))
+    return error.value
+
+
+def test_a_broken_constraint_is_recognised_by_name_on_either_database(cw: Casework) -> None:
+    reserved = insert_twice(cw, person_reservations, person_key="k" * 64, case_id=uuid.uuid4(), number="HS-2026-000001")
+    assert broke(reserved, person_reservations.primary_key)
+    logged = insert_twice(cw, command_log, command_id="person_reservations", action="person_reservations",
+                          result="person_reservations", recorded_at=datetime.now(UTC))
+    assert broke(logged, command_log.primary_key)
+    assert not broke(logged, person_reservations.primary_key)  # the rows' words do not matter, the constraint does
+    assert not broke(ValueError("UNIQUE constraint failed: person_reservations.person_key"),
+                     person_reservations.primary_key)
+
+
+def test_only_a_second_reservation_of_a_person_is_a_duplicate_person(cw: Casework) -> None:
+    def twice(table: Table, **row: object) -> Callable[[UnitOfWork], Case]:
+        def work(uow: UnitOfWork) -> Case:
+            uow.session.execute(table.insert().values(**row))
+            uow.session.execute(table.insert().values(**row))
+            raise AssertionError("the second insert was accepted")
+
+        return work
+
+    with pytest.raises(DuplicatePerson):
+        cw.transact(SYSTEM, "apply", twice(person_reservations, person_key="k" * 64, case_id=uuid.uuid4(),
+                                           number="HS-2026-000001"))
+    with pytest.raises(VersionConflict):  # a clash in the command log is no person's, whatever its rows say
+        cw.transact(SYSTEM, "add_note", twice(command_log, command_id="person_reservations", action="add_note",
+                                              result="person_reservations", recorded_at=datetime.now(UTC)))

@@ -22,9 +22,10 @@ from aggregates.base import Case
 from aggregates.policy import DeadlinePolicy
 from engine.clock import FixedClock
 from engine.migrate import upgrade
-from engine.service import Actor, Casework, UnitOfWork
+from engine.service import Actor, Casework
 from engine.sweeps import ESCALATION, LEGAL, REACTION, Due, apply_all, list_due, run_sweep
 from engine.tables import case_index
+from engine.unit_of_work import UnitOfWork
 from tests.conftest import make_settings
 from tests.integration.scenarios import NEGOTIATOR
 from tests.workflows.support import (
