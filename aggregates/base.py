@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -20,12 +20,16 @@ from eventsourcing.domain import Aggregate
 
 from aggregates.chain import GENESIS, event_hash
 from aggregates.errors import ActionNotAllowed, InvalidCommand
+from aggregates.fields import Text
 from aggregates.policy import DEFAULT_POLICY, DeadlinePolicy
 from aggregates.stages import ANY_OPEN, Action, StageTable, action
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
 SUPERVISING = ("supervisor",)
+
+ClockName = Annotated[str, Text(max=48)]
+"""A clock's name as commands give it ("reply", "mediation", "item-3")."""
 
 
 @dataclass(frozen=True)
@@ -420,7 +424,7 @@ class Case(Aggregate):
 
     # -- common commands -----------------------------------------------------------
 
-    def assign(self, ctx: Context, *, assignee: str) -> None:
+    def assign(self, ctx: Context, *, assignee: Annotated[str, Text(max=120)]) -> None:
         a = self._guard(ctx, "assign")
         if not assignee or not assignee.strip():
             raise self._invalid("assign", assignee="is required")
@@ -458,7 +462,7 @@ class Case(Aggregate):
             )
         return clock
 
-    def pause_clock(self, ctx: Context, *, clock: str) -> None:
+    def pause_clock(self, ctx: Context, *, clock: ClockName) -> None:
         a = self._guard(ctx, "pause_clock")
         current = self._open_clock(clock, "pause_clock")
         if current.paused_on is not None:
@@ -469,7 +473,7 @@ class Case(Aggregate):
         name = event.data["clock"]
         self.clocks[name] = dataclasses.replace(self.clocks[name], paused_on=event.data["paused_on"])
 
-    def resume_clock(self, ctx: Context, *, clock: str) -> None:
+    def resume_clock(self, ctx: Context, *, clock: ClockName) -> None:
         a = self._guard(ctx, "resume_clock")
         current = self._open_clock(clock, "resume_clock")
         if current.paused_on is None:
@@ -484,7 +488,8 @@ class Case(Aggregate):
             self.clocks[name], paused_on=None, due_on=event.data["due_on"]
         )
 
-    def extend_clock(self, ctx: Context, *, clock: str, days: int | None = None, due_on: date | None = None) -> None:
+    def extend_clock(self, ctx: Context, *, clock: ClockName, days: int | None = None,
+                     due_on: date | None = None) -> None:
         a = self._guard(ctx, "extend_clock")
         if clock in self.DEDICATED_EXTENSIONS:
             raise self._refuse(
@@ -498,7 +503,8 @@ class Case(Aggregate):
         """An alert was already raised for `clock` on its current due date."""
         return any(x["clock"] == clock.name and x["due_on"] == clock.due_on for x in self.alerts)
 
-    def raise_alert(self, ctx: Context, *, clock: str, notify: Sequence[str] = ()) -> None:
+    def raise_alert(self, ctx: Context, *, clock: ClockName,
+                    notify: Annotated[Sequence[str], Text(max=200)] = ()) -> None:
         """Record, once per clock and due date, that a clock ran out and whom it was reported to."""
         a = self._guard(ctx, "raise_alert")
         current = self._open_clock(clock, "raise_alert")

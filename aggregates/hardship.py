@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from aggregates.base import (
@@ -25,6 +25,7 @@ from aggregates.base import (
     new_clock,
     require,
 )
+from aggregates.fields import Choice, Money, Nested, Text
 from aggregates.stages import StageTable, action
 from aggregates.values import checked_resident_id, identifier, money, text
 
@@ -38,6 +39,8 @@ CAUSES = ("illness", "disability", "unemployment", "disaster", "education", "low
 AID_TYPES = ("living", "medical", "education", "holiday", "employment")
 OUTCOMES = ("continue", "reclassify", "exit")
 REVIEW_WINDOW_DAYS = 30
+Category = Annotated[str, Text(max=40)]
+"""A hardship category as commands give it: one of CATEGORIES, or an older or Chinese term for one."""
 """An annual review may be recorded once the review clock is due within this many days."""
 
 _PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
@@ -163,12 +166,12 @@ class HardshipCase(Case):
         case_id: UUID,
         number: str,
         org_unit: str,
-        worker: Mapping[str, Any],
-        household: Mapping[str, Any],
-        causes: Sequence[str],
-        category: str,
+        worker: Annotated[Mapping[str, Any], Nested("person")],
+        household: Annotated[Mapping[str, Any], Nested("household")],
+        causes: Annotated[Sequence[str], Choice(CAUSES), Text(max=200)],
+        category: Category,
         found_on_visit: bool = False,
-        employer: str | None = None,
+        employer: Annotated[str | None, Text(max=200)] = None,
         assignee: str | None = None,
     ) -> HardshipCase:
         bad: dict[str, str] = {}
@@ -254,8 +257,9 @@ class HardshipCase(Case):
 
     # -- commands ----------------------------------------------------------------
 
-    def verify(self, ctx: Context, *, visited_on: date, findings: str, household: Mapping[str, Any] | None = None,
-               recommended_category: str | None = None) -> None:
+    def verify(self, ctx: Context, *, visited_on: date, findings: str,
+               household: Annotated[Mapping[str, Any] | None, Nested("household")] = None,
+               recommended_category: Category | None = None) -> None:
         a = self._guard(ctx, "verify")
         bad: dict[str, str] = {}
         is_date = isinstance(visited_on, date) and not isinstance(visited_on, datetime)
@@ -282,7 +286,7 @@ class HardshipCase(Case):
             self.household = dict(d["household"])
         self.recommended_category = d["recommended_category"]
 
-    def approve(self, ctx: Context, *, category: str | None = None) -> None:
+    def approve(self, ctx: Context, *, category: Category | None = None) -> None:
         a = self._guard(ctx, "approve")
         chosen = normalise_category(category) if category is not None else None
         if category is not None and chosen is None:
@@ -299,7 +303,8 @@ class HardshipCase(Case):
         a = self._guard(ctx, "reject")
         self._record(ctx, a, {}, closed=self._closing_all_clocks())
 
-    def disburse(self, ctx: Context, *, aid_type: str, amount: Any, fund: str, period: str) -> None:
+    def disburse(self, ctx: Context, *, aid_type: Annotated[str, Text(max=20)], amount: Annotated[Any, Money()],
+                 fund: Annotated[str, Text(max=200)], period: Annotated[str, Text(max=40)]) -> None:
         a = self._guard(ctx, "disburse")
         bad: dict[str, str] = {}
         caps = ctx.policy.annual_caps
@@ -330,7 +335,8 @@ class HardshipCase(Case):
         key = (d["year"], d["aid_type"])
         self.totals[key] = self.totals.get(key, Decimal("0.00")) + d["amount"]
 
-    def review(self, ctx: Context, *, outcome: str, category: str | None = None, notes: str = "") -> None:
+    def review(self, ctx: Context, *, outcome: Annotated[str, Choice(OUTCOMES), Text(max=20)],
+               category: Category | None = None, notes: str = "") -> None:
         a = self._guard(ctx, "review")
         bad: dict[str, str] = {}
         require(bad, outcome in OUTCOMES, "outcome", f"must be one of {', '.join(OUTCOMES)}")

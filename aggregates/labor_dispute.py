@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from aggregates.base import (
@@ -21,6 +21,7 @@ from aggregates.base import (
     new_clock,
     require,
 )
+from aggregates.fields import Nested, Text
 from aggregates.stages import StageTable, action
 from aggregates.values import checked_credit_code, checked_resident_id, is_day, money
 
@@ -109,10 +110,10 @@ class LaborDispute(Case):
         case_id: UUID,
         number: str,
         org_unit: str,
-        employer: Mapping[str, Any],
-        applicants: Sequence[Mapping[str, Any]],
+        employer: Annotated[Mapping[str, Any], Nested("employer")],
+        applicants: Annotated[Sequence[Mapping[str, Any]], Nested("person")],
         workers_involved: int,
-        claims: Sequence[Mapping[str, Any]],
+        claims: Annotated[Sequence[Mapping[str, Any]], Nested("claim")],
         summary: str = "",
         assignee: str | None = None,
     ) -> LaborDispute:
@@ -203,7 +204,7 @@ class LaborDispute(Case):
         a = self._guard(ctx, "decline")
         self._record(ctx, a, {}, closed=self._closing_all_clocks())
 
-    def start_mediation(self, ctx: Context, *, mediator: str) -> None:
+    def start_mediation(self, ctx: Context, *, mediator: Annotated[str, Text(max=120)]) -> None:
         a = self._guard(ctx, "start_mediation")
         if not mediator or not str(mediator).strip():
             raise self._invalid("start_mediation", mediator="is required")
@@ -213,7 +214,8 @@ class LaborDispute(Case):
         self.mediator = event.data["mediator"]
         self.assignee = self.assignee or self.mediator
 
-    def record_session(self, ctx: Context, *, held_on: date, summary: str, attendees: Sequence[str] = ()) -> None:
+    def record_session(self, ctx: Context, *, held_on: date, summary: str,
+                       attendees: Annotated[Sequence[str], Text(max=200)] = ()) -> None:
         a = self._guard(ctx, "record_session")
         bad: dict[str, str] = {}
         require(bad, is_day(held_on), "held_on", "must be a date")
@@ -240,7 +242,8 @@ class LaborDispute(Case):
         self.mediation_extended = True
         self._on_extend_clock(event)
 
-    def reach_agreement(self, ctx: Context, *, terms: str, amounts: Mapping[str, Any] | None = None,
+    def reach_agreement(self, ctx: Context, *, terms: str,
+                        amounts: Annotated[Mapping[str, Any] | None, Nested("amounts")] = None,
                         performance_due: date) -> None:
         a = self._guard(ctx, "reach_agreement")
         bad: dict[str, str] = {}

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from aggregates.base import (
@@ -24,6 +24,7 @@ from aggregates.base import (
     new_clock,
     require,
 )
+from aggregates.fields import Choice, Money, Nested, Text
 from aggregates.stages import StageTable, action
 from aggregates.values import as_uuid, checked_credit_code, is_day, is_whole, money, text
 
@@ -134,10 +135,10 @@ class RectificationProposal(Case):
         case_id: UUID,
         number: str,
         org_unit: str,
-        enterprise: Mapping[str, Any],
-        issuing_union: str,
-        source: Mapping[str, Any],
-        items: Sequence[Mapping[str, Any]],
+        enterprise: Annotated[Mapping[str, Any], Nested("enterprise")],
+        issuing_union: Annotated[str, Text(max=200)],
+        source: Annotated[Mapping[str, Any], Nested("source")],
+        items: Annotated[Sequence[Mapping[str, Any]], Nested("item")],
         assignee: str | None = None,
     ) -> RectificationProposal:
         bad: dict[str, str] = {}
@@ -231,7 +232,8 @@ class RectificationProposal(Case):
 
     # -- commands ----------------------------------------------------------------
 
-    def accept_plan(self, ctx: Context, *, plan: str, item_deadlines: Sequence[Mapping[str, Any]] = ()) -> None:
+    def accept_plan(self, ctx: Context, *, plan: str,
+                    item_deadlines: Annotated[Sequence[Mapping[str, Any]], Nested("item_deadline")] = ()) -> None:
         """Start one clock per item; the plan may move deadlines and must move those already past."""
         a = self._guard(ctx, "accept_plan")
         bad: dict[str, str] = {}
@@ -277,7 +279,8 @@ class RectificationProposal(Case):
         a = self._guard(ctx, "refuse")
         self._record(ctx, a, {}, closed=["reply"])
 
-    def verify_item(self, ctx: Context, *, item_no: int, result: str, findings: str = "") -> None:
+    def verify_item(self, ctx: Context, *, item_no: int, result: Annotated[str, Choice(RESULTS), Text(max=20)],
+                    findings: str = "") -> None:
         a = self._guard(ctx, "verify_item")
         bad: dict[str, str] = {}
         item = self.item(item_no) if isinstance(item_no, int) and not isinstance(item_no, bool) else None
@@ -369,7 +372,7 @@ class RectificationProposal(Case):
         grounds = self.referral_grounds(ctx.today) if self.stage == "rectifying" else []
         self._record(ctx, a, {"grounds": grounds, "from_stage": self.stage}, closed=self._closing_all_clocks())
 
-    def record_enforcement(self, ctx: Context, *, outcome: str, penalty: Any = None) -> None:
+    def record_enforcement(self, ctx: Context, *, outcome: str, penalty: Annotated[Any, Money()] = None) -> None:
         a = self._guard(ctx, "record_enforcement")
         bad: dict[str, str] = {}
         require(bad, bool(text(outcome)), "outcome", "is required")

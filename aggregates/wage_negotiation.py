@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from aggregates.base import (
@@ -28,12 +28,14 @@ from aggregates.base import (
     new_clock,
     require,
 )
+from aggregates.fields import Choice, Money, Nested, Percent, Text
 from aggregates.stages import StageTable, action
 from aggregates.values import CENTS, checked_credit_code, is_day, is_whole, text, to_decimal
 
 NEGOTIATING = ("negotiator", "supervisor")
 LADDER = ("supervisor", "system")
 SIDES = ("union", "enterprise")
+Side = Annotated[str, Choice(SIDES), Text(max=20)]
 RECTIFICATION_KIND = "rectification_proposal"
 
 # The escalation ladder (DESIGN 3.2): 0 offer, 1 acting offer, 2 rectification proposal.
@@ -255,10 +257,10 @@ class WageNegotiation(Case):
         case_id: UUID,
         number: str,
         org_unit: str,
-        enterprise: Mapping[str, Any],
-        issuing_union: str,
-        document_number: str,
-        terms: Mapping[str, Any] | None = None,
+        enterprise: Annotated[Mapping[str, Any], Nested("enterprise")],
+        issuing_union: Annotated[str, Text(max=200)],
+        document_number: Annotated[str, Text(max=120)],
+        terms: Annotated[Mapping[str, Any] | None, Nested("terms")] = None,
         first_of_document: bool = True,
         covers: int = 1,
         assignee: str | None = None,
@@ -449,7 +451,7 @@ class WageNegotiation(Case):
         a = self._guard(ctx, "refuse_offer")
         self._record(ctx, a, {}, closed=["reply"])
 
-    def escalate_to_acting_offer(self, ctx: Context, *, acting_union: str) -> None:
+    def escalate_to_acting_offer(self, ctx: Context, *, acting_union: Annotated[str, Text(max=200)]) -> None:
         a = self._guard(ctx, "escalate_to_acting_offer")
         if not text(acting_union):
             raise self._invalid("escalate_to_acting_offer", acting_union="is required")
@@ -507,9 +509,9 @@ class WageNegotiation(Case):
         self,
         ctx: Context,
         *,
-        side: str,
-        wage_increase_pct: Any,
-        minimum_wage: Any = None,
+        side: Side,
+        wage_increase_pct: Annotated[Any, Percent(signed=True)],
+        minimum_wage: Annotated[Any, Money()] = None,
         other_terms: str = "",
     ) -> None:
         a = self._guard(ctx, "submit_proposal")
@@ -539,7 +541,7 @@ class WageNegotiation(Case):
             self.open_proposal["status"] = "countered"
         self.proposals.append({**event.data, "submitted_at": event.occurred_at, "status": "open"})
 
-    def accept_proposal(self, ctx: Context, *, side: str) -> None:
+    def accept_proposal(self, ctx: Context, *, side: Side) -> None:
         a = self._guard(ctx, "accept_proposal")
         if side not in SIDES:
             raise self._invalid("accept_proposal", side=f"must be one of {', '.join(SIDES)}")
@@ -566,7 +568,7 @@ class WageNegotiation(Case):
         if self.open_proposal is not None:
             self.open_proposal["status"] = "lapsed"
 
-    def request_coordination(self, ctx: Context, *, authority: str) -> None:
+    def request_coordination(self, ctx: Context, *, authority: Annotated[str, Text(max=200)]) -> None:
         a = self._guard(ctx, "request_coordination")
         if not text(authority):
             raise self._invalid("request_coordination", authority="is required")
@@ -647,7 +649,7 @@ class WageNegotiation(Case):
     def _on_sign(self, event: Case.Event) -> None:
         self.contract = {**event.data, "bureau": None, "filed_on": None, "effective_on": None}
 
-    def file_with_bureau(self, ctx: Context, *, bureau: str) -> None:
+    def file_with_bureau(self, ctx: Context, *, bureau: Annotated[str, Text(max=200)]) -> None:
         a = self._guard(ctx, "file_with_bureau")
         if not text(bureau):
             raise self._invalid("file_with_bureau", bureau="is required")

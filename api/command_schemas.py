@@ -1,9 +1,12 @@
 """One marshmallow request schema per command of every case type, built from the engine's catalogue.
 
-The fields come from each action's parameters (their names and type hints in `aggregates/`), so
-the API never keeps a second list of what a command takes. Nested parts (applicants, claims,
-items, household, ...) use the schemas in `api.fields`; a parameter of a shape with no schema
-here fails at import, not at run time.
+The fields come from each action's parameters: their names, their types and what their `Annotated`
+markers (`aggregates.fields`) declare — a text's length, money or a percentage, a nested part's
+shape, the values a text may take. The API never keeps a second list of what a command takes, and
+never guesses from a parameter's name: renaming one renames its field and nothing else. Nested parts
+use the one schema per shape in `api.fields`; a parameter the API cannot express (an unknown shape,
+a mapping without one, an untyped value that is neither money nor a percentage) fails at import,
+naming it.
 """
 
 from __future__ import annotations
@@ -13,52 +16,18 @@ import typing
 from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.fields import (
-    ClaimSchema,
-    Day,
-    DecimalText,
-    EmployerSchema,
-    EnterpriseSchema,
-    HouseholdSchema,
-    ItemDeadlineSchema,
-    ItemSchema,
-    PersonSchema,
-    SourceSchema,
-    Strict,
-    TermsSchema,
-    Text,
-    Whole,
-)
+from aggregates import fields as declared
+from api.fields import MAX_ITEMS, SHAPES, Day, DecimalText, Strict, Text, Whole
 from engine.catalogue import Parameter, parameters
 from engine.registry import CASE_TYPES
 
-MAX_ITEMS = 200
-TEXT_LIMITS = {"assignee": 120, "mediator": 120, "document_number": 120, "org_unit": 200, "clock": 48,
-               "case": 64, "relation": 64, "issuing_union": 200, "acting_union": 200, "authority": 200,
-               "bureau": 200, "side": 20, "result": 20, "outcome": 2000, "aid_type": 20, "fund": 200,
-               "period": 40, "category": 40, "recommended_category": 40, "employer": 200}
-SIGNED_PERCENT = {"wage_increase_pct"}
-
-NESTED: dict[str, Any] = {
-    "employer": lambda: fields.Nested(EmployerSchema),
-    "enterprise": lambda: fields.Nested(EnterpriseSchema),
-    "applicants": lambda: fields.List(fields.Nested(PersonSchema), validate=validate.Length(max=MAX_ITEMS)),
-    "worker": lambda: fields.Nested(PersonSchema),
-    "claims": lambda: fields.List(fields.Nested(ClaimSchema), validate=validate.Length(max=MAX_ITEMS)),
-    "household": lambda: fields.Nested(HouseholdSchema),
-    "terms": lambda: fields.Nested(TermsSchema),
-    "items": lambda: fields.List(fields.Nested(ItemSchema), validate=validate.Length(max=MAX_ITEMS)),
-    "item_deadlines": lambda: fields.List(fields.Nested(ItemDeadlineSchema), validate=validate.Length(max=MAX_ITEMS)),
-    "source": lambda: fields.Nested(SourceSchema),
-    "amounts": lambda: fields.Dict(keys=Text(max_length=100), values=DecimalText(),
-                                   validate=validate.Length(max=MAX_ITEMS)),
-}
+M = TypeVar("M", bound=declared.Marker)
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
@@ -70,6 +39,45 @@ def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
+def _marker(p: Parameter, kind: type[M]) -> M | None:
+    return next((m for m in p.metadata if isinstance(m, kind)), None)
+
+
+def _is_mapping(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (Mapping, dict)
+
+
+def _text(p: Parameter, **options: Any) -> fields.Field:
+    """Text as declared: its length (at most 2000 characters unless the parameter says otherwise) and choices."""
+    length = _marker(p, declared.Text) or declared.Text()
+    choice = _marker(p, declared.Choice)
+    metadata = {"enum": list(choice.choices)} if choice else {}
+    return Text(max_length=length.max, metadata=metadata, **options)
+
+
+def _decimal(p: Parameter, **options: Any) -> fields.Field:
+    """Money or a percentage, as decimal text (the aggregate parses it)."""
+    money, percent = _marker(p, declared.Money), _marker(p, declared.Percent)
+    if money:
+        return DecimalText(digits=money.digits, places=money.places, **options)
+    if percent:
+        return DecimalText(signed=percent.signed, digits=percent.digits, places=percent.places, **options)
+    raise TypeError(f"parameter {p.name!r} has no declared type ({p.annotation}): annotate it with "
+                    "aggregates.fields.Money or Percent")
+
+
+def _nested(p: Parameter) -> fields.Field:
+    """The one schema of the parameter's declared shape."""
+    nested = _marker(p, declared.Nested)
+    if nested is None:
+        raise TypeError(f"parameter {p.name!r} ({p.annotation}) declares no shape: annotate it with "
+                        "aggregates.fields.Nested")
+    if nested.shape not in SHAPES:
+        raise TypeError(f"parameter {p.name!r} has the shape {nested.shape!r}, which api.fields.SHAPES does not "
+                        f"define (it defines {', '.join(SHAPES)})")
+    return SHAPES[nested.shape]()
+
+
 def field_for(p: Parameter) -> fields.Field:
     """The marshmallow field for one command parameter."""
     annotation, optional = _unwrap_optional(p.annotation)
@@ -77,15 +85,15 @@ def field_for(p: Parameter) -> fields.Field:
     if not p.required and p.default not in (None, (), ""):
         options["load_default"] = p.default
     origin = typing.get_origin(annotation)
-    if origin in (Mapping, dict) or (origin in (Sequence, list) and typing.get_args(annotation)
-                                     and typing.get_origin(typing.get_args(annotation)[0]) in (Mapping, dict)):
-        if p.name not in NESTED:
-            raise TypeError(f"parameter {p.name!r} ({p.annotation}) has no nested schema in api.command_schemas")
-        field = NESTED[p.name]()
+    items = typing.get_args(annotation)[0] if origin in (Sequence, list) and typing.get_args(annotation) else None
+    if _is_mapping(annotation) or _is_mapping(items):
+        field = _nested(p)
+        if items is not None:
+            field = fields.List(field, validate=validate.Length(max=MAX_ITEMS))
         field.required, field.allow_none = p.required, optional
         return field
     if origin in (Sequence, list):
-        return fields.List(Text(max_length=200), validate=validate.Length(max=MAX_ITEMS), **options)
+        return fields.List(_text(p), validate=validate.Length(max=MAX_ITEMS), **options)
     if annotation is bool:
         return fields.Boolean(**options)
     if annotation is int:
@@ -95,11 +103,9 @@ def field_for(p: Parameter) -> fields.Field:
     if annotation is UUID:
         return fields.UUID(**options)
     if annotation is str:
-        return Text(max_length=TEXT_LIMITS.get(p.name, 2000), **options)
-    if annotation is Any:  # amounts and percentages: parsed by the aggregate from decimal text
-        if p.name in SIGNED_PERCENT:
-            return DecimalText(signed=True, places=4, digits=3, **options)
-        return DecimalText(**options)
+        return _text(p, **options)
+    if annotation is Any:
+        return _decimal(p, **options)
     raise TypeError(f"parameter {p.name!r} has a type the API cannot express: {p.annotation}")
 
 

@@ -1,8 +1,13 @@
-"""Request field types: bounded text, decimal strings for money, and the nested parts of cases."""
+"""Request field types: bounded text, decimal strings for money, and the nested parts of cases.
+
+Each nested part has one schema here, named in SHAPES by the shape the aggregates declare on their
+parameters (`aggregates.fields.Nested`); the campaign request uses the same ones as the offer it opens.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -10,9 +15,14 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from aggregates.labor_dispute import CLAIM_CATEGORIES
+from aggregates.rectification import ITEM_CATEGORIES, SOURCE_KINDS
+
 _CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # C0 controls but tab, newline and return; DEL
 _CONTROL = re.compile(f"[{_CONTROL_CHARACTERS}]")
 INT32 = validate.Range(min=-(2**31), max=2**31 - 1)
+MAX_ITEMS = 200
+"""The most items a list in a request may hold."""
 
 
 class Text(fields.String):
@@ -86,11 +96,13 @@ class Strict(ma.Schema):
 
 class EmployerSchema(Strict):
     name = Text(required=True, min_length=1, max_length=200)
-    credit_code = Text(max_length=18, metadata={"description": "统一社会信用代码"})
+    credit_code = Text(max_length=40, metadata={  # room for the spaces the engine takes out
+        "description": "unified social credit code (统一社会信用代码): 18 characters; spaces and full-width characters "
+                       "are normalised"})
 
 
 class EnterpriseSchema(EmployerSchema):
-    employees = Whole(validate=validate.Range(min=0, max=10_000_000))
+    employees = Whole(validate=validate.Range(min=0, max=10_000_000), allow_none=True)
 
 
 class PersonSchema(Strict):
@@ -101,8 +113,7 @@ class PersonSchema(Strict):
 
 
 class ClaimSchema(Strict):
-    category = Text(required=True, max_length=40, metadata={
-        "enum": ["wages", "overtime", "social_insurance", "termination", "work_injury", "contract", "other"]})
+    category = Text(required=True, max_length=40, metadata={"enum": list(CLAIM_CATEGORIES)})
     amount = DecimalText(load_default="0")
     description = Text(max_length=2000)
 
@@ -120,7 +131,7 @@ class TermsSchema(Strict):
 
 
 class ItemSchema(Strict):
-    category = Text(required=True, max_length=40)
+    category = Text(required=True, max_length=40, metadata={"enum": list(ITEM_CATEGORIES)})
     description = Text(required=True, max_length=2000)
     legal_basis = Text(required=True, max_length=500)
     deadline = Day(required=True)
@@ -132,6 +143,26 @@ class ItemDeadlineSchema(Strict):
 
 
 class SourceSchema(Strict):
-    kind = Text(required=True, max_length=20, metadata={"enum": ["negotiation", "dispute", "inspection"]})
+    kind = Text(required=True, max_length=20, metadata={"enum": list(SOURCE_KINDS)})
     case_id = fields.UUID()
     number = Text(max_length=32)
+
+
+def _nested(schema: type[ma.Schema]) -> Callable[[], fields.Field]:
+    return lambda: fields.Nested(schema)
+
+
+SHAPES: dict[str, Callable[[], fields.Field]] = {
+    "employer": _nested(EmployerSchema),
+    "enterprise": _nested(EnterpriseSchema),
+    "person": _nested(PersonSchema),
+    "claim": _nested(ClaimSchema),
+    "household": _nested(HouseholdSchema),
+    "terms": _nested(TermsSchema),
+    "item": _nested(ItemSchema),
+    "item_deadline": _nested(ItemDeadlineSchema),
+    "source": _nested(SourceSchema),
+    "amounts": lambda: fields.Dict(keys=Text(max_length=100), values=DecimalText(),
+                                   validate=validate.Length(max=MAX_ITEMS)),
+}
+"""Shape (as `aggregates.fields.Nested` names it) -> a new field for one part of that shape."""

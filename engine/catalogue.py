@@ -5,57 +5,85 @@ engine supplies itself (ids, case numbers, whether an offer is the first of its 
 for the few actions the engine prepares (a rectification step opens a linked case; a link names
 the other case by reference), the parameters the engine takes instead. The API builds its
 request schemas from this, so a new parameter in an aggregate reaches the API without a second
-declaration.
+declaration: its type, and what its `typing.Annotated` markers (`aggregates.fields`) declare.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
+import operator
+import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 from aggregates.base import Case
+from aggregates.fields import Marker, Nested, Text
 from engine.registry import CASE_TYPES
 
 SUPPLIED_BY_ENGINE = frozenset({"self", "cls", "ctx", "case_id", "number", "first_of_document"})
 
 PREPARED: dict[str, dict[str, tuple[Any, bool]]] = {
     # action -> {parameter: (annotation, required)} the engine takes instead of the method's own.
-    "issue_rectification": {"items": (Sequence[Mapping[str, Any]], True), "issuing_union": (str | None, False),
-                            "assignee": (str | None, False)},
-    "link_case": {"case": (str, True), "relation": (str, True)},
+    "issue_rectification": {"items": (Annotated[Sequence[Mapping[str, Any]], Nested("item")], True),
+                            "issuing_union": (Annotated[str | None, Text(max=200)], False),
+                            "assignee": (Annotated[str | None, Text(max=120)], False)},
+    "link_case": {"case": (Annotated[str, Text(max=64)], True), "relation": (Annotated[str, Text(max=64)], True)},
     # The pending step decides which of these apply; the engine fills the defaults the scheduler would use.
-    "confirm_escalation": {"acting_union": (str | None, False), "items": (Sequence[Mapping[str, Any]] | None, False),
-                           "issuing_union": (str | None, False), "assignee": (str | None, False)},
+    "confirm_escalation": {"acting_union": (Annotated[str | None, Text(max=200)], False),
+                           "items": (Annotated[Sequence[Mapping[str, Any]] | None, Nested("item")], False),
+                           "issuing_union": (Annotated[str | None, Text(max=200)], False),
+                           "assignee": (Annotated[str | None, Text(max=120)], False)},
 }
 
 
 @dataclass(frozen=True)
 class Parameter:
+    """One parameter of a command: its type (`Annotated` markers taken off into `metadata`), whether a caller
+    must give it, and its default."""
+
     name: str
     annotation: Any
     required: bool
     default: Any = None
+    metadata: tuple[Marker, ...] = ()
 
 
-@cache
+def declared(hint: Any) -> tuple[Any, tuple[Marker, ...]]:
+    """A type hint without its `Annotated` markers, and the markers: `Annotated[str | None, Text(max=120)]` and
+    `Annotated[str, Text(max=120)] | None` both give `(str | None, (Text(max=120),))`."""
+    if typing.get_origin(hint) is Annotated:
+        annotated, *markers = typing.get_args(hint)
+        inner, nested = declared(annotated)
+        return inner, (*markers, *nested)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        parts = [declared(arg) for arg in typing.get_args(hint)]
+        return functools.reduce(operator.or_, (part for part, _ in parts)), tuple(m for _, ms in parts for m in ms)
+    return hint, ()
+
+
+@functools.cache
 def parameters(kind: str, action: str) -> tuple[Parameter, ...]:
     """What a caller passes to run `action` on a case of `kind` (opening actions include org_unit)."""
     cls: type[Case] = CASE_TYPES[kind]
     if action in PREPARED:
-        return tuple(Parameter(name, ann, req) for name, (ann, req) in PREPARED[action].items())
+        return tuple(_parameter(name, hint, required) for name, (hint, required) in PREPARED[action].items())
     method = getattr(cls, action)
-    hints = typing.get_type_hints(method)
+    hints = typing.get_type_hints(method, include_extras=True)
     found = []
     for p in inspect.signature(method).parameters.values():
         if p.name in SUPPLIED_BY_ENGINE:
             continue
         required = p.default is inspect.Parameter.empty
-        found.append(Parameter(p.name, hints.get(p.name, Any), required, None if required else p.default))
+        found.append(_parameter(p.name, hints.get(p.name, Any), required, None if required else p.default))
     return tuple(found)
+
+
+def _parameter(name: str, hint: Any, required: bool, default: Any = None) -> Parameter:
+    annotation, metadata = declared(hint)
+    return Parameter(name, annotation, required, default, metadata)
 
 
 def catalogue() -> dict[str, dict[str, tuple[Parameter, ...]]]:

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import marshmallow as ma
+import pytest
+
+from aggregates import fields as declared
 from api.cases import COLLECTIONS
-from api.command_schemas import command_schema
+from api.command_schemas import command_schema, field_for
+from api.fields import ClaimSchema, DecimalText, Text
+from engine.catalogue import Parameter, parameters
 from engine.registry import CASE_TYPES
 from tests.api.conftest import ApiWorld
 
@@ -88,3 +95,29 @@ def test_the_docs_page_and_its_assets_come_from_the_app_itself(api: ApiWorld) ->
     # Swagger UI would otherwise load a badge from validator.swagger.io on every visit
     assert "validatorUrl" in config and config["validatorUrl"] is None
     assert api.client.get("/health").get_json() == {"status": "ok"}
+
+
+def test_a_command_field_is_what_its_parameter_declares_not_what_its_name_suggests() -> None:
+    """Field types and limits come from the parameter's type and its `Annotated` markers: the API used to look them
+    up by name, so renaming a parameter (or giving another one a known name) silently changed the contract."""
+    text = field_for(Parameter("mediator", str, True))  # was 120 characters, for being called `mediator`
+    assert isinstance(text, Text) and text.max_length == 2000
+    limited = field_for(Parameter("anything", str, True, metadata=(declared.Text(max=48), declared.Choice(("a", "b")))))
+    assert limited.max_length == 48 and limited.metadata["enum"] == ["a", "b"]
+    money = field_for(Parameter("anything", Any, False, metadata=(declared.Money(),)))
+    assert isinstance(money, DecimalText) and money.pattern.pattern == r"^\d{1,12}(\.\d{1,2})?$"
+    percent = field_for(Parameter("anything", Any, True, metadata=(declared.Percent(signed=True),)))
+    assert percent.pattern.pattern == r"^-?\d{1,3}(\.\d{1,4})?$"
+    claims = field_for(Parameter("anything", Sequence[Mapping[str, Any]], True, metadata=(declared.Nested("claim"),)))
+    assert isinstance(claims, ma.fields.List) and claims.inner.nested is ClaimSchema and claims.required
+    unknown_shape = Parameter("x", Mapping[str, Any], True, metadata=(declared.Nested("nothing"),))
+    for undeclared, problem in [(Parameter("wage_increase_pct", Any, True), "Money or Percent"),
+                                (Parameter("claims", Sequence[Mapping[str, Any]], True), "Nested"),
+                                (unknown_shape, "'nothing'")]:
+        with pytest.raises(TypeError, match=problem) as refused:
+            field_for(undeclared)
+        assert repr(undeclared.name) in str(refused.value)
+    # the aggregates declare what the API reads
+    assert parameters("labor_dispute", "start_mediation")[0].metadata == (declared.Text(max=120),)
+    assert dict((p.name, p.metadata) for p in parameters("wage_negotiation", "submit_proposal"))[
+        "wage_increase_pct"] == (declared.Percent(signed=True),)

@@ -91,6 +91,22 @@ def test_a_number_that_fails_its_check_digit_is_a_422_naming_the_field(api: ApiW
     assert count_rows(api.cw) == before
 
 
+def test_a_credit_code_typed_with_spaces_reaches_the_engine_and_is_stored_without_them(api: ApiWorld) -> None:
+    """The request schema left no room for the spaces the engine takes out: a code as printed on a licence,
+    in groups of four, was refused for its length."""
+    spaced = "9132 0500 MA1X XXXX XC"
+    opened = api["mediator"].post(collection("labor_dispute"), {
+        "employer": {"name": "苏州示例精密机械有限公司", "credit_code": spaced},
+        "applicants": [{"name": "王建国"}], "workers_involved": 1, "claims": [{"category": "wages", "amount": "100"}]})
+    assert opened.status_code == 201, opened.get_json()
+    assert opened.get_json()["details"]["employer"]["credit_code"] == "91320500MA1XXXXXXC"
+    offered = api["negotiator"].post(collection("wage_negotiation"), {
+        "enterprise": {"name": "苏州示例电子有限公司", "credit_code": spaced}, "issuing_union": "姑苏区总工会",
+        "document_number": "姑工要〔2026〕1号"})
+    assert offered.status_code == 201, offered.get_json()
+    assert offered.get_json()["details"]["enterprise"]["credit_code"] == "91320500MA1XXXXXXC"
+
+
 def test_a_duplicate_names_the_other_case_only_to_a_caller_who_may_see_it(api: ApiWorld) -> None:
     away = api["city_supervisor"].post(collection("hardship"), hardship(1, org_unit="suzhou.wuzhong"))
     assert away.status_code == 201
