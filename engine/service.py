@@ -31,7 +31,7 @@ from engine.config import Settings
 from engine.database import create_db_engine, write_intent
 from engine.errors import CaseNotFound, DuplicatePerson, NoSuchVersion, VersionConflict
 from engine.integrity import check_head, indexed_head
-from engine.ladder import default_rectification_item, higher_union
+from engine.organisation import default_rectification_item, higher_union
 from engine.persons import PersonKeys
 from engine.projection import ProjectionBatch
 from engine.reactions import react

@@ -29,7 +29,7 @@ from aggregates.base import Case
 from aggregates.errors import DomainError
 from aggregates.wage_negotiation import REFERABLE
 from engine.errors import CaseIntegrityError, VersionConflict
-from engine.ladder import default_rectification_item, higher_union, supervisors_of
+from engine.organisation import default_rectification_item, higher_union, supervisors_of
 from engine.reactions import FOLLOWS_STAGE, WHY, following_negotiation
 from engine.tables import case_index, command_log, open_clocks
 from engine.unit_of_work import UnitOfWork
