@@ -39,9 +39,9 @@ CAUSES = ("illness", "disability", "unemployment", "disaster", "education", "low
 AID_TYPES = ("living", "medical", "education", "holiday", "employment")
 OUTCOMES = ("continue", "reclassify", "exit")
 REVIEW_WINDOW_DAYS = 30
+"""An annual review may be recorded once the review clock is due within this many days."""
 Category = Annotated[str, Text(max=40)]
 """A hardship category as commands give it: one of CATEGORIES, or an older or Chinese term for one."""
-"""An annual review may be recorded once the review clock is due within this many days."""
 
 _PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 
