@@ -28,6 +28,11 @@ class Desk:
         self.now += timedelta(days=days, hours=hours)
 
 
+def live_state(case) -> dict:
+    """The state of a case, without the events it has yet to save: what replaying those events must give back."""
+    return {k: v for k, v in case.__dict__.items() if k != "_pending_events"}
+
+
 def replay(case):
     """Rebuild an aggregate from its own pending events, as the repository would."""
     events = list(case.pending_events)

@@ -20,11 +20,10 @@ from eventsourcing.persistence import (
 )
 
 from aggregates.base import DEFAULT_TZ, Case
-from aggregates.chain import GENESIS
 from aggregates.errors import ActionNotAllowed, InvalidCommand
 from aggregates.hardship import HardshipCase
 from aggregates.policy import DEFAULT_POLICY
-from tests.unit.support import Desk, replay
+from tests.unit.support import Desk
 
 NUMBER = "HS-2026-000007"
 ID_NUMBER = "320503198807154324"
@@ -62,12 +61,42 @@ def registered(desk: Desk, **approve_kwargs) -> HardshipCase:
     return case
 
 
+def rejected(desk: Desk) -> HardshipCase:
+    case = apply(desk)
+    case.reject(desk.ctx("supervisor", reason="income above the threshold"))
+    return case
+
+
+def exited(desk: Desk) -> HardshipCase:
+    case = registered(desk)
+    case.exit(desk.ctx("supervisor", reason="household income recovered"))
+    return case
+
+
+def withdrawn(desk: Desk) -> HardshipCase:
+    case = apply(desk)
+    case.withdraw(desk.ctx("caseworker", reason="found work"))
+    return case
+
+
+# How a case reaches each stage of its table: the tests of every case type walk it.
+STAGE_BUILDERS = {"applied": apply, "verified": verified, "registered": registered, "rejected": rejected,
+                  "exited": exited, "withdrawn": withdrawn}
+
+# Valid data for each of the case's own commands, for the table-driven refusals of every case type.
+VALID = {
+    "verify": {"visited_on": date(2026, 3, 2), "findings": "household visited"},
+    "approve": {},
+    "reject": {},
+    "disburse": {"aid_type": "living", "amount": "100", "fund": "f", "period": "2026-03"},
+    "review": {"outcome": "continue"},
+    "exit": {},
+    "withdraw": {},
+}
+
+
 def last_event(case):
     return case.pending_events[-1]
-
-
-def live_state(case) -> dict:
-    return {k: v for k, v in case.__dict__.items() if k != "_pending_events"}
 
 
 # -- apply -------------------------------------------------------------------------------
@@ -226,13 +255,6 @@ def test_apply_accepts_zero_income_and_drops_repeated_causes():
     assert case.causes == ["disaster"]
 
 
-def test_apply_is_for_caseworkers_and_supervisors():
-    apply(Desk(), role="supervisor")
-    with pytest.raises(ActionNotAllowed) as err:
-        apply(Desk(), role="mediator")
-    assert err.value.stage == "(new)"
-
-
 # -- verify ------------------------------------------------------------------------------
 
 
@@ -277,14 +299,6 @@ def test_verify_names_every_bad_field():
         case.verify(desk.ctx("caseworker"), visited_on=desk.now, findings="x")
     assert err.value.fields == {"visited_on": "must be a date"}
     assert case.stage == "applied"
-
-
-def test_verify_refused_after_verification():
-    desk = Desk()
-    case = verified(desk)
-    with pytest.raises(ActionNotAllowed) as err:
-        case.verify(desk.ctx("caseworker"), visited_on=date(2026, 3, 2), findings="again")
-    assert err.value.stage == "verified"
 
 
 # -- approve -----------------------------------------------------------------------------
@@ -357,7 +371,7 @@ def test_approve_refused_before_the_home_visit():
         assert part in str(e)
 
 
-# -- reject / withdraw ---------------------------------------------------------------------
+# -- reject --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("stage", ["applied", "verified"])
@@ -375,29 +389,6 @@ def test_reject_needs_a_reason_and_closes_every_clock(stage):
     assert case.statistics(last_event(case)) == {"hardship_rejected": 1}
     assert case.releases_person
     assert case.allowed_actions() == []
-
-
-@pytest.mark.parametrize("stage", ["applied", "verified"])
-def test_withdraw_needs_a_reason(stage):
-    desk = Desk()
-    case = apply(desk) if stage == "applied" else verified(desk)
-    with pytest.raises(InvalidCommand) as err:
-        case.withdraw(desk.ctx("caseworker"))
-    assert "reason" in err.value.fields
-    case.withdraw(desk.ctx("caseworker", reason="found work"))
-    assert case.stage == "withdrawn"
-    assert case.clocks == {}
-    assert case.statistics(last_event(case)) == {}
-    assert case.releases_person
-
-
-def test_withdraw_and_reject_refused_once_registered():
-    desk = Desk()
-    case = registered(desk)
-    with pytest.raises(ActionNotAllowed):
-        case.withdraw(desk.ctx("caseworker", reason="x"))
-    with pytest.raises(ActionNotAllowed):
-        case.reject(desk.ctx("supervisor", reason="x"))
 
 
 # -- disburse ----------------------------------------------------------------------------
@@ -437,14 +428,6 @@ def test_disburse_names_every_bad_field():
             case.disburse(desk.ctx("caseworker"), aid_type="living", amount=1, fund="f", period=period)
         assert list(err.value.fields) == ["period"]
     assert case.disbursements == []
-
-
-def test_disburse_only_once_registered():
-    desk = Desk()
-    case = verified(desk)
-    with pytest.raises(ActionNotAllowed) as err:
-        case.disburse(desk.ctx("caseworker"), aid_type="living", amount=100, fund="f", period="2026-03")
-    assert err.value.stage == "verified"
 
 
 def test_annual_cap_per_aid_type():
@@ -569,13 +552,6 @@ def test_review_may_end_in_exit():
     assert case.releases_person
 
 
-def test_review_only_when_registered():
-    desk = Desk()
-    case = verified(desk)
-    with pytest.raises(ActionNotAllowed):
-        case.review(desk.ctx("caseworker"), outcome="continue")
-
-
 # -- exit --------------------------------------------------------------------------------
 
 
@@ -597,10 +573,11 @@ def test_exit_needs_a_supervisor_and_a_reason():
     assert err.value.allowed == []
 
 
-# -- replay, hash chain, upcasting --------------------------------------------------------------
+# -- a long path (replayed and hash-checked with every case type), upcasting ------------------------
 
 
 def long_path(desk: Desk) -> HardshipCase:
+    """Every kind of command a hardship case takes, over two years, until the worker exits: 14 events."""
     case = apply(desk, category="困难", found_on_visit=True)
     case.assign(desk.ctx("supervisor"), assignee="caseworker-1")
     case.add_note(desk.ctx("caseworker"), text="phoned to arrange the visit")
@@ -624,24 +601,10 @@ def long_path(desk: Desk) -> HardshipCase:
     return case
 
 
-def test_replay_rebuilds_the_same_state_after_a_long_path():
+def test_the_long_path_keeps_aid_totals_per_year_and_aid_type():
     case = long_path(Desk())
-    assert case.stage == "exited"
-    assert case.version == 14
     assert case.totals == {(2026, "living"): Decimal("1000.00"), (2026, "medical"): Decimal("8000.00"),
                            (2027, "holiday"): Decimal("800.00")}
-    rebuilt = replay(case)
-    assert type(rebuilt) is HardshipCase
-    assert live_state(rebuilt) == live_state(case)
-
-
-def test_events_form_a_hash_chain():
-    case = long_path(Desk())
-    events = list(case.pending_events)
-    assert events[0].prev_hash == GENESIS
-    for previous, event in zip(events, events[1:], strict=False):
-        assert event.prev_hash == previous.hash
-    assert case.head_hash == events[-1].hash
 
 
 def test_the_application_event_is_a_versioned_created_event():

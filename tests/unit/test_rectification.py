@@ -8,9 +8,8 @@ from uuid import uuid4
 
 import pytest
 
-from aggregates.chain import event_hash
 from aggregates.errors import ActionNotAllowed, InvalidCommand
-from aggregates.rectification import TABLE, RectificationProposal
+from aggregates.rectification import RectificationProposal
 from tests.unit.support import Desk, replay
 
 START = date(2026, 3, 2)  # the Desk's default business date
@@ -70,7 +69,30 @@ def referred(desk: Desk) -> RectificationProposal:
     return case
 
 
-STAGE_BUILDERS = {"issued": issue, "rectifying": rectifying, "refused": refused, "referred": referred}
+def rectified(desk: Desk) -> RectificationProposal:
+    case = rectifying(desk)
+    for item in case.items:
+        case.verify_item(desk.ctx("inspector"), item_no=item["no"], result="passed")
+    return case
+
+
+def closed(desk: Desk) -> RectificationProposal:
+    case = referred(desk)
+    case.record_enforcement(desk.ctx("inspector"), outcome="责令改正")
+    return case
+
+
+def withdrawn(desk: Desk) -> RectificationProposal:
+    case = issue(desk)
+    case.withdraw(desk.ctx("supervisor", reason="issued in error"))
+    return case
+
+
+# How a proposal reaches each stage of its table: the tests of every case type walk it.
+STAGE_BUILDERS = {"issued": issue, "rectifying": rectifying, "refused": refused, "referred": referred,
+                  "rectified": rectified, "closed": closed, "withdrawn": withdrawn}
+
+# Valid data for each of the proposal's own commands, for the table-driven refusals of every case type.
 VALID = {
     "accept_plan": {"plan": "p"},
     "refuse": {},
@@ -82,80 +104,6 @@ VALID = {
     "confirm_referral": {},
     "dismiss_referral": {},
 }
-DOMAIN_ACTIONS = [a for a in TABLE.actions.values() if a.name in VALID]
-
-
-def live_state(case: RectificationProposal) -> dict:
-    return {k: v for k, v in case.__dict__.items() if k != "_pending_events"}
-
-
-# -- the table -----------------------------------------------------------------------
-
-
-def test_table_shape():
-    assert set(TABLE.stages) == {"issued", "rectifying", "refused", "referred", "rectified", "closed", "withdrawn"}
-    assert set(TABLE.terminal) == {"rectified", "closed", "withdrawn"}
-    for label in TABLE.stages.values():
-        assert any("\u4e00" <= ch <= "\u9fff" for ch in label)
-    for a in TABLE.actions.values():
-        assert getattr(RectificationProposal, a.event).ACTION == a.name
-    assert issubclass(RectificationProposal.RectificationIssued, RectificationProposal.Opened)
-
-
-def test_every_domain_action_is_exercised_by_the_table_driven_tests():
-    common = {"assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock", "raise_alert"}
-    assert {a.name for a in DOMAIN_ACTIONS} == set(TABLE.actions) - common - {"issue"}
-    assert {s for a in DOMAIN_ACTIONS for s in a.sources} <= set(STAGE_BUILDERS)
-
-
-@pytest.mark.parametrize("a", DOMAIN_ACTIONS, ids=lambda a: a.name)
-def test_every_action_refuses_a_role_that_may_not_run_it(a):
-    desk = Desk()
-    case = STAGE_BUILDERS[a.sources[0]](desk)
-    role = next(r for r in ("system", "inspector", "negotiator") if r not in a.roles)
-    version = case.version
-    with pytest.raises(ActionNotAllowed) as err:
-        getattr(case, a.name)(desk.ctx(role, reason="because"), **VALID[a.name])
-    assert err.value.action == a.name and err.value.stage == a.sources[0]
-    assert f"role '{role}'" in str(err.value)
-    assert case.version == version
-
-
-@pytest.mark.parametrize("a", DOMAIN_ACTIONS, ids=lambda a: a.name)
-def test_every_action_refuses_a_stage_it_does_not_run_in(a):
-    desk = Desk()
-    stage = next(s for s in ("referred", "rectifying") if s not in a.sources)
-    case = STAGE_BUILDERS[stage](desk)
-    role = sorted(a.roles)[0]
-    with pytest.raises(ActionNotAllowed) as err:
-        getattr(case, a.name)(desk.ctx(role, reason="because"), **VALID[a.name])
-    e = err.value
-    assert (e.stage, e.action, e.allowed) == (stage, a.name, case.allowed_actions(role))
-    message = str(e)
-    assert NUMBER in message and f"'{stage}'" in message and f"'{a.name}'" in message
-    assert "allowed now: " + (", ".join(e.allowed) or "none") in message
-
-
-@pytest.mark.parametrize("a", [a for a in DOMAIN_ACTIONS if a.reason_required], ids=lambda a: a.name)
-def test_every_action_that_needs_a_reason_refuses_without_one(a):
-    desk = Desk()
-    case = STAGE_BUILDERS[a.sources[0]](desk)
-    desk.advance(days=16)  # the reply clock has run out: only the reason is missing
-    if a.name == "dismiss_referral":
-        case.propose_referral(desk.ctx("system", reason="the enterprise did not reply"), trigger="reply")
-    version = case.version
-    role = "supervisor" if "supervisor" in a.roles else sorted(a.roles)[0]  # a role that may run it
-    assert a.name in case.allowed_actions(role, desk.ctx(role).now)
-    for reason in (None, "", "  "):
-        with pytest.raises(InvalidCommand) as err:
-            getattr(case, a.name)(desk.ctx(role, reason=reason), **VALID[a.name])
-        assert set(err.value.fields) == {"reason"}
-    assert case.version == version and case.stage == a.sources[0]
-
-
-def test_reasons_are_required_exactly_where_the_design_says():
-    assert {a.name for a in DOMAIN_ACTIONS if a.reason_required} == {
-        "refuse", "refer_to_inspectorate", "withdraw", "propose_referral", "dismiss_referral"}
 
 
 # -- issue -------------------------------------------------------------------------------
@@ -202,13 +150,6 @@ def test_a_source_case_id_given_as_text_is_stored_as_a_uuid():
     dispute_id = uuid4()
     case = issue(Desk(), source={"kind": "dispute", "case_id": str(dispute_id), "number": "LD-2026-000004"})
     assert case.source_case_id == dispute_id
-
-
-def test_the_system_may_issue_and_a_caseworker_may_not():
-    assert issue(Desk(), role="system").stage == "issued"
-    with pytest.raises(ActionNotAllowed) as err:
-        issue(Desk(), role="caseworker")
-    assert err.value.stage == "(new)" and "caseworker" in str(err.value)
 
 
 def test_issue_names_every_bad_field():
@@ -308,15 +249,6 @@ def test_accept_plan_role_and_stage():
         assert name in message
 
 
-def test_refuse_needs_a_reason():
-    desk = Desk()
-    case = issue(desk)
-    with pytest.raises(InvalidCommand) as err:
-        case.refuse(desk.ctx("inspector"))
-    assert set(err.value.fields) == {"reason"}
-    assert case.stage == "issued" and len(case.pending_events) == 1
-
-
 def test_refuse():
     desk = Desk()
     case = refused(desk)
@@ -380,17 +312,6 @@ def test_verify_item_names_bad_data():
     with pytest.raises(InvalidCommand) as err:
         case.verify_item(desk.ctx("inspector"), item_no=1, result="passed")
     assert "already passed" in err.value.fields["item_no"]
-
-
-def test_verify_item_role_and_stage():
-    desk = Desk()
-    case = rectifying(desk)
-    with pytest.raises(ActionNotAllowed):
-        case.verify_item(desk.ctx("system"), item_no=1, result="passed")
-    case = issue(desk)
-    with pytest.raises(ActionNotAllowed) as err:
-        case.verify_item(desk.ctx("inspector"), item_no=1, result="passed")
-    assert err.value.stage == "issued"
 
 
 # -- referral and enforcement -----------------------------------------------------------------
@@ -563,54 +484,11 @@ def test_a_dismissed_referral_is_not_proposed_again_for_that_deadline():
     assert case.pending_referral is None and replay(case).pending_referral is None
 
 
-def test_record_enforcement_only_after_referral():
-    desk = Desk()
-    case = refused(desk)
-    with pytest.raises(ActionNotAllowed) as err:
-        case.record_enforcement(desk.ctx("inspector"), outcome="x")
-    assert err.value.stage == "refused"
-
-
-# -- withdrawal ------------------------------------------------------------------------------
-
-
-def test_withdraw_an_issued_proposal():
-    desk = Desk()
-    case = issue(desk)
-    with pytest.raises(ActionNotAllowed):
-        case.withdraw(desk.ctx("inspector", reason="issued in error"))
-    with pytest.raises(InvalidCommand) as err:
-        case.withdraw(desk.ctx("supervisor"))
-    assert set(err.value.fields) == {"reason"}
-    case.withdraw(desk.ctx("supervisor", reason="issued in error"))
-    assert case.stage == "withdrawn"
-    assert case.clocks == {}
-    assert last_event(case).clocks_closed == ["reply"]
-    assert stats(case) == {}
-
-
-def test_no_withdrawal_once_rectifying():
-    desk = Desk()
-    case = rectifying(desk)
-    with pytest.raises(ActionNotAllowed) as err:
-        case.withdraw(desk.ctx("supervisor", reason="x"))
-    assert err.value.stage == "rectifying" and "withdraw" not in err.value.allowed
-
-
-def test_terminal_stages_allow_nothing():
-    desk = Desk()
-    case = issue(desk)
-    case.withdraw(desk.ctx("supervisor", reason="issued in error"))
-    assert case.allowed_actions() == []
-    with pytest.raises(ActionNotAllowed) as err:
-        case.add_note(desk.ctx("supervisor"), text="x")
-    assert "allowed now: none" in str(err.value)
-
-
-# -- replay and the hash chain ---------------------------------------------------------------
+# -- a long history (replayed and hash-checked with every case type) -----------------------------
 
 
 def long_history(desk: Desk) -> RectificationProposal:
+    """A proposal accepted, one item failed then passed, the other overdue, referred and closed: 9 events."""
     case = issue(desk)
     case.assign(desk.ctx("supervisor"), assignee="inspector-3")
     case.extend_clock(desk.ctx("supervisor", reason="Spring Festival"), clock="reply", days=5)
@@ -627,38 +505,7 @@ def long_history(desk: Desk) -> RectificationProposal:
     return case
 
 
-def test_replay_rebuilds_the_same_state():
-    desk = Desk()
-    case = long_history(desk)
-    assert case.stage == "closed"
-    assert len(case.pending_events) == 9
-    rebuilt = replay(case)
-    assert live_state(rebuilt) == live_state(case)
+def test_the_long_history_ends_with_one_item_passed_one_open_and_the_penalty():
+    rebuilt = replay(long_history(Desk()))
     assert [i["status"] for i in rebuilt.items] == ["passed", "open"]
     assert rebuilt.penalty == Decimal("5000.50")
-
-
-def test_every_event_commits_to_its_predecessor_and_keeps_its_hash():
-    desk = Desk()
-    case = long_history(desk)
-    events = case.pending_events
-    assert events[0].prev_hash == "0" * 64
-    for previous, event in zip(events, events[1:], strict=False):
-        assert event.prev_hash == previous.hash
-    assert case.head_hash == events[-1].hash
-    # Recomputed after the whole history: no handler changed recorded data in place. The
-    # creating event's hash is taken before eventsourcing adds `originator_topic`.
-    for event in events:
-        fields = {k: v for k, v in event.__dict__.items() if k != "originator_topic"}
-        assert event_hash(type(event).__qualname__, fields) == event.hash
-
-
-def test_statistics_over_a_whole_history():
-    desk = Desk()
-    case = long_history(desk)
-    totals: dict[str, Decimal] = {}
-    for event in case.pending_events:
-        for metric, value in case.statistics(event).items():
-            totals[metric] = totals.get(metric, Decimal(0)) + Decimal(value)
-    assert totals == {"rectifications_issued": 1, "rectifications_accepted": 1, "items_verified": 2,
-                      "rectifications_referred": 1, "enforcement_penalty_amount": Decimal("5000.50")}
