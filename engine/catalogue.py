@@ -3,9 +3,10 @@
 The parameters of an action are its aggregate method's keyword arguments, except those the
 engine supplies itself (ids, case numbers, whether an offer is the first of its document) and,
 for the few actions the engine prepares (a rectification step opens a linked case; a link names
-the other case by reference), the parameters the engine takes instead. The API builds its
-request schemas from this, so a new parameter in an aggregate reaches the API without a second
-declaration: its type, and what its `typing.Annotated` markers (`aggregates.fields`) declare.
+the other case by reference), the parameters the engine takes instead, as each case type's
+engine side declares them (engine/case_types/). The API builds its request schemas from this,
+so a new parameter in an aggregate reaches the API without a second declaration: its type, and
+what its `typing.Annotated` markers (`aggregates.fields`) declare.
 """
 
 from __future__ import annotations
@@ -15,28 +16,16 @@ import inspect
 import operator
 import types
 import typing
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aggregates.base import Case
-from aggregates.fields import Marker, Nested, Text
+from aggregates.fields import Marker
+from engine.case_types import engine_side, prepared
 from engine.registry import CASE_TYPES
 
-SUPPLIED_BY_ENGINE = frozenset({"self", "cls", "ctx", "case_id", "number", "first_of_document"})
-
-PREPARED: dict[str, dict[str, tuple[Any, bool]]] = {
-    # action -> {parameter: (annotation, required)} the engine takes instead of the method's own.
-    "issue_rectification": {"items": (Annotated[Sequence[Mapping[str, Any]], Nested("item")], True),
-                            "issuing_union": (Annotated[str | None, Text(max=200)], False),
-                            "assignee": (Annotated[str | None, Text(max=120)], False)},
-    "link_case": {"case": (Annotated[str, Text(max=64)], True), "relation": (Annotated[str, Text(max=64)], True)},
-    # The pending step decides which of these apply; the engine fills the defaults the scheduler would use.
-    "confirm_escalation": {"acting_union": (Annotated[str | None, Text(max=200)], False),
-                           "items": (Annotated[Sequence[Mapping[str, Any]] | None, Nested("item")], False),
-                           "issuing_union": (Annotated[str | None, Text(max=200)], False),
-                           "assignee": (Annotated[str | None, Text(max=120)], False)},
-}
+SUPPLIED_BY_ENGINE = frozenset({"self", "cls", "ctx", "case_id", "number"})
+"""Parameters of every case type's methods that the engine fills in; a case type's engine side may name more."""
 
 
 @dataclass(frozen=True)
@@ -68,13 +57,15 @@ def declared(hint: Any) -> tuple[Any, tuple[Marker, ...]]:
 def parameters(kind: str, action: str) -> tuple[Parameter, ...]:
     """What a caller passes to run `action` on a case of `kind` (opening actions include org_unit)."""
     cls: type[Case] = CASE_TYPES[kind]
-    if action in PREPARED:
-        return tuple(_parameter(name, hint, required) for name, (hint, required) in PREPARED[action].items())
+    instead = prepared(kind, action)
+    if instead is not None:
+        return tuple(_parameter(name, hint, required) for name, (hint, required) in instead.parameters.items())
+    supplied = SUPPLIED_BY_ENGINE | engine_side(kind).supplied
     method = getattr(cls, action)
     hints = typing.get_type_hints(method, include_extras=True)
     found = []
     for p in inspect.signature(method).parameters.values():
-        if p.name in SUPPLIED_BY_ENGINE:
+        if p.name in supplied:
             continue
         required = p.default is inspect.Parameter.empty
         found.append(_parameter(p.name, hints.get(p.name, Any), required, None if required else p.default))

@@ -93,3 +93,9 @@ class DuplicatePerson(DomainError):
         return (f"this person already has an open hardship case, {self.existing_number} "
                 f"({self.existing_org_unit}); continue that case instead of opening another",
                 {"existing_case": self.existing_number, "existing_org_unit": self.existing_org_unit})
+
+
+class NothingDue(DomainError):
+    """A step the scheduler listed that the case no longer calls for (answered, extended or moved on since)."""
+
+    code = "nothing_due"

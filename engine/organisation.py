@@ -1,15 +1,11 @@
-"""What the escalation ladder needs from the organisation: who the higher-level union is, whom an
-overdue clock is reported to, and the violation item a scheduled rectification proposal names."""
+"""Who is above whom in the tree of unions: the higher-level union that issues an acting offer, and the
+supervisors an overdue clock or a broken case is reported to."""
 
 from __future__ import annotations
-
-from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aggregates.base import Context
 from engine.tables import org_units, users
 
 UNKNOWN_HIGHER_UNION = "上级工会 higher-level union"
@@ -44,16 +40,3 @@ def supervisors_of(session: Session, org_unit: str) -> list[str]:
             return found
     return []
 
-
-def default_rectification_item(ctx: Context) -> dict[str, Any]:
-    """The violation a negotiation's rectification proposal names when nobody wrote another:
-    refusing, or not answering, a written offer to negotiate (集体合同规定 art. 32)."""
-    days = ctx.policy.rule("rectification.item").days
-    return {
-        "category": "collective_contract",
-        "description": "拒绝或者未在收到要约之日起20日内书面回应工资集体协商要约 "
-                       "(refused, or did not answer in writing within 20 days, the written offer "
-                       "to negotiate wages collectively)",
-        "legal_basis": "《集体合同规定》第三十二条；《工会法》",
-        "deadline": ctx.today + timedelta(days=days),
-    }

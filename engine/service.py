@@ -8,7 +8,6 @@ the first result and appends nothing; a stale expected version is a conflict.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,28 +19,25 @@ from uuid import UUID
 import sqlalchemy.exc
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError as StoreIntegrityError
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from aggregates.base import Case, Context
-from aggregates.errors import InvalidCommand
-from aggregates.values import identifier
+from engine.case_types import prepare, prepare_opening
 from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
 from engine.database import create_db_engine, write_intent
 from engine.errors import CaseNotFound, DuplicatePerson, NoSuchVersion, VersionConflict
 from engine.integrity import check_head, indexed_head
-from engine.organisation import default_rectification_item, higher_union
+from engine.lookup import IndexedCase, find_in, is_case_number
 from engine.persons import PersonKeys
 from engine.projection import ProjectionBatch
 from engine.reactions import react
-from engine.registry import BY_PREFIX, case_type
+from engine.registry import case_type
 from engine.store import CaseStore
 from engine.tables import broke, case_index, command_log, person_reservations
 from engine.unit_of_work import UnitOfWork
 
-CASE_NUMBER = re.compile(r"[A-Z]+-\d{4}-\d+", re.ASCII)
-"""The shape of a case number: LD-2026-000123."""
 CONFLICT_RETRIES = 3
 
 
@@ -83,16 +79,6 @@ class CommandResult:
         data = json.loads(text)
         data["case_id"] = UUID(data["case_id"])
         return cls(**data, replayed=True)
-
-
-@dataclass(frozen=True)
-class IndexedCase:
-    """Where a case stands in the case index: enough to authorise a request before loading it."""
-
-    case_id: UUID
-    number: str
-    kind: str
-    org_unit: str
 
 
 class Casework:
@@ -138,7 +124,7 @@ class Casework:
         cls = case_type(kind)
 
         def work(uow: UnitOfWork) -> Case:
-            self._prepare_open(uow.session, kind, data)
+            prepare_opening(uow, kind, data)
             return uow.open(kind, org_unit=org_unit, assignee=assignee, **data)
 
         return self.transact(actor, cls.TABLE.creating.name, work, command_id=command_id,
@@ -160,13 +146,13 @@ class Casework:
                              reason=reason, retry_conflicts=expected_version is None, fingerprint=fingerprint)
 
     def apply(self, uow: UnitOfWork, case: Case, action: str, data: dict[str, Any]) -> None:
-        """Run one action on a loaded case inside `uow`, with what the engine prepares and what follows
-        from it on linked cases (a rectification proposal's outcome moves its negotiation)."""
+        """Run one action on a loaded case inside `uow`, with what the case type's engine side prepares for it
+        (engine/case_types/) and what follows from it on linked cases (engine/reactions.py)."""
         method = getattr(case, action, None) if action in case.TABLE.actions else None
         if method is None or case.TABLE.actions[action].creates:
             case.TABLE.check(case.label, case.stage, action, uow.ctx.actor_role)  # raises, naming what is allowed
             raise AssertionError(action)
-        self._prepare_command(uow, case, action, data)
+        prepare(uow, case, action, data)
         method(uow.ctx, **data)
         react(uow, case, action)
 
@@ -235,65 +221,6 @@ class Casework:
             ).scalar_one_or_none()
         return CommandResult.from_json(text) if text is not None else None
 
-    # -- per-type preparation -----------------------------------------------------------
-
-    def _prepare_open(self, session: Session, kind: str, data: dict[str, Any]) -> None:
-        if kind == "hardship":
-            worker = data.get("worker")
-            identity = identifier(worker.get("id_number")) if isinstance(worker, dict) else ""
-            if identity:
-                self.persons.check(session)
-                existing = session.execute(
-                    select(case_index.c.number, case_index.c.org_unit)
-                    .join(person_reservations, person_reservations.c.case_id == case_index.c.case_id)
-                    .where(person_reservations.c.person_key == self.persons.key_for(identity))
-                ).one_or_none()
-                if existing is not None:
-                    raise DuplicatePerson(existing.number, existing.org_unit)
-        elif kind == "wage_negotiation":
-            document = data.get("document_number")
-            if "first_of_document" not in data:
-                seen = session.execute(
-                    select(func.count()).select_from(case_index).where(case_index.c.kind == kind,
-                                                                       case_index.c.reference == document)
-                ).scalar_one()
-                data["first_of_document"] = seen == 0
-
-    def _prepare_command(self, uow: UnitOfWork, case: Case, action: str, data: dict[str, Any]) -> None:
-        """Cross-case links: a negotiation's rectification step opens the linked proposal; a link
-        given as `case` (a number or id) names a case that exists."""
-        if action == "link_case" and "case" in data:
-            ref = data.pop("case")
-            other = find_in(uow.session, ref)
-            if other is None:
-                raise InvalidCommand(case.label, action, {"case": f"no case {ref}"})
-            data.update(case_id=other.case_id, number=other.number, kind=other.kind)
-        if case.KIND == "wage_negotiation" and action == "confirm_escalation":
-            pending = case.pending_escalation or {}
-            if pending.get("action") == "escalate_to_acting_offer":
-                data.setdefault("acting_union", None)
-                data["acting_union"] = data["acting_union"] or higher_union(uow.session, case.org_unit)
-                for key in ("items", "issuing_union", "assignee"):
-                    data.pop(key, None)
-            elif pending.get("action") == "issue_rectification":
-                data.pop("acting_union", None)
-                if not data.get("items"):
-                    data["items"] = [default_rectification_item(uow.ctx)]
-                self._prepare_command(uow, case, "issue_rectification", data)
-            else:  # nothing pending: the aggregate refuses, naming why
-                for key in ("items", "issuing_union", "assignee"):
-                    data.pop(key, None)
-            return
-        if case.KIND == "wage_negotiation" and action == "issue_rectification":
-            items = data.pop("items")
-            proposal = uow.open(
-                "rectification_proposal", org_unit=case.org_unit, assignee=data.pop("assignee", None),
-                enterprise=case.enterprise, issuing_union=data.pop("issuing_union", case.issuing_union),
-                source={"kind": "negotiation", "case_id": case.id, "number": case.number}, items=items,
-            )
-            data["rectification_case_id"] = proposal.id
-            data["rectification_number"] = proposal.number
-
     # -- queries ---------------------------------------------------------------------
 
     def get(self, ref: UUID | str, version: int | None = None) -> Case:
@@ -341,7 +268,7 @@ class Casework:
             return UUID(ref)
         except ValueError:
             pass
-        if not CASE_NUMBER.fullmatch(ref) or ref.split("-")[0] not in BY_PREFIX:
+        if not is_case_number(ref):
             raise CaseNotFound(ref)  # not the shape of a number (e.g. a NUL byte, which PostgreSQL refuses)
         with self.read_transaction() as session:
             found = session.execute(select(case_index.c.case_id).where(case_index.c.number == ref)).scalar()
@@ -349,20 +276,3 @@ class Casework:
             raise CaseNotFound(ref)
         return found
 
-
-def find_in(session: Session, ref: UUID | str) -> IndexedCase | None:
-    """The indexed case an id or a case number names, or None (also for text of neither shape)."""
-    c = case_index.c
-    if isinstance(ref, UUID):
-        condition = c.case_id == ref
-    elif not isinstance(ref, str) or len(ref) > 64:
-        return None
-    elif CASE_NUMBER.fullmatch(ref) and ref.split("-")[0] in BY_PREFIX:
-        condition = c.number == ref
-    else:
-        try:
-            condition = c.case_id == UUID(ref)
-        except ValueError:
-            return None  # not the shape of an id or a number (e.g. a NUL byte, which PostgreSQL refuses)
-    row = session.execute(select(c.case_id, c.number, c.kind, c.org_unit).where(condition)).one_or_none()
-    return IndexedCase(row.case_id, row.number, row.kind, row.org_unit) if row else None

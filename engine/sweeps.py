@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from aggregates.base import Case
 from aggregates.errors import DomainError
-from aggregates.wage_negotiation import REFERABLE
-from engine.errors import CaseIntegrityError, VersionConflict
-from engine.organisation import default_rectification_item, higher_union, supervisors_of
-from engine.reactions import FOLLOWS_STAGE, WHY, following_negotiation
+from engine.case_types import Planned
+from engine.case_types import wage_negotiation as ladder
+from engine.errors import CaseIntegrityError, NothingDue, VersionConflict
+from engine.organisation import supervisors_of
 from engine.tables import case_index, command_log, open_clocks
 from engine.unit_of_work import UnitOfWork
 
@@ -39,18 +39,21 @@ if TYPE_CHECKING:
 
 ESCALATION, LEGAL = "escalation", "legal"
 SWEEPS = (ESCALATION, LEGAL)
-ESCALATE, ALERT = "escalate", "alert"
-"""Steps that are not one fixed action: the next rung of the ladder, or an alert to supervisors."""
-REACTION = "reaction:"
+ALERT = "alert"
+"""A step that is not an action of the case type: an alert to supervisors."""
+StepPlanner = Callable[[UnitOfWork, Case, str | None, date | None], Planned]
+"""Decides the step on the loaded case, given the clock that ran out (None: the stage called for it) and its due
+date: the negotiation's next rung (engine/case_types/wage_negotiation.py)."""
+ESCALATE: StepPlanner = ladder.next_rung
 
 
 @dataclass(frozen=True)
 class Rule:
-    """What a sweep does when a clock runs out (or a case sits in a stage): `step` is an action name,
-    ESCALATE or ALERT; `why` becomes the event's reason ({due_on}, {clock} and {item} are filled in)."""
+    """What a sweep does when a clock runs out (or a case sits in a stage): `step` is an action name, ALERT, or a
+    StepPlanner; `why` becomes the event's reason ({due_on}, {clock} and {item} are filled in)."""
 
     sweep: str
-    step: str
+    step: str | StepPlanner
     why: str = ""
 
 
@@ -92,43 +95,98 @@ def clock_rule(kind: str, clock: str) -> Rule | None:
         CLOCK_RULES.get((kind, "item-*")) if clock.startswith("item-") else None)
 
 
-class NothingDue(DomainError):
-    """The case no longer calls for the step (answered, extended or moved on since it was listed)."""
+# -- triggers: what a sweep acts on, each with the key its command ids are made of (stored: never change one) --
 
-    code = "nothing_due"
+STAGE, REACTION = "stage:", "reaction:"
+
+
+@dataclass(frozen=True)
+class ClockRanOut:
+    """An open clock past its due date (the date is the Due's)."""
+
+    clock: str
+
+    def key(self) -> str:
+        return self.clock
+
+    __str__ = key
+
+
+@dataclass(frozen=True)
+class InStage:
+    """A stage that calls for a step by itself, as the case stood at `version` (a case that leaves the stage and
+    comes back is due again)."""
+
+    stage: str
+    version: int
+
+    def key(self) -> str:
+        return f"{STAGE}{self.stage}@{self.version}"
+
+    __str__ = key
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Another case's settled outcome that the case has not followed yet (a negotiation's rectification
+    proposal): that case and the step its outcome calls for (None in ids recorded before the step was named)."""
+
+    source_id: UUID
+    step: str | None = None
+
+    def key(self) -> str:
+        return f"{REACTION}{self.source_id}" + (f"@{self.step}" if self.step else "")
+
+    __str__ = key
+
+
+Trigger = ClockRanOut | InStage | FollowUp
+FOLLOW_UP = Rule(ESCALATION, "follow_up")
+
+
+def trigger_from_key(key: str) -> Trigger:
+    """The trigger whose `key()` is `key` (a Due passes between flow tasks as JSON)."""
+    if key.startswith(STAGE):
+        stage, _, version = key.removeprefix(STAGE).rpartition("@")
+        return InStage(stage, int(version))
+    if key.startswith(REACTION):
+        source, _, step = key.removeprefix(REACTION).partition("@")
+        return FollowUp(UUID(source), step or None)
+    return ClockRanOut(key)
 
 
 @dataclass(frozen=True)
 class Due:
-    """One thing a sweep found: a clock past due, a stage that calls for a step, or a reaction."""
+    """One thing a sweep found: a clock past due, a stage that calls for a step, or an outcome to follow."""
 
     case_id: UUID
     kind: str
-    trigger: str
-    """A clock name, "stage:<stage>@<version>", or "reaction:<proposal id>@<step>"."""
+    trigger: Trigger
     due_on: date | None = None
 
     @property
     def command_id(self) -> str:
-        return f"sweep/{self.case_id}/{self.trigger}/{self.due_on.isoformat() if self.due_on else '-'}"
+        return f"sweep/{self.case_id}/{self.trigger.key()}/{self.due_on.isoformat() if self.due_on else '-'}"
 
     @property
     def rule(self) -> Rule:
-        if self.trigger.startswith(REACTION):
-            return Rule(ESCALATION, "react")
-        if self.trigger.startswith("stage:"):
-            return STAGE_RULES[(self.kind, self.trigger[6:].partition("@")[0])]
-        rule = clock_rule(self.kind, self.trigger)
-        assert rule is not None, self.trigger
-        return rule
+        match self.trigger:
+            case FollowUp():
+                return FOLLOW_UP
+            case InStage(stage=stage):
+                return STAGE_RULES[(self.kind, stage)]
+            case ClockRanOut(clock=clock):
+                rule = clock_rule(self.kind, clock)
+                assert rule is not None, clock
+                return rule
 
     def to_dict(self) -> dict[str, Any]:
-        return {"case_id": str(self.case_id), "kind": self.kind, "trigger": self.trigger,
+        return {"case_id": str(self.case_id), "kind": self.kind, "trigger": self.trigger.key(),
                 "due_on": self.due_on.isoformat() if self.due_on else None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Due:
-        return cls(UUID(data["case_id"]), data["kind"], data["trigger"],
+        return cls(UUID(data["case_id"]), data["kind"], trigger_from_key(data["trigger"]),
                    date.fromisoformat(data["due_on"]) if data.get("due_on") else None)
 
 
@@ -146,7 +204,7 @@ class Outcome:
     """For a broken case: the supervisors of its unit, who are to be told."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"case": self.number or str(self.due.case_id), "trigger": self.due.trigger, "status": self.status,
+        return {"case": self.number or str(self.due.case_id), "trigger": self.due.trigger.key(), "status": self.status,
                 "action": self.action, "detail": self.detail, "linked": self.linked, "notify": self.notify}
 
 
@@ -187,40 +245,23 @@ def list_due(cw: Casework, sweep: str, today: date | None = None) -> list[Due]:
     today = today or business_date(cw)
     c, i = open_clocks.c, case_index.c
     with cw.read_transaction() as session:
-        found = [Due(r.case_id, r.kind, r.clock, r.due_on) for r in session.execute(
+        found = [Due(r.case_id, r.kind, ClockRanOut(r.clock), r.due_on) for r in session.execute(
             select(c.case_id, c.kind, c.clock, c.due_on)
             .where(c.paused == false(), c.due_on < today, _clock_condition(sweep))
             .order_by(c.due_on, c.case_id)
         )]
         stages = [key for key, rule in STAGE_RULES.items() if rule.sweep == sweep]
         if stages:
-            found += [Due(r.case_id, r.kind, f"stage:{r.stage}@{r.version}") for r in session.execute(
+            found += [Due(r.case_id, r.kind, InStage(r.stage, r.version)) for r in session.execute(
                 select(i.case_id, i.kind, i.stage, i.version)
                 .where(or_(*[and_(i.kind == kind, i.stage == stage) for kind, stage in stages]))
                 .order_by(i.updated_at, i.case_id)
             )]
         if sweep == ESCALATION:
-            found += _pending_reactions(session)
+            found += [Due(negotiation, ladder.KIND, FollowUp(proposal, step))
+                      for negotiation, proposal, step in ladder.unfollowed_outcomes(session)]
         done = _already_done(session, [d.command_id for d in found])
     return [d for d in found if d.command_id not in done]
-
-
-def _pending_reactions(session: Session) -> list[Due]:
-    """Negotiations that have not followed their rectification proposal's settled outcome: still waiting on it,
-    or, once it was referred, in any stage a referral can find them in (back at the table after agreeing to
-    rectify). The trigger names the proposal and the step, so each step has its own command id."""
-    n, rp = case_index.alias("n"), case_index.alias("rp")
-    referred = [stage for stage, step in FOLLOWS_STAGE.items() if step == "refer_to_inspectorate"]
-    rows = session.execute(
-        select(n.c.case_id, rp.c.case_id.label("proposal_id"), rp.c.stage.label("proposal_stage"))
-        .join(rp, and_(rp.c.reference == n.c.number, rp.c.kind == "rectification_proposal"))
-        .where(n.c.kind == "wage_negotiation",
-               or_(and_(n.c.stage == "rectification_pending", rp.c.stage.in_(list(FOLLOWS_STAGE))),
-                   and_(n.c.stage.in_(REFERABLE), rp.c.stage.in_(referred))))
-        .order_by(n.c.case_id)
-    )
-    return [Due(r.case_id, "wage_negotiation", f"{REACTION}{r.proposal_id}@{FOLLOWS_STAGE[r.proposal_stage]}")
-            for r in rows]
 
 
 def _already_done(session: Session, command_ids: list[str], chunk: int = 500) -> set[str]:
@@ -239,43 +280,30 @@ def business_date(cw: Casework) -> date:
 # -- acting ----------------------------------------------------------------------------------
 
 
-def plan(uow: UnitOfWork, case: Case, due: Due) -> tuple[Case, str, dict[str, Any], str]:
-    """The (case, action, parameters, reason) that `due` calls for, decided on the loaded case."""
-    rule, ctx, session = due.rule, uow.ctx, uow.session
-    if due.trigger.startswith(REACTION):
-        proposal_id, _, listed_step = due.trigger[len(REACTION):].partition("@")
-        proposal = uow.load(UUID(proposal_id))
-        step = FOLLOWS_STAGE.get(proposal.stage)
-        if step is None or listed_step not in ("", step) or following_negotiation(uow, proposal, step) is not case:
-            raise NothingDue(f"{case.label} has nothing to follow in {proposal.number}'s outcome")
-        return case, step, {}, WHY[step].format(number=proposal.number)
-    if due.trigger.startswith("stage:"):
-        stage = due.trigger[6:].partition("@")[0]
-        if case.stage != stage:
-            raise NothingDue(f"{case.label} has left stage {stage} (now {case.stage})")
-    else:
-        clock = case.clocks.get(due.trigger)
-        if clock is None or clock.due_on != due.due_on or not clock.is_overdue(ctx.today):
-            raise NothingDue(f"{case.label}: clock {due.trigger} due {due.due_on} is no longer overdue")
-    if rule.step == ESCALATE:
-        step = case.next_escalation(ctx.today)  # type: ignore[attr-defined]
-        if step is None:
-            if due.trigger == "proposal_reply":  # the enterprise's proposal awaits the union: tell supervisors
-                return case, "raise_alert", {"clock": due.trigger, "notify": supervisors_of(session, case.org_unit)}, \
-                    f"the union did not answer the enterprise's proposal by {due.due_on}"
-            raise NothingDue(f"{case.label} has no escalation due")
-        if ctx.policy.confirms(step.rung):
-            return case, "propose_escalation", {}, f"{step.why}; awaiting a supervisor's confirmation"
-        if step.action == "escalate_to_acting_offer":
-            return case, step.action, {"acting_union": higher_union(session, case.org_unit)}, step.why
-        return case, step.action, {"items": [default_rectification_item(ctx)]}, step.why
-    why = rule.why.format(due_on=due.due_on, clock=due.trigger, item=due.trigger.removeprefix("item-"))
+def plan(uow: UnitOfWork, case: Case, due: Due) -> Planned:
+    """The step `due` calls for, decided on the loaded case; NothingDue if it calls for none any more."""
+    rule, ctx, session, trigger = due.rule, uow.ctx, uow.session, due.trigger
+    match trigger:
+        case FollowUp(source_id=source_id, step=listed_step):
+            return ladder.follow_up(uow, case, source_id, listed_step)
+        case InStage(stage=stage):
+            if case.stage != stage:
+                raise NothingDue(f"{case.label} has left stage {stage} (now {case.stage})")
+            clock_name = None
+        case ClockRanOut(clock=clock_name):
+            clock = case.clocks.get(clock_name)
+            if clock is None or clock.due_on != due.due_on or not clock.is_overdue(ctx.today):
+                raise NothingDue(f"{case.label}: clock {clock_name} due {due.due_on} is no longer overdue")
+    if callable(rule.step):
+        return rule.step(uow, case, clock_name, due.due_on)
+    key = trigger.key()
+    why = rule.why.format(due_on=due.due_on, clock=key, item=key.removeprefix("item-"))
     if rule.step == "refer_to_inspectorate" and ctx.policy.confirms("referral"):
-        trigger = "refused" if due.trigger.startswith("stage:") else due.trigger
-        return case, "propose_referral", {"trigger": trigger}, f"{why}; awaiting a supervisor's confirmation"
+        return Planned("propose_referral", {"trigger": clock_name or "refused"},
+                       f"{why}; awaiting a supervisor's confirmation")
     if rule.step == ALERT:
-        return case, "raise_alert", {"clock": due.trigger, "notify": supervisors_of(session, case.org_unit)}, why
-    return case, rule.step, {"bureau_confirmed": False} if rule.step == "take_effect" else {}, why
+        return Planned("raise_alert", {"clock": key, "notify": supervisors_of(session, case.org_unit)}, why)
+    return Planned(rule.step, {"bureau_confirmed": False} if rule.step == "take_effect" else {}, why)
 
 
 STATUS = {"propose_escalation": "proposed", "propose_referral": "proposed", "raise_alert": "alerted"}
@@ -286,9 +314,10 @@ def apply_due(cw: Casework, due: Due, actor: Actor) -> Outcome:
     """Act on one `due` in one transaction; a step that no longer applies is skipped, not an error."""
 
     def work(uow: UnitOfWork) -> Case:
-        case, action, data, reason = plan(uow, uow.load(due.case_id), due)
-        uow.ctx = dataclasses.replace(uow.ctx, reason=reason)
-        cw.apply(uow, case, action, data)
+        case = uow.load(due.case_id)
+        step = plan(uow, case, due)
+        uow.ctx = dataclasses.replace(uow.ctx, reason=step.reason)
+        cw.apply(uow, case, step.action, step.data)
         return case
 
     try:

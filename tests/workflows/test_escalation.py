@@ -23,7 +23,7 @@ from aggregates.policy import DeadlinePolicy
 from engine.clock import FixedClock
 from engine.migrate import upgrade
 from engine.service import Actor, Casework
-from engine.sweeps import ESCALATION, LEGAL, REACTION, Due, apply_all, list_due, run_sweep
+from engine.sweeps import ESCALATION, LEGAL, ClockRanOut, Due, FollowUp, apply_all, list_due, run_sweep
 from engine.tables import case_index
 from engine.unit_of_work import UnitOfWork
 from tests.conftest import make_settings
@@ -105,7 +105,8 @@ def test_the_reply_clock_runs_out_the_day_after_its_due_date(cw: Casework, clock
     assert list_due(cw, ESCALATION) == []
     assert run_sweep(cw, ESCALATION, SYSTEM).found == 0
     clock.advance(days=1)
-    assert list_due(cw, ESCALATION) == [Due(offer.case_id, "wage_negotiation", "reply", DAY_0 + timedelta(days=20))]
+    assert list_due(cw, ESCALATION) == [
+        Due(offer.case_id, "wage_negotiation", ClockRanOut("reply"), DAY_0 + timedelta(days=20))]
     assert list_due(cw, LEGAL) == []  # the reply clock is the escalation sweep's, not the legal one's
     run_sweep(cw, ESCALATION, SYSTEM)
     # Without org_units rows the higher-level union is named by the parent unit's path.
@@ -247,7 +248,7 @@ def test_a_union_proposal_unanswered_past_20_days_leads_to_a_rectification_propo
     assert list_due(cw, ESCALATION) == []
     clock.advance(days=1)
     report = run_sweep(cw, ESCALATION, SYSTEM)
-    assert [(o.due.trigger, o.status, o.action) for o in report.outcomes] == [
+    assert [(o.due.trigger.key(), o.status, o.action) for o in report.outcomes] == [
         ("proposal_reply", "applied", "issue_rectification")]
     case = cw.get(offer.case_id)
     assert case.stage == "rectification_pending"
@@ -321,9 +322,9 @@ def test_the_sweep_follows_a_settled_proposal_its_negotiation_missed(cw: Casewor
     assert cw.get(agreed).stage == cw.get(refused).stage == "rectification_pending"
 
     due = list_due(cw, ESCALATION)
-    assert sorted((d.case_id, d.trigger) for d in due) == sorted([
-        (agreed, f"{REACTION}{agreed_rp['case_id']}@resume_after_rectification"),
-        (refused, f"{REACTION}{refused_rp['case_id']}@refer_to_inspectorate")])
+    assert sorted((d.case_id, d.trigger.key()) for d in due) == sorted([
+        (agreed, f"reaction:{agreed_rp['case_id']}@resume_after_rectification"),
+        (refused, f"reaction:{refused_rp['case_id']}@refer_to_inspectorate")])
     report = run_sweep(cw, ESCALATION, SYSTEM)
     assert sorted((o.due.case_id, o.status, o.action) for o in report.outcomes) == sorted([
         (agreed, "applied", "resume_after_rectification"), (refused, "applied", "refer_to_inspectorate")])
@@ -415,7 +416,7 @@ def test_the_sweep_refers_a_resumed_negotiation_whose_proposal_was_referred_with
     record_without_reaction(cw, proposal.id, "refer_to_inspectorate", INSPECTOR, reason="逾期未整改")
     assert cw.get(negotiation.id).stage == "negotiating"
     assert list_due(cw, ESCALATION) == [
-        Due(negotiation.id, "wage_negotiation", f"{REACTION}{proposal.id}@refer_to_inspectorate")]
+        Due(negotiation.id, "wage_negotiation", FollowUp(proposal.id, "refer_to_inspectorate"))]
     [referred] = run_sweep(cw, ESCALATION, SYSTEM).outcomes
     assert (referred.status, referred.action, referred.linked) == ("applied", "refer_to_inspectorate", [])
     assert cw.get(negotiation.id).stage == "referred_to_inspectorate"

@@ -209,7 +209,7 @@ def test_a_rectification_item_past_its_deadline_is_referred_to_the_inspectorate(
     assert run_sweep(cw, LEGAL, SYSTEM).found == 0
     clock.advance(days=1)
     report = run_sweep(cw, LEGAL, SYSTEM)
-    assert [(o.due.trigger, o.status, o.action) for o in report.outcomes] == [
+    assert [(o.due.trigger.key(), o.status, o.action) for o in report.outcomes] == [
         ("item-1", "applied", "refer_to_inspectorate")]
     case = cw.get(proposal)
     assert case.stage == "referred" and case.clocks == {}
