@@ -12,11 +12,11 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from api.auth import casework, require
+from api.case_views import AnyCaseSchema
 from api.cases import case_view_for, etag, visible_case
 from api.errors import ApiError
 from api.fields import Strict
 from api.parsing import Blueprint
-from api.schemas import CaseSchema
 from engine.accounts import User
 from engine.audit import HistoryEntry, Verification, as_of, history, verify_case, verify_unit
 from engine.registry import case_type
@@ -105,7 +105,7 @@ class CaseHistory(MethodView):
 @blp.route("/cases/<string:ref>/as-of")
 class CaseAsOf(MethodView):
     @blp.arguments(AsOfQuerySchema, location="query")
-    @blp.response(200, CaseSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.response(200, AnyCaseSchema, headers={"ETag": {"schema": {"type": "string"}}})
     @blp.doc(summary="The case as it stood at a version or at a past recorded time")
     def get(self, args: dict[str, Any], ref: str) -> Any:
         user, case_id, _ = _audited(ref, "read_history")

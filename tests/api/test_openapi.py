@@ -1,11 +1,13 @@
-"""The OpenAPI document lists every command route of every case type with its request schema, and /docs
-serves Swagger UI with its scripts and styles from the app itself, reaching for nothing outside it."""
+"""The OpenAPI document lists every command route of every case type with its request schema, is the committed
+copy tests/api/openapi.json (so a change to the contract is a visible diff), and /docs serves Swagger UI with its
+scripts and styles from the app itself, reaching for nothing outside it."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
@@ -15,9 +17,13 @@ from aggregates import fields as declared
 from api.cases import COLLECTIONS
 from api.command_schemas import command_schema, field_for
 from api.fields import ClaimSchema, DecimalText, Text
+from api.openapi_dump import document
 from engine.catalogue import Parameter, parameters
 from engine.registry import CASE_TYPES
 from tests.api.conftest import ApiWorld
+
+COMMITTED = Path(__file__).with_name("openapi.json")
+REGENERATE = "python -m api.openapi_dump > tests/api/openapi.json"
 
 READ_ROUTES = {
     ("get", "/cases"), ("get", "/cases/{ref}"), ("get", "/cases/{ref}/history"), ("get", "/cases/{ref}/as-of"),
@@ -121,3 +127,35 @@ def test_a_command_field_is_what_its_parameter_declares_not_what_its_name_sugges
     assert parameters("labor_dispute", "start_mediation")[0].metadata == (declared.Text(max=120),)
     assert dict((p.name, p.metadata) for p in parameters("wage_negotiation", "submit_proposal"))[
         "wage_increase_pct"] == (declared.Percent(signed=True),)
+
+
+def _differences(served: Any, committed: Any, where: str = "") -> Iterator[str]:
+    """Where two JSON documents differ, as dotted paths."""
+    if isinstance(served, dict) and isinstance(committed, dict):
+        for key in sorted(set(served) | set(committed)):
+            if key not in committed:
+                yield f"{where}.{key} (new)"
+            elif key not in served:
+                yield f"{where}.{key} (gone)"
+            else:
+                yield from _differences(served[key], committed[key], f"{where}.{key}")
+    elif served != committed:
+        yield where or "(the whole document)"
+
+
+def test_the_openapi_document_is_the_committed_copy() -> None:
+    """The contract changes only on purpose: a renamed parameter, a new limit or response shows as a diff of
+    tests/api/openapi.json in the same commit."""
+    served = document()
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    differences = list(_differences(served, committed))
+    assert not differences, (
+        f"the OpenAPI document the API serves differs from {COMMITTED.name} at {len(differences)} place(s): "
+        f"{', '.join(differences[:10])}{' ...' if len(differences) > 10 else ''}. If the change is meant, "
+        f"regenerate the copy with `{REGENERATE}` and commit it with the change.")
+
+
+def test_the_copy_is_made_from_the_document_an_app_over_a_database_serves(api: ApiWorld) -> None:
+    """The copy is made from an app over an engine that is never connected; the app over a real database serves
+    the same document."""
+    assert api.client.get("/openapi.json").get_json() == document()
