@@ -26,7 +26,7 @@ class OneOfSchema(ma.Schema):
     choices: ClassVar[Mapping[str, type[ma.Schema]]]
 
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:
-        if many if many is not None else self.many:
+        if self.many if many is None else many:
             return [self.dump(one, many=False) for one in obj]
         return self.choices[obj[self.key]]().dump(obj)
 
