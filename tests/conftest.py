@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -27,6 +28,14 @@ POSTGRES_URL = normalise_database_url(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _postgres_problem: str | None = None
+
+# Folders and files whose every test is slow by its nature; `pytest -m "not slow"` leaves them out.
+SLOW = {
+    "workflows": "flows on Prefect's test server",
+    "e2e": "the whole service started as real processes",
+    "api/test_schemathesis.py": "fuzzes every operation of the OpenAPI document",
+}
+_SLOW_PATHS = [Path(__file__).parent / path for path in SLOW]
 
 
 def _check_postgres() -> str | None:
@@ -51,6 +60,11 @@ def pytest_report_header(config: pytest.Config) -> str:
     if _postgres_problem:
         return f"PostgreSQL tests SKIPPED: {POSTGRES_URL} unreachable ({_postgres_problem})"
     return f"PostgreSQL tests run against {POSTGRES_URL} (a fresh schema per test)"
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if any(item.path == path or path in item.path.parents for path in _SLOW_PATHS):
+        item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -30,6 +30,8 @@ arguments; and a `probe` rule takes the case as the walk left it, in whatever st
 role runs each action the stage table lets it run there on a copy, with valid arguments for the
 case's current state (the VALID builders): each listed action is accepted, each unlisted one refused
 as not allowed.
+
+The four machines take tens of seconds each and are marked slow: `pytest -m "not slow"` leaves them out.
 """
 
 from __future__ import annotations
@@ -500,7 +502,7 @@ class LaborDisputeMachine(CaseMachine):
             assert mediation.extensions <= 1
 
 
-TestLaborDisputeProperties = LaborDisputeMachine.TestCase
+TestLaborDisputeProperties = pytest.mark.slow(LaborDisputeMachine.TestCase)
 TestLaborDisputeProperties.settings = PROFILE
 
 
@@ -665,7 +667,7 @@ class WageNegotiationMachine(CaseMachine):
         return name
 
 
-TestWageNegotiationProperties = WageNegotiationMachine.TestCase
+TestWageNegotiationProperties = pytest.mark.slow(WageNegotiationMachine.TestCase)
 TestWageNegotiationProperties.settings = PROFILE
 
 
@@ -759,7 +761,7 @@ class RectificationMachine(CaseMachine):
         return "refer_to_inspectorate" if name == "confirm_referral" and self.case.pending_referral else name
 
 
-TestRectificationProperties = RectificationMachine.TestCase
+TestRectificationProperties = pytest.mark.slow(RectificationMachine.TestCase)
 TestRectificationProperties.settings = PROFILE
 
 
@@ -861,7 +863,7 @@ class HardshipMachine(CaseMachine):
         return next(e.actor_id for e in reversed(self.case.pending_events) if type(e).ACTION == "approve")
 
 
-TestHardshipProperties = HardshipMachine.TestCase
+TestHardshipProperties = pytest.mark.slow(HardshipMachine.TestCase)
 TestHardshipProperties.settings = PROFILE
 
 
