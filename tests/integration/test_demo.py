@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.demo import ORG_NAMES, load_demo
 from engine.service import Casework
 from engine.tables import case_index
+
+pytestmark = pytest.mark.slow  # each test loads a simulated year of cases
 
 
 def test_the_demo_covers_the_year_up_to_today_and_nothing_after(cw: Casework, settings) -> None:  # noqa: ANN001
