@@ -28,9 +28,10 @@ from api.errors import ApiError
 from api.parsing import Blueprint
 from api.schemas import CasePageSchema, CaseQuerySchema
 from engine.accounts import User
+from engine.lookup import IndexedCase
 from engine.queries import CaseFilter, search_cases
 from engine.registry import CASE_TYPES
-from engine.service import Actor, CommandResult, IndexedCase
+from engine.service import Actor, CommandResult
 from engine.views import case_view
 
 blp = Blueprint("cases", __name__, description="Open cases, run their commands, read and search them.")
