@@ -14,6 +14,7 @@ from aggregates.errors import DomainError
 from api.auth import current_user
 from api.errors import ApiError, ErrorSchema, error_response, from_domain_error, from_http_exception, from_unexpected
 from engine.config import ConfigurationError
+from engine.scheduler import NoScheduler, Scheduler
 from engine.service import Casework
 
 API_VERSION = "1"
@@ -29,8 +30,9 @@ class CaseworkApi(Api):
         return from_http_exception(error)
 
 
-def create_app(cw: Casework | None = None, config: dict[str, Any] | None = None) -> Flask:
-    """The app over `cw` (default: an engine from the environment's settings)."""
+def create_app(cw: Casework, scheduler: Scheduler | None = None, config: dict[str, Any] | None = None) -> Flask:
+    """The app over the service `cw`, starting campaign runs with `scheduler` (none: every start is refused with
+    503 scheduler_unavailable). bootstrap.http_app builds the production one, with Prefect's scheduler."""
     app = Flask("casework")
     app.config.update(
         API_TITLE="Casework",
@@ -49,7 +51,8 @@ def create_app(cw: Casework | None = None, config: dict[str, Any] | None = None)
     app.config.update(config or {})
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    app.extensions["casework"] = cw or Casework()
+    app.extensions["casework"] = cw
+    app.extensions["casework.scheduler"] = scheduler or NoScheduler()
     app.extensions["casework"].persons.secret  # noqa: B018 - read (or make) the person key now: fail at start
     api = CaseworkApi(app)
 

@@ -1,4 +1,5 @@
-"""Bearer-token authentication, the permission table and org-unit scope for each request."""
+"""Bearer-token authentication, the permission table and org-unit scope for each request; the service and the
+scheduler the app was built over."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ from flask import current_app, g, request
 from api.errors import ApiError
 from engine.access import may, roles_with
 from engine.accounts import User, authenticate, get_org
+from engine.scheduler import Scheduler
 from engine.service import Casework
 
 
 def casework() -> Casework:
     """The Casework service this app was built over (`create_app`)."""
     return current_app.extensions["casework"]
+
+
+def scheduler() -> Scheduler:
+    """The scheduler this app starts runs with (`create_app`)."""
+    return current_app.extensions["casework.scheduler"]
 
 
 def current_user() -> User:

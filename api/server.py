@@ -1,13 +1,17 @@
-"""gunicorn, run in-process: one Flask app (and one engine) per worker process."""
+"""gunicorn, run in-process: one Flask app (and one Casework service) per worker process."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import wsgi
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 URL_ATOMS = ("f", "{referer}i", "{http_referer}e")
 """Access-log atoms that hold a URL: logged without its query string."""
@@ -51,23 +55,23 @@ class AnonymousResponse(wsgi.Response):
 
 
 class CaseworkServer(BaseApplication):
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], build_app: Callable[[], Flask]) -> None:
         self.options = options
+        self.build_app = build_app
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Any:
-        from api.app import create_app
-
-        return create_app()
+    def load(self) -> Flask:
+        return self.build_app()
 
 
-def serve(host: str, port: int, workers: int, **options: Any) -> None:
-    """Serve the API until interrupted; the app is built after the fork, so workers share no connection."""
+def serve(host: str, port: int, workers: int, build_app: Callable[[], Flask], **options: Any) -> None:
+    """Serve the app `build_app` makes until interrupted; each worker calls it after the fork, so workers share no
+    connection."""
     wsgi.Response = AnonymousResponse  # gunicorn has no setting for it; every worker builds its responses from here
     CaseworkServer({"bind": f"{host}:{port}", "workers": workers, "preload_app": False,
                     "accesslog": "-", "graceful_timeout": 10, "logger_class": PrivateAccessLogger,
-                    **options}).run()
+                    **options}, build_app).run()

@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, kind, command in commands:
             with console.status(f"timing {label}"):
                 timings.append(Timing(label, kind, time_command(command, env, args.runs, args.warmup)))
-        imports = import_time_by_package(["-m", "workflows.cli", "show", number], env, 15) if args.imports else []
+        imports = import_time_by_package(["-m", "cli", "show", number], env, 15) if args.imports else []
 
     heavier_anchor = max((t for t in timings if t.kind == "anchor"), key=lambda t: t.median_ms)
     print_table(f"command-line start-up, {args.runs} runs each (a fresh process, ms)",

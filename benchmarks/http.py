@@ -1,7 +1,7 @@
 """HTTP API latency and throughput: the gunicorn-served app next to the same engine calls in-process.
 
 PRODUCT The API as `casework api` serves it, started as a separate process:
-        `python -m engine.cli api --host 127.0.0.1 --port P --workers W` (gunicorn sync workers, one Flask app
+        `python -m cli api --host 127.0.0.1 --port P --workers W` (gunicorn sync workers, one Flask app
         and one Casework per worker, access log on) on a free local port, on the run's own database.
         Clients are threads in this process, each with its own http.client connection; keep-alive is offered,
         but gunicorn's sync workers close after every response, so each request opens a new local TCP
@@ -411,7 +411,7 @@ def api_server(backend: Backend, workers: int, cipher_key: str | None,
     booting."""
     port = free_port()
     log_path = backend.workdir / "api-server.log"
-    command = [sys.executable, "-m", "engine.cli", "api", "--host", HOST, "--port", str(port),
+    command = [sys.executable, "-m", "cli", "api", "--host", HOST, "--port", str(port),
                "--workers", str(workers), "--no-show-demo-tokens"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, cwd=REPO_ROOT, env=server_env(backend, cipher_key), stdin=subprocess.DEVNULL,

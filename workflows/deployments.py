@@ -1,4 +1,4 @@
-"""The product's deployments, their schedules, and how other processes start runs of them.
+"""The product's deployments, their schedules, and the scheduler other processes start runs with.
 
 | deployment                     | schedule setting               | default          |
 |--------------------------------|--------------------------------|------------------|
@@ -20,13 +20,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from engine.config import ConfigurationError, Settings
-
-if TYPE_CHECKING:
-    from engine.service import Casework
+from engine.scheduler import RunState, SchedulerUnavailable
 
 DEPLOYMENT = "casework"
 INTERVAL = re.compile(r"^(\d+)\s*([smh]?)$")
@@ -110,28 +108,32 @@ def serve_all(settings: Settings, limit: int | None = None) -> None:
     serve(*deployments(settings), limit=limit, print_starting_message=False)
 
 
-def start_campaign_run(cw: Casework, campaign_id: UUID) -> str:
-    """Start the campaign as a run of its deployment (without waiting), record the run on the campaign,
-    and return the flow run id."""
-    from prefect.deployments import run_deployment
+class PrefectScheduler:
+    """The engine's `Scheduler` on Prefect: a campaign run is a run of the offer-campaign deployment, on the
+    server PREFECT_API_URL names, picked up by a worker."""
 
-    from engine.campaigns import set_flow_run
+    def start_campaign_run(self, campaign_id: UUID) -> str:
+        """Start the campaign as a run of its deployment, without waiting; the flow run id."""
+        if not os.environ.get("PREFECT_API_URL"):
+            raise SchedulerUnavailable("no Prefect server is configured (PREFECT_API_URL)")
+        from prefect.deployments import run_deployment
 
-    run = run_deployment(CAMPAIGN_DEPLOYMENT, parameters={"campaign_id": str(campaign_id)}, timeout=0,
-                         as_subflow=False, tags=["casework", "campaign"])
-    set_flow_run(cw, campaign_id, str(run.id))
-    return str(run.id)
+        try:
+            run = run_deployment(CAMPAIGN_DEPLOYMENT, parameters={"campaign_id": str(campaign_id)}, timeout=0,
+                                 as_subflow=False, tags=["casework", "campaign"])
+        except Exception as e:  # noqa: BLE001 - any failure to reach Prefect: nothing started, the caller may retry
+            raise SchedulerUnavailable(f"could not be started ({type(e).__name__}: {str(e)[:200]})") from e
+        return str(run.id)
 
+    def run_state(self, run_id: str) -> RunState:
+        """A flow run's state as the Prefect server knows it ({"state": "unknown", ...} when unreachable)."""
+        from prefect.client.orchestration import get_client
 
-def flow_run_state(flow_run_id: str) -> dict[str, Any]:
-    """A flow run's state as the Prefect server knows it ({"state": "unknown", ...} when unreachable)."""
-    from prefect.client.orchestration import get_client
-
-    try:
-        with get_client(sync_client=True) as client:
-            run = client.read_flow_run(flow_run_id)
-    except Exception as e:  # noqa: BLE001 - the server may be down; the database counts still answer
-        return {"state": "unknown", "message": f"Prefect server not reachable: {type(e).__name__}"}
-    state = run.state
-    return {"state": state.type.value.lower() if state else "unknown", "state_name": state.name if state else None,
-            "message": state.message if state else None}
+        try:
+            with get_client(sync_client=True) as client:
+                run = client.read_flow_run(UUID(run_id))
+        except Exception as e:  # noqa: BLE001 - the server may be down; the database counts still answer
+            return {"state": "unknown", "message": f"Prefect server not reachable: {type(e).__name__}"}
+        state = run.state
+        return {"state": state.type.value.lower() if state else "unknown",
+                "state_name": state.name if state else None, "message": state.message if state else None}

@@ -139,7 +139,7 @@ class Supervisor:
 
 def casework_command(*args: str) -> list[str]:
     """This same `casework` program, as a child process."""
-    return [sys.executable, "-m", "workflows.cli", *args]
+    return [sys.executable, "-m", "cli", *args]
 
 
 def prefect_command(*args: str) -> list[str]:

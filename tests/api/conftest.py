@@ -1,5 +1,5 @@
-"""Fixtures for the HTTP API tests: the real Flask app over a migrated engine (SQLite and PostgreSQL),
-a small org tree and one user per role, each with their own bearer token."""
+"""Fixtures for the HTTP API tests: the real Flask app (wired as bootstrap.py wires it) over a migrated engine
+(SQLite and PostgreSQL), a small org tree and one user per role, each with their own bearer token."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from aggregates.stages import USER_ROLES
-from api import create_app
+from bootstrap import http_app
 from engine.accounts import add_org, add_user
 from engine.clock import FixedClock
 from engine.service import Actor, Casework
@@ -59,7 +59,7 @@ class ApiWorld:
 def api(cw: Casework, clock: FixedClock) -> ApiWorld:
     for path, name in ORGS:
         add_org(cw, path, name)
-    app = create_app(cw)
+    app = http_app(cw)  # as `casework api` builds it: Prefect's scheduler, no server unless PREFECT_API_URL
     world = ApiWorld(cw, clock, app, app.test_client())
     users = {role: (role, HOME) for role in USER_ROLES} | EXTRA_USERS
     for name, (role, unit) in users.items():

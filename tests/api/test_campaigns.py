@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from engine.campaigns import create_campaign
+from api.app import create_app
+from engine.campaigns import create_campaign, run_campaign
+from engine.scheduler import RunState
 from engine.service import Actor, Casework
 from engine.tables import campaign_targets, campaigns
 from tests.api.conftest import ApiWorld
@@ -304,3 +307,46 @@ def test_another_units_campaign_and_an_unknown_id_are_404(api: ApiWorld) -> None
     for unknown in (str(uuid.uuid4()), "not-a-campaign"):
         check_error(api["supervisor"].get(f"/campaigns/{unknown}"), 404, "not_found")
         check_error(api["supervisor"].post(f"/campaigns/{unknown}/start"), 404, "not_found")
+
+
+# -- the scheduler is the app's, given to it -------------------------------------------------------------------
+
+
+class HereScheduler:
+    """A scheduler that runs a campaign at once, in this process, through the engine (as `casework campaign start
+    --here` does), and remembers how each of its runs ended."""
+
+    def __init__(self, cw: Casework) -> None:
+        self.cw = cw
+        self.runs: dict[str, RunState] = {}
+
+    def start_campaign_run(self, campaign_id: uuid.UUID) -> str:
+        run_id = f"here-{len(self.runs) + 1}"
+        _, totals = run_campaign(self.cw, campaign_id)
+        self.runs[run_id] = {"state": "completed", "state_name": "Completed", "message": f"{totals['opened']} opened"}
+        return run_id
+
+    def run_state(self, run_id: str) -> RunState:
+        return self.runs[run_id]
+
+
+def test_the_app_starts_campaign_runs_with_the_scheduler_it_is_given(api: ApiWorld) -> None:
+    scheduler = HereScheduler(api.cw)
+    negotiator = replace(api["negotiator"], client=create_app(api.cw, scheduler).test_client())
+    response = negotiator.post("/campaigns", campaign(enterprises=enterprises(4)))
+    assert response.status_code == 202, response.get_json()
+    started = response.get_json()
+    assert started["flow_run_id"] == "here-1" and list(scheduler.runs) == ["here-1"]
+
+    found = negotiator.get(f"/campaigns/{started['campaign_id']}").get_json()
+    assert found["counts"] == {"total": 4, "opened": 4, "failed": 0, "pending": 0}
+    assert found["flow_run_id"] == "here-1"
+    assert found["run"] == {"state": "completed", "state_name": "Completed", "message": "4 opened"}
+
+
+def test_an_app_given_no_scheduler_stores_the_campaign_and_503_says_there_is_none(api: ApiWorld) -> None:
+    negotiator = replace(api["negotiator"], client=create_app(api.cw).test_client())
+    error = check_error(negotiator.post("/campaigns", campaign()), 503, "scheduler_unavailable")
+    assert "no scheduler is configured" in error["message"] and error["campaign_id"] in error["message"]
+    found = negotiator.get(f"/campaigns/{error['campaign_id']}").get_json()
+    assert found["counts"]["pending"] == 3 and found["flow_run_id"] is None and found["run"] is None

@@ -28,8 +28,8 @@ from flask import Flask
 from hypothesis import HealthCheck
 from schemathesis import Case, checks
 
-from api.app import create_app
 from api.cases import IF_MATCH
+from bootstrap import http_app
 from engine.accounts import add_org, add_user
 from engine.config import Settings
 from engine.service import Actor, Casework
@@ -122,14 +122,14 @@ def world(cw: Casework) -> World:
 
 @pytest.fixture
 def app(cw: Casework, world: World) -> Flask:
-    return create_app(cw)
+    return http_app(cw)
 
 
 def _served_document() -> dict[str, Any]:
     """/openapi.json as the app serves it, over an engine that is never connected: the document needs none."""
     cw = Casework(Settings.from_env({"CASEWORK_DATABASE_URL": "sqlite:///:memory:"}))
     try:
-        return create_app(cw).test_client().get("/openapi.json").get_json()
+        return http_app(cw).test_client().get("/openapi.json").get_json()
     finally:
         cw.close()
 

@@ -30,7 +30,7 @@ def free_port() -> int:
 
 
 def casework(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -56,7 +56,7 @@ def test_the_served_api_does_not_announce_itself_and_logs_no_query_string(tmp_pa
 
     port, log = free_port(), tmp_path / "api.log"
     with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "engine.cli", "api", "--host", HOST, "--port", str(port),
+        server = subprocess.Popen([sys.executable, "-m", "cli", "api", "--host", HOST, "--port", str(port),
                                    "--workers", "1"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT

@@ -27,7 +27,7 @@ HEADER = "企业名称,统一社会信用代码,职工人数"
 HERE_RUNNER = """
 import sys
 
-from workflows.cli import main
+from cli import main
 
 try:
     main()
@@ -163,7 +163,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def casework(*args: str) -> Result:
-    from workflows.cli import main
+    from cli import main
 
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
+from cli import main
 
 
 @pytest.fixture
@@ -174,3 +174,15 @@ def test_account_changes_at_the_command_line_are_recorded_with_the_operators_log
     table = run("users", "changes", "u-2048").output
     assert "u-2048" in table and "created" in table and "李强" in table
     assert "no user 'nobody'" in run("users", "changes", "nobody", ok=False).output
+
+
+def test_casework_run_starts_its_worker_and_api_as_this_same_program() -> None:
+    """The children `casework run` starts (workflows/supervisor.py) are this command line, every command of it."""
+    import subprocess
+
+    from workflows.supervisor import casework_command
+
+    done = subprocess.run(casework_command("--help"), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert {"api", "worker", "run", "show", "users", "campaign"} <= {
+        line.split()[0] for line in done.stdout.split("Commands:")[1].splitlines() if line.strip()}

@@ -21,8 +21,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
+from cli import main
 from tests.conftest import POSTGRES_URL, _check_postgres
-from workflows.cli import main
 
 CASEWORK = str(Path(sys.executable).with_name("casework"))
 Setup = Callable[[Path], None]

@@ -33,7 +33,7 @@ def loaded_after(code: str, env: dict[str, str] | None = None) -> dict[str, list
 
 
 def test_importing_the_command_line_loads_no_heavy_package() -> None:
-    assert loaded_after("import workflows.cli, engine.cli")["heavy"] == []
+    assert loaded_after("import cli")["heavy"] == []
 
 
 def test_show_loads_only_the_case_type_it_shows_and_no_heavy_package(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_show_loads_only_the_case_type_it_shows_and_no_heavy_package(tmp_path: P
         number = file_dispute(cw).number
     finally:
         cw.close()
-    loaded = loaded_after("import contextlib, io\nfrom workflows.cli import main\n"
+    loaded = loaded_after("import contextlib, io\nfrom cli import main\n"
                           "with contextlib.redirect_stdout(io.StringIO()):\n"
                           f"    main(['show', {number!r}], standalone_mode=False)", env)
     assert loaded["heavy"] == []

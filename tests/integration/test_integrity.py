@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 from eventsourcing.cipher import AESCipher
 
+from cli import main
 from engine.audit import as_of, history, verify_case, verify_store
-from engine.cli import main
 from engine.errors import CaseIntegrityError
 from engine.migrate import upgrade
 from engine.service import Casework, CommandResult

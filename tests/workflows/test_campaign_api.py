@@ -1,9 +1,9 @@
 """Offer campaigns through the HTTP API against the session's Prefect test server.
 
-The real app (api.app.create_app) over a real SQLite file; the product's deployments registered on the
-test server; POST /campaigns starts a run of offer-campaign/casework (202 with its flow_run_id), which no
-worker picks up here, so the test then runs the flow in this process, as a worker would, and follows the
-campaign through GET /campaigns/{id} to the end.
+The real app as bootstrap.http_app wires it (Prefect's scheduler) over a real SQLite file; the product's
+deployments registered on the test server; POST /campaigns starts a run of offer-campaign/casework (202 with its
+flow_run_id), which no worker picks up here, so the test then runs the flow in this process, as a worker would,
+and follows the campaign through GET /campaigns/{id} to the end.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from uuid import UUID
 import pytest
 from flask import Flask
 
-from api.app import create_app
+from bootstrap import http_app
 from engine.accounts import add_org, add_user
 from engine.service import Actor, Casework
 from tests.integration.scenarios import credit_code
@@ -50,13 +50,13 @@ def tokens(cw: Casework) -> dict[str, str]:
 
 @pytest.fixture
 def app(cw: Casework, tokens: dict[str, str]) -> Flask:
-    return create_app(cw)
+    return http_app(cw)
 
 
 @pytest.fixture
 def scheduler(cw: Casework, prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The deployments registered on the test server, and PREFECT_API_URL naming it (the API checks the
-    environment variable before it tries to start a run; Prefect's own client reads the harness's setting)."""
+    """The deployments registered on the test server, and PREFECT_API_URL naming it (the Prefect scheduler checks
+    the environment variable before it tries to start a run; Prefect's own client reads the harness's setting)."""
     from prefect.settings import get_current_settings
 
     url = str(get_current_settings().api.url)
