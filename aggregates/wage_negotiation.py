@@ -38,7 +38,7 @@ SIDES = ("union", "enterprise")
 Side = Annotated[str, Choice(SIDES), Text(max=20)]
 RECTIFICATION_KIND = "rectification_proposal"
 
-# The escalation ladder (DESIGN 3.2): 0 offer, 1 acting offer, 2 rectification proposal.
+# The escalation ladder (docs/domain.md): 0 offer, 1 acting offer, 2 rectification proposal.
 LADDER_OFFER, LADDER_ACTING_OFFER, LADDER_RECTIFICATION = 0, 1, 2
 # Stages in which the enterprise's silence or refusal moves the case up the ladder.
 ESCALATING = ("offer_issued", "acting_offer_issued", "offer_refused", "negotiating")

@@ -9,7 +9,7 @@ or concurrent sweep changes nothing twice: the command log answers a repeated id
 stage tables refuse a step that has already happened.
 
 Two sweeps share this module: `escalation` (the negotiation ladder and the cross-case
-reactions) and `legal` (every other clock of DESIGN section 3).
+reactions) and `legal` (every other legal clock: docs/domain.md, "Legal clocks").
 """
 
 from __future__ import annotations

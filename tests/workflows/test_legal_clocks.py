@@ -1,4 +1,5 @@
-"""The legal-clock sweep: every clock of DESIGN section 3 other than the offer ladder, by the business clock."""
+"""The legal-clock sweep: every legal clock but the offer ladder (docs/domain.md, "Legal clocks"), by the business
+clock."""
 
 from __future__ import annotations
 
