@@ -16,7 +16,7 @@ from marshmallow import fields, validate
 
 from api.auth import casework, require, require_scope, scheduler
 from api.errors import ApiError
-from api.fields import DecimalText, Strict, Text
+from api.fields import EnterpriseSchema, Strict, TermsSchema, Text
 from api.parsing import Blueprint
 from engine import campaigns
 from engine.accounts import User
@@ -26,26 +26,17 @@ from engine.service import Actor
 blp = Blueprint("campaigns", __name__, description="Offer campaigns: one written offer to many enterprises.")
 
 
-class CampaignEnterpriseSchema(Strict):
-    name = Text(required=True, max_length=200, min_length=1)
-    credit_code = Text(max_length=40, metadata={"description": "unified social credit code (统一社会信用代码)"})
-    employees = fields.Integer(validate=validate.Range(min=0, max=10_000_000), allow_none=True)
-
-
-class CampaignTermsSchema(Strict):
-    wage_increase_pct = DecimalText(signed=True, places=4, digits=3, allow_none=True)  # the range: engine's check
-    minimum_wage = DecimalText(allow_none=True)
-    other = Text(max_length=2000)
-
-
 class CampaignRequestSchema(Strict):
+    """One offer to many enterprises: its terms and each enterprise take the schemas of the offer itself
+    (POST /negotiations), so a campaign accepts exactly what the offers it opens accept."""
+
     document_number = Text(required=True, min_length=1, max_length=120,
                            metadata={"description": "the written offer's document number (文号), one per campaign"})
     issuing_union = Text(required=True, min_length=1, max_length=200)
     org_unit = Text(required=True, min_length=1, max_length=200)
-    terms = fields.Nested(CampaignTermsSchema, load_default=dict)
+    terms = fields.Nested(TermsSchema, load_default=dict)
     assignee = Text(max_length=120, allow_none=True)
-    enterprises = fields.List(fields.Nested(CampaignEnterpriseSchema),
+    enterprises = fields.List(fields.Nested(EnterpriseSchema),
                               validate=validate.Length(max=campaigns.MAX_TARGETS),
                               metadata={"description": "the enterprises; or give `csv` instead"})
     csv = Text(max_length=2_000_000, metadata={"description": "CSV text with a header row: name, credit_code, "

@@ -350,3 +350,18 @@ def test_an_app_given_no_scheduler_stores_the_campaign_and_503_says_there_is_non
     assert "no scheduler is configured" in error["message"] and error["campaign_id"] in error["message"]
     found = negotiator.get(f"/campaigns/{error['campaign_id']}").get_json()
     assert found["counts"]["pending"] == 3 and found["flow_run_id"] is None and found["run"] is None
+
+
+def test_a_campaign_takes_the_enterprises_and_terms_an_offer_takes(api: ApiWorld) -> None:
+    """The campaign kept its own copies of the offer's schemas, and they disagreed: its terms' `other` was limited
+    to 2000 characters (an offer's to 4000) and it took employees as "120", which an offer refuses."""
+    enterprise = {"name": "苏州示例电子有限公司", "credit_code": "9132 0500 MA1X XXXX XC", "employees": None}
+    terms = {"wage_increase_pct": "-1.5", "other": "带薪年休假" * 600}
+    assert api["negotiator"].post("/negotiations", offer(enterprise=enterprise, terms=terms)).status_code == 201
+    check_error(api["negotiator"].post("/campaigns", campaign(enterprises=[enterprise], terms=terms)), 503,
+                "scheduler_unavailable")  # stored: the body was accepted
+    texts = {**enterprise, "employees": "120"}
+    offered = check_error(api["negotiator"].post("/negotiations", offer(enterprise=texts)), 422)
+    assert list(offered["fields"]) == ["enterprise.employees"]
+    error = refused(api, campaign(document_number="姑工要〔2026〕31号", enterprises=[texts]))
+    assert list(error["fields"]) == ["enterprises[0].employees"]
