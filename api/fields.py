@@ -107,7 +107,9 @@ class EnterpriseSchema(EmployerSchema):
 
 class PersonSchema(Strict):
     name = Text(required=True, min_length=1, max_length=100)
-    id_number = Text(max_length=18, metadata={"description": "居民身份证号码: 17 digits and a digit or X"})
+    id_number = Text(max_length=40, metadata={  # room for the spaces the engine takes out
+        "description": "居民身份证号码 (GB 11643): 17 digits and a check digit or X; full-width digits and spaces "
+                       "are accepted and normalised; a wrong check digit is refused"})
     phone = Text(max_length=30)
     address = Text(max_length=300)
 

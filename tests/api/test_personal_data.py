@@ -76,6 +76,15 @@ def test_the_same_number_in_other_digits_is_the_same_person(api: ApiWorld, digit
     assert other.get_json()["details"]["worker"]["id_number"] == id_number(2)  # stored in ASCII digits
 
 
+def test_an_id_number_typed_in_groups_is_stored_without_the_spaces(api: ApiWorld) -> None:
+    number = id_number(3)
+    grouped = " ".join([number[:6], number[6:14], number[14:]]) + " "
+    created = api["caseworker"].post(collection("hardship"),
+                                     hardship(3, worker={"name": "王芳", "id_number": grouped}))
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["details"]["worker"]["id_number"] == number
+
+
 def test_a_number_that_fails_its_check_digit_is_a_422_naming_the_field(api: ApiWorld) -> None:
     good = id_number(1)
     wrong = good[:-1] + ("0" if good[-1] != "0" else "1")
