@@ -299,7 +299,13 @@ def test_a_prefect_server_that_cannot_be_reached_is_named(world: dict[str, str],
     assert runner.invoke(main, ["db", "upgrade"], catch_exceptions=False).exit_code == 0
     url = f"http://127.0.0.1:{world['port']}/api"
     monkeypatch.setenv("PREFECT_API_URL", url)
-    result = runner.invoke(main, ["worker"], catch_exceptions=False)
+    # Prefect reads its settings once, when first imported: in a session that imported it earlier (collecting
+    # the flow tests does), the setting must reach Prefect's own settings too, or the worker would start a
+    # temporary server of its own and serve forever.
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        result = runner.invoke(main, ["worker"], catch_exceptions=False)
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert "Traceback" not in result.output and len(lines) == 1, result.output
