@@ -171,7 +171,7 @@ def test_a_link_to_a_case_out_of_sight_is_refused_without_revealing_it(api: ApiW
 def test_422_names_every_bad_field(api: ApiWorld, case: dict[str, Any]) -> None:
     before = count_rows(api.cw)
     med = api["mediator"]
-    bad = {"employer": {"name": 5, "colour": "red"}, "applicants": [{"name": ""}, {"id_number": "x" * 19}],
+    bad = {"employer": {"name": 5, "colour": "red"}, "applicants": [{"name": ""}, {"id_number": "x" * 41}],
            "workers_involved": "twelve", "claims": [{"category": "wages", "amount": "-5"}, {"amount": 3.14159}],
            "summary": ["not", "text"], "extra": True, "occurred_at": "yesterday"}
     body = _refused(api, med.post(collection("labor_dispute"), bad), 422, before, "invalid_request")
