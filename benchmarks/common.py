@@ -219,7 +219,7 @@ def open_engine(backend: Backend, cipher_key: str | None = None, migrate: bool =
 
     cw = Casework(backend.settings(cipher_key))
     if migrate:
-        upgrade(cw.db)
+        upgrade(cw.sql_engine)
     return cw
 
 

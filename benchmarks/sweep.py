@@ -243,7 +243,7 @@ class SizeRun:
         self.start = datetime(*START, tzinfo=DEFAULT_TZ)
         self.clock = FixedClock(self.start)
         self.cw = Casework(backend.settings(), self.clock)
-        upgrade(self.cw.db)
+        upgrade(self.cw.sql_engine)
         self.mediator = Actor(id="mediator-bench", role="mediator")
         self.disputes: list[Any] = []
         self.notes_done = 0

@@ -88,9 +88,9 @@ def require_schema(cw: Casework) -> None:
     """Refuse to run against a database whose schema is behind, naming what to run."""
     from engine.migrate import is_current, pending
 
-    if is_current(cw.db):
+    if is_current(cw.sql_engine):
         return
-    missing = pending(cw.db)
+    missing = pending(cw.sql_engine)
     if missing:
         raise click.ClickException(
             f"the database schema is not up to date ({len(missing)} migration(s) pending); run: casework db upgrade"

@@ -29,7 +29,7 @@ def api(ctx: click.Context, host: str, port: int, workers: int | None, show_demo
     cw = ready(ctx)
     workers = workers or min(2 * (os.cpu_count() or 1), 8)
     base = f"http://{host}:{port}"
-    console.print(f"Casework API on [bold]{base}[/] ({workers} workers, {cw.db.url.get_backend_name()})")
+    console.print(f"Casework API on [bold]{base}[/] ({workers} workers, {cw.sql_engine.url.get_backend_name()})")
     console.print(f"  OpenAPI document  {base}/openapi.json")
     console.print(f"  interactive docs  {base}/docs/")
     tokens = demo_tokens(cw.settings) if show_demo_tokens else []

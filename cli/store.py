@@ -22,10 +22,10 @@ def db_upgrade(ctx: click.Context) -> None:
     from engine.migrate import pending, upgrade_store
 
     cw = service(ctx)
-    todo = pending(cw.db)
+    todo = pending(cw.sql_engine)
     with operator_errors():
         rekeyed = upgrade_store(cw)
-    url = cw.db.url.render_as_string(hide_password=True)
+    url = cw.sql_engine.url.render_as_string(hide_password=True)
     console.print(f"[green]schema up to date[/] on {url} ({len(todo)} migration(s) applied)")
     if rekeyed is not None:
         console.print(f"person reservations re-keyed with this installation's person key: {rekeyed.reservations}")

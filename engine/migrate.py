@@ -53,7 +53,7 @@ def upgrade_store(cw: Casework) -> Rekeyed | None:
     from engine.persons import rekey
 
     cw.persons.secret  # noqa: B018
-    upgrade(cw.db)
+    upgrade(cw.sql_engine)
     return rekey(cw)
 
 

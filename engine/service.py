@@ -87,13 +87,14 @@ class Casework:
     def __init__(self, settings: Settings | None = None, clock: BusinessClock | None = None) -> None:
         self.settings = settings or Settings.from_env()
         self.clock = clock or SystemClock()
-        self.db = create_db_engine(self.settings)
-        self.store = CaseStore(self.db, self.settings)
+        self.sql_engine = create_db_engine(self.settings)
+        """The SQLAlchemy engine the event store and the read models share."""
+        self.store = CaseStore(self.sql_engine, self.settings)
         self.persons = PersonKeys(self.settings)
 
     def close(self) -> None:
         self.store.close()
-        self.db.dispose()
+        self.sql_engine.dispose()
 
     # -- transactions --------------------------------------------------------------
 

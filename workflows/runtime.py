@@ -23,7 +23,7 @@ def casework() -> Casework:
     with _lock:
         if _service is None:
             cw = Casework(Settings.from_env())
-            missing = pending(cw.db)
+            missing = pending(cw.sql_engine)
             if missing:
                 cw.close()
                 raise RuntimeError(f"the database schema is not up to date ({len(missing)} migration(s) pending); "

@@ -82,7 +82,7 @@ def test_removing_the_last_event_is_detected_through_the_case_index(cw: Casework
 def test_with_a_cipher_key_personal_data_is_encrypted_at_rest(tmp_path, database_url: str, clock) -> None:  # noqa: ANN001
     settings = make_settings(tmp_path, database_url, cipher_key=AESCipher.create_key(num_bytes=32))
     cw = Casework(settings, clock)
-    upgrade(cw.db)
+    upgrade(cw.sql_engine)
     try:
         opened = file_dispute(cw)
         cw.execute(opened.case_id, "accept", SUPERVISOR)

@@ -40,7 +40,7 @@ def test_show_loads_only_the_case_type_it_shows_and_no_heavy_package(tmp_path: P
     env = {"CASEWORK_DATA_DIR": str(tmp_path)}
     cw = Casework(Settings.from_env(env))
     try:
-        upgrade(cw.db)
+        upgrade(cw.sql_engine)
         number = file_dispute(cw).number
     finally:
         cw.close()
@@ -72,11 +72,11 @@ def test_the_heads_read_from_the_scripts_are_alembics() -> None:
 def test_the_schema_is_current_only_at_the_newest_revision(database_url: str, tmp_path: Path) -> None:
     cw = Casework(Settings.from_env({"CASEWORK_DATA_DIR": str(tmp_path), "CASEWORK_DATABASE_URL": database_url}))
     try:
-        assert not is_current(cw.db)  # nothing applied (and on SQLite, no file made by asking)
-        assert cw.db.url.get_backend_name() != "sqlite" or not (tmp_path / "casework.db").exists()
-        upgrade(cw.db)
-        assert is_current(cw.db) and pending(cw.db) == []
-        downgrade(cw.db, "0003")
-        assert not is_current(cw.db) and pending(cw.db) == sorted(head_revisions())
+        assert not is_current(cw.sql_engine)  # nothing applied (and on SQLite, no file made by asking)
+        assert cw.sql_engine.url.get_backend_name() != "sqlite" or not (tmp_path / "casework.db").exists()
+        upgrade(cw.sql_engine)
+        assert is_current(cw.sql_engine) and pending(cw.sql_engine) == []
+        downgrade(cw.sql_engine, "0003")
+        assert not is_current(cw.sql_engine) and pending(cw.sql_engine) == sorted(head_revisions())
     finally:
         cw.close()

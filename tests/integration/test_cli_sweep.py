@@ -22,7 +22,7 @@ def test_the_sweep_command_lists_what_is_due_and_what_it_did(tmp_path: Path, mon
         monkeypatch.delenv(name, raising=False)
     cw = Casework(Settings.from_env())
     try:
-        upgrade(cw.db)
+        upgrade(cw.sql_engine)
         filed = file_dispute(cw, occurred_at=datetime.now(DEFAULT_TZ) - timedelta(days=20))  # acceptance overdue
     finally:
         cw.close()

@@ -92,7 +92,7 @@ def test_verification_names_the_broken_case_by_its_number(cw: Casework, clock) -
 def test_with_a_cipher_a_changed_byte_is_a_refusal_not_a_decryption_traceback(
         tmp_path, database_url: str, clock) -> None:  # noqa: ANN001
     cw = Casework(make_settings(tmp_path, database_url, cipher_key=AESCipher.create_key(num_bytes=32)), clock)
-    upgrade(cw.db)
+    upgrade(cw.sql_engine)
     try:
         opened = _dispute_of_three_events(cw, clock)
         flip_byte(cw, opened.case_id, 2, field=b"")  # the first byte of the ciphertext

@@ -120,7 +120,7 @@ def test_rebuild_keys_every_reservation_with_the_installation_key(cw: Casework) 
 
 def test_the_key_file_is_made_once_private_and_refused_when_others_may_read_it(tmp_path, sqlite_url: str) -> None:  # noqa: ANN001
     cw = Casework(make_settings(tmp_path, sqlite_url))
-    upgrade(cw.db)
+    upgrade(cw.sql_engine)
     try:
         cw.open_case("hardship", CASEWORKER, **hardship_application())
         path = tmp_path / "person.key"

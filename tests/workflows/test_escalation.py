@@ -441,12 +441,12 @@ def test_a_sweep_links_only_the_cases_it_recorded_on(cw: Casework, clock) -> Non
 
 @pytest.fixture
 def confirming(tmp_path, database_url: str, clock: FixedClock) -> Iterator[Casework]:  # noqa: ANN001
-    """An engine whose policy has the scheduler propose each ladder step for a supervisor to confirm."""
+    """A service whose policy has the scheduler propose each ladder step for a supervisor to confirm."""
     policy = dataclasses.replace(DeadlinePolicy(), escalation="confirm")
-    engine = Casework(make_settings(tmp_path, database_url, policy=policy), clock)
-    upgrade(engine.db)
-    yield engine
-    engine.close()
+    cw = Casework(make_settings(tmp_path, database_url, policy=policy), clock)
+    upgrade(cw.sql_engine)
+    yield cw
+    cw.close()
 
 
 def test_with_the_confirm_policy_the_sweep_proposes_and_a_supervisor_confirms_or_dismisses(
@@ -502,13 +502,13 @@ def test_with_the_confirm_policy_the_sweep_proposes_and_a_supervisor_confirms_or
 
 @pytest.fixture
 def per_rung(tmp_path, database_url: str, clock: FixedClock) -> Iterator[Casework]:  # noqa: ANN001
-    """An engine where an acting offer is routine but a rectification proposal and a referral are a supervisor's
+    """A service where an acting offer is routine but a rectification proposal and a referral are a supervisor's
     to sign: the scheduler takes the first rung itself and proposes the other two."""
     policy = DeadlinePolicy(escalation={"acting_offer": "auto", "rectification": "confirm", "referral": "confirm"})
-    engine = Casework(make_settings(tmp_path, database_url, policy=policy), clock)
-    upgrade(engine.db)
-    yield engine
-    engine.close()
+    cw = Casework(make_settings(tmp_path, database_url, policy=policy), clock)
+    upgrade(cw.sql_engine)
+    yield cw
+    cw.close()
 
 
 def test_each_rung_of_the_ladder_follows_its_own_policy(per_rung: Casework, clock) -> None:  # noqa: ANN001
