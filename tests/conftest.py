@@ -120,7 +120,7 @@ def settings(tmp_path, database_url: str) -> Settings:  # noqa: ANN001
 
 @pytest.fixture
 def cw(settings: Settings, clock: FixedClock) -> Iterator[Casework]:
-    engine = Casework(settings, clock)
-    upgrade(engine.db)
-    yield engine
-    engine.close()
+    service = Casework(settings, clock)
+    upgrade(service.sql_engine)
+    yield service
+    service.close()
