@@ -103,8 +103,10 @@ def new_clock(ctx: Context, name: str, policy_clock: str, start: date | None = N
 def _needs_a_running_clock(case: Case, now: Now) -> str | None:
     if any(c.paused_on is None for c in case.clocks.values()):
         return None
-    return "; ".join(f"clock {c.name!r} is already paused since {c.paused_on}" for c in case.clocks.values()) \
+    return (
+        "; ".join(f"clock {c.name!r} is already paused since {c.paused_on}" for c in case.clocks.values())
         or "no clock is open"
+    )
 
 
 def _needs_a_paused_clock(case: Case, now: Now) -> str | None:
@@ -136,22 +138,55 @@ def common_actions(working_roles: Iterable[str]) -> list[Action]:
     """Actions every case type has in every open stage."""
     working = tuple(working_roles)
     return [
-        action("assign", "CaseAssigned", source=ANY_OPEN, roles=SUPERVISING,
-               help="Assign or reassign the case to a caseworker."),
-        action("add_note", "NoteAdded", source=ANY_OPEN, roles=(*working, *SUPERVISING),
-               help="Record what happened, without changing the stage."),
-        action("link_case", "CaseLinked", source=ANY_OPEN, roles=(*working, *SUPERVISING),
-               help="Link a related case."),
-        action("pause_clock", "ClockPaused", source=ANY_OPEN, roles=SUPERVISING, reason=True,
-               guard=_needs_a_running_clock,
-               help="Stop a legal clock from running, e.g. while a party is unreachable."),
-        action("resume_clock", "ClockResumed", source=ANY_OPEN, roles=SUPERVISING, guard=_needs_a_paused_clock,
-               help="Restart a paused clock; its due date moves by the days it was paused."),
-        action("extend_clock", "ClockExtended", source=ANY_OPEN, roles=SUPERVISING, reason=True,
-               guard=_needs_an_extendable_clock, help="Move a clock's due date later."),
-        action("raise_alert", "DeadlineAlertRaised", source=ANY_OPEN, roles=("system",),
-               guard=_needs_an_overdue_clock,
-               help="A legal clock ran out and no step follows by itself: tell the people responsible."),
+        action(
+            "assign",
+            "CaseAssigned",
+            source=ANY_OPEN,
+            roles=SUPERVISING,
+            help="Assign or reassign the case to a caseworker.",
+        ),
+        action(
+            "add_note",
+            "NoteAdded",
+            source=ANY_OPEN,
+            roles=(*working, *SUPERVISING),
+            help="Record what happened, without changing the stage.",
+        ),
+        action("link_case", "CaseLinked", source=ANY_OPEN, roles=(*working, *SUPERVISING), help="Link a related case."),
+        action(
+            "pause_clock",
+            "ClockPaused",
+            source=ANY_OPEN,
+            roles=SUPERVISING,
+            reason=True,
+            guard=_needs_a_running_clock,
+            help="Stop a legal clock from running, e.g. while a party is unreachable.",
+        ),
+        action(
+            "resume_clock",
+            "ClockResumed",
+            source=ANY_OPEN,
+            roles=SUPERVISING,
+            guard=_needs_a_paused_clock,
+            help="Restart a paused clock; its due date moves by the days it was paused.",
+        ),
+        action(
+            "extend_clock",
+            "ClockExtended",
+            source=ANY_OPEN,
+            roles=SUPERVISING,
+            reason=True,
+            guard=_needs_an_extendable_clock,
+            help="Move a clock's due date later.",
+        ),
+        action(
+            "raise_alert",
+            "DeadlineAlertRaised",
+            source=ANY_OPEN,
+            roles=("system",),
+            guard=_needs_an_overdue_clock,
+            help="A legal clock ran out and no step follows by itself: tell the people responsible.",
+        ),
     ]
 
 
@@ -254,8 +289,11 @@ class Case(Aggregate):
     @property
     def active_alerts(self) -> list[dict[str, Any]]:
         """Alerts whose clock is still open on the same due date: nobody has acted on them yet."""
-        return [a for a in getattr(self, "alerts", ())
-                if (c := self.clocks.get(a["clock"])) is not None and c.due_on == a["due_on"]]
+        return [
+            a
+            for a in getattr(self, "alerts", ())
+            if (c := self.clocks.get(a["clock"])) is not None and c.due_on == a["due_on"]
+        ]
 
     def all_flags(self) -> list[str]:
         return [*self.flags(), *(["deadline_alert"] if self.active_alerts else [])]
@@ -294,13 +332,12 @@ class Case(Aggregate):
             limit = ctx.recorded_at - timedelta(days=ctx.policy.max_backdate_days)
             if ctx.occurred_at < limit:
                 raise InvalidCommand(
-                    label, a.name,
+                    label,
+                    a.name,
                     {"occurred_at": f"may be back-dated at most {ctx.policy.max_backdate_days} days"},
                 )
             if not_before is not None and ctx.occurred_at < not_before:
-                raise InvalidCommand(
-                    label, a.name, {"occurred_at": "may not be earlier than the case's last event"}
-                )
+                raise InvalidCommand(label, a.name, {"occurred_at": "may not be earlier than the case's last event"})
 
     def _guard(self, ctx: Context, name: str) -> Action:
         """The action, if its stage, the caller's role and its state guard let it run, and the command's reason
@@ -354,7 +391,10 @@ class Case(Aggregate):
         label = f"{cls.__name__} {number}"
         if ctx.actor_role not in a.roles:
             raise ActionNotAllowed(
-                case=label, stage="(new)", action=a.name, allowed=[],
+                case=label,
+                stage="(new)",
+                action=a.name,
+                allowed=[],
                 why=f"role '{ctx.actor_role}' may not open this case type",
             )
         cls._check_context(ctx, a, label, None)
@@ -378,14 +418,22 @@ class Case(Aggregate):
             raise InvalidCommand(label, a.name, {"org_unit": "is required"})
         event_cls = getattr(cls, a.event)
         fields = cls._event_fields(
-            ctx, a, a.targets[0],
+            ctx,
+            a,
+            a.targets[0],
             {**data, "number": number, "org_unit": org_unit, "assignee": assignee},
-            opened, (), GENESIS,
+            opened,
+            (),
+            GENESIS,
         )
         digest = event_hash(
             event_cls.__qualname__,
-            {"originator_id": case_id, "originator_version": cls.INITIAL_VERSION,
-             "timestamp": ctx.recorded_at, **fields},
+            {
+                "originator_id": case_id,
+                "originator_version": cls.INITIAL_VERSION,
+                "timestamp": ctx.recorded_at,
+                **fields,
+            },
         )
         return cls._create(event_cls, id=case_id, timestamp=ctx.recorded_at, hash=digest, **fields)
 
@@ -410,8 +458,7 @@ class Case(Aggregate):
         fields = self._event_fields(ctx, a, stage, data or {}, opened, closed, self.head_hash)
         digest = event_hash(
             event_cls.__qualname__,
-            {"originator_id": self.id, "originator_version": self.version + 1,
-             "timestamp": ctx.recorded_at, **fields},
+            {"originator_id": self.id, "originator_version": self.version + 1, "timestamp": ctx.recorded_at, **fields},
         )
         self.trigger_event(event_cls, timestamp=ctx.recorded_at, hash=digest, **fields)
 
@@ -479,17 +526,17 @@ class Case(Aggregate):
         if current.paused_on is None:
             raise self._invalid("resume_clock", clock=f"{clock!r} is not paused")
         paused_days = max((ctx.today - current.paused_on).days, 0)
-        self._record(ctx, a, {"clock": clock, "due_on": current.due_on + timedelta(days=paused_days),
-                              "paused_days": paused_days})
+        self._record(
+            ctx, a, {"clock": clock, "due_on": current.due_on + timedelta(days=paused_days), "paused_days": paused_days}
+        )
 
     def _on_resume_clock(self, event: Case.Event) -> None:
         name = event.data["clock"]
-        self.clocks[name] = dataclasses.replace(
-            self.clocks[name], paused_on=None, due_on=event.data["due_on"]
-        )
+        self.clocks[name] = dataclasses.replace(self.clocks[name], paused_on=None, due_on=event.data["due_on"])
 
-    def extend_clock(self, ctx: Context, *, clock: ClockName, days: int | None = None,
-                     due_on: date | None = None) -> None:
+    def extend_clock(
+        self, ctx: Context, *, clock: ClockName, days: int | None = None, due_on: date | None = None
+    ) -> None:
         a = self._guard(ctx, "extend_clock")
         if clock in self.DEDICATED_EXTENSIONS:
             raise self._refuse(
@@ -503,16 +550,18 @@ class Case(Aggregate):
         """An alert was already raised for `clock` on its current due date."""
         return any(x["clock"] == clock.name and x["due_on"] == clock.due_on for x in self.alerts)
 
-    def raise_alert(self, ctx: Context, *, clock: ClockName,
-                    notify: Annotated[Sequence[str], Text(max=200)] = ()) -> None:
+    def raise_alert(
+        self, ctx: Context, *, clock: ClockName, notify: Annotated[Sequence[str], Text(max=200)] = ()
+    ) -> None:
         """Record, once per clock and due date, that a clock ran out and whom it was reported to."""
         a = self._guard(ctx, "raise_alert")
         current = self._open_clock(clock, "raise_alert")
         if not current.is_overdue(ctx.today):
             raise self._refuse("raise_alert", f"clock {clock!r} has not run out (due {current.due_on})", ctx)
         if self.alerted(current):
-            raise self._refuse("raise_alert", f"an alert for clock {clock!r} due {current.due_on} was already raised",
-                               ctx)
+            raise self._refuse(
+                "raise_alert", f"an alert for clock {clock!r} due {current.due_on} was already raised", ctx
+            )
         if isinstance(notify, str) or not all(isinstance(n, str) and n.strip() for n in notify):
             raise self._invalid("raise_alert", notify="must be a list of user ids")
         self._record(ctx, a, {"clock": clock, "due_on": current.due_on, "notify": [n.strip() for n in notify]})
@@ -564,6 +613,15 @@ def require(fields: dict[str, str], condition: bool, name: str, problem: str) ->
 
 
 __all__ = [
-    "Case", "Clock", "Context", "case_type", "common_actions", "event_action", "new_clock", "require",
-    "DeadlinePolicy", "DEFAULT_POLICY", "field",
+    "Case",
+    "Clock",
+    "Context",
+    "case_type",
+    "common_actions",
+    "event_action",
+    "new_clock",
+    "require",
+    "DeadlinePolicy",
+    "DEFAULT_POLICY",
+    "field",
 ]

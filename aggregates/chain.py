@@ -36,7 +36,5 @@ def _canonical(value: Any) -> Any:
 def event_hash(event_type: str, fields: Mapping[str, Any]) -> str:
     """Hash of one event; `fields` must include originator id/version, timestamp and prev_hash."""
     body = {"type": event_type, **{k: v for k, v in fields.items() if k != "hash"}}
-    encoded = json.dumps(
-        _canonical(body), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
+    encoded = json.dumps(_canonical(body), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

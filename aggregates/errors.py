@@ -35,10 +35,7 @@ class ActionNotAllowed(DomainError):
         self.why = why
         allowed_text = ", ".join(self.allowed) if self.allowed else "none"
         detail = f" ({why})" if why else ""
-        super().__init__(
-            f"{case}: '{action}' is not allowed in stage '{stage}'{detail}; "
-            f"allowed now: {allowed_text}"
-        )
+        super().__init__(f"{case}: '{action}' is not allowed in stage '{stage}'{detail}; allowed now: {allowed_text}")
 
     def to_dict(self) -> dict[str, object]:
         return {

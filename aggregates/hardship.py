@@ -80,26 +80,80 @@ TABLE = StageTable(
     },
     terminal=("rejected", "exited", "withdrawn"),
     actions=[
-        action("apply", "HardshipApplied", target="applied", roles=ASSISTING,
-               counts=("hardship_applications",),
-               help="Record an application for hardship assistance, or a worker found on a visit."),
-        action("verify", "HomeVisitVerified", source="applied", target="verified", roles=ASSISTING,
-               help="Record the home visit (入户核实) and its findings."),
-        action("approve", "HardshipRegistered", source="verified", target="registered", roles=SUPERVISING,
-               counts=("hardship_registered",), guard=_not_the_verifier,
-               help="Register the worker (建档); the approver may not be the verifier."),
-        action("reject", "HardshipRejected", source=("applied", "verified"), target="rejected", roles=SUPERVISING,
-               reason=True, counts=("hardship_rejected",), help="Reject the application with the reason."),
-        action("disburse", "AidDisbursed", source="registered", roles=ASSISTING, counts=("disbursements",),
-               guard=_room_under_a_cap,
-               help="Record aid paid out, within the policy's annual cap for the aid type."),
-        action("review", "HardshipReviewed", source="registered", target=("registered", "exited"), roles=ASSISTING,
-               counts=("hardship_reviews",), guard=_review_window_open,
-               help="The annual review (动态管理): continue, reclassify or exit."),
-        action("exit", "HardshipExited", source="registered", target="exited", roles=SUPERVISING, reason=True,
-               counts=("hardship_exited",), help="The worker has left hardship (脱困)."),
-        action("withdraw", "HardshipWithdrawn", source=("applied", "verified"), target="withdrawn", roles=ASSISTING,
-               reason=True, help="The application is withdrawn (撤回)."),
+        action(
+            "apply",
+            "HardshipApplied",
+            target="applied",
+            roles=ASSISTING,
+            counts=("hardship_applications",),
+            help="Record an application for hardship assistance, or a worker found on a visit.",
+        ),
+        action(
+            "verify",
+            "HomeVisitVerified",
+            source="applied",
+            target="verified",
+            roles=ASSISTING,
+            help="Record the home visit (入户核实) and its findings.",
+        ),
+        action(
+            "approve",
+            "HardshipRegistered",
+            source="verified",
+            target="registered",
+            roles=SUPERVISING,
+            counts=("hardship_registered",),
+            guard=_not_the_verifier,
+            help="Register the worker (建档); the approver may not be the verifier.",
+        ),
+        action(
+            "reject",
+            "HardshipRejected",
+            source=("applied", "verified"),
+            target="rejected",
+            roles=SUPERVISING,
+            reason=True,
+            counts=("hardship_rejected",),
+            help="Reject the application with the reason.",
+        ),
+        action(
+            "disburse",
+            "AidDisbursed",
+            source="registered",
+            roles=ASSISTING,
+            counts=("disbursements",),
+            guard=_room_under_a_cap,
+            help="Record aid paid out, within the policy's annual cap for the aid type.",
+        ),
+        action(
+            "review",
+            "HardshipReviewed",
+            source="registered",
+            target=("registered", "exited"),
+            roles=ASSISTING,
+            counts=("hardship_reviews",),
+            guard=_review_window_open,
+            help="The annual review (动态管理): continue, reclassify or exit.",
+        ),
+        action(
+            "exit",
+            "HardshipExited",
+            source="registered",
+            target="exited",
+            roles=SUPERVISING,
+            reason=True,
+            counts=("hardship_exited",),
+            help="The worker has left hardship (脱困).",
+        ),
+        action(
+            "withdraw",
+            "HardshipWithdrawn",
+            source=("applied", "verified"),
+            target="withdrawn",
+            roles=ASSISTING,
+            reason=True,
+            help="The application is withdrawn (撤回).",
+        ),
         *common_actions(ASSISTING),
     ],
 )
@@ -121,8 +175,12 @@ def _household(bad: dict[str, str], household: Any, prefix: str = "household") -
         require(bad, False, prefix, "must give members, monthly_income_per_capita and local_minimum")
         return None
     members = household.get("members")
-    require(bad, isinstance(members, int) and not isinstance(members, bool) and members >= 1,
-            f"{prefix}.members", "must be a whole number, at least 1")
+    require(
+        bad,
+        isinstance(members, int) and not isinstance(members, bool) and members >= 1,
+        f"{prefix}.members",
+        "must be a whole number, at least 1",
+    )
     income = money(household.get("monthly_income_per_capita"))
     require(bad, income is not None, f"{prefix}.monthly_income_per_capita", "must be a non-negative amount in CNY")
     minimum = money(household.get("local_minimum"))
@@ -185,23 +243,38 @@ class HardshipCase(Case):
         for i, cause in enumerate(causes if causes_ok else ()):
             require(bad, cause in CAUSES, f"causes[{i}]", f"must be one of {', '.join(CAUSES)}")
         normalised = normalise_category(category)
-        require(bad, normalised is not None, "category",
-                f"must be one of {', '.join(CATEGORIES)} (or the older terms 特困, 困难)")
+        require(
+            bad,
+            normalised is not None,
+            "category",
+            f"must be one of {', '.join(CATEGORIES)} (or the older terms 特困, 困难)",
+        )
         require(bad, isinstance(found_on_visit, bool), "found_on_visit", "must be true or false")
         require(bad, employer is None or isinstance(employer, str), "employer", "must be text")
         if bad:
             raise cls._invalid_new(number, bad)
         data = {
-            "worker": {"name": name, "id_number": id_number,
-                       "phone": text(worker.get("phone")), "address": text(worker.get("address"))},
+            "worker": {
+                "name": name,
+                "id_number": id_number,
+                "phone": text(worker.get("phone")),
+                "address": text(worker.get("address")),
+            },
             "household": parsed_household,
             "causes": list(dict.fromkeys(causes)),
             "category": normalised,
             "found_on_visit": found_on_visit,
             "employer": text(employer) or None,
         }
-        return cls._open(ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee, data=data,
-                         opened={"verification": new_clock(ctx, "verification", "hardship.verification")})
+        return cls._open(
+            ctx,
+            case_id=case_id,
+            number=number,
+            org_unit=org_unit,
+            assignee=assignee,
+            data=data,
+            opened={"verification": new_clock(ctx, "verification", "hardship.verification")},
+        )
 
     def _on_apply(self, event: Case.Event) -> None:
         d = event.data
@@ -257,26 +330,49 @@ class HardshipCase(Case):
 
     # -- commands ----------------------------------------------------------------
 
-    def verify(self, ctx: Context, *, visited_on: date, findings: str,
-               household: Annotated[Mapping[str, Any] | None, Nested("household")] = None,
-               recommended_category: Category | None = None) -> None:
+    def verify(
+        self,
+        ctx: Context,
+        *,
+        visited_on: date,
+        findings: str,
+        household: Annotated[Mapping[str, Any] | None, Nested("household")] = None,
+        recommended_category: Category | None = None,
+    ) -> None:
         a = self._guard(ctx, "verify")
         bad: dict[str, str] = {}
         is_date = isinstance(visited_on, date) and not isinstance(visited_on, datetime)
         require(bad, is_date, "visited_on", "must be a date")
         require(bad, not is_date or visited_on <= ctx.today, "visited_on", "may not lie in the future")
         applied_on = self.opened_at.astimezone(ctx.tz).date()
-        require(bad, not is_date or visited_on >= applied_on, "visited_on",
-                f"may not be earlier than the application ({applied_on})")
+        require(
+            bad,
+            not is_date or visited_on >= applied_on,
+            "visited_on",
+            f"may not be earlier than the application ({applied_on})",
+        )
         require(bad, bool(text(findings)), "findings", "is required")
         corrected = _household(bad, household) if household is not None else None
         recommended = normalise_category(recommended_category) if recommended_category is not None else None
-        require(bad, recommended_category is None or recommended is not None, "recommended_category",
-                f"must be one of {', '.join(CATEGORIES)}")
+        require(
+            bad,
+            recommended_category is None or recommended is not None,
+            "recommended_category",
+            f"must be one of {', '.join(CATEGORIES)}",
+        )
         if bad:
             raise self._invalid("verify", **bad)
-        self._record(ctx, a, {"visited_on": visited_on, "findings": text(findings), "household": corrected,
-                              "recommended_category": recommended}, closed=["verification"])
+        self._record(
+            ctx,
+            a,
+            {
+                "visited_on": visited_on,
+                "findings": text(findings),
+                "household": corrected,
+                "recommended_category": recommended,
+            },
+            closed=["verification"],
+        )
 
     def _on_verify(self, event: Case.Event) -> None:
         d = event.data
@@ -303,8 +399,15 @@ class HardshipCase(Case):
         a = self._guard(ctx, "reject")
         self._record(ctx, a, {}, closed=self._closing_all_clocks())
 
-    def disburse(self, ctx: Context, *, aid_type: Annotated[str, Text(max=20)], amount: Annotated[Any, Money()],
-                 fund: Annotated[str, Text(max=200)], period: Annotated[str, Text(max=40)]) -> None:
+    def disburse(
+        self,
+        ctx: Context,
+        *,
+        aid_type: Annotated[str, Text(max=20)],
+        amount: Annotated[Any, Money()],
+        fund: Annotated[str, Text(max=200)],
+        period: Annotated[str, Text(max=40)],
+    ) -> None:
         a = self._guard(ctx, "disburse")
         bad: dict[str, str] = {}
         caps = ctx.policy.annual_caps
@@ -312,8 +415,9 @@ class HardshipCase(Case):
         parsed = money(amount)
         require(bad, parsed is not None and parsed > 0, "amount", "must be a positive amount in CNY")
         require(bad, bool(text(fund)), "fund", "is required")
-        require(bad, _PERIOD.match(text(period)) is not None, "period",
-                "is required, as a year or a month (2026, 2026-03)")
+        require(
+            bad, _PERIOD.match(text(period)) is not None, "period", "is required, as a year or a month (2026, 2026-03)"
+        )
         if bad:
             raise self._invalid("disburse", **bad)
         assert parsed is not None
@@ -326,8 +430,18 @@ class HardshipCase(Case):
                 "disburse",
                 amount=f"exceeds the annual cap of {cap} CNY for {aid_type} aid in {year}; {remaining} CNY remains",
             )
-        self._record(ctx, a, {"aid_type": aid_type, "amount": parsed, "fund": text(fund), "period": text(period),
-                              "year": year, "disbursed_on": ctx.today})
+        self._record(
+            ctx,
+            a,
+            {
+                "aid_type": aid_type,
+                "amount": parsed,
+                "fund": text(fund),
+                "period": text(period),
+                "year": year,
+                "disbursed_on": ctx.today,
+            },
+        )
 
     def _on_disburse(self, event: Case.Event) -> None:
         d = event.data
@@ -335,8 +449,14 @@ class HardshipCase(Case):
         key = (d["year"], d["aid_type"])
         self.totals[key] = self.totals.get(key, Decimal("0.00")) + d["amount"]
 
-    def review(self, ctx: Context, *, outcome: Annotated[str, Choice(OUTCOMES), Text(max=20)],
-               category: Category | None = None, notes: str = "") -> None:
+    def review(
+        self,
+        ctx: Context,
+        *,
+        outcome: Annotated[str, Choice(OUTCOMES), Text(max=20)],
+        category: Category | None = None,
+        notes: str = "",
+    ) -> None:
         a = self._guard(ctx, "review")
         bad: dict[str, str] = {}
         require(bad, outcome in OUTCOMES, "outcome", f"must be one of {', '.join(OUTCOMES)}")
@@ -351,13 +471,24 @@ class HardshipCase(Case):
             require(bad, bool(text(ctx.reason)), "reason", "a reason is required to exit hardship")
         if bad:
             raise self._invalid("review", **bad)
-        data = {"outcome": outcome, "category": chosen, "previous_category": self.category,
-                "notes": text(notes), "reviewed_on": ctx.today}
+        data = {
+            "outcome": outcome,
+            "category": chosen,
+            "previous_category": self.category,
+            "notes": text(notes),
+            "reviewed_on": ctx.today,
+        }
         if outcome == "exit":
             self._record(ctx, a, data, stage="exited", closed=self._closing_all_clocks())
         else:
-            self._record(ctx, a, data, stage="registered", closed=["review"],
-                         opened={"review": new_clock(ctx, "review", "hardship.review")})
+            self._record(
+                ctx,
+                a,
+                data,
+                stage="registered",
+                closed=["review"],
+                opened={"review": new_clock(ctx, "review", "hardship.review")},
+            )
 
     def _on_review(self, event: Case.Event) -> None:
         d = event.data

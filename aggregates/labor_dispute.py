@@ -40,8 +40,13 @@ def _mediation_ran_out(case: LaborDispute, now: Now) -> str | None:
     clock = case.clocks.get("mediation")
     if clock is not None and clock.is_overdue(now.today):
         return None
-    state = ("no mediation clock" if clock is None else f"paused since {clock.paused_on}" if clock.paused_on
-             else f"due {clock.due_on}")
+    state = (
+        "no mediation clock"
+        if clock is None
+        else f"paused since {clock.paused_on}"
+        if clock.paused_on
+        else f"due {clock.due_on}"
+    )
     return f"the mediation clock has not run out ({state})"
 
 
@@ -59,36 +64,114 @@ TABLE = StageTable(
     },
     terminal=("declined", "resolved", "referred_to_arbitration", "withdrawn"),
     actions=[
-        action("file", "DisputeFiled", target="filed", roles=(*MEDIATING, "caseworker"),
-               counts=("disputes_filed",), help="Record a worker's application for mediation."),
-        action("accept", "DisputeAccepted", source="filed", target="accepted", roles=MEDIATING,
-               counts=("disputes_accepted",), help="Accept the application (受理); starts the 15-day mediation clock."),
-        action("decline", "DisputeDeclined", source="filed", target="declined", roles=MEDIATING, reason=True,
-               counts=("disputes_declined",), help="Decline the application (不予受理) with the reason."),
-        action("start_mediation", "MediationStarted", source="accepted", target="in_mediation", roles=MEDIATING,
-               help="Assign the mediator and open mediation."),
-        action("record_session", "MediationSessionRecorded", source="in_mediation", roles=MEDIATING,
-               help="Record a mediation session."),
-        action("extend_mediation", "MediationExtended", source=("accepted", "in_mediation"), roles=MEDIATING,
-               reason=True, guard=_not_extended_yet, help="Extend mediation once, with both parties' consent."),
-        action("reach_agreement", "AgreementReached", source="in_mediation", target="agreement_reached",
-               roles=MEDIATING, counts=("disputes_mediated",),
-               help="Record the mediation agreement (调解协议) and its performance due date."),
-        action("confirm_performance", "AgreementPerformed", source="agreement_reached", target="resolved",
-               roles=MEDIATING, counts=("disputes_resolved",), help="Confirm the agreement was performed."),
-        action("fail_mediation", "MediationFailed", source=("accepted", "in_mediation"),
-               target="mediation_failed", roles=MEDIATING, reason=True, counts=("disputes_failed",),
-               help="Record that mediation failed (调解不成)."),
-        action("deem_failed", "MediationDeemedFailed", source=("accepted", "in_mediation"),
-               target="mediation_failed", roles=("system", "supervisor"), counts=("disputes_failed",),
-               guard=_mediation_ran_out,
-               help="The mediation clock ran out: deemed failed (视为调解不成)."),
-        action("refer_to_arbitration", "ReferredToArbitration", source=("mediation_failed", "agreement_reached"),
-               target="referred_to_arbitration", roles=MEDIATING, counts=("disputes_referred",),
-               help="Inform the worker of the right to arbitration (告知申请仲裁)."),
-        action("withdraw", "DisputeWithdrawn", source=("filed", "accepted", "in_mediation", "mediation_failed"),
-               target="withdrawn", roles=(*MEDIATING, "caseworker"), reason=True,
-               counts=("disputes_withdrawn",), help="The applicant withdraws (撤回)."),
+        action(
+            "file",
+            "DisputeFiled",
+            target="filed",
+            roles=(*MEDIATING, "caseworker"),
+            counts=("disputes_filed",),
+            help="Record a worker's application for mediation.",
+        ),
+        action(
+            "accept",
+            "DisputeAccepted",
+            source="filed",
+            target="accepted",
+            roles=MEDIATING,
+            counts=("disputes_accepted",),
+            help="Accept the application (受理); starts the 15-day mediation clock.",
+        ),
+        action(
+            "decline",
+            "DisputeDeclined",
+            source="filed",
+            target="declined",
+            roles=MEDIATING,
+            reason=True,
+            counts=("disputes_declined",),
+            help="Decline the application (不予受理) with the reason.",
+        ),
+        action(
+            "start_mediation",
+            "MediationStarted",
+            source="accepted",
+            target="in_mediation",
+            roles=MEDIATING,
+            help="Assign the mediator and open mediation.",
+        ),
+        action(
+            "record_session",
+            "MediationSessionRecorded",
+            source="in_mediation",
+            roles=MEDIATING,
+            help="Record a mediation session.",
+        ),
+        action(
+            "extend_mediation",
+            "MediationExtended",
+            source=("accepted", "in_mediation"),
+            roles=MEDIATING,
+            reason=True,
+            guard=_not_extended_yet,
+            help="Extend mediation once, with both parties' consent.",
+        ),
+        action(
+            "reach_agreement",
+            "AgreementReached",
+            source="in_mediation",
+            target="agreement_reached",
+            roles=MEDIATING,
+            counts=("disputes_mediated",),
+            help="Record the mediation agreement (调解协议) and its performance due date.",
+        ),
+        action(
+            "confirm_performance",
+            "AgreementPerformed",
+            source="agreement_reached",
+            target="resolved",
+            roles=MEDIATING,
+            counts=("disputes_resolved",),
+            help="Confirm the agreement was performed.",
+        ),
+        action(
+            "fail_mediation",
+            "MediationFailed",
+            source=("accepted", "in_mediation"),
+            target="mediation_failed",
+            roles=MEDIATING,
+            reason=True,
+            counts=("disputes_failed",),
+            help="Record that mediation failed (调解不成).",
+        ),
+        action(
+            "deem_failed",
+            "MediationDeemedFailed",
+            source=("accepted", "in_mediation"),
+            target="mediation_failed",
+            roles=("system", "supervisor"),
+            counts=("disputes_failed",),
+            guard=_mediation_ran_out,
+            help="The mediation clock ran out: deemed failed (视为调解不成).",
+        ),
+        action(
+            "refer_to_arbitration",
+            "ReferredToArbitration",
+            source=("mediation_failed", "agreement_reached"),
+            target="referred_to_arbitration",
+            roles=MEDIATING,
+            counts=("disputes_referred",),
+            help="Inform the worker of the right to arbitration (告知申请仲裁).",
+        ),
+        action(
+            "withdraw",
+            "DisputeWithdrawn",
+            source=("filed", "accepted", "in_mediation", "mediation_failed"),
+            target="withdrawn",
+            roles=(*MEDIATING, "caseworker"),
+            reason=True,
+            counts=("disputes_withdrawn",),
+            help="The applicant withdraws (撤回).",
+        ),
         *common_actions(MEDIATING),
     ],
 )
@@ -125,34 +208,54 @@ class LaborDispute(Case):
             require(bad, bool(str(person.get("name", "")).strip()), f"applicants[{i}].name", "is required")
             ids.append(checked_resident_id(bad, person.get("id_number"), f"applicants[{i}].id_number"))
         credit_code = checked_credit_code(bad, (employer or {}).get("credit_code"), "employer.credit_code")
-        require(bad, isinstance(workers_involved, int) and not isinstance(workers_involved, bool)
-                and workers_involved >= max(len(applicants or ()), 1),
-                "workers_involved", "must be a whole number, at least the number of applicants")
+        require(
+            bad,
+            isinstance(workers_involved, int)
+            and not isinstance(workers_involved, bool)
+            and workers_involved >= max(len(applicants or ()), 1),
+            "workers_involved",
+            "must be a whole number, at least the number of applicants",
+        )
         require(bad, bool(claims), "claims", "at least one claim is required")
         parsed_claims = []
         for i, claim in enumerate(claims or ()):
             category = claim.get("category")
-            require(bad, category in CLAIM_CATEGORIES, f"claims[{i}].category",
-                    f"must be one of {', '.join(CLAIM_CATEGORIES)}")
+            require(
+                bad,
+                category in CLAIM_CATEGORIES,
+                f"claims[{i}].category",
+                f"must be one of {', '.join(CLAIM_CATEGORIES)}",
+            )
             amount = money(claim.get("amount", "0"))
             require(bad, amount is not None, f"claims[{i}].amount", "must be a non-negative amount in CNY")
-            parsed_claims.append({"category": category, "amount": amount,
-                                  "description": str(claim.get("description", ""))})
+            parsed_claims.append(
+                {"category": category, "amount": amount, "description": str(claim.get("description", ""))}
+            )
         if bad:
             raise cls._invalid_new(number, bad)
         data = {
             "employer": {"name": str(employer["name"]).strip(), "credit_code": credit_code},
             "applicants": [
-                {k: (id_number if k == "id_number" else str(v)) for k, v in person.items()
-                 if k in ("name", "id_number", "phone", "address")}
+                {
+                    k: (id_number if k == "id_number" else str(v))
+                    for k, v in person.items()
+                    if k in ("name", "id_number", "phone", "address")
+                }
                 for person, id_number in zip(applicants, ids, strict=True)
             ],
             "workers_involved": workers_involved,
             "claims": parsed_claims,
             "summary": summary,
         }
-        case = cls._open(ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee,
-                         data=data, opened={"acceptance": new_clock(ctx, "acceptance", "dispute.acceptance")})
+        case = cls._open(
+            ctx,
+            case_id=case_id,
+            number=number,
+            org_unit=org_unit,
+            assignee=assignee,
+            data=data,
+            opened={"acceptance": new_clock(ctx, "acceptance", "dispute.acceptance")},
+        )
         return case
 
     def _on_file(self, event: Case.Event) -> None:
@@ -214,8 +317,9 @@ class LaborDispute(Case):
         self.mediator = event.data["mediator"]
         self.assignee = self.assignee or self.mediator
 
-    def record_session(self, ctx: Context, *, held_on: date, summary: str,
-                       attendees: Annotated[Sequence[str], Text(max=200)] = ()) -> None:
+    def record_session(
+        self, ctx: Context, *, held_on: date, summary: str, attendees: Annotated[Sequence[str], Text(max=200)] = ()
+    ) -> None:
         a = self._guard(ctx, "record_session")
         bad: dict[str, str] = {}
         require(bad, is_day(held_on), "held_on", "must be a date")
@@ -235,22 +339,32 @@ class LaborDispute(Case):
         clock = self._open_clock("mediation", "extend_mediation")
         days = days if days is not None else ctx.policy.rule("dispute.mediation_extension").days
         due = self._extended_due(clock, days, None, "extend_mediation")
-        self._record(ctx, a, {"clock": "mediation", "due_on": due, "previous_due_on": clock.due_on,
-                              "parties_consent": True})
+        self._record(
+            ctx, a, {"clock": "mediation", "due_on": due, "previous_due_on": clock.due_on, "parties_consent": True}
+        )
 
     def _on_extend_mediation(self, event: Case.Event) -> None:
         self.mediation_extended = True
         self._on_extend_clock(event)
 
-    def reach_agreement(self, ctx: Context, *, terms: str,
-                        amounts: Annotated[Mapping[str, Any] | None, Nested("amounts")] = None,
-                        performance_due: date) -> None:
+    def reach_agreement(
+        self,
+        ctx: Context,
+        *,
+        terms: str,
+        amounts: Annotated[Mapping[str, Any] | None, Nested("amounts")] = None,
+        performance_due: date,
+    ) -> None:
         a = self._guard(ctx, "reach_agreement")
         bad: dict[str, str] = {}
         require(bad, bool(terms and terms.strip()), "terms", "is required")
         require(bad, is_day(performance_due), "performance_due", "must be a date")
-        require(bad, not is_day(performance_due) or performance_due >= ctx.today,
-                "performance_due", "may not lie in the past")
+        require(
+            bad,
+            not is_day(performance_due) or performance_due >= ctx.today,
+            "performance_due",
+            "may not lie in the past",
+        )
         parsed: dict[str, Decimal] = {}
         for key, value in (amounts or {}).items():
             amt = money(value)
@@ -260,10 +374,18 @@ class LaborDispute(Case):
         if bad:
             raise self._invalid("reach_agreement", **bad)
         performance = Clock(name="performance", started_on=ctx.today, due_on=performance_due)
-        self._record(ctx, a, {"terms": terms.strip(), "amounts": parsed,
-                              "total_amount": sum(parsed.values(), Decimal("0.00")),
-                              "performance_due": performance_due},
-                     opened={"performance": performance}, closed=["mediation"])
+        self._record(
+            ctx,
+            a,
+            {
+                "terms": terms.strip(),
+                "amounts": parsed,
+                "total_amount": sum(parsed.values(), Decimal("0.00")),
+                "performance_due": performance_due,
+            },
+            opened={"performance": performance},
+            closed=["mediation"],
+        )
 
     def _on_reach_agreement(self, event: Case.Event) -> None:
         self.agreement = dict(event.data)

@@ -56,8 +56,10 @@ def escalation_modes(value: str | Mapping[str, str]) -> dict[str, str]:
         if unknown:
             raise ValueError(f"escalation: unknown rung {unknown[0]!r}; rungs: {', '.join(ESCALATION_RUNGS)}")
         return {rung: _mode(f"escalation.{rung}", value.get(rung, "auto")) for rung in ESCALATION_RUNGS}
-    raise ValueError(f"escalation must be 'auto', 'confirm', or a table of rungs ({', '.join(ESCALATION_RUNGS)}) "
-                     f"each 'auto' or 'confirm', got {value!r}")
+    raise ValueError(
+        f"escalation must be 'auto', 'confirm', or a table of rungs ({', '.join(ESCALATION_RUNGS)}) "
+        f"each 'auto' or 'confirm', got {value!r}"
+    )
 
 
 def _mode(setting: str, mode: object) -> str:
@@ -83,9 +85,7 @@ class DeadlinePolicy:
     holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
     max_backdate_days: int = 30
-    annual_caps: Mapping[str, Decimal] = field(
-        default_factory=lambda: dict(DEFAULT_ANNUAL_CAPS)
-    )
+    annual_caps: Mapping[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_ANNUAL_CAPS))
     escalation: Mapping[str, str] | str = "auto"
     """Per rung of ESCALATION_RUNGS, "auto" or "confirm"; given as one mode, it applies to every rung."""
 

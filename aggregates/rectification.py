@@ -31,7 +31,13 @@ from aggregates.values import as_uuid, checked_credit_code, is_day, is_whole, mo
 SUPERVISING_LAW = ("inspector", "supervisor")
 SOURCE_KINDS = ("negotiation", "dispute", "inspection")
 ITEM_CATEGORIES = (
-    "wages", "working_hours", "social_insurance", "contract", "safety", "collective_contract", "union_rights",
+    "wages",
+    "working_hours",
+    "social_insurance",
+    "contract",
+    "safety",
+    "collective_contract",
+    "union_rights",
     "other",
 )
 RESULTS = ("passed", "failed")
@@ -45,8 +51,13 @@ def _grounds_for_referral(case: RectificationProposal, now: Now) -> str | None:
     if case.stage == "issued":
         reply = case.clocks.get("reply")
         if reply is None or not reply.is_overdue(now.today):
-            state = ("no reply clock" if reply is None else f"paused since {reply.paused_on}" if reply.paused_on
-                     else f"due {reply.due_on}")
+            state = (
+                "no reply clock"
+                if reply is None
+                else f"paused since {reply.paused_on}"
+                if reply.paused_on
+                else f"due {reply.due_on}"
+            )
             return f"the enterprise still has time to reply ({state})"
     if case.stage == "rectifying" and not case.referral_grounds(now.today):
         return "no item is overdue or failed its follow-up check; rectification is on track"
@@ -82,36 +93,99 @@ TABLE = StageTable(
     },
     terminal=("rectified", "closed", "withdrawn"),
     actions=[
-        action("issue", "RectificationIssued", target="issued", roles=(*SUPERVISING_LAW, "system"),
-               counts=("rectifications_issued",),
-               help="Issue the rectification proposal (整改建议书); the enterprise has 15 days to reply."),
-        action("accept_plan", "RectificationAccepted", source="issued", target="rectifying", roles=SUPERVISING_LAW,
-               counts=("rectifications_accepted",),
-               help="The enterprise agrees to rectify (同意整改) with a plan; each item's clock starts, "
-                    "on its deadline or a new one the plan sets (required where the deadline has passed)."),
-        action("refuse", "RectificationRefused", source="issued", target="refused", roles=SUPERVISING_LAW,
-               reason=True, counts=("rectifications_refused",), help="The enterprise refuses to rectify."),
-        action("verify_item", "ItemVerified", source="rectifying", target=("rectifying", "rectified"),
-               roles=SUPERVISING_LAW, help="Record the follow-up check (复查) of one item."),
-        action("refer_to_inspectorate", "RectificationReferred", source=REFERRING,
-               target="referred", roles=(*SUPERVISING_LAW, "system"), reason=True,
-               counts=("rectifications_referred",), guard=_grounds_for_referral,
-               help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查)."),
-        action("propose_referral", "ReferralProposed", source=REFERRING, roles=("system",), reason=True,
-               guard=_referral_to_propose,
-               help="Where the policy says 'confirm' for referrals: record that the reply or an item ran out, or the "
-                    "enterprise refused, for a supervisor to confirm or dismiss the referral."),
-        action("confirm_referral", "ReferralConfirmed", source=REFERRING, target="referred", roles=("supervisor",),
-               guard=_pending_referral_applies,
-               help="Refer the enterprise as the scheduler proposed; recorded as the referral itself, by the "
-                    "confirming supervisor."),
-        action("dismiss_referral", "ReferralDismissed", source=REFERRING, roles=("supervisor",), reason=True,
-               guard=_referral_pending,
-               help="Decline the proposed referral; the scheduler does not propose it again for this deadline."),
-        action("record_enforcement", "EnforcementRecorded", source="referred", target="closed",
-               roles=SUPERVISING_LAW, help="Record the inspectorate's enforcement outcome."),
-        action("withdraw", "RectificationWithdrawn", source="issued", target="withdrawn", roles=("supervisor",),
-               reason=True, help="Withdraw the proposal (撤回)."),
+        action(
+            "issue",
+            "RectificationIssued",
+            target="issued",
+            roles=(*SUPERVISING_LAW, "system"),
+            counts=("rectifications_issued",),
+            help="Issue the rectification proposal (整改建议书); the enterprise has 15 days to reply.",
+        ),
+        action(
+            "accept_plan",
+            "RectificationAccepted",
+            source="issued",
+            target="rectifying",
+            roles=SUPERVISING_LAW,
+            counts=("rectifications_accepted",),
+            help="The enterprise agrees to rectify (同意整改) with a plan; each item's clock starts, "
+            "on its deadline or a new one the plan sets (required where the deadline has passed).",
+        ),
+        action(
+            "refuse",
+            "RectificationRefused",
+            source="issued",
+            target="refused",
+            roles=SUPERVISING_LAW,
+            reason=True,
+            counts=("rectifications_refused",),
+            help="The enterprise refuses to rectify.",
+        ),
+        action(
+            "verify_item",
+            "ItemVerified",
+            source="rectifying",
+            target=("rectifying", "rectified"),
+            roles=SUPERVISING_LAW,
+            help="Record the follow-up check (复查) of one item.",
+        ),
+        action(
+            "refer_to_inspectorate",
+            "RectificationReferred",
+            source=REFERRING,
+            target="referred",
+            roles=(*SUPERVISING_LAW, "system"),
+            reason=True,
+            counts=("rectifications_referred",),
+            guard=_grounds_for_referral,
+            help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查).",
+        ),
+        action(
+            "propose_referral",
+            "ReferralProposed",
+            source=REFERRING,
+            roles=("system",),
+            reason=True,
+            guard=_referral_to_propose,
+            help="Where the policy says 'confirm' for referrals: record that the reply or an item ran out, or the "
+            "enterprise refused, for a supervisor to confirm or dismiss the referral.",
+        ),
+        action(
+            "confirm_referral",
+            "ReferralConfirmed",
+            source=REFERRING,
+            target="referred",
+            roles=("supervisor",),
+            guard=_pending_referral_applies,
+            help="Refer the enterprise as the scheduler proposed; recorded as the referral itself, by the "
+            "confirming supervisor.",
+        ),
+        action(
+            "dismiss_referral",
+            "ReferralDismissed",
+            source=REFERRING,
+            roles=("supervisor",),
+            reason=True,
+            guard=_referral_pending,
+            help="Decline the proposed referral; the scheduler does not propose it again for this deadline.",
+        ),
+        action(
+            "record_enforcement",
+            "EnforcementRecorded",
+            source="referred",
+            target="closed",
+            roles=SUPERVISING_LAW,
+            help="Record the inspectorate's enforcement outcome.",
+        ),
+        action(
+            "withdraw",
+            "RectificationWithdrawn",
+            source="issued",
+            target="withdrawn",
+            roles=("supervisor",),
+            reason=True,
+            help="Withdraw the proposal (撤回).",
+        ),
         *common_actions(SUPERVISING_LAW),
     ],
 )
@@ -152,34 +226,56 @@ class RectificationProposal(Case):
         source_id = source.get("case_id")
         parsed_id = as_uuid(source_id) if source_id is not None else None
         require(bad, source_id is None or parsed_id is not None, "source.case_id", "must be a case id (UUID)")
-        require(bad, kind != "negotiation" or source_id is not None, "source.case_id",
-                "is required when the source is a negotiation")
+        require(
+            bad,
+            kind != "negotiation" or source_id is not None,
+            "source.case_id",
+            "is required when the source is a negotiation",
+        )
         require(bad, parsed_id is None or parsed_id != case_id, "source.case_id", "may not be this case")
         require(bad, bool(items), "items", "at least one violation item is required")
         parsed_items = []
         for i, item in enumerate(items or (), start=1):
             category = item.get("category")
-            require(bad, category in ITEM_CATEGORIES, f"items[{i - 1}].category",
-                    f"must be one of {', '.join(ITEM_CATEGORIES)}")
+            require(
+                bad,
+                category in ITEM_CATEGORIES,
+                f"items[{i - 1}].category",
+                f"must be one of {', '.join(ITEM_CATEGORIES)}",
+            )
             require(bad, bool(text(item.get("description"))), f"items[{i - 1}].description", "is required")
             require(bad, bool(text(item.get("legal_basis"))), f"items[{i - 1}].legal_basis", "is required")
             deadline = item.get("deadline")
             require(bad, is_day(deadline), f"items[{i - 1}].deadline", "must be a date")
-            require(bad, not is_day(deadline) or deadline > ctx.today, f"items[{i - 1}].deadline",
-                    "must be after today")
-            parsed_items.append({"no": i, "category": category, "description": text(item.get("description")),
-                                 "legal_basis": text(item.get("legal_basis")), "deadline": deadline})
+            require(
+                bad, not is_day(deadline) or deadline > ctx.today, f"items[{i - 1}].deadline", "must be after today"
+            )
+            parsed_items.append(
+                {
+                    "no": i,
+                    "category": category,
+                    "description": text(item.get("description")),
+                    "legal_basis": text(item.get("legal_basis")),
+                    "deadline": deadline,
+                }
+            )
         if bad:
             raise cls._invalid_new(number, bad)
         data = {
             "enterprise": {"name": text(enterprise["name"]), "credit_code": credit_code},
             "issuing_union": text(issuing_union),
-            "source": {"kind": kind, "case_id": parsed_id,
-                       "number": text(source.get("number")) or None},
+            "source": {"kind": kind, "case_id": parsed_id, "number": text(source.get("number")) or None},
             "items": parsed_items,
         }
-        return cls._open(ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee,
-                         data=data, opened={"reply": new_clock(ctx, "reply", "rectification.reply")})
+        return cls._open(
+            ctx,
+            case_id=case_id,
+            number=number,
+            org_unit=org_unit,
+            assignee=assignee,
+            data=data,
+            opened={"reply": new_clock(ctx, "reply", "rectification.reply")},
+        )
 
     def _on_issue(self, event: Case.Event) -> None:
         d = event.data
@@ -232,8 +328,13 @@ class RectificationProposal(Case):
 
     # -- commands ----------------------------------------------------------------
 
-    def accept_plan(self, ctx: Context, *, plan: str,
-                    item_deadlines: Annotated[Sequence[Mapping[str, Any]], Nested("item_deadline")] = ()) -> None:
+    def accept_plan(
+        self,
+        ctx: Context,
+        *,
+        plan: str,
+        item_deadlines: Annotated[Sequence[Mapping[str, Any]], Nested("item_deadline")] = (),
+    ) -> None:
         """Start one clock per item; the plan may move deadlines and must move those already past."""
         a = self._guard(ctx, "accept_plan")
         bad: dict[str, str] = {}
@@ -247,16 +348,24 @@ class RectificationProposal(Case):
             where = f"item_deadlines[{i}]"
             no = entry.get("item_no") if isinstance(entry, Mapping) else None
             deadline = entry.get("deadline") if isinstance(entry, Mapping) else None
-            require(bad, is_whole(no) and self.item(no) is not None, f"{where}.item_no",
-                    f"no such item; items are numbered 1 to {len(self.items)}")
+            require(
+                bad,
+                is_whole(no) and self.item(no) is not None,
+                f"{where}.item_no",
+                f"no such item; items are numbered 1 to {len(self.items)}",
+            )
             require(bad, not is_whole(no) or no not in moved, f"{where}.item_no", f"item {no} is given twice")
             require(bad, is_day(deadline) and deadline > ctx.today, f"{where}.deadline", "must be a date after today")
             if is_whole(no):
                 moved[no] = deadline
         for item in self.items:
             if item["no"] not in moved and item["deadline"] < ctx.today:
-                require(bad, False, "item_deadlines",
-                        f"item {item['no']}'s deadline {item['deadline']} has passed; the plan must give it a new one")
+                require(
+                    bad,
+                    False,
+                    "item_deadlines",
+                    f"item {item['no']}'s deadline {item['deadline']} has passed; the plan must give it a new one",
+                )
         if bad:
             raise self._invalid("accept_plan", **bad)
         deadlines = {item["no"]: moved.get(item["no"], item["deadline"]) for item in self.items}
@@ -279,18 +388,19 @@ class RectificationProposal(Case):
         a = self._guard(ctx, "refuse")
         self._record(ctx, a, {}, closed=["reply"])
 
-    def verify_item(self, ctx: Context, *, item_no: int, result: Annotated[str, Choice(RESULTS), Text(max=20)],
-                    findings: str = "") -> None:
+    def verify_item(
+        self, ctx: Context, *, item_no: int, result: Annotated[str, Choice(RESULTS), Text(max=20)], findings: str = ""
+    ) -> None:
         a = self._guard(ctx, "verify_item")
         bad: dict[str, str] = {}
         item = self.item(item_no) if isinstance(item_no, int) and not isinstance(item_no, bool) else None
-        require(bad, item is not None, "item_no",
-                f"no such item; items are numbered 1 to {len(self.items)}")
+        require(bad, item is not None, "item_no", f"no such item; items are numbered 1 to {len(self.items)}")
         require(bad, item is None or item["status"] != "passed", "item_no", f"item {item_no} has already passed")
         require(bad, result in RESULTS, "result", f"must be one of {', '.join(RESULTS)}")
         require(bad, findings is None or isinstance(findings, str), "findings", "must be text")
-        require(bad, result != "failed" or bool(text(findings)), "findings",
-                "say what is still wrong when an item fails")
+        require(
+            bad, result != "failed" or bool(text(findings)), "findings", "say what is still wrong when an item fails"
+        )
         if bad:
             raise self._invalid("verify_item", **bad)
         data = {"item_no": item_no, "result": result, "findings": text(findings), "verified_on": ctx.today}
@@ -312,8 +422,11 @@ class RectificationProposal(Case):
 
     def referral_grounds(self, today: date) -> list[str]:
         """While rectifying: the items overdue on `today` or failed at their follow-up check."""
-        overdue = [i["no"] for i in self.items
-                   if (c := self.clocks.get(item_clock(i["no"]))) is not None and c.is_overdue(today)]
+        overdue = [
+            i["no"]
+            for i in self.items
+            if (c := self.clocks.get(item_clock(i["no"]))) is not None and c.is_overdue(today)
+        ]
         failed = [i["no"] for i in self.items if i["status"] == "failed"]
         return [*(f"item {n} overdue" for n in overdue), *(f"item {n} failed" for n in failed)]
 
@@ -332,8 +445,11 @@ class RectificationProposal(Case):
         """What the scheduler refers the enterprise for on `today`: the refusal, or an overdue reply or item, less
         what a supervisor dismissed."""
         dismissed = {(d["trigger"], d["due_on"]) for d in self.dismissed_referrals}
-        return [(trigger, due) for trigger, due in self._referral_basis()
-                if (trigger == "refused" or self.clocks[trigger].is_overdue(today)) and (trigger, due) not in dismissed]
+        return [
+            (trigger, due)
+            for trigger, due in self._referral_basis()
+            if (trigger == "refused" or self.clocks[trigger].is_overdue(today)) and (trigger, due) not in dismissed
+        ]
 
     def propose_referral(self, ctx: Context, *, trigger: str) -> None:
         """Record, for a supervisor to confirm or dismiss, that `trigger` (an overdue clock, or "refused") calls for
@@ -341,13 +457,19 @@ class RectificationProposal(Case):
         a = self._guard(ctx, "propose_referral")
         grounds = dict(self.referral_triggers(ctx.today))
         if not isinstance(trigger, str) or trigger not in grounds:
-            raise self._invalid("propose_referral", trigger=f"{trigger!r} does not call for a referral now; "
-                                                            f"what does: {', '.join(grounds)}")
+            raise self._invalid(
+                "propose_referral",
+                trigger=f"{trigger!r} does not call for a referral now; what does: {', '.join(grounds)}",
+            )
         self._record(ctx, a, {"trigger": trigger, "due_on": grounds[trigger]})
 
     def _on_propose_referral(self, event: Case.Event) -> None:
-        self.pending_referral = {**event.data, "why": event.reason, "proposed_at": event.occurred_at,
-                                 "proposed_by": event.actor_id}
+        self.pending_referral = {
+            **event.data,
+            "why": event.reason,
+            "proposed_at": event.occurred_at,
+            "proposed_by": event.actor_id,
+        }
 
     def confirm_referral(self, ctx: Context) -> None:
         """Refer the enterprise as proposed, as the confirming supervisor; the event is the referral's own."""
@@ -363,8 +485,9 @@ class RectificationProposal(Case):
         self._record(ctx, a, {k: self.pending_referral[k] for k in ("trigger", "due_on")})
 
     def _on_dismiss_referral(self, event: Case.Event) -> None:
-        self.dismissed_referrals.append({**event.data, "dismissed_at": event.occurred_at,
-                                         "dismissed_by": event.actor_id, "reason": event.reason})
+        self.dismissed_referrals.append(
+            {**event.data, "dismissed_at": event.occurred_at, "dismissed_by": event.actor_id, "reason": event.reason}
+        )
         self.pending_referral = None
 
     def refer_to_inspectorate(self, ctx: Context) -> None:

@@ -128,19 +128,13 @@ class StageTable:
     def allowed(self, stage: str, role: str | None = None) -> list[str]:
         """Actions that may run in `stage` (by `role`, when given), in table order, before their state
         guards (a case's `allowed_actions` applies those)."""
-        return [
-            a.name
-            for a in self.actions.values()
-            if self.runs_in(a, stage) and (role is None or role in a.roles)
-        ]
+        return [a.name for a in self.actions.values() if self.runs_in(a, stage) and (role is None or role in a.roles)]
 
     def check(self, case: str, stage: str, name: str, role: str) -> Action:
         """The action, or ActionNotAllowed naming the stage and what is allowed instead."""
         a = self.actions.get(name)
         if a is None or not self.runs_in(a, stage):
-            raise ActionNotAllowed(
-                case=case, stage=stage, action=name, allowed=self.allowed(stage, role)
-            )
+            raise ActionNotAllowed(case=case, stage=stage, action=name, allowed=self.allowed(stage, role))
         if role not in a.roles:
             raise ActionNotAllowed(
                 case=case,

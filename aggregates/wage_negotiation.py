@@ -45,8 +45,18 @@ ESCALATING = ("offer_issued", "acting_offer_issued", "offer_refused", "negotiati
 # Stages a negotiation can be in while its rectification proposal is still open: waiting for the answer, or
 # anywhere in the negotiation cycle once the enterprise agreed to rectify. The proposal's referral (an item
 # not rectified by its deadline) refers the negotiation from any of them.
-REFERABLE = ("rectification_pending", "negotiating", "impasse", "coordination", "agreed", "congress_approved",
-             "signed", "filed", "effective", "expiring")
+REFERABLE = (
+    "rectification_pending",
+    "negotiating",
+    "impasse",
+    "coordination",
+    "agreed",
+    "congress_approved",
+    "signed",
+    "filed",
+    "effective",
+    "expiring",
+)
 
 
 @dataclass(frozen=True)
@@ -93,8 +103,10 @@ def _rectification_due(case: WageNegotiation, now: Now) -> str | None:
         return "a rectification proposal follows a refused acting offer; escalate to an acting offer first"
     if case.stage == "negotiating":
         if case._escalation_basis() is None:
-            return ("in negotiation, only a union proposal left unanswered leads to a rectification proposal, "
-                    "and none is open")
+            return (
+                "in negotiation, only a union proposal left unanswered leads to a rectification proposal, "
+                "and none is open"
+            )
         if case.next_escalation(now.today) is None:
             clock = case.clocks["proposal_reply"]
             state = f"paused since {clock.paused_on}" if clock.paused_on else f"due {clock.due_on}"
@@ -104,8 +116,10 @@ def _rectification_due(case: WageNegotiation, now: Now) -> str | None:
 
 def _after_a_rectification_proposal(case: WageNegotiation, now: Now) -> str | None:
     if case.rectification is None:
-        return ("only an enterprise that was sent a rectification proposal (整改建议书) is referred to the labor "
-                "inspectorate")
+        return (
+            "only an enterprise that was sent a rectification proposal (整改建议书) is referred to the labor "
+            "inspectorate"
+        )
     return None
 
 
@@ -114,9 +128,13 @@ def _escalation_to_propose(case: WageNegotiation, now: Now) -> str | None:
     if step is None:
         basis = case._escalation_basis()
         clock = case.clocks.get(basis.trigger) if basis else None
-        state = ("nothing in this stage leads up the ladder" if clock is None
-                 else f"the {clock.name} clock is paused since {clock.paused_on}" if clock.paused_on
-                 else f"the {clock.name} clock is due {clock.due_on}")
+        state = (
+            "nothing in this stage leads up the ladder"
+            if clock is None
+            else f"the {clock.name} clock is paused since {clock.paused_on}"
+            if clock.paused_on
+            else f"the {clock.name} clock is due {clock.due_on}"
+        )
         return f"no escalation is due ({state})"
     if case.pending_escalation is not None:
         return f"{case.pending_escalation['action']} is already pending"
@@ -163,81 +181,235 @@ TABLE = StageTable(
     },
     terminal=("referred_to_inspectorate", "concluded", "closed", "withdrawn"),
     actions=[
-        action("issue_offer", "OfferIssued", target="offer_issued", roles=(*NEGOTIATING, "system"),
-               counts=("enterprises_covered",),
-               help="Issue the written offer (书面要约) to one enterprise; starts the 20-day reply clock."),
-        action("accept_offer", "OfferAccepted", source=("offer_issued", "acting_offer_issued"),
-               target="negotiating", roles=NEGOTIATING, counts=("offers_answered",),
-               help="The enterprise answers the offer (应约); negotiation starts."),
-        action("refuse_offer", "OfferRefused", source=("offer_issued", "acting_offer_issued"),
-               target="offer_refused", roles=NEGOTIATING, reason=True, counts=("offers_refused",),
-               help="The enterprise refuses to negotiate; record its stated reason."),
-        action("escalate_to_acting_offer", "ActingOfferIssued", source=("offer_issued", "offer_refused"),
-               target="acting_offer_issued", roles=LADDER, reason=True, counts=("acting_offers",),
-               guard=_acting_offer_due,
-               help="The higher-level union issues the offer in the union's place (上级工会代行要约); "
-                    "a new 20-day reply clock."),
-        action("issue_rectification", "RectificationProposed",
-               source=("acting_offer_issued", "offer_refused", "negotiating"),
-               target="rectification_pending", roles=LADDER, reason=True, counts=("rectification_proposals",),
-               guard=_rectification_due,
-               help="Issue a rectification proposal (整改建议书) as a linked case: after an unanswered or refused "
-                    "acting offer, or a union proposal left unanswered past its reply clock."),
-        action("resume_after_rectification", "NegotiationResumedAfterRectification",
-               source="rectification_pending", target="negotiating", roles=LADDER, counts=("agreed_to_rectify",),
-               help="The enterprise agreed to rectify (同意整改); negotiation resumes."),
-        action("refer_to_inspectorate", "ReferredToInspectorate", source=REFERABLE,
-               target="referred_to_inspectorate", roles=LADDER, reason=True, counts=("negotiations_referred",),
-               guard=_after_a_rectification_proposal,
-               help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查): its rectification "
-                    "proposal was refused, unanswered, or not carried out, even after it agreed to rectify."),
-        action("propose_escalation", "EscalationProposed", source=ESCALATING, roles=("system",), reason=True,
-               guard=_escalation_to_propose,
-               help="Where the policy says 'confirm': record the ladder step that is due, for a supervisor "
-                    "to confirm or dismiss."),
-        action("confirm_escalation", "EscalationConfirmed", source=ESCALATING,
-               target=("acting_offer_issued", "rectification_pending"), roles=("supervisor",),
-               guard=_pending_escalation_applies,
-               help="Apply the pending escalation (acting offer or rectification proposal); it is recorded as "
-                    "that step's own event, by the confirming supervisor."),
-        action("dismiss_escalation", "EscalationDismissed", source=ESCALATING, roles=("supervisor",), reason=True,
-               guard=_escalation_pending,
-               help="Decline the pending escalation; the scheduler does not propose it again for this deadline."),
-        action("submit_proposal", "ProposalSubmitted", source="negotiating", roles=NEGOTIATING,
-               help="Record a proposal or counter-proposal; starts its reply clock."),
-        action("accept_proposal", "ProposalAccepted", source="negotiating", target="agreed", roles=NEGOTIATING,
-               guard=_proposal_open,
-               help="The other side accepts the last proposal; its terms are agreed."),
-        action("declare_impasse", "ImpasseDeclared", source="negotiating", target="impasse", roles=NEGOTIATING,
-               reason=True, help="Negotiation is deadlocked (协商僵局)."),
-        action("request_coordination", "CoordinationRequested", source="impasse", target="coordination",
-               roles=NEGOTIATING, help="Ask the labor administration department to coordinate."),
-        action("resume_negotiation", "NegotiationResumed", source=("coordination", "impasse"),
-               target="negotiating", roles=NEGOTIATING, help="Go back to the table."),
-        action("close", "NegotiationClosed", source=("impasse", "coordination"), target="closed",
-               roles=("supervisor",), reason=True, help="Close the negotiation without agreement."),
-        action("approve_by_congress", "CongressApproved", source="agreed", target="congress_approved",
-               roles=NEGOTIATING, help="The worker congress (职代会) approves the draft contract."),
-        action("reject_by_congress", "CongressRejected", source="agreed", target="negotiating", roles=NEGOTIATING,
-               reason=True, help="The worker congress does not approve the draft: negotiation resumes."),
-        action("sign", "ContractSigned", source="congress_approved", target="signed", roles=NEGOTIATING,
-               counts=("contracts_signed",), help="Record the signed contract; filing is due within 10 days."),
-        action("file_with_bureau", "ContractFiled", source="signed", target="filed", roles=NEGOTIATING,
-               help="File the contract with the labor bureau; it has 15 days to object."),
-        action("record_objection", "BureauObjected", source="filed", target="negotiating", roles=NEGOTIATING,
-               reason=True, help="The labor bureau objected; renegotiate."),
-        action("take_effect", "ContractTookEffect", source="filed", target="effective",
-               roles=("supervisor", "system", "negotiator"), counts=("contracts_effective",),
-               help="No objection within 15 days (or the bureau confirmed): the contract is in effect."),
-        action("mark_expiring", "ContractExpiring", source="effective", target="expiring",
-               roles=("supervisor", "system", "negotiator"),
-               help="The term is ending: the renewal offer is due."),
-        action("conclude", "NegotiationConcluded", source=("effective", "expiring"), target="concluded",
-               roles=NEGOTIATING, reason=True, help="The contract's term has ended (e.g. renewed by a new case)."),
-        action("withdraw", "NegotiationWithdrawn",
-               source=("offer_issued", "acting_offer_issued", "offer_refused", "negotiating", "impasse",
-                       "coordination"),
-               target="withdrawn", roles=("supervisor",), reason=True, help="Withdraw the offer (撤回)."),
+        action(
+            "issue_offer",
+            "OfferIssued",
+            target="offer_issued",
+            roles=(*NEGOTIATING, "system"),
+            counts=("enterprises_covered",),
+            help="Issue the written offer (书面要约) to one enterprise; starts the 20-day reply clock.",
+        ),
+        action(
+            "accept_offer",
+            "OfferAccepted",
+            source=("offer_issued", "acting_offer_issued"),
+            target="negotiating",
+            roles=NEGOTIATING,
+            counts=("offers_answered",),
+            help="The enterprise answers the offer (应约); negotiation starts.",
+        ),
+        action(
+            "refuse_offer",
+            "OfferRefused",
+            source=("offer_issued", "acting_offer_issued"),
+            target="offer_refused",
+            roles=NEGOTIATING,
+            reason=True,
+            counts=("offers_refused",),
+            help="The enterprise refuses to negotiate; record its stated reason.",
+        ),
+        action(
+            "escalate_to_acting_offer",
+            "ActingOfferIssued",
+            source=("offer_issued", "offer_refused"),
+            target="acting_offer_issued",
+            roles=LADDER,
+            reason=True,
+            counts=("acting_offers",),
+            guard=_acting_offer_due,
+            help="The higher-level union issues the offer in the union's place (上级工会代行要约); "
+            "a new 20-day reply clock.",
+        ),
+        action(
+            "issue_rectification",
+            "RectificationProposed",
+            source=("acting_offer_issued", "offer_refused", "negotiating"),
+            target="rectification_pending",
+            roles=LADDER,
+            reason=True,
+            counts=("rectification_proposals",),
+            guard=_rectification_due,
+            help="Issue a rectification proposal (整改建议书) as a linked case: after an unanswered or refused "
+            "acting offer, or a union proposal left unanswered past its reply clock.",
+        ),
+        action(
+            "resume_after_rectification",
+            "NegotiationResumedAfterRectification",
+            source="rectification_pending",
+            target="negotiating",
+            roles=LADDER,
+            counts=("agreed_to_rectify",),
+            help="The enterprise agreed to rectify (同意整改); negotiation resumes.",
+        ),
+        action(
+            "refer_to_inspectorate",
+            "ReferredToInspectorate",
+            source=REFERABLE,
+            target="referred_to_inspectorate",
+            roles=LADDER,
+            reason=True,
+            counts=("negotiations_referred",),
+            guard=_after_a_rectification_proposal,
+            help="Refer the enterprise to the labor inspectorate (提交人社部门执法检查): its rectification "
+            "proposal was refused, unanswered, or not carried out, even after it agreed to rectify.",
+        ),
+        action(
+            "propose_escalation",
+            "EscalationProposed",
+            source=ESCALATING,
+            roles=("system",),
+            reason=True,
+            guard=_escalation_to_propose,
+            help="Where the policy says 'confirm': record the ladder step that is due, for a supervisor "
+            "to confirm or dismiss.",
+        ),
+        action(
+            "confirm_escalation",
+            "EscalationConfirmed",
+            source=ESCALATING,
+            target=("acting_offer_issued", "rectification_pending"),
+            roles=("supervisor",),
+            guard=_pending_escalation_applies,
+            help="Apply the pending escalation (acting offer or rectification proposal); it is recorded as "
+            "that step's own event, by the confirming supervisor.",
+        ),
+        action(
+            "dismiss_escalation",
+            "EscalationDismissed",
+            source=ESCALATING,
+            roles=("supervisor",),
+            reason=True,
+            guard=_escalation_pending,
+            help="Decline the pending escalation; the scheduler does not propose it again for this deadline.",
+        ),
+        action(
+            "submit_proposal",
+            "ProposalSubmitted",
+            source="negotiating",
+            roles=NEGOTIATING,
+            help="Record a proposal or counter-proposal; starts its reply clock.",
+        ),
+        action(
+            "accept_proposal",
+            "ProposalAccepted",
+            source="negotiating",
+            target="agreed",
+            roles=NEGOTIATING,
+            guard=_proposal_open,
+            help="The other side accepts the last proposal; its terms are agreed.",
+        ),
+        action(
+            "declare_impasse",
+            "ImpasseDeclared",
+            source="negotiating",
+            target="impasse",
+            roles=NEGOTIATING,
+            reason=True,
+            help="Negotiation is deadlocked (协商僵局).",
+        ),
+        action(
+            "request_coordination",
+            "CoordinationRequested",
+            source="impasse",
+            target="coordination",
+            roles=NEGOTIATING,
+            help="Ask the labor administration department to coordinate.",
+        ),
+        action(
+            "resume_negotiation",
+            "NegotiationResumed",
+            source=("coordination", "impasse"),
+            target="negotiating",
+            roles=NEGOTIATING,
+            help="Go back to the table.",
+        ),
+        action(
+            "close",
+            "NegotiationClosed",
+            source=("impasse", "coordination"),
+            target="closed",
+            roles=("supervisor",),
+            reason=True,
+            help="Close the negotiation without agreement.",
+        ),
+        action(
+            "approve_by_congress",
+            "CongressApproved",
+            source="agreed",
+            target="congress_approved",
+            roles=NEGOTIATING,
+            help="The worker congress (职代会) approves the draft contract.",
+        ),
+        action(
+            "reject_by_congress",
+            "CongressRejected",
+            source="agreed",
+            target="negotiating",
+            roles=NEGOTIATING,
+            reason=True,
+            help="The worker congress does not approve the draft: negotiation resumes.",
+        ),
+        action(
+            "sign",
+            "ContractSigned",
+            source="congress_approved",
+            target="signed",
+            roles=NEGOTIATING,
+            counts=("contracts_signed",),
+            help="Record the signed contract; filing is due within 10 days.",
+        ),
+        action(
+            "file_with_bureau",
+            "ContractFiled",
+            source="signed",
+            target="filed",
+            roles=NEGOTIATING,
+            help="File the contract with the labor bureau; it has 15 days to object.",
+        ),
+        action(
+            "record_objection",
+            "BureauObjected",
+            source="filed",
+            target="negotiating",
+            roles=NEGOTIATING,
+            reason=True,
+            help="The labor bureau objected; renegotiate.",
+        ),
+        action(
+            "take_effect",
+            "ContractTookEffect",
+            source="filed",
+            target="effective",
+            roles=("supervisor", "system", "negotiator"),
+            counts=("contracts_effective",),
+            help="No objection within 15 days (or the bureau confirmed): the contract is in effect.",
+        ),
+        action(
+            "mark_expiring",
+            "ContractExpiring",
+            source="effective",
+            target="expiring",
+            roles=("supervisor", "system", "negotiator"),
+            help="The term is ending: the renewal offer is due.",
+        ),
+        action(
+            "conclude",
+            "NegotiationConcluded",
+            source=("effective", "expiring"),
+            target="concluded",
+            roles=NEGOTIATING,
+            reason=True,
+            help="The contract's term has ended (e.g. renewed by a new case).",
+        ),
+        action(
+            "withdraw",
+            "NegotiationWithdrawn",
+            source=("offer_issued", "acting_offer_issued", "offer_refused", "negotiating", "impasse", "coordination"),
+            target="withdrawn",
+            roles=("supervisor",),
+            reason=True,
+            help="Withdraw the offer (撤回).",
+        ),
         *common_actions(NEGOTIATING),
     ],
 )
@@ -270,37 +442,56 @@ class WageNegotiation(Case):
         require(bad, bool(text(enterprise.get("name"))), "enterprise.name", "is required")
         credit_code = checked_credit_code(bad, enterprise.get("credit_code"), "enterprise.credit_code")
         employees = enterprise.get("employees")
-        require(bad, employees is None or (is_whole(employees) and employees >= 0),
-                "enterprise.employees", "must be a whole number, zero or more")
+        require(
+            bad,
+            employees is None or (is_whole(employees) and employees >= 0),
+            "enterprise.employees",
+            "must be a whole number, zero or more",
+        )
         require(bad, bool(text(issuing_union)), "issuing_union", "is required")
         require(bad, bool(text(document_number)), "document_number", "is required")
         terms = terms or {}
         pct = terms.get("wage_increase_pct")
         parsed_pct = to_decimal(pct)
-        require(bad, pct is None or (parsed_pct is not None and -100 <= parsed_pct <= 100),
-                "terms.wage_increase_pct", "must be a percentage from -100 to 100")
+        require(
+            bad,
+            pct is None or (parsed_pct is not None and -100 <= parsed_pct <= 100),
+            "terms.wage_increase_pct",
+            "must be a percentage from -100 to 100",
+        )
         minimum = terms.get("minimum_wage")
         parsed_minimum = to_decimal(minimum, CENTS)
-        require(bad, minimum is None or (parsed_minimum is not None and parsed_minimum > 0),
-                "terms.minimum_wage", "must be a positive amount in CNY")
+        require(
+            bad,
+            minimum is None or (parsed_minimum is not None and parsed_minimum > 0),
+            "terms.minimum_wage",
+            "must be a positive amount in CNY",
+        )
         require(bad, isinstance(first_of_document, bool), "first_of_document", "must be true or false")
         require(bad, is_whole(covers) and covers >= 1, "covers", "must be a whole number, at least 1")
         if bad:
             raise cls._invalid_new(number, bad)
         data = {
-            "enterprise": {"name": text(enterprise["name"]),
-                           "credit_code": credit_code,
-                           "employees": employees},
+            "enterprise": {"name": text(enterprise["name"]), "credit_code": credit_code, "employees": employees},
             "issuing_union": text(issuing_union),
             "document_number": text(document_number),
-            "terms": {"wage_increase_pct": parsed_pct if pct is not None else None,
-                      "minimum_wage": parsed_minimum if minimum is not None else None,
-                      "other": text(terms.get("other"))},
+            "terms": {
+                "wage_increase_pct": parsed_pct if pct is not None else None,
+                "minimum_wage": parsed_minimum if minimum is not None else None,
+                "other": text(terms.get("other")),
+            },
             "first_of_document": first_of_document,
             "covers": covers,
         }
-        return cls._open(ctx, case_id=case_id, number=number, org_unit=org_unit, assignee=assignee,
-                         data=data, opened={"reply": new_clock(ctx, "reply", "negotiation.reply")})
+        return cls._open(
+            ctx,
+            case_id=case_id,
+            number=number,
+            org_unit=org_unit,
+            assignee=assignee,
+            data=data,
+            opened={"reply": new_clock(ctx, "reply", "negotiation.reply")},
+        )
 
     def _on_issue_offer(self, event: Case.Event) -> None:
         d = event.data
@@ -378,16 +569,28 @@ class WageNegotiation(Case):
             if clock is None:
                 return None
             if self.stage == "offer_issued":
-                return Escalation("escalate_to_acting_offer", "reply", clock.due_on,
-                                  f"the enterprise did not answer the written offer by {clock.due_on}")
-            return Escalation("issue_rectification", "reply", clock.due_on,
-                              f"the enterprise did not answer the acting offer by {clock.due_on}")
+                return Escalation(
+                    "escalate_to_acting_offer",
+                    "reply",
+                    clock.due_on,
+                    f"the enterprise did not answer the written offer by {clock.due_on}",
+                )
+            return Escalation(
+                "issue_rectification",
+                "reply",
+                clock.due_on,
+                f"the enterprise did not answer the acting offer by {clock.due_on}",
+            )
         if self.stage == "negotiating":
             clock, last = self.clocks.get("proposal_reply"), self.open_proposal
             if clock is None or last is None or last["side"] != "union":
                 return None
-            return Escalation("issue_rectification", "proposal_reply", clock.due_on,
-                              f"the enterprise did not answer the union's proposal {last['no']} by {clock.due_on}")
+            return Escalation(
+                "issue_rectification",
+                "proposal_reply",
+                clock.due_on,
+                f"the enterprise did not answer the union's proposal {last['no']} by {clock.due_on}",
+            )
         return None
 
     def next_escalation(self, today: date) -> Escalation | None:
@@ -408,8 +611,14 @@ class WageNegotiation(Case):
     def _on_propose_escalation(self, event: Case.Event) -> None:
         self.pending_escalation = {**event.data, "proposed_at": event.occurred_at, "proposed_by": event.actor_id}
 
-    def confirm_escalation(self, ctx: Context, *, acting_union: str = "", rectification_case_id: UUID | None = None,
-                           rectification_number: str = "") -> None:
+    def confirm_escalation(
+        self,
+        ctx: Context,
+        *,
+        acting_union: str = "",
+        rectification_case_id: UUID | None = None,
+        rectification_number: str = "",
+    ) -> None:
         """Apply the pending step as the confirming supervisor; the event is the step's own."""
         self._guard(ctx, "confirm_escalation")  # a step is pending and its own guard lets it run
         pending = self.pending_escalation
@@ -418,8 +627,11 @@ class WageNegotiation(Case):
         if pending["action"] == "escalate_to_acting_offer":
             self.escalate_to_acting_offer(ctx, acting_union=acting_union)
         else:
-            self.issue_rectification(ctx, rectification_case_id=rectification_case_id,  # type: ignore[arg-type]
-                                     rectification_number=rectification_number)
+            self.issue_rectification(
+                ctx,
+                rectification_case_id=rectification_case_id,  # type: ignore[arg-type]
+                rectification_number=rectification_number,
+            )
 
     def dismiss_escalation(self, ctx: Context) -> None:
         a = self._guard(ctx, "dismiss_escalation")
@@ -427,8 +639,9 @@ class WageNegotiation(Case):
         self._record(ctx, a, {k: self.pending_escalation[k] for k in ("action", "trigger", "due_on")})
 
     def _on_dismiss_escalation(self, event: Case.Event) -> None:
-        self.dismissed_escalations.append({**event.data, "dismissed_at": event.occurred_at,
-                                           "dismissed_by": event.actor_id, "reason": event.reason})
+        self.dismissed_escalations.append(
+            {**event.data, "dismissed_at": event.occurred_at, "dismissed_by": event.actor_id, "reason": event.reason}
+        )
         self.pending_escalation = None
 
     def _reply_overdue(self, today: date) -> bool:
@@ -455,8 +668,13 @@ class WageNegotiation(Case):
         a = self._guard(ctx, "escalate_to_acting_offer")
         if not text(acting_union):
             raise self._invalid("escalate_to_acting_offer", acting_union="is required")
-        self._record(ctx, a, {"acting_union": text(acting_union)},
-                     opened={"reply": new_clock(ctx, "reply", "negotiation.reply")}, closed=["reply"])
+        self._record(
+            ctx,
+            a,
+            {"acting_union": text(acting_union)},
+            opened={"reply": new_clock(ctx, "reply", "negotiation.reply")},
+            closed=["reply"],
+        )
 
     def _on_escalate_to_acting_offer(self, event: Case.Event) -> None:
         self.acting_union = event.data["acting_union"]
@@ -467,21 +685,38 @@ class WageNegotiation(Case):
         bad: dict[str, str] = {}
         require(bad, isinstance(rectification_case_id, UUID), "rectification_case_id", "must be a case id (UUID)")
         require(bad, rectification_case_id != self.id, "rectification_case_id", "a case cannot be linked to itself")
-        require(bad, not any(link["case_id"] == rectification_case_id for link in self.links),
-                "rectification_case_id", "is already linked")
+        require(
+            bad,
+            not any(link["case_id"] == rectification_case_id for link in self.links),
+            "rectification_case_id",
+            "is already linked",
+        )
         require(bad, bool(text(rectification_number)), "rectification_number", "is required")
         if bad:
             raise self._invalid("issue_rectification", **bad)
-        self._record(ctx, a, {"rectification_case_id": rectification_case_id,
-                              "rectification_number": text(rectification_number)},
-                     closed=["reply", "proposal_reply"])
+        self._record(
+            ctx,
+            a,
+            {"rectification_case_id": rectification_case_id, "rectification_number": text(rectification_number)},
+            closed=["reply", "proposal_reply"],
+        )
 
     def _on_issue_rectification(self, event: Case.Event) -> None:
         d = event.data
-        self.links.append({"case_id": d["rectification_case_id"], "number": d["rectification_number"],
-                           "kind": RECTIFICATION_KIND, "relation": "rectification"})
-        self.rectification = {"case_id": d["rectification_case_id"], "number": d["rectification_number"],
-                              "issued_at": event.occurred_at, "outcome": None}
+        self.links.append(
+            {
+                "case_id": d["rectification_case_id"],
+                "number": d["rectification_number"],
+                "kind": RECTIFICATION_KIND,
+                "relation": "rectification",
+            }
+        )
+        self.rectification = {
+            "case_id": d["rectification_case_id"],
+            "number": d["rectification_number"],
+            "issued_at": event.occurred_at,
+            "outcome": None,
+        }
         self.ladder_step = LADDER_RECTIFICATION
         if self.open_proposal is not None:
             self.open_proposal["status"] = "lapsed"
@@ -518,21 +753,34 @@ class WageNegotiation(Case):
         bad: dict[str, str] = {}
         require(bad, side in SIDES, "side", f"must be one of {', '.join(SIDES)}")
         pct = to_decimal(wage_increase_pct)
-        require(bad, pct is not None and -100 <= pct <= 100, "wage_increase_pct",
-                "must be a percentage from -100 to 100")
+        require(
+            bad, pct is not None and -100 <= pct <= 100, "wage_increase_pct", "must be a percentage from -100 to 100"
+        )
         minimum = to_decimal(minimum_wage, CENTS) if minimum_wage is not None else None
-        require(bad, minimum_wage is None or (minimum is not None and minimum > 0), "minimum_wage",
-                "must be a positive amount in CNY")
+        require(
+            bad,
+            minimum_wage is None or (minimum is not None and minimum > 0),
+            "minimum_wage",
+            "must be a positive amount in CNY",
+        )
         require(bad, other_terms is None or isinstance(other_terms, str), "other_terms", "must be text")
         if bad:
             raise self._invalid("submit_proposal", **bad)
         last = self.open_proposal
         if last is not None and last["side"] == side:
-            raise self._refuse("submit_proposal",
-                               f"proposal {last['no']} by the {side} side awaits the other side's answer; "
-                               "only the other side may counter it", ctx)
-        data = {"no": len(self.proposals) + 1, "side": side, "wage_increase_pct": pct,
-                "minimum_wage": minimum, "other_terms": text(other_terms)}
+            raise self._refuse(
+                "submit_proposal",
+                f"proposal {last['no']} by the {side} side awaits the other side's answer; "
+                "only the other side may counter it",
+                ctx,
+            )
+        data = {
+            "no": len(self.proposals) + 1,
+            "side": side,
+            "wage_increase_pct": pct,
+            "minimum_wage": minimum,
+            "other_terms": text(other_terms),
+        }
         reply = new_clock(ctx, "proposal_reply", "negotiation.proposal_reply")
         self._record(ctx, a, data, opened={"proposal_reply": reply}, closed=["proposal_reply"])
 
@@ -548,12 +796,18 @@ class WageNegotiation(Case):
         last = self.open_proposal
         assert last is not None
         if last["side"] == side:
-            raise self._refuse("accept_proposal",
-                               f"proposal {last['no']} came from the {side} side; only the other side may accept it",
-                               ctx)
-        terms = {"proposal_no": last["no"], "proposed_by": last["side"],
-                 "wage_increase_pct": last["wage_increase_pct"], "minimum_wage": last["minimum_wage"],
-                 "other_terms": last["other_terms"]}
+            raise self._refuse(
+                "accept_proposal",
+                f"proposal {last['no']} came from the {side} side; only the other side may accept it",
+                ctx,
+            )
+        terms = {
+            "proposal_no": last["no"],
+            "proposed_by": last["side"],
+            "wage_increase_pct": last["wage_increase_pct"],
+            "minimum_wage": last["minimum_wage"],
+            "other_terms": last["other_terms"],
+        }
         self._record(ctx, a, {"side": side, "terms": terms}, closed=["proposal_reply"])
 
     def _on_accept_proposal(self, event: Case.Event) -> None:
@@ -593,20 +847,41 @@ class WageNegotiation(Case):
     def approve_by_congress(self, ctx: Context, *, votes_for: int, votes_against: int, representatives: int) -> None:
         a = self._guard(ctx, "approve_by_congress")
         bad: dict[str, str] = {}
-        require(bad, is_whole(representatives) and representatives >= 1, "representatives",
-                "must be a whole number, at least 1")
+        require(
+            bad,
+            is_whole(representatives) and representatives >= 1,
+            "representatives",
+            "must be a whole number, at least 1",
+        )
         require(bad, is_whole(votes_for) and votes_for >= 0, "votes_for", "must be a whole number, zero or more")
-        require(bad, is_whole(votes_against) and votes_against >= 0, "votes_against",
-                "must be a whole number, zero or more")
+        require(
+            bad, is_whole(votes_against) and votes_against >= 0, "votes_against", "must be a whole number, zero or more"
+        )
         if not bad:
-            require(bad, votes_for + votes_against <= representatives, "votes_against",
-                    f"votes for and against ({votes_for + votes_against}) exceed the {representatives} representatives")
-            require(bad, votes_for * 2 > representatives, "votes_for",
-                    f"{votes_for} of {representatives} is not more than half of all representatives")
+            require(
+                bad,
+                votes_for + votes_against <= representatives,
+                "votes_against",
+                f"votes for and against ({votes_for + votes_against}) exceed the {representatives} representatives",
+            )
+            require(
+                bad,
+                votes_for * 2 > representatives,
+                "votes_for",
+                f"{votes_for} of {representatives} is not more than half of all representatives",
+            )
         if bad:
             raise self._invalid("approve_by_congress", **bad)
-        self._record(ctx, a, {"votes_for": votes_for, "votes_against": votes_against,
-                              "representatives": representatives, "approved_on": ctx.today})
+        self._record(
+            ctx,
+            a,
+            {
+                "votes_for": votes_for,
+                "votes_against": votes_against,
+                "representatives": representatives,
+                "approved_on": ctx.today,
+            },
+        )
 
     def _on_approve_by_congress(self, event: Case.Event) -> None:
         self.congress = dict(event.data)
@@ -614,12 +889,20 @@ class WageNegotiation(Case):
     def reject_by_congress(self, ctx: Context, *, votes_for: int, representatives: int) -> None:
         a = self._guard(ctx, "reject_by_congress")
         bad: dict[str, str] = {}
-        require(bad, is_whole(representatives) and representatives >= 1, "representatives",
-                "must be a whole number, at least 1")
+        require(
+            bad,
+            is_whole(representatives) and representatives >= 1,
+            "representatives",
+            "must be a whole number, at least 1",
+        )
         require(bad, is_whole(votes_for) and 0 <= votes_for, "votes_for", "must be a whole number, zero or more")
         if not bad:
-            require(bad, votes_for * 2 <= representatives, "votes_for",
-                    f"{votes_for} of {representatives} is a majority: record approve_by_congress instead")
+            require(
+                bad,
+                votes_for * 2 <= representatives,
+                "votes_for",
+                f"{votes_for} of {representatives} is a majority: record approve_by_congress instead",
+            )
         if bad:
             raise self._invalid("reject_by_congress", **bad)
         self._record(ctx, a, {"votes_for": votes_for, "representatives": representatives})
@@ -636,15 +919,20 @@ class WageNegotiation(Case):
         if is_day(signed_on):
             require(bad, signed_on <= ctx.today, "signed_on", "may not lie in the future")
             approved_on = (self.congress or {}).get("approved_on")
-            require(bad, approved_on is None or signed_on >= approved_on, "signed_on",
-                    f"may not be before the worker congress approved the draft on {approved_on}")
+            require(
+                bad,
+                approved_on is None or signed_on >= approved_on,
+                "signed_on",
+                f"may not be before the worker congress approved the draft on {approved_on}",
+            )
         if is_day(term_start) and is_day(term_end):
             require(bad, term_end > term_start, "term_end", "must be after term_start")
         if bad:
             raise self._invalid("sign", **bad)
         filing = new_clock(ctx, "filing", "negotiation.filing", start=signed_on)
-        self._record(ctx, a, {"signed_on": signed_on, "term_start": term_start, "term_end": term_end},
-                     opened={"filing": filing})
+        self._record(
+            ctx, a, {"signed_on": signed_on, "term_start": term_start, "term_end": term_end}, opened={"filing": filing}
+        )
 
     def _on_sign(self, event: Case.Event) -> None:
         self.contract = {**event.data, "bureau": None, "filed_on": None, "effective_on": None}
@@ -654,8 +942,9 @@ class WageNegotiation(Case):
         if not text(bureau):
             raise self._invalid("file_with_bureau", bureau="is required")
         objection = new_clock(ctx, "objection", "negotiation.objection")
-        self._record(ctx, a, {"bureau": text(bureau), "filed_on": ctx.today},
-                     opened={"objection": objection}, closed=["filing"])
+        self._record(
+            ctx, a, {"bureau": text(bureau), "filed_on": ctx.today}, opened={"objection": objection}, closed=["filing"]
+        )
 
     def _on_file_with_bureau(self, event: Case.Event) -> None:
         assert self.contract is not None
@@ -667,8 +956,14 @@ class WageNegotiation(Case):
         self._record(ctx, a, {"objected_on": ctx.today}, closed=["objection"])
 
     def _on_record_objection(self, event: Case.Event) -> None:
-        self.objections.append({"objected_on": event.data["objected_on"], "reason": event.reason,
-                                "contract": self.contract, "agreed_terms": self.agreed_terms})
+        self.objections.append(
+            {
+                "objected_on": event.data["objected_on"],
+                "reason": event.reason,
+                "contract": self.contract,
+                "agreed_terms": self.agreed_terms,
+            }
+        )
         self.agreed_terms = None
         self.congress = None
         self.contract = None
@@ -682,14 +977,20 @@ class WageNegotiation(Case):
             state = f"the objection clock is due {clock.due_on}" if clock else "no objection clock is open"
             if clock is not None and clock.paused_on is not None:
                 state = f"the objection clock is paused since {clock.paused_on}"
-            raise self._refuse("take_effect",
-                               f"the labor bureau may still object ({state}) and has not confirmed the contract", ctx)
+            raise self._refuse(
+                "take_effect", f"the labor bureau may still object ({state}) and has not confirmed the contract", ctx
+            )
         assert self.contract is not None
         notice = ctx.policy.rule("negotiation.renewal_notice").days
         renewal_due = max(self.contract["term_end"] - timedelta(days=notice), ctx.today)
         renewal = Clock(name="renewal", started_on=ctx.today, due_on=renewal_due)
-        self._record(ctx, a, {"bureau_confirmed": bureau_confirmed, "effective_on": ctx.today},
-                     opened={"renewal": renewal}, closed=["objection"])
+        self._record(
+            ctx,
+            a,
+            {"bureau_confirmed": bureau_confirmed, "effective_on": ctx.today},
+            opened={"renewal": renewal},
+            closed=["objection"],
+        )
 
     def _on_take_effect(self, event: Case.Event) -> None:
         assert self.contract is not None

@@ -64,8 +64,9 @@ def _not_yourself(admin: User, user_id: str, what: str) -> None:
 def _changes_page(caller: User, args: dict[str, Any], user_id: str | None) -> dict[str, Any]:
     """One page of the record, newest first, of accounts now in the caller's unit and below."""
     limit = args["limit"]
-    found = list_account_changes(casework(), scope=caller.org_unit, user_id=user_id, limit=limit + 1,
-                                 before=args.get("cursor"))
+    found = list_account_changes(
+        casework(), scope=caller.org_unit, user_id=user_id, limit=limit + 1, before=args.get("cursor")
+    )
     page = found[:limit]
     return {"items": [asdict(c) for c in page], "next_cursor": page[-1].seq if len(found) > limit else None}
 
@@ -111,8 +112,9 @@ class Users(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         admin = require("manage_accounts")
         require_scope(admin, data["org_unit"])
-        created, token = add_user(casework(), data["user_id"], data["name"], data["role"], data["org_unit"],
-                                  by=_actor(admin))
+        created, token = add_user(
+            casework(), data["user_id"], data["name"], data["role"], data["org_unit"], by=_actor(admin)
+        )
         return {**asdict(created), "token": token}
 
 
@@ -179,8 +181,10 @@ class UserChanges(MethodView):
 class AccountChanges(MethodView):
     @blp.arguments(AccountChangeListQuerySchema, location="query")
     @blp.response(200, AccountChangePageSchema)
-    @blp.doc(summary="The record of changes to the accounts of your unit and below, newest first (admin, auditor): "
-                     "who created, changed, issued a token for, deactivated or reactivated each user, and when")
+    @blp.doc(
+        summary="The record of changes to the accounts of your unit and below, newest first (admin, auditor): "
+        "who created, changed, issued a token for, deactivated or reactivated each user, and when"
+    )
     def get(self, args: dict[str, Any]) -> Any:
         caller = require("read_account_changes")
         return _changes_page(caller, args, args.get("user_id"))

@@ -71,10 +71,14 @@ def create_app(cw: Casework, scheduler: Scheduler | None = None, config: dict[st
         """A token in the URL ends up in access logs, proxies and browser history: refuse it before anything."""
         named = sorted(name for name in request.args if name.lower() in TOKEN_PARAMETERS)
         if named:
-            raise ApiError(400, "token_in_url", f"send the bearer token in the Authorization header, never in the URL "
-                           f"('{named[0]}'): URLs are logged and kept; ask an admin for a new token, this one may "
-                           "have been seen", fields={f"query.{name}": "a token may not be sent in the URL"
-                                                     for name in named})
+            raise ApiError(
+                400,
+                "token_in_url",
+                f"send the bearer token in the Authorization header, never in the URL "
+                f"('{named[0]}'): URLs are logged and kept; ask an admin for a new token, this one may "
+                "have been seen",
+                fields={f"query.{name}": "a token may not be sent in the URL" for name in named},
+            )
 
     @app.before_request
     def _authenticate() -> None:
@@ -107,8 +111,12 @@ def create_app(cw: Casework, scheduler: Scheduler | None = None, config: dict[st
     def _misconfigured(error: ConfigurationError) -> Response:
         """A setting of the installation is wrong (e.g. another person key): the operator must act, not the caller."""
         log.error("misconfigured: %s", error)
-        return error_response(503, "misconfigured", "the service is misconfigured and cannot do this now; "
-                              "nothing was changed; the operator has been told in the server log")
+        return error_response(
+            503,
+            "misconfigured",
+            "the service is misconfigured and cannot do this now; "
+            "nothing was changed; the operator has been told in the server log",
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -86,9 +86,20 @@ def _entries(kind: str, entries: list[HistoryEntry], role: str) -> list[dict[str
 
 def _verification(result: Verification) -> dict[str, Any]:
     b = result.first_break
-    return {"ok": result.ok, "cases": result.cases, "events": result.events,
-            "first_break": None if b is None else {"case_id": str(b.case_id), "number": b.number, "version": b.version,
-                                                   "notification_id": b.notification_id, "problem": b.problem}}
+    return {
+        "ok": result.ok,
+        "cases": result.cases,
+        "events": result.events,
+        "first_break": None
+        if b is None
+        else {
+            "case_id": str(b.case_id),
+            "number": b.number,
+            "version": b.version,
+            "notification_id": b.notification_id,
+            "problem": b.problem,
+        },
+    }
 
 
 @blp.route("/cases/<string:ref>/history")
@@ -110,8 +121,9 @@ class CaseAsOf(MethodView):
     def get(self, args: dict[str, Any], ref: str) -> Any:
         user, case_id, _ = _audited(ref, "read_history")
         if ("version" in args) == ("at" in args):
-            raise ApiError(422, "invalid_request", "give either version or at",
-                           fields={"version": "give either version or at"})
+            raise ApiError(
+                422, "invalid_request", "give either version or at", fields={"version": "give either version or at"}
+            )
         case = as_of(casework(), case_id, version=args.get("version"), at=args.get("at"))
         return case_view_for(case, user), 200, {"ETag": etag(case.version)}
 
@@ -128,8 +140,10 @@ class CaseVerification(MethodView):
 @blp.route("/verification")
 class StoreVerification(MethodView):
     @blp.response(200, VerificationSchema)
-    @blp.doc(summary="Verify the hash chain of every case in your unit and below; names the first broken event "
-                     "(supervisor, auditor). At the top of the org tree: the whole store, in recording order.")
+    @blp.doc(
+        summary="Verify the hash chain of every case in your unit and below; names the first broken event "
+        "(supervisor, auditor). At the top of the org tree: the whole store, in recording order."
+    )
     def get(self) -> Any:
         user = require("verify_chains")
         top = "." not in user.org_unit
@@ -145,17 +159,54 @@ class CaseDossier(MethodView):
         case = casework().get(case_id)
         state = case_view_for(case, user)
         entries = _entries(kind, history(casework(), case_id), user.role)
-        columns = ["version", "event", "action", "occurred_at", "recorded_at", "actor_id", "actor_role", "reason",
-                   "command_id", "flow_run_id", "stage", "data", "clocks_opened", "clocks_closed", "prev_hash", "hash"]
-        document = csv_bytes([
-            ["# case", state["number"], state["kind"], state["stage"], f"version {state['version']}",
-             f"head {state['head_hash']}"],
-            ["# state", json.dumps({k: state[k] for k in ("org_unit", "assignee", "clocks", "links", "details")},
-                                   ensure_ascii=False)],
-            columns,
-            *([json.dumps(e[c], ensure_ascii=False) if isinstance(e[c], (dict, list)) else
-               ("" if e[c] is None else e[c]) for c in columns] for e in entries),
-        ])
+        columns = [
+            "version",
+            "event",
+            "action",
+            "occurred_at",
+            "recorded_at",
+            "actor_id",
+            "actor_role",
+            "reason",
+            "command_id",
+            "flow_run_id",
+            "stage",
+            "data",
+            "clocks_opened",
+            "clocks_closed",
+            "prev_hash",
+            "hash",
+        ]
+        document = csv_bytes(
+            [
+                [
+                    "# case",
+                    state["number"],
+                    state["kind"],
+                    state["stage"],
+                    f"version {state['version']}",
+                    f"head {state['head_hash']}",
+                ],
+                [
+                    "# state",
+                    json.dumps(
+                        {k: state[k] for k in ("org_unit", "assignee", "clocks", "links", "details")},
+                        ensure_ascii=False,
+                    ),
+                ],
+                columns,
+                *(
+                    [
+                        json.dumps(e[c], ensure_ascii=False)
+                        if isinstance(e[c], (dict, list))
+                        else ("" if e[c] is None else e[c])
+                        for c in columns
+                    ]
+                    for e in entries
+                ),
+            ]
+        )
         filename = f"{state['number']}-dossier.csv"
-        return Response(document, mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            document, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )

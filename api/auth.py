@@ -42,8 +42,9 @@ def require(capability: str) -> User:
     """The caller, if their role has `capability`; 403 naming the roles that do."""
     user = current_user()
     if not may(user.role, capability):
-        raise ApiError(403, "forbidden", f"role '{user.role}' may not {capability.replace('_', ' ')}",
-                       roles=roles_with(capability))
+        raise ApiError(
+            403, "forbidden", f"role '{user.role}' may not {capability.replace('_', ' ')}", roles=roles_with(capability)
+        )
     return user
 
 

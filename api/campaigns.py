@@ -30,17 +30,28 @@ class CampaignRequestSchema(Strict):
     """One offer to many enterprises: its terms and each enterprise take the schemas of the offer itself
     (POST /negotiations), so a campaign accepts exactly what the offers it opens accept."""
 
-    document_number = Text(required=True, min_length=1, max_length=120,
-                           metadata={"description": "the written offer's document number (文号), one per campaign"})
+    document_number = Text(
+        required=True,
+        min_length=1,
+        max_length=120,
+        metadata={"description": "the written offer's document number (文号), one per campaign"},
+    )
     issuing_union = Text(required=True, min_length=1, max_length=200)
     org_unit = Text(required=True, min_length=1, max_length=200)
     terms = fields.Nested(TermsSchema, load_default=dict)
     assignee = Text(max_length=120, allow_none=True)
-    enterprises = fields.List(fields.Nested(EnterpriseSchema),
-                              validate=validate.Length(max=campaigns.MAX_TARGETS),
-                              metadata={"description": "the enterprises; or give `csv` instead"})
-    csv = Text(max_length=2_000_000, metadata={"description": "CSV text with a header row: name, credit_code, "
-                                                              "employees (or 企业名称, 统一社会信用代码, 职工人数)"})
+    enterprises = fields.List(
+        fields.Nested(EnterpriseSchema),
+        validate=validate.Length(max=campaigns.MAX_TARGETS),
+        metadata={"description": "the enterprises; or give `csv` instead"},
+    )
+    csv = Text(
+        max_length=2_000_000,
+        metadata={
+            "description": "CSV text with a header row: name, credit_code, "
+            "employees (or 企业名称, 统一社会信用代码, 职工人数)"
+        },
+    )
 
     @ma.validates_schema
     def _one_list(self, data: dict[str, Any], **_: Any) -> None:
@@ -56,8 +67,10 @@ class CampaignCountsSchema(ma.Schema):
 
 
 class FlowRunStateSchema(ma.Schema):
-    state = fields.String(required=True, metadata={"description": "scheduled, pending, running, completed, "
-                                                                  "failed, crashed, cancelled, or unknown"})
+    state = fields.String(
+        required=True,
+        metadata={"description": "scheduled, pending, running, completed, failed, crashed, cancelled, or unknown"},
+    )
     state_name = fields.String(allow_none=True)
     message = fields.String(allow_none=True)
 
@@ -94,11 +107,15 @@ def _start(found: campaigns.Campaign) -> dict[str, Any]:
     try:
         start_campaign(casework(), scheduler(), found.campaign_id)
     except SchedulerUnavailable as e:
-        raise ApiError(503, "scheduler_unavailable", f"campaign {found.campaign_id} is stored but {e}; "
-                       f"POST /campaigns/{found.campaign_id}/start to try again",
-                       campaign_id=str(found.campaign_id)) from None
+        raise ApiError(
+            503,
+            "scheduler_unavailable",
+            f"campaign {found.campaign_id} is stored but {e}; POST /campaigns/{found.campaign_id}/start to try again",
+            campaign_id=str(found.campaign_id),
+        ) from None
     return _view(campaigns.get_campaign(casework(), found.campaign_id), with_run=False) | {
-        "run": {"state": "scheduled", "state_name": "Scheduled", "message": None}}
+        "run": {"state": "scheduled", "state_name": "Scheduled", "message": None}
+    }
 
 
 def _accepted(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -116,17 +133,24 @@ def _view(found: campaigns.Campaign, *, with_run: bool = True) -> dict[str, Any]
 class Campaigns(MethodView):
     @blp.arguments(CampaignRequestSchema)
     @blp.response(202, CampaignSchema)
-    @blp.doc(summary="Start an offer campaign: opens one negotiation per enterprise on the worker",
-             description="Stores the campaign, then starts a run of the offer-campaign deployment and answers "
-                         "202 with its flow_run_id; follow it with GET /campaigns/{campaign_id}.")
+    @blp.doc(
+        summary="Start an offer campaign: opens one negotiation per enterprise on the worker",
+        description="Stores the campaign, then starts a run of the offer-campaign deployment and answers "
+        "202 with its flow_run_id; follow it with GET /campaigns/{campaign_id}.",
+    )
     def post(self, data: dict[str, Any]) -> Any:
         user = require("start_campaigns")
         org_unit = require_scope(user, data["org_unit"])
         enterprises = campaigns.read_csv(data["csv"]) if "csv" in data else data["enterprises"]
         terms = {k: (str(v) if v is not None else None) for k, v in data["terms"].items()}
         found = campaigns.create_campaign(
-            casework(), Actor(user.user_id, user.role), document_number=data["document_number"],
-            issuing_union=data["issuing_union"], org_unit=org_unit, enterprises=enterprises, terms=terms,
+            casework(),
+            Actor(user.user_id, user.role),
+            document_number=data["document_number"],
+            issuing_union=data["issuing_union"],
+            org_unit=org_unit,
+            enterprises=enterprises,
+            terms=terms,
             assignee=data.get("assignee"),
         )
         return _accepted(_start(found))
@@ -135,8 +159,11 @@ class Campaigns(MethodView):
     @blp.doc(summary="Campaigns of your unit and below, newest first, with their counts")
     def get(self) -> Any:
         user = require("read_cases")
-        return {"items": [c.to_dict() | {"run": None, "failures": []}
-                          for c in campaigns.list_campaigns(casework(), user.org_unit)]}
+        return {
+            "items": [
+                c.to_dict() | {"run": None, "failures": []} for c in campaigns.list_campaigns(casework(), user.org_unit)
+            ]
+        }
 
 
 @blp.route("/campaigns/<campaign_id>")

@@ -102,8 +102,9 @@ class CaseSchema(ma.Schema):
     updated_at = _moment()
     version = fields.Integer(required=True)
     head_hash = fields.String(required=True)
-    allowed_actions = fields.List(fields.String(), required=True,
-                                  metadata={"description": "the actions the caller's role may take in this stage"})
+    allowed_actions = fields.List(
+        fields.String(), required=True, metadata={"description": "the actions the caller's role may take in this stage"}
+    )
     clocks = fields.List(fields.Nested(ClockSchema), required=True)
     links = _many(LinkSchema)
     notes = _many(NoteSchema)
@@ -118,8 +119,11 @@ class AlertSchema(ma.Schema):
 
 
 class CaseDetailsSchema(ma.Schema):
-    alerts = fields.List(fields.Nested(AlertSchema), required=True, metadata={
-        "description": "the clocks that ran out and whom that was reported to, once per due date"})
+    alerts = fields.List(
+        fields.Nested(AlertSchema),
+        required=True,
+        metadata={"description": "the clocks that ran out and whom that was reported to, once per due date"},
+    )
 
 
 # -- labor dispute ------------------------------------------------------------------------------------
@@ -153,8 +157,12 @@ class SessionSchema(ma.Schema):
 
 class AgreementSchema(ma.Schema):
     terms = _text()
-    amounts = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
-                          metadata={"description": "amount in CNY (decimal text) by what it is for"})
+    amounts = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "amount in CNY (decimal text) by what it is for"},
+    )
     total_amount = _amount()
     performance_due = _day()
 
@@ -389,8 +397,12 @@ class HardshipDetailsSchema(CaseDetailsSchema):
     recommended_category = _text(nullable=True)
     registered_on = _day(nullable=True)
     disbursements = _many(DisbursementSchema)
-    totals = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={
-        "description": "paid out per year and aid type (\"2026/living\"), in CNY as decimal text"})
+    totals = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": 'paid out per year and aid type ("2026/living"), in CNY as decimal text'},
+    )
     reviews = _many(ReviewSchema)
 
 
@@ -402,8 +414,11 @@ def _kind(kind: str) -> fields.String:
 
 
 def _details(schema: type[ma.Schema]) -> fields.Nested:
-    return fields.Nested(schema, required=True, metadata={
-        "description": "the case type's own data; personal data is masked for roles that may not see it"})
+    return fields.Nested(
+        schema,
+        required=True,
+        metadata={"description": "the case type's own data; personal data is masked for roles that may not see it"},
+    )
 
 
 class LaborDisputeCaseSchema(CaseSchema):
@@ -435,8 +450,10 @@ CASE_SCHEMAS: dict[str, type[CaseSchema]] = {
 """Kind -> the view of a case of that type."""
 
 if set(CASE_SCHEMAS) != set(CASE_TYPES):
-    raise TypeError(f"api.case_views declares a case view for {', '.join(sorted(CASE_SCHEMAS))}; the case types are "
-                    f"{', '.join(sorted(CASE_TYPES))}")
+    raise TypeError(
+        f"api.case_views declares a case view for {', '.join(sorted(CASE_SCHEMAS))}; the case types are "
+        f"{', '.join(sorted(CASE_TYPES))}"
+    )
 
 
 class AnyCaseSchema(OneOfSchema):

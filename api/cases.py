@@ -36,16 +36,25 @@ from engine.views import case_view
 
 blp = Blueprint("cases", __name__, description="Open cases, run their commands, read and search them.")
 
-COLLECTIONS = {"labor_dispute": "disputes", "wage_negotiation": "negotiations",
-               "rectification_proposal": "rectifications", "hardship": "hardship-cases"}
+COLLECTIONS = {
+    "labor_dispute": "disputes",
+    "wage_negotiation": "negotiations",
+    "rectification_proposal": "rectifications",
+    "hardship": "hardship-cases",
+}
 MAX_KEY = 120
 IF_MATCH = re.compile(r'\s*(?:\*|(?:W/)?"([0-9]{1,9})"|([0-9]{1,9}))\s*')
 """A case's ETag as If-Match takes it: `"4"`, `4`, `W/"4"` or `*` (any version); quotes come in pairs."""
 COMMAND_HEADERS = {
-    "Idempotency-Key": {"description": "a client-chosen key (at most 120 characters); a repeat returns the first "
-                                       "response and changes nothing", "schema": {"type": "string", "maxLength": 120}},
-    "If-Match": {"description": "the case's ETag (its version) as last read; a stale one gets 412",
-                 "schema": {"type": "string", "pattern": f"^{IF_MATCH.pattern}$"}},
+    "Idempotency-Key": {
+        "description": "a client-chosen key (at most 120 characters); a repeat returns the first "
+        "response and changes nothing",
+        "schema": {"type": "string", "maxLength": 120},
+    },
+    "If-Match": {
+        "description": "the case's ETag (its version) as last read; a stale one gets 412",
+        "schema": {"type": "string", "pattern": f"^{IF_MATCH.pattern}$"},
+    },
 }
 ETAG = {"ETag": {"description": "the case's version", "schema": {"type": "string"}}}
 CASE_REF = "the case id or number (LD-2026-000123)"
@@ -77,8 +86,9 @@ def expected_version() -> int | None:
         return None
     match = IF_MATCH.fullmatch(header)
     if match is None:
-        raise ApiError(400, "bad_request", "If-Match must be the case's ETag, e.g. \"4\"",
-                       fields={"If-Match": "not a case version"})
+        raise ApiError(
+            400, "bad_request", 'If-Match must be the case\'s ETag, e.g. "4"', fields={"If-Match": "not a case version"}
+        )
     version = match.group(1) or match.group(2)
     return None if version is None else int(version)
 
@@ -89,8 +99,12 @@ def command_id(user: User) -> str | None:
         return None
     key = key.strip()
     if not key or len(key) > MAX_KEY or not key.isprintable():
-        raise ApiError(400, "bad_request", f"Idempotency-Key must be 1 to {MAX_KEY} printable characters",
-                       fields={"Idempotency-Key": "invalid"})
+        raise ApiError(
+            400,
+            "bad_request",
+            f"Idempotency-Key must be 1 to {MAX_KEY} printable characters",
+            fields={"Idempotency-Key": "invalid"},
+        )
     return f"{user.user_id}:{key}"
 
 
@@ -101,22 +115,36 @@ def request_fingerprint(action: str) -> str | None:
     if request.headers.get("Idempotency-Key") is None:
         return None
     body = request.get_json(silent=True)  # the parser has refused anything but JSON by now
-    canonical = json.dumps({"method": request.method, "action": action, "body": {} if body is None else body},
-                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        {"method": request.method, "action": action, "body": {} if body is None else body},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def respond(result: CommandResult, user: User, status: int, action: str, case_id: UUID | None = None,
-            fingerprint: str | None = None) -> tuple[dict[str, Any], int, dict[str, str]]:
+def respond(
+    result: CommandResult,
+    user: User,
+    status: int,
+    action: str,
+    case_id: UUID | None = None,
+    fingerprint: str | None = None,
+) -> tuple[dict[str, Any], int, dict[str, str]]:
     """The case as the command left it; a replay only for the same request (action, case and body) as the
     first one under its Idempotency-Key, else a 422. A command recorded before fingerprints were kept
     replays on action and case alone."""
     other_body = None not in (result.fingerprint, fingerprint) and result.fingerprint != fingerprint
     if result.replayed and (result.action != action or case_id not in (None, result.case_id) or other_body):
-        raise ApiError(422, "idempotency_key_reused",
-                       f"this Idempotency-Key was already used for another request ('{result.action}' on "
-                       f"{result.number}{' with another body' if other_body else ''}); send a new key with a new "
-                       "request", fields={"Idempotency-Key": "already used for another request"})
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            f"this Idempotency-Key was already used for another request ('{result.action}' on "
+            f"{result.number}{' with another body' if other_body else ''}); send a new key with a new "
+            "request",
+            fields={"Idempotency-Key": "already used for another request"},
+        )
     case = result.case or casework().get(result.case_id, version=result.version)
     headers = {"ETag": etag(case.version)}
     if result.replayed:
@@ -136,8 +164,13 @@ def visible_case(user: User, ref: UUID | str, kind: str | None = None) -> Indexe
 def check_role(user: User, kind: str, action: str) -> None:
     a = CASE_TYPES[kind].TABLE.actions[action]
     if user.role not in a.roles:
-        raise ApiError(403, "forbidden", f"role '{user.role}' may not run '{action}' on a {kind} case",
-                       action=action, roles=sorted(a.roles))
+        raise ApiError(
+            403,
+            "forbidden",
+            f"role '{user.role}' may not run '{action}' on a {kind} case",
+            action=action,
+            roles=sorted(a.roles),
+        )
 
 
 GUARDS: dict[str, Callable[[User, dict[str, Any]], None]] = {}
@@ -171,16 +204,28 @@ def _register_open(kind: str) -> None:
 
     @blp.arguments(command_schema(kind, a.name), required=body_required(command_schema(kind, a.name)))
     @blp.response(201, CASE_SCHEMAS[kind], headers=ETAG)
-    @blp.doc(summary=f"Open a {kind.replace('_', ' ')} case ({a.name})", description=a.help,
-             parameters=[{"in": "header", "name": n, **spec} for n, spec in COMMAND_HEADERS.items()
-                         if n == "Idempotency-Key"])
+    @blp.doc(
+        summary=f"Open a {kind.replace('_', ' ')} case ({a.name})",
+        description=a.help,
+        parameters=[
+            {"in": "header", "name": n, **spec} for n, spec in COMMAND_HEADERS.items() if n == "Idempotency-Key"
+        ],
+    )
     def open_case(data: dict[str, Any]) -> Any:
         user = current_user()
         org_unit = require_scope(user, data.pop("org_unit", None) or user.org_unit)
         common = split_common(data)
         fingerprint = request_fingerprint(a.name)
-        result = casework().open_case(kind, actor(user), command_id=command_id(user), org_unit=org_unit,
-                                    assignee=data.pop("assignee", None), fingerprint=fingerprint, **common, **data)
+        result = casework().open_case(
+            kind,
+            actor(user),
+            command_id=command_id(user),
+            org_unit=org_unit,
+            assignee=data.pop("assignee", None),
+            fingerprint=fingerprint,
+            **common,
+            **data,
+        )
         return respond(result, user, 201, a.name, fingerprint=fingerprint)
 
     blp.add_url_rule(f"/{collection}", endpoint=f"open_{kind}", view_func=open_case, methods=["POST"])
@@ -192,13 +237,17 @@ def _register_command(kind: str, action: str) -> None:
     a = cls.TABLE.actions[action]
     collection = COLLECTIONS[kind]
     stages = ", ".join(a.sources) if a.sources != ("*",) else "any open stage"
-    description = (f"{a.help}\n\nStages: {stages}. Roles: {', '.join(sorted(a.roles))}."
-                   + (" A reason is required." if a.reason_required else ""))
+    description = f"{a.help}\n\nStages: {stages}. Roles: {', '.join(sorted(a.roles))}." + (
+        " A reason is required." if a.reason_required else ""
+    )
 
     @blp.arguments(command_schema(kind, action), required=body_required(command_schema(kind, action)))
     @blp.response(200, CASE_SCHEMAS[kind], headers=ETAG)
-    @blp.doc(summary=f"{action.replace('_', ' ').capitalize()} ({kind.replace('_', ' ')})", description=description,
-             parameters=[{"in": "header", "name": n, **spec} for n, spec in COMMAND_HEADERS.items()])
+    @blp.doc(
+        summary=f"{action.replace('_', ' ').capitalize()} ({kind.replace('_', ' ')})",
+        description=description,
+        parameters=[{"in": "header", "name": n, **spec} for n, spec in COMMAND_HEADERS.items()],
+    )
     def run(data: dict[str, Any], case_id: UUID) -> Any:  # the id, even when the path names the case's number
         user = current_user()
         if action == "link_case":
@@ -207,13 +256,26 @@ def _register_command(kind: str, action: str) -> None:
                 raise ApiError(422, "invalid_request", f"no case {data['case']}", fields={"case": "no such case"})
         common = split_common(data)
         fingerprint = request_fingerprint(action)
-        result = casework().execute(case_id, action, actor(user), command_id=command_id(user),
-                                  expected_version=expected_version(), fingerprint=fingerprint, **common, **data)
+        result = casework().execute(
+            case_id,
+            action,
+            actor(user),
+            command_id=command_id(user),
+            expected_version=expected_version(),
+            fingerprint=fingerprint,
+            **common,
+            **data,
+        )
         return respond(result, user, 200, action, case_id, fingerprint)
 
     path = f"/{collection}/<string:case_id>/{action.replace('_', '-')}"
-    blp.add_url_rule(path, endpoint=f"{kind}_{action}", view_func=run, methods=["POST"],
-                     parameters=[{"in": "path", "name": "case_id", "description": CASE_REF}])
+    blp.add_url_rule(
+        path,
+        endpoint=f"{kind}_{action}",
+        view_func=run,
+        methods=["POST"],
+        parameters=[{"in": "path", "name": "case_id", "description": CASE_REF}],
+    )
 
     def guard(user: User, args: dict[str, Any]) -> None:
         args["case_id"] = visible_case(user, args["case_id"], kind).case_id  # a number names it as its id does
@@ -241,19 +303,29 @@ class CaseList(MethodView):
         if org_unit:
             require_scope(user, org_unit, must_exist=False)
         f = CaseFilter(
-            scope=user.org_unit, kind=args.get("kind"), stage=args.get("stage"), org_unit=org_unit,
-            assignee=args.get("assignee"), is_open=args.get("is_open"), flags=tuple(args.get("flag") or ()),
-            text=args.get("q") or None, overdue_on=today() if args.get("overdue") else None,
+            scope=user.org_unit,
+            kind=args.get("kind"),
+            stage=args.get("stage"),
+            org_unit=org_unit,
+            assignee=args.get("assignee"),
+            is_open=args.get("is_open"),
+            flags=tuple(args.get("flag") or ()),
+            text=args.get("q") or None,
+            overdue_on=today() if args.get("overdue") else None,
             due_before=args.get("due_before"),
         )
         page, per_page = args["page"], args["per_page"]
         rows, total = search_cases(casework(), f, sort=args["sort"], page=page, per_page=per_page)
-        return {"items": rows, "page": page, "per_page": per_page, "total": total,
-                "pages": math.ceil(total / per_page) if total else 0}
+        return {
+            "items": rows,
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": math.ceil(total / per_page) if total else 0,
+        }
 
 
-@blp.route("/cases/<string:ref>",
-           parameters=[{"in": "path", "name": "ref", "description": CASE_REF}])
+@blp.route("/cases/<string:ref>", parameters=[{"in": "path", "name": "ref", "description": CASE_REF}])
 class CaseDetail(MethodView):
     @blp.response(200, AnyCaseSchema, headers=ETAG)
     @blp.doc(summary="A case: its state, clocks, links and the actions you may take now")

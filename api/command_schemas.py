@@ -62,19 +62,24 @@ def _decimal(p: Parameter, **options: Any) -> fields.Field:
         return DecimalText(digits=money.digits, places=money.places, **options)
     if percent:
         return DecimalText(signed=percent.signed, digits=percent.digits, places=percent.places, **options)
-    raise TypeError(f"parameter {p.name!r} has no declared type ({p.annotation}): annotate it with "
-                    "aggregates.fields.Money or Percent")
+    raise TypeError(
+        f"parameter {p.name!r} has no declared type ({p.annotation}): annotate it with "
+        "aggregates.fields.Money or Percent"
+    )
 
 
 def _nested(p: Parameter) -> fields.Field:
     """The one schema of the parameter's declared shape."""
     nested = _marker(p, declared.Nested)
     if nested is None:
-        raise TypeError(f"parameter {p.name!r} ({p.annotation}) declares no shape: annotate it with "
-                        "aggregates.fields.Nested")
+        raise TypeError(
+            f"parameter {p.name!r} ({p.annotation}) declares no shape: annotate it with aggregates.fields.Nested"
+        )
     if nested.shape not in SHAPES:
-        raise TypeError(f"parameter {p.name!r} has the shape {nested.shape!r}, which api.fields.SHAPES does not "
-                        f"define (it defines {', '.join(SHAPES)})")
+        raise TypeError(
+            f"parameter {p.name!r} has the shape {nested.shape!r}, which api.fields.SHAPES does not "
+            f"define (it defines {', '.join(SHAPES)})"
+        )
     return SHAPES[nested.shape]()
 
 
@@ -110,10 +115,19 @@ def field_for(p: Parameter) -> fields.Field:
 
 
 class CommandBase(Strict):
-    reason = Text(max_length=2000, allow_none=True, metadata={
-        "description": "why: required for declines, rejections, escalations, extensions, withdrawals, closures"})
-    occurred_at = fields.AwareDateTime(allow_none=True, metadata={
-        "description": "business time, when it happened earlier than now (back-dating within the policy's limit)"})
+    reason = Text(
+        max_length=2000,
+        allow_none=True,
+        metadata={
+            "description": "why: required for declines, rejections, escalations, extensions, withdrawals, closures"
+        },
+    )
+    occurred_at = fields.AwareDateTime(
+        allow_none=True,
+        metadata={
+            "description": "business time, when it happened earlier than now (back-dating within the policy's limit)"
+        },
+    )
 
 
 class OpenBase(CommandBase):
@@ -130,8 +144,9 @@ def command_schema(kind: str, action: str) -> type[ma.Schema]:
     """The request schema of `action` on `kind` (an opening action's includes org_unit and assignee)."""
     cls = CASE_TYPES[kind]
     a = cls.TABLE.actions[action]
-    attrs: dict[str, Any] = {p.name: field_for(p) for p in parameters(kind, action)
-                             if not (a.creates and p.name in ("org_unit", "assignee"))}
+    attrs: dict[str, Any] = {
+        p.name: field_for(p) for p in parameters(kind, action) if not (a.creates and p.name in ("org_unit", "assignee"))
+    }
     if a.reason_required:  # the engine refuses the action without one; the document says so up front
         attrs["reason"] = Text(required=True, min_length=1, max_length=2000, metadata={"description": "why"})
     base = OpenBase if a.creates else CommandBase
@@ -139,5 +154,6 @@ def command_schema(kind: str, action: str) -> type[ma.Schema]:
 
 
 def all_command_schemas() -> dict[tuple[str, str], type[ma.Schema]]:
-    return {(kind, action): command_schema(kind, action)
-            for kind, cls in CASE_TYPES.items() for action in cls.TABLE.actions}
+    return {
+        (kind, action): command_schema(kind, action) for kind, cls in CASE_TYPES.items() for action in cls.TABLE.actions
+    }

@@ -1,9 +1,9 @@
 """One JSON error shape for every error the API returns, and the mapping from engine errors.
 
-    {"status": 409, "code": "action_not_allowed", "message": "...",
-     "fields": {"claims[0].amount": "must be a non-negative amount in CNY"},   # 400/422: every bad field
-     "stage": "filed", "allowed_actions": ["accept", "decline", ...],          # 409: what is allowed instead
-     "current_version": 4}                                                     # 409/412: the case's version
+{"status": 409, "code": "action_not_allowed", "message": "...",
+ "fields": {"claims[0].amount": "must be a non-negative amount in CNY"},   # 400/422: every bad field
+ "stage": "filed", "allowed_actions": ["accept", "decline", ...],          # 409: what is allowed instead
+ "current_version": 4}                                                     # 409/412: the case's version
 """
 
 from __future__ import annotations
@@ -33,26 +33,40 @@ class ErrorSchema(ma.Schema):
     status = ma.fields.Integer(required=True, metadata={"description": "the HTTP status"})
     code = ma.fields.String(required=True, metadata={"description": "a stable machine-readable error code"})
     message = ma.fields.String(required=True, metadata={"description": "what went wrong, for a person"})
-    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(),
-                            metadata={"description": "each bad field (dotted path) and what is wrong with it"})
-    fields_omitted = ma.fields.Integer(metadata={
-        "description": f"how many more bad fields there were than the first {MAX_FIELD_ERRORS} named in `fields`"})
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "each bad field (dotted path) and what is wrong with it"},
+    )
+    fields_omitted = ma.fields.Integer(
+        metadata={
+            "description": f"how many more bad fields there were than the first {MAX_FIELD_ERRORS} named in `fields`"
+        }
+    )
     case = ma.fields.String(metadata={"description": "the case the error is about"})
-    campaign_id = ma.fields.String(metadata={
-        "description": "the campaign the error is about: stored, and resumable, when its run could not be started"})
+    campaign_id = ma.fields.String(
+        metadata={
+            "description": "the campaign the error is about: stored, and resumable, when its run could not be started"
+        }
+    )
     action = ma.fields.String()
     stage = ma.fields.String(metadata={"description": "the case's stage when the action was refused"})
-    allowed_actions = ma.fields.List(ma.fields.String(),
-                                     metadata={"description": "the actions the caller may take in that stage"})
+    allowed_actions = ma.fields.List(
+        ma.fields.String(), metadata={"description": "the actions the caller may take in that stage"}
+    )
     roles = ma.fields.List(ma.fields.String(), metadata={"description": "the roles that may do it"})
     expected_version = ma.fields.Integer(allow_none=True)
     current_version = ma.fields.Integer(allow_none=True)
-    version = ma.fields.Integer(metadata={"description": "broken_chain: the version at which the case's hash chain "
-                                                         "breaks"})
-    existing_case = ma.fields.String(allow_none=True, metadata={
-        "description": "the open case that refused a duplicate, only when the caller may see it"})
-    existing_org_unit = ma.fields.String(allow_none=True, metadata={
-        "description": "the union that holds that case, only when the caller may see it"})
+    version = ma.fields.Integer(
+        metadata={"description": "broken_chain: the version at which the case's hash chain breaks"}
+    )
+    existing_case = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "the open case that refused a duplicate, only when the caller may see it"},
+    )
+    existing_org_unit = ma.fields.String(
+        allow_none=True, metadata={"description": "the union that holds that case, only when the caller may see it"}
+    )
 
 
 class ApiError(Exception):
@@ -64,8 +78,7 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> Response:
-    body = {"status": status, "code": code, "message": message,
-            **{k: v for k, v in extra.items() if v is not None}}
+    body = {"status": status, "code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
     response = jsonify(body)
     response.status_code = status
     if status == 401:
@@ -112,8 +125,13 @@ def from_http_exception(error: HTTPException) -> Response:
         summary = "; ".join(f"{k}: {v}" for k, v in named.items())
         if omitted:
             summary += f"; and {omitted} more bad fields (the first {MAX_FIELD_ERRORS} are named)"
-        return error_response(422, "invalid_request", f"the request has bad fields: {summary}", fields=named,
-                              fields_omitted=omitted or None)
+        return error_response(
+            422,
+            "invalid_request",
+            f"the request has bad fields: {summary}",
+            fields=named,
+            fields_omitted=omitted or None,
+        )
     code = (error.name or "error").lower().replace(" ", "_")
     message = data.get("message") or error.description or error.name
     response = error_response(status, code, str(message))
@@ -126,8 +144,15 @@ def from_http_exception(error: HTTPException) -> Response:
 def from_domain_error(error: DomainError, *, if_match: bool = False) -> Response:
     details = {k: v for k, v in error.to_dict().items() if k not in ("code", "message")}
     if isinstance(error, ActionNotAllowed):
-        return error_response(409, error.code, str(error), case=error.case, action=error.action, stage=error.stage,
-                              allowed_actions=error.allowed)
+        return error_response(
+            409,
+            error.code,
+            str(error),
+            case=error.case,
+            action=error.action,
+            stage=error.stage,
+            allowed_actions=error.allowed,
+        )
     if isinstance(error, InvalidCommand):
         return error_response(422, error.code, str(error), **details)
     if isinstance(error, (AccountError, CampaignError)):

@@ -31,8 +31,12 @@ class Text(fields.String):
     def __init__(self, *, max_length: int = 2000, min_length: int = 0, **kwargs: Any) -> None:
         self.max_length = max_length
         kwargs.setdefault("validate", validate.Length(min=min_length, max=max_length))
-        metadata = {"maxLength": max_length, **({"minLength": min_length} if min_length else {}),
-                    "pattern": f"^[^{_CONTROL_CHARACTERS}]*$", **kwargs.pop("metadata", {})}
+        metadata = {
+            "maxLength": max_length,
+            **({"minLength": min_length} if min_length else {}),
+            "pattern": f"^[^{_CONTROL_CHARACTERS}]*$",
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -48,13 +52,17 @@ class DecimalText(fields.Field):
     def __init__(self, *, signed: bool = False, places: int = 2, digits: int = 12, **kwargs: Any) -> None:
         sign = "-?" if signed else ""
         self.pattern = re.compile(rf"^{sign}\d{{1,{digits}}}(\.\d{{1,{places}}})?$")
-        metadata = {"type": "string", "pattern": self.pattern.pattern, "example": "8600.00" if not signed else "5.5",
-                    **kwargs.pop("metadata", {})}
+        metadata = {
+            "type": "string",
+            "pattern": self.pattern.pattern,
+            "example": "8600.00" if not signed else "5.5",
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-            raise ma.ValidationError("must be a decimal number, e.g. \"8600.00\"")
+            raise ma.ValidationError('must be a decimal number, e.g. "8600.00"')
         text = str(value).strip()
         if not self.pattern.match(text):
             raise ma.ValidationError(f"must be a decimal number matching {self.pattern.pattern}")
@@ -79,8 +87,10 @@ class Day(fields.Date):
     FIRST, LAST = date(1900, 1, 1), date(2999, 12, 31)
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("validate", validate.Range(min=self.FIRST, max=self.LAST,
-                                                     error=f"must be a day from {self.FIRST} to {self.LAST}"))
+        kwargs.setdefault(
+            "validate",
+            validate.Range(min=self.FIRST, max=self.LAST, error=f"must be a day from {self.FIRST} to {self.LAST}"),
+        )
         super().__init__(**kwargs)
 
 
@@ -96,9 +106,13 @@ class Strict(ma.Schema):
 
 class EmployerSchema(Strict):
     name = Text(required=True, min_length=1, max_length=200)
-    credit_code = Text(max_length=40, metadata={  # room for the spaces the engine takes out
-        "description": "unified social credit code (统一社会信用代码): 18 characters; spaces and full-width characters "
-                       "are normalised"})
+    credit_code = Text(
+        max_length=40,
+        metadata={  # room for the spaces the engine takes out
+            "description": "unified social credit code (统一社会信用代码): 18 characters; spaces and full-width "
+            "characters are normalised"
+        },
+    )
 
 
 class EnterpriseSchema(EmployerSchema):
@@ -107,9 +121,13 @@ class EnterpriseSchema(EmployerSchema):
 
 class PersonSchema(Strict):
     name = Text(required=True, min_length=1, max_length=100)
-    id_number = Text(max_length=40, metadata={  # room for the spaces the engine takes out
-        "description": "居民身份证号码 (GB 11643): 17 digits and a check digit or X; full-width digits and spaces "
-                       "are accepted and normalised; a wrong check digit is refused"})
+    id_number = Text(
+        max_length=40,
+        metadata={  # room for the spaces the engine takes out
+            "description": "居民身份证号码 (GB 11643): 17 digits and a check digit or X; full-width digits and spaces "
+            "are accepted and normalised; a wrong check digit is refused"
+        },
+    )
     phone = Text(max_length=30)
     address = Text(max_length=300)
 
@@ -164,7 +182,8 @@ SHAPES: dict[str, Callable[[], fields.Field]] = {
     "item": _nested(ItemSchema),
     "item_deadline": _nested(ItemDeadlineSchema),
     "source": _nested(SourceSchema),
-    "amounts": lambda: fields.Dict(keys=Text(max_length=100), values=DecimalText(),
-                                   validate=validate.Length(max=MAX_ITEMS)),
+    "amounts": lambda: fields.Dict(
+        keys=Text(max_length=100), values=DecimalText(), validate=validate.Length(max=MAX_ITEMS)
+    ),
 }
 """Shape (as `aggregates.fields.Nested` names it) -> a new field for one part of that shape."""

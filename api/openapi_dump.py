@@ -23,8 +23,9 @@ _UNUSED_PERSON_KEY = "the OpenAPI document keys no ID number with this"
 
 def document() -> dict[str, Any]:
     """/openapi.json as the app serves it."""
-    cw = Casework(Settings.from_env({"CASEWORK_DATABASE_URL": "sqlite:///:memory:",
-                                     "CASEWORK_PERSON_KEY": _UNUSED_PERSON_KEY}))
+    cw = Casework(
+        Settings.from_env({"CASEWORK_DATABASE_URL": "sqlite:///:memory:", "CASEWORK_PERSON_KEY": _UNUSED_PERSON_KEY})
+    )
     try:
         served: dict[str, Any] = create_app(cw).test_client().get("/openapi.json").get_json()
         return served

@@ -22,8 +22,10 @@ class ReportQuerySchema(Strict):
     org_unit = Text(max_length=200, metadata={"description": "default: your own unit"})
     from_ = fields.Date(data_key="from", metadata={"description": "first day, YYYY-MM-DD"})
     to = fields.Date(metadata={"description": "last day, YYYY-MM-DD"})
-    by_org = fields.Integer(validate=validate.Range(min=1, max=10),
-                            metadata={"description": "also break the figures down by org unit at this depth"})
+    by_org = fields.Integer(
+        validate=validate.Range(min=1, max=10),
+        metadata={"description": "also break the figures down by org unit at this depth"},
+    )
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
@@ -31,8 +33,12 @@ class ReportSchema(ma.Schema):
     org_unit = fields.String(allow_none=True)
     from_ = fields.String(data_key="from", required=True)
     to = fields.String(required=True)
-    figures = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
-                          metadata={"description": "metric -> count or amount (decimal string)"})
+    figures = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "metric -> count or amount (decimal string)"},
+    )
     rates = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), required=True)
     by_org = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
 
@@ -41,8 +47,9 @@ class ReportSchema(ma.Schema):
 class Statistics(MethodView):
     @blp.arguments(ReportQuerySchema, location="query")
     @blp.response(200, ReportSchema)
-    @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", description="with format=csv",
-                      success=True)
+    @blp.alt_response(
+        200, schema={"type": "string"}, content_type="text/csv", description="with format=csv", success=True
+    )
     @blp.doc(summary="Written offers, answers, acting offers, rectifications, disputes, hardship figures")
     def get(self, args: dict[str, Any]) -> Any:
         user = require("read_reports")
@@ -52,8 +59,11 @@ class Statistics(MethodView):
             raise ApiError(422, "invalid_request", "'from' is after 'to'", fields={"from": "is after 'to'"})
         rep = statistics(casework(), org_unit=org_unit, start=start, end=end, by_org_depth=args.get("by_org"))
         if args["format"] == "csv":
-            return Response(report_csv(rep), mimetype="text/csv",
-                            headers={"Content-Disposition": 'attachment; filename="statistics.csv"'})
+            return Response(
+                report_csv(rep),
+                mimetype="text/csv",
+                headers={"Content-Disposition": 'attachment; filename="statistics.csv"'},
+            )
         data = as_json(rep)
         data["from_"] = data.pop("from")
         return data

@@ -34,8 +34,13 @@ class OneOfSchema(ma.Schema):
     def openapi(cls) -> dict[str, Any]:
         """The document's schema: one of the choices (apispec makes each a reference), with a discriminator that
         maps each value of `key` to its component."""
-        return {"oneOf": list(cls.choices.values()), "discriminator": {"propertyName": cls.key, "mapping": {
-            value: f"#/components/schemas/{resolver(schema)}" for value, schema in cls.choices.items()}}}
+        return {
+            "oneOf": list(cls.choices.values()),
+            "discriminator": {
+                "propertyName": cls.key,
+                "mapping": {value: f"#/components/schemas/{resolver(schema)}" for value, schema in cls.choices.items()},
+            },
+        }
 
 
 class CaseRowClockSchema(ma.Schema):
@@ -79,8 +84,7 @@ class CaseQuerySchema(Strict):
     due_before = fields.Date(metadata={"description": "only cases with a clock due on or before this day"})
     flag = fields.List(Text(max_length=40), metadata={"description": "e.g. collective, acting_offer, deep"})
     q = Text(max_length=200, metadata={"description": "free text in the case number, party names or document number"})
-    sort = fields.String(load_default="-updated_at", validate=validate.OneOf(
-        [*SORTS, *(f"-{k}" for k in SORTS)]))
+    sort = fields.String(load_default="-updated_at", validate=validate.OneOf([*SORTS, *(f"-{k}" for k in SORTS)]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -115,9 +119,16 @@ class UserWithTokenSchema(UserSchema):
 
 def _user_role(**kwargs: object) -> fields.String:
     """A role a user may hold; the refusal of `system` says whose role it is."""
-    return fields.String(validate=validate.OneOf(USER_ROLES, error=(
-        f"must be one of {{choices}} ({SCHEDULER_ROLE!r} is the scheduler's own role and cannot be given to a user)"
-    )), **kwargs)
+    return fields.String(
+        validate=validate.OneOf(
+            USER_ROLES,
+            error=(
+                f"must be one of {{choices}} ({SCHEDULER_ROLE!r} is the scheduler's own role "
+                "and cannot be given to a user)"
+            ),
+        ),
+        **kwargs,
+    )
 
 
 class NewUserSchema(Strict):
@@ -149,25 +160,37 @@ class AccountChangeSchema(ma.Schema):
     seq = fields.Integer(required=True, metadata={"description": "the entry's place in the record"})
     user_id = fields.String(required=True, metadata={"description": "the account that changed"})
     change = fields.String(required=True, metadata={"enum": list(CHANGES)})
-    detail = fields.Dict(keys=fields.String(), values=fields.Nested(ChangedValueSchema), required=True,
-                         metadata={"description": "each field that changed, with its old and new value "
-                                                  "(empty for token_issued: a token is never recorded)"})
-    actor_id = fields.String(required=True, metadata={"description": "who made the change (cli:<login> for the "
-                                                                     "command line)"})
+    detail = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(ChangedValueSchema),
+        required=True,
+        metadata={
+            "description": "each field that changed, with its old and new value "
+            "(empty for token_issued: a token is never recorded)"
+        },
+    )
+    actor_id = fields.String(
+        required=True, metadata={"description": "who made the change (cli:<login> for the command line)"}
+    )
     actor_role = fields.String(required=True)
     recorded_at = fields.AwareDateTime(required=True)
 
 
 class AccountChangePageSchema(ma.Schema):
     items = fields.List(fields.Nested(AccountChangeSchema), required=True)
-    next_cursor = fields.Integer(required=True, allow_none=True, metadata={
-        "description": "pass as `cursor` for the next (older) page; null at the end"})
+    next_cursor = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "pass as `cursor` for the next (older) page; null at the end"},
+    )
 
 
 class AccountChangeQuerySchema(Strict):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
-                            metadata={"description": "the `next_cursor` of the previous page"})
+    cursor = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "the `next_cursor` of the previous page"},
+    )
 
 
 class AccountChangeListQuerySchema(AccountChangeQuerySchema):

@@ -15,8 +15,15 @@ if TYPE_CHECKING:
 
 URL_ATOMS = ("f", "{referer}i", "{http_referer}e")
 """Access-log atoms that hold a URL: logged without its query string."""
-HIDDEN_ATOMS = ("{query_string}e", "{raw_uri}e", "{request_uri}e", "{authorization}i", "{http_authorization}e",
-                "{cookie}i", "{http_cookie}e")
+HIDDEN_ATOMS = (
+    "{query_string}e",
+    "{raw_uri}e",
+    "{request_uri}e",
+    "{authorization}i",
+    "{http_authorization}e",
+    "{cookie}i",
+    "{http_cookie}e",
+)
 """Access-log atoms that hold a query string or a credential: never logged."""
 
 
@@ -72,6 +79,15 @@ def serve(host: str, port: int, workers: int, build_app: Callable[[], Flask], **
     """Serve the app `build_app` makes until interrupted; each worker calls it after the fork, so workers share no
     connection."""
     wsgi.Response = AnonymousResponse  # gunicorn has no setting for it; every worker builds its responses from here
-    CaseworkServer({"bind": f"{host}:{port}", "workers": workers, "preload_app": False,
-                    "accesslog": "-", "graceful_timeout": 10, "logger_class": PrivateAccessLogger,
-                    **options}, build_app).run()
+    CaseworkServer(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "preload_app": False,
+            "accesslog": "-",
+            "graceful_timeout": 10,
+            "logger_class": PrivateAccessLogger,
+            **options,
+        },
+        build_app,
+    ).run()

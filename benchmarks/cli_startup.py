@@ -87,8 +87,9 @@ def demo_store(data_dir: Path, env: dict[str, str]) -> str:
         if done.returncode != 0:
             raise SystemExit(f"casework {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
     with sqlite3.connect(data_dir / "casework.db") as connection:
-        row = connection.execute("select number from case_index where kind = 'wage_negotiation' "
-                                 "order by number limit 1").fetchone()
+        row = connection.execute(
+            "select number from case_index where kind = 'wage_negotiation' order by number limit 1"
+        ).fetchone()
     connection.close()
     if row is None:
         raise SystemExit("the demo stored no wage negotiation")
@@ -127,8 +128,11 @@ def main(argv: list[str] | None = None) -> int:
             number = demo_store(data_dir, env)
         commands = [
             ("python -c pass", "anchor", [PYTHON, "-c", "pass"]),
-            ("python -c 'import eventsourcing, sqlalchemy'", "anchor",
-             [PYTHON, "-c", "import eventsourcing, sqlalchemy"]),
+            (
+                "python -c 'import eventsourcing, sqlalchemy'",
+                "anchor",
+                [PYTHON, "-c", "import eventsourcing, sqlalchemy"],
+            ),
             ("casework --help", "product", [CASEWORK, "--help"]),
             (f"casework show {number}", "product", [CASEWORK, "show", number]),
         ]
@@ -139,18 +143,42 @@ def main(argv: list[str] | None = None) -> int:
         imports = import_time_by_package(["-m", "cli", "show", number], env, 15) if args.imports else []
 
     heavier_anchor = max((t for t in timings if t.kind == "anchor"), key=lambda t: t.median_ms)
-    print_table(f"command-line start-up, {args.runs} runs each (a fresh process, ms)",
-                ["command", "kind", "wall median", "wall min", "wall p90", "CPU median", "wall over the import anchor"],
-                [[t.label, t.kind, t.median_ms, t.min_ms, t.p90_ms, t.cpu_ms,
-                  t.median_ms - heavier_anchor.median_ms if t.kind == "product" else None] for t in timings])
+    print_table(
+        f"command-line start-up, {args.runs} runs each (a fresh process, ms)",
+        ["command", "kind", "wall median", "wall min", "wall p90", "CPU median", "wall over the import anchor"],
+        [
+            [
+                t.label,
+                t.kind,
+                t.median_ms,
+                t.min_ms,
+                t.p90_ms,
+                t.cpu_ms,
+                t.median_ms - heavier_anchor.median_ms if t.kind == "product" else None,
+            ]
+            for t in timings
+        ],
+    )
     if imports:
-        print_table("import time of `casework show` by package (python -X importtime, one run)",
-                    ["package", "", "ms", "modules"], [[name, "", ms, count] for name, ms, count in imports])
+        print_table(
+            "import time of `casework show` by package (python -X importtime, one run)",
+            ["package", "", "ms", "modules"],
+            [[name, "", ms, count] for name, ms, count in imports],
+        )
     console.print(f"load average after the run: {os.getloadavg()[0]:.2f} (1 min)")
     print()
     for t in timings:
-        print(plain("cli_startup", command=t.label.replace(" ", "_"), kind=t.kind, median_ms=t.median_ms,
-                    min_ms=t.min_ms, p90_ms=t.p90_ms, cpu_ms=t.cpu_ms))
+        print(
+            plain(
+                "cli_startup",
+                command=t.label.replace(" ", "_"),
+                kind=t.kind,
+                median_ms=t.median_ms,
+                min_ms=t.min_ms,
+                p90_ms=t.p90_ms,
+                cpu_ms=t.cpu_ms,
+            )
+        )
     return 0
 
 

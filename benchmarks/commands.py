@@ -82,14 +82,23 @@ class BackendResult:
 
 # -- anchor --------------------------------------------------------------------------------------
 
+
 def anchor_state(i: int) -> bytes:
     """~600 bytes of JSON shaped like a Casework note event (as eventsourcing stores it: no id/version)."""
     body: dict[str, Any] = {
         "timestamp": {"_type_": "datetime_iso", "_data_": "2026-03-02T09:00:00.000000+00:00"},
-        "actor_id": "mediator-0001", "actor_role": "mediator", "command_id": str(uuid.uuid4()),
+        "actor_id": "mediator-0001",
+        "actor_role": "mediator",
+        "command_id": str(uuid.uuid4()),
         "occurred_at": {"_type_": "datetime_iso", "_data_": "2026-03-02T09:00:00.000000+00:00"},
-        "reason": None, "stage": "filed", "data": {"text": ""}, "clocks_opened": {}, "clocks_closed": [],
-        "flow_run_id": None, "prev_hash": f"{i:064x}", "hash": f"{i + 1:064x}",
+        "reason": None,
+        "stage": "filed",
+        "data": {"text": ""},
+        "clocks_opened": {},
+        "clocks_closed": [],
+        "flow_run_id": None,
+        "prev_hash": f"{i:064x}",
+        "hash": f"{i + 1:064x}",
     }
     base = len(json.dumps(body, separators=(",", ":")).encode())
     body["data"]["text"] = "x" * max(0, ANCHOR_STATE_BYTES - base)
@@ -114,14 +123,19 @@ class Anchor:
         state = anchor_state(self.i)
         self.size = len(state)
         self.i += 1
-        event = StoredEvent(originator_id=self.originators[slot], originator_version=self.versions[slot],
-                            topic=ANCHOR_TOPIC, state=state)
+        event = StoredEvent(
+            originator_id=self.originators[slot],
+            originator_version=self.versions[slot],
+            topic=ANCHOR_TOPIC,
+            state=state,
+        )
         t0 = time.perf_counter()
         self.recorder.insert_events([event])
         return time.perf_counter() - t0
 
 
 # -- product -------------------------------------------------------------------------------------
+
 
 def dispute(i: int) -> dict[str, Any]:
     return {
@@ -158,8 +172,9 @@ def chain_check(cw: Any, case_ids: list[uuid.UUID], rounds: int = 3) -> tuple[La
     return LatencyStats.of(decode), LatencyStats.of(check)
 
 
-def run(backend: Backend, n: int, warmup: int, pool: int, block: int, cipher_key: str | None,
-        profile: bool) -> BackendResult:
+def run(
+    backend: Backend, n: int, warmup: int, pool: int, block: int, cipher_key: str | None, profile: bool
+) -> BackendResult:
     """Anchor and engine on the same database, alternating in blocks of `block` operations, so drifting
     background load on the machine affects both alike."""
     from engine.service import Actor
@@ -214,20 +229,32 @@ def run(backend: Backend, n: int, warmup: int, pool: int, block: int, cipher_key
                 report = out.getvalue()
         finally:
             cw.close()
-    return BackendResult(backend=backend.label, anchor=LatencyStats.of(anchor_times), add_note=LatencyStats.of(notes),
-                         open_case=LatencyStats.of(opens), anchor_bytes=anchor.size, engine_bytes=engine_bytes,
-                         cases=pool, decode=decode, decode_and_check=decode_and_check,
-                         events_per_load=loaded / n, profile=report)
+    return BackendResult(
+        backend=backend.label,
+        anchor=LatencyStats.of(anchor_times),
+        add_note=LatencyStats.of(notes),
+        open_case=LatencyStats.of(opens),
+        anchor_bytes=anchor.size,
+        engine_bytes=engine_bytes,
+        cases=pool,
+        decode=decode,
+        decode_and_check=decode_and_check,
+        events_per_load=loaded / n,
+        profile=report,
+    )
 
 
 # -- main ---------------------------------------------------------------------------------------------
 
+
 def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> BackendResult:
     n = args.n_sqlite if kind == "sqlite" else args.n_postgres
     with isolated_backend(kind, args.postgres_url) as backend:
-        console.print(f"[bold]{backend.label}[/] ({backend.schema or backend.workdir}): {args.cases} open_case; "
-                      f"{n} anchor inserts and {n} add_note, alternating in blocks of {args.block} "
-                      f"(+{args.warmup} warm-up each)")
+        console.print(
+            f"[bold]{backend.label}[/] ({backend.schema or backend.workdir}): {args.cases} open_case; "
+            f"{n} anchor inserts and {n} add_note, alternating in blocks of {args.block} "
+            f"(+{args.warmup} warm-up each)"
+        )
         try:
             return run(backend, n, args.warmup, args.cases, args.block, cipher_key, args.profile)
         except AnchorUnavailable as e:
@@ -237,21 +264,35 @@ def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> Back
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.commands", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m benchmarks.commands",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Defaults finish in well under two minutes on a 2-core machine.",
     )
     parser.add_argument("-n", type=int, default=None, help="commands per database (sets both --n-* options)")
     parser.add_argument("--n-sqlite", type=int, default=1000, help="timed operations on SQLite (default %(default)s)")
-    parser.add_argument("--n-postgres", type=int, default=1000,
-                        help="timed operations on PostgreSQL (default %(default)s)")
+    parser.add_argument(
+        "--n-postgres", type=int, default=1000, help="timed operations on PostgreSQL (default %(default)s)"
+    )
     parser.add_argument("--warmup", type=int, default=100, help="untimed operations first (default %(default)s)")
-    parser.add_argument("--cases", type=int, default=200,
-                        help="pool of pre-opened cases the notes go to, and of anchor originators; also the number "
-                             "of timed open_case calls (default %(default)s)")
-    parser.add_argument("--block", type=int, default=50,
-                        help="anchor and engine alternate in blocks of this many operations (default %(default)s)")
-    parser.add_argument("--profile", action="store_true",
-                        help="after measuring, profile 300 engine add_note commands with cProfile and print the top")
+    parser.add_argument(
+        "--cases",
+        type=int,
+        default=200,
+        help="pool of pre-opened cases the notes go to, and of anchor originators; also the number "
+        "of timed open_case calls (default %(default)s)",
+    )
+    parser.add_argument(
+        "--block",
+        type=int,
+        default=50,
+        help="anchor and engine alternate in blocks of this many operations (default %(default)s)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after measuring, profile 300 engine add_note commands with cProfile and print the top",
+    )
     _add_db_args(parser)
     args = parser.parse_args(argv)
     if args.n is not None:
@@ -275,31 +316,82 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for r in results:
         a = r.anchor
-        rows.append((r.backend, "anchor: eventsourcing insert_events (1 event)", a.n, a.ops_per_s,
-                     a.p50_ms, a.p99_ms, a.mean_ms, r.anchor_bytes, None, None))
-        for name, stats in (("engine: decode 1 stored event (every read)", r.decode),
-                            ("engine: decode 1 stored event + hash-chain check", r.decode_and_check)):
-            rows.append((r.backend, name, stats.n, stats.ops_per_s, stats.p50_ms, stats.p99_ms, stats.mean_ms,
-                         None, None, ratio(stats.p50_ms, r.anchor.p50_ms)))
-        for name, stats in ((f"{engine_label}: execute add_note", r.add_note),
-                            (f"{engine_label}: open_case labor_dispute", r.open_case)):
-            rows.append((r.backend, name, stats.n, stats.ops_per_s, stats.p50_ms, stats.p99_ms, stats.mean_ms,
-                         r.engine_bytes if "add_note" in name else None,
-                         ratio(stats.ops_per_s, r.anchor.ops_per_s), ratio(stats.p50_ms, r.anchor.p50_ms)))
+        rows.append(
+            (
+                r.backend,
+                "anchor: eventsourcing insert_events (1 event)",
+                a.n,
+                a.ops_per_s,
+                a.p50_ms,
+                a.p99_ms,
+                a.mean_ms,
+                r.anchor_bytes,
+                None,
+                None,
+            )
+        )
+        for name, stats in (
+            ("engine: decode 1 stored event (every read)", r.decode),
+            ("engine: decode 1 stored event + hash-chain check", r.decode_and_check),
+        ):
+            rows.append(
+                (
+                    r.backend,
+                    name,
+                    stats.n,
+                    stats.ops_per_s,
+                    stats.p50_ms,
+                    stats.p99_ms,
+                    stats.mean_ms,
+                    None,
+                    None,
+                    ratio(stats.p50_ms, r.anchor.p50_ms),
+                )
+            )
+        for name, stats in (
+            (f"{engine_label}: execute add_note", r.add_note),
+            (f"{engine_label}: open_case labor_dispute", r.open_case),
+        ):
+            rows.append(
+                (
+                    r.backend,
+                    name,
+                    stats.n,
+                    stats.ops_per_s,
+                    stats.p50_ms,
+                    stats.p99_ms,
+                    stats.mean_ms,
+                    r.engine_bytes if "add_note" in name else None,
+                    ratio(stats.ops_per_s, r.anchor.ops_per_s),
+                    ratio(stats.p50_ms, r.anchor.p50_ms),
+                )
+            )
     print_table(
         "Casework command throughput vs the bare eventsourcing recorder (single-threaded, same database)",
-        ["database", "measurement", "n", "ops/s", "p50 ms", "p99 ms", "mean ms", "event bytes",
-         "ops/s ÷ anchor", "p50 ÷ anchor"],
+        [
+            "database",
+            "measurement",
+            "n",
+            "ops/s",
+            "p50 ms",
+            "p99 ms",
+            "mean ms",
+            "event bytes",
+            "ops/s ÷ anchor",
+            "p50 ÷ anchor",
+        ],
         rows,
         caption="ops/s ÷ anchor: throughput ratio, target ≥ 0.8. p50 ÷ anchor: median latency as a multiple of "
-                "the anchor's (lower is better). Event bytes: stored state per event.",
+        "the anchor's (lower is better). Event bytes: stored state per event.",
     )
     for r in results:
         check_ms = r.decode_and_check.mean_ms - r.decode.mean_ms
-        console.print(f"{r.backend}: the hash-chain check costs {check_ms * 1e3:.1f} µs per event read (mean, decoding "
-                      f"excluded); an add_note loads {r.events_per_load:.1f} events on average here, so "
-                      f"{check_ms * r.events_per_load * 1e3:.0f} µs of its {r.add_note.p50_ms * 1e3:.0f} µs p50 "
-                      f"({ratio(check_ms * r.events_per_load, r.add_note.p50_ms):.1%}).")
+        console.print(
+            f"{r.backend}: the hash-chain check costs {check_ms * 1e3:.1f} µs per event read (mean, decoding "
+            f"excluded); an add_note loads {r.events_per_load:.1f} events on average here, so "
+            f"{check_ms * r.events_per_load * 1e3:.0f} µs of its {r.add_note.p50_ms * 1e3:.0f} µs p50 "
+            f"({ratio(check_ms * r.events_per_load, r.add_note.p50_ms):.1%})."
+        )
     for r in results:
         if r.profile:
             console.rule(f"cProfile of 300 add_note commands — {r.backend}")
@@ -310,21 +402,52 @@ def main(argv: list[str] | None = None) -> int:
         print(f"NOTE {line}")
     for r in results:
         db = "sqlite" if r.backend.startswith("SQLite") else "postgresql"
-        print(plain(f"{db} anchor_insert_events", n=r.anchor.n, ops_per_s=r.anchor.ops_per_s,
-                    p50_ms=r.anchor.p50_ms, p99_ms=r.anchor.p99_ms, state_bytes=r.anchor_bytes))
-        print(plain(f"{db} engine_add_note", n=r.add_note.n, ops_per_s=r.add_note.ops_per_s,
-                    p50_ms=r.add_note.p50_ms, p99_ms=r.add_note.p99_ms,
-                    throughput_ratio=ratio(r.add_note.ops_per_s, r.anchor.ops_per_s),
-                    p50_ratio=ratio(r.add_note.p50_ms, r.anchor.p50_ms), cipher=bool(cipher_key)))
+        print(
+            plain(
+                f"{db} anchor_insert_events",
+                n=r.anchor.n,
+                ops_per_s=r.anchor.ops_per_s,
+                p50_ms=r.anchor.p50_ms,
+                p99_ms=r.anchor.p99_ms,
+                state_bytes=r.anchor_bytes,
+            )
+        )
+        print(
+            plain(
+                f"{db} engine_add_note",
+                n=r.add_note.n,
+                ops_per_s=r.add_note.ops_per_s,
+                p50_ms=r.add_note.p50_ms,
+                p99_ms=r.add_note.p99_ms,
+                throughput_ratio=ratio(r.add_note.ops_per_s, r.anchor.ops_per_s),
+                p50_ratio=ratio(r.add_note.p50_ms, r.anchor.p50_ms),
+                cipher=bool(cipher_key),
+            )
+        )
         check_ms = r.decode_and_check.mean_ms - r.decode.mean_ms
-        print(plain(f"{db} engine_chain_check", events=r.decode.n, check_us_per_event=check_ms * 1e3,
-                    decode_us_per_event=r.decode.mean_ms * 1e3, events_per_load=r.events_per_load,
-                    share_of_add_note_p50=ratio(check_ms * r.events_per_load, r.add_note.p50_ms),
-                    cipher=bool(cipher_key)))
-        print(plain(f"{db} engine_open_case", n=r.open_case.n, ops_per_s=r.open_case.ops_per_s,
-                    p50_ms=r.open_case.p50_ms, p99_ms=r.open_case.p99_ms,
-                    throughput_ratio=ratio(r.open_case.ops_per_s, r.anchor.ops_per_s),
-                    p50_ratio=ratio(r.open_case.p50_ms, r.anchor.p50_ms), cipher=bool(cipher_key)))
+        print(
+            plain(
+                f"{db} engine_chain_check",
+                events=r.decode.n,
+                check_us_per_event=check_ms * 1e3,
+                decode_us_per_event=r.decode.mean_ms * 1e3,
+                events_per_load=r.events_per_load,
+                share_of_add_note_p50=ratio(check_ms * r.events_per_load, r.add_note.p50_ms),
+                cipher=bool(cipher_key),
+            )
+        )
+        print(
+            plain(
+                f"{db} engine_open_case",
+                n=r.open_case.n,
+                ops_per_s=r.open_case.ops_per_s,
+                p50_ms=r.open_case.p50_ms,
+                p99_ms=r.open_case.p99_ms,
+                throughput_ratio=ratio(r.open_case.ops_per_s, r.anchor.ops_per_s),
+                p50_ratio=ratio(r.open_case.p50_ms, r.anchor.p50_ms),
+                cipher=bool(cipher_key),
+            )
+        )
     return 0
 
 

@@ -29,9 +29,7 @@ from rich.table import Table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_POSTGRES_URL = os.environ.get(
-    "CASEWORK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+DEFAULT_POSTGRES_URL = os.environ.get("CASEWORK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SCHEMA_PATTERN = re.compile(r"^bench_[0-9a-f]{12}$")
 
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -39,19 +37,23 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 
 # -- command line ----------------------------------------------------------------------------
 
+
 def add_database_arguments(parser: Any, cipher_help: str | None = None) -> None:
     group = parser.add_argument_group("databases")
     group.add_argument(
-        "--postgres-url", default=DEFAULT_POSTGRES_URL,
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
         help="PostgreSQL server to measure on; a fresh schema is created in it and dropped afterwards "
-             "(default: $CASEWORK_BENCH_POSTGRES_URL or %(default)s)",
+        "(default: $CASEWORK_BENCH_POSTGRES_URL or %(default)s)",
     )
     group.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     group.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     group.add_argument(
-        "--cipher", action="store_true",
-        help=cipher_help or "run the engine with an encrypted event store (CASEWORK_CIPHER_KEY = "
-                            "AESCipher.create_key(32)); the anchor stays as it is",
+        "--cipher",
+        action="store_true",
+        help=cipher_help
+        or "run the engine with an encrypted event store (CASEWORK_CIPHER_KEY = "
+        "AESCipher.create_key(32)); the anchor stays as it is",
     )
 
 
@@ -89,6 +91,7 @@ class AnchorUnavailable(RuntimeError):
 
 # -- isolated databases ----------------------------------------------------------------------
 
+
 @dataclass
 class Backend:
     """One isolated database: a fresh SQLite directory or a fresh PostgreSQL schema."""
@@ -112,13 +115,23 @@ class Backend:
         return Settings.from_env(env)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "workdir": str(self.workdir), "url": self.url, "schema": self.schema,
-                "server": self.server}
+        return {
+            "kind": self.kind,
+            "workdir": str(self.workdir),
+            "url": self.url,
+            "schema": self.schema,
+            "server": self.server,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Backend:
-        return cls(kind=data["kind"], workdir=Path(data["workdir"]), url=data["url"], schema=data["schema"],
-                   server=data["server"])
+        return cls(
+            kind=data["kind"],
+            workdir=Path(data["workdir"]),
+            url=data["url"],
+            schema=data["schema"],
+            server=data["server"],
+        )
 
     # -- the anchor: eventsourcing's own recorders on the same database ---------------------
 
@@ -141,7 +154,12 @@ class Backend:
 
             s = self.server
             datastore = PostgresDatastore(
-                s["dbname"], s["host"], s["port"], s["user"], s["password"], schema=self.schema or "",
+                s["dbname"],
+                s["host"],
+                s["port"],
+                s["user"],
+                s["password"],
+                schema=self.schema or "",
             )
             recorder = PostgresApplicationRecorder(datastore)
         try:
@@ -186,8 +204,13 @@ def _fresh_schema(postgres_url: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
     libpq = _libpq_url(postgres_url)
     parsed = make_url(_sqlalchemy_url(postgres_url))
-    server = {"dbname": parsed.database or "postgres", "host": parsed.host or "127.0.0.1",
-              "port": parsed.port or 5432, "user": parsed.username or "postgres", "password": parsed.password or ""}
+    server = {
+        "dbname": parsed.database or "postgres",
+        "host": parsed.host or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "user": parsed.username or "postgres",
+        "password": parsed.password or "",
+    }
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     assert SCHEMA_PATTERN.match(schema)
     with psycopg.connect(libpq, autocommit=True) as connection:
@@ -207,7 +230,7 @@ def postgres_problem(postgres_url: str) -> str | None:
 
         with psycopg.connect(_libpq_url(postgres_url), connect_timeout=5) as connection:
             connection.execute("SELECT 1")
-    except Exception as e:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as e:
         return f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
     return None
 
@@ -224,6 +247,7 @@ def open_engine(backend: Backend, cipher_key: str | None = None, migrate: bool =
 
 
 # -- statistics ---------------------------------------------------------------------------------
+
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of an already sorted sequence (q in 0..100)."""
@@ -252,9 +276,14 @@ class LatencyStats:
     def of(cls, seconds: Sequence[float]) -> LatencyStats:
         values = sorted(seconds)
         total = sum(values)
-        return cls(n=len(values), total_s=total, p50_ms=percentile(values, 50) * 1e3,
-                   p99_ms=percentile(values, 99) * 1e3, mean_ms=(total / len(values) * 1e3) if values else 0.0,
-                   max_ms=(values[-1] * 1e3) if values else 0.0)
+        return cls(
+            n=len(values),
+            total_s=total,
+            p50_ms=percentile(values, 50) * 1e3,
+            p99_ms=percentile(values, 99) * 1e3,
+            mean_ms=(total / len(values) * 1e3) if values else 0.0,
+            max_ms=(values[-1] * 1e3) if values else 0.0,
+        )
 
 
 def ratio(a: float, b: float) -> float:
@@ -262,6 +291,7 @@ def ratio(a: float, b: float) -> float:
 
 
 # -- output ---------------------------------------------------------------------------------------
+
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], caption: str | None = None) -> None:
     table = Table(title=title, caption=caption, caption_justify="left")
@@ -309,10 +339,12 @@ def environment_line() -> str:
 
         es_version = version("eventsourcing")
         es_sa_version = version("eventsourcing-sqlalchemy")
-    except Exception:  # noqa: BLE001
+    except Exception:
         es_version, es_sa_version = getattr(eventsourcing, "__version__", "?"), "?"
-    return (f"python {platform.python_version()}, eventsourcing {es_version}, eventsourcing-sqlalchemy "
-            f"{es_sa_version}, SQLAlchemy {sqlalchemy.__version__}, {os.cpu_count()} CPUs, {platform.platform()}")
+    return (
+        f"python {platform.python_version()}, eventsourcing {es_version}, eventsourcing-sqlalchemy "
+        f"{es_sa_version}, SQLAlchemy {sqlalchemy.__version__}, {os.cpu_count()} CPUs, {platform.platform()}"
+    )
 
 
 def dump_json(data: Any) -> str:

@@ -95,6 +95,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 # -- CPU accounting from /proc ------------------------------------------------------------------------
 
+
 def machine_busy_s() -> float:
     """CPU seconds the whole machine spent not idle (all cores), from /proc/stat."""
     with open("/proc/stat", encoding="ascii") as f:
@@ -147,6 +148,7 @@ class CpuMark:
 
 
 # -- one run: n operations spread over a number of concurrent callers ------------------------------
+
 
 @dataclass
 class RunResult:
@@ -218,7 +220,7 @@ def run_concurrent(callers: list[Caller], n: int, start: int, result: RunResult,
             t0 = time.perf_counter()
             try:
                 received[k] += caller.call(i)
-            except Exception as e:  # noqa: BLE001 - counted and reported, the run goes on
+            except Exception as e:
                 errors.append(f"{type(e).__name__}: {e}")
                 continue
             mine.append(time.perf_counter() - t0)
@@ -254,6 +256,7 @@ def run_concurrent(callers: list[Caller], n: int, start: int, result: RunResult,
 
 # -- the two sides ------------------------------------------------------------------------------------
 
+
 class InProcessCaller(Caller):
     """The anchor: the engine call the API makes, on this process's Casework."""
 
@@ -269,8 +272,7 @@ class InProcessCaller(Caller):
 
         case_id = self.cases[i % len(self.cases)]
         if self.op == "add_note":
-            self.cw.execute(case_id, "add_note", self.actor, command_id=f"{USER_ID}:{uuid.uuid4().hex}",
-                            text=NOTE_TEXT)
+            self.cw.execute(case_id, "add_note", self.actor, command_id=f"{USER_ID}:{uuid.uuid4().hex}", text=NOTE_TEXT)
         else:
             case_view(self.cw.get(case_id), ROLE, self.cw.clock.now().astimezone(self.tz).date(), self.tz)
         return 0
@@ -288,9 +290,15 @@ class WsgiCaller(Caller):
     def call(self, i: int) -> int:
         case_id = self.cases[i % len(self.cases)]
         if self.op == "add_note":
-            response = self.client.post(f"/disputes/{case_id}/add-note", data=NOTE_BODY, headers={
-                "Authorization": self.auth, "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex,
-            })
+            response = self.client.post(
+                f"/disputes/{case_id}/add-note",
+                data=NOTE_BODY,
+                headers={
+                    "Authorization": self.auth,
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": uuid.uuid4().hex,
+                },
+            )
         else:
             response = self.client.get(f"/cases/{case_id}", headers={"Authorization": self.auth})
         body = response.get_data()
@@ -333,10 +341,16 @@ class HttpCaller(Caller):
         case_id = self.cases[i % len(self.cases)]
         try:
             if self.op == "add_note":
-                self.conn.request("POST", f"/disputes/{case_id}/add-note", body=NOTE_BODY, headers={
-                    "Authorization": self.auth, "Content-Type": "application/json",
-                    "Idempotency-Key": uuid.uuid4().hex,
-                })
+                self.conn.request(
+                    "POST",
+                    f"/disputes/{case_id}/add-note",
+                    body=NOTE_BODY,
+                    headers={
+                        "Authorization": self.auth,
+                        "Content-Type": "application/json",
+                        "Idempotency-Key": uuid.uuid4().hex,
+                    },
+                )
             else:
                 self.conn.request("GET", f"/cases/{case_id}", headers={"Authorization": self.auth})
             response = self.conn.getresponse()
@@ -353,6 +367,7 @@ class HttpCaller(Caller):
 
 
 # -- the API server process ---------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -399,29 +414,51 @@ class ApiServer:
 
     def check_alive(self) -> None:
         if self.proc.poll() is not None:
-            raise RuntimeError(f"the API server died (exit code {self.proc.returncode}); its log ends:\n"
-                               f"{_log_tail(self.log_path)}")
+            raise RuntimeError(
+                f"the API server died (exit code {self.proc.returncode}); its log ends:\n{_log_tail(self.log_path)}"
+            )
 
 
 @contextmanager
-def api_server(backend: Backend, workers: int, cipher_key: str | None,
-               startup_timeout: float = 90.0) -> Iterator[ApiServer]:
+def api_server(
+    backend: Backend, workers: int, cipher_key: str | None, startup_timeout: float = 90.0
+) -> Iterator[ApiServer]:
     """`casework api` in its own process (and session, so a Ctrl-C here reaches only us); stopped with SIGTERM,
     gunicorn's graceful shutdown, whatever happens. Yields once /health answers and every worker has finished
     booting."""
     port = free_port()
     log_path = backend.workdir / "api-server.log"
-    command = [sys.executable, "-m", "cli", "api", "--host", HOST, "--port", str(port),
-               "--workers", str(workers), "--no-show-demo-tokens"]
+    command = [
+        sys.executable,
+        "-m",
+        "cli",
+        "api",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-show-demo-tokens",
+    ]
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=server_env(backend, cipher_key), stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=server_env(backend, cipher_key),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + startup_timeout
             while not _get_health(port):
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the API server did not come up on port {port} (exit code {proc.poll()}); "
-                                       f"its log ends:\n{_log_tail(log_path)}")
+                    raise RuntimeError(
+                        f"the API server did not come up on port {port} (exit code {proc.poll()}); "
+                        f"its log ends:\n{_log_tail(log_path)}"
+                    )
                 time.sleep(0.1)
             # A worker accepts only once it has built its app; wait until all are there and idle.
             last = tree_cpu_s(proc.pid)
@@ -449,6 +486,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 # -- one database --------------------------------------------------------------------------------------
+
 
 @dataclass
 class BackendRun:
@@ -502,9 +540,11 @@ def background_pct(seconds: float = 1.0) -> float:
 def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> BackendRun:
     with isolated_backend(kind, args.postgres_url) as backend:
         per_round = -(-args.n // args.rounds)
-        console.print(f"[bold]{backend.label}[/] ({backend.schema or 'temp dir'}): {args.workers} gunicorn workers; "
-                      f"per run {per_round * args.rounds} operations in {args.rounds} rounds "
-                      f"(+{args.warmup} warm-up); {args.cases} cases per pool")
+        console.print(
+            f"[bold]{backend.label}[/] ({backend.schema or 'temp dir'}): {args.workers} gunicorn workers; "
+            f"per run {per_round * args.rounds} operations in {args.rounds} rounds "
+            f"(+{args.warmup} warm-up); {args.cases} cases per pool"
+        )
         cw = open_engine(backend, cipher_key)
         try:
             t0 = time.perf_counter()
@@ -517,8 +557,16 @@ def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> Back
             cw.close()
 
 
-def _measure_sides(cw: Any, server: ApiServer, token: str, cases: dict[str, list[Any]], args: argparse.Namespace,
-                   per_round: int, label: str, seed_s: float) -> BackendRun:
+def _measure_sides(
+    cw: Any,
+    server: ApiServer,
+    token: str,
+    cases: dict[str, list[Any]],
+    args: argparse.Namespace,
+    per_round: int,
+    label: str,
+    seed_s: float,
+) -> BackendRun:
     app = None
     if args.wsgi:
         from api.app import create_app
@@ -558,8 +606,16 @@ def _measure_sides(cw: Any, server: ApiServer, token: str, cases: dict[str, list
                 pool = cases["read"] if op == "read" else cases[f"{side}/{count}"]
                 once(side, op, count, pool, per_round, r * per_round, results[(op, side, count)])
         console.print(f"  round {r + 1}/{args.rounds} done")
-    return BackendRun(backend=label, workers=args.workers, clients=args.clients, results=results, cases=args.cases,
-                      read_notes=args.read_notes, seed_s=seed_s, idle_busy_pct=idle)
+    return BackendRun(
+        backend=label,
+        workers=args.workers,
+        clients=args.clients,
+        results=results,
+        cases=args.cases,
+        read_notes=args.read_notes,
+        seed_s=seed_s,
+        idle_busy_pct=idle,
+    )
 
 
 # -- output -----------------------------------------------------------------------------------------------
@@ -581,32 +637,55 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
             s = res.stats
             anchor = b.results[(op, "in-process", count)]
             compared = side != "in-process"
-            rows.append((
-                b.backend, MEASUREMENT[(op, side)], count, s.n, res.ops_per_s, s.p50_ms, s.p99_ms, s.mean_ms,
-                ratio(s.p50_ms, anchor.stats.p50_ms) if compared else None,
-                ratio(res.ops_per_s, anchor.ops_per_s) if compared else None,
-                res.core_pct(res.own_cpu_s), res.core_pct(res.server_cpu_s) if side == "http" else None,
-                res.machine_pct,
-                res.errors or None,
-            ))
+            rows.append(
+                (
+                    b.backend,
+                    MEASUREMENT[(op, side)],
+                    count,
+                    s.n,
+                    res.ops_per_s,
+                    s.p50_ms,
+                    s.p99_ms,
+                    s.mean_ms,
+                    ratio(s.p50_ms, anchor.stats.p50_ms) if compared else None,
+                    ratio(res.ops_per_s, anchor.ops_per_s) if compared else None,
+                    res.core_pct(res.own_cpu_s),
+                    res.core_pct(res.server_cpu_s) if side == "http" else None,
+                    res.machine_pct,
+                    res.errors or None,
+                )
+            )
     first = runs_by_db[0]
     print_table(
         f"Casework over HTTP (gunicorn, {first.workers} sync workers) vs the same engine calls in-process, "
         "same database",
-        ["database", "measurement", "callers", "n", "ops/s", "p50 ms", "p99 ms", "mean ms", "p50 ÷ in-proc",
-         "ops/s ÷ in-proc", "this proc CPU %", "gunicorn CPU %", "machine busy %", "errors"],
+        [
+            "database",
+            "measurement",
+            "callers",
+            "n",
+            "ops/s",
+            "p50 ms",
+            "p99 ms",
+            "mean ms",
+            "p50 ÷ in-proc",
+            "ops/s ÷ in-proc",
+            "this proc CPU %",
+            "gunicorn CPU %",
+            "machine busy %",
+            "errors",
+        ],
         rows,
         caption="Each request/call timed on its own; ops/s = completed operations ÷ wall time with that many "
-                "concurrent callers (threads). HTTP: client threads in this process, the API in a separate "
-                "gunicorn process on 127.0.0.1; a request is timed from send to last byte, including a new TCP "
-                "connection (sync workers close after every response) and the JSON case view. In-process: the "
-                "engine call the API makes (execute add_note; get + case_view), no HTTP, no JSON. WSGI: the same "
-                "Flask app over the in-process engine through its test client (the app layer without gunicorn or "
-                "TCP). ÷ in-proc: against the in-process run with the same number of callers (HTTP p50 target "
-                "≤ 1.5). CPU % is of one core ('this proc' = the client threads for HTTP rows, the engine for the "
-                f"others); machine busy % is of all {os.cpu_count()} cores (database server and other load "
-                "included)."
-                + (" Events encrypted (CASEWORK_CIPHER_KEY) on both sides." if cipher else ""),
+        "concurrent callers (threads). HTTP: client threads in this process, the API in a separate "
+        "gunicorn process on 127.0.0.1; a request is timed from send to last byte, including a new TCP "
+        "connection (sync workers close after every response) and the JSON case view. In-process: the "
+        "engine call the API makes (execute add_note; get + case_view), no HTTP, no JSON. WSGI: the same "
+        "Flask app over the in-process engine through its test client (the app layer without gunicorn or "
+        "TCP). ÷ in-proc: against the in-process run with the same number of callers (HTTP p50 target "
+        "≤ 1.5). CPU % is of one core ('this proc' = the client threads for HTTP rows, the engine for the "
+        f"others); machine busy % is of all {os.cpu_count()} cores (database server and other load "
+        "included)." + (" Events encrypted (CASEWORK_CIPHER_KEY) on both sides." if cipher else ""),
     )
     for b in runs_by_db:
         for (op, side, count), res in b.results.items():
@@ -633,64 +712,103 @@ def plain_lines(runs_by_db: list[BackendRun], cipher: bool) -> list[str]:
         for (op, side, count), res in b.results.items():
             s = res.stats
             tag = f"{db} {side.replace('in-process', 'inproc')}_{op}"
-            fields: dict[str, Any] = dict(callers=count, n=s.n, ops_per_s=res.ops_per_s, p50_ms=s.p50_ms,
-                                          p99_ms=s.p99_ms, mean_ms=s.mean_ms)
+            fields: dict[str, Any] = dict(
+                callers=count, n=s.n, ops_per_s=res.ops_per_s, p50_ms=s.p50_ms, p99_ms=s.p99_ms, mean_ms=s.mean_ms
+            )
             if side == "http":
                 anchor = b.results[(op, "in-process", count)]
                 single = b.results[(op, "in-process", 1)]
-                fields.update(p50_ratio=ratio(s.p50_ms, anchor.stats.p50_ms),
-                              throughput_ratio=ratio(res.ops_per_s, anchor.ops_per_s),
-                              p50_ratio_vs_1thread=ratio(s.p50_ms, single.stats.p50_ms),
-                              client_cpu_ms=res.per_op_ms(res.own_cpu_s),
-                              client_core_pct=res.core_pct(res.own_cpu_s),
-                              server_cpu_ms=res.per_op_ms(res.server_cpu_s), workers=b.workers,
-                              connects=res.connects,
-                              response_bytes=res.response_bytes / s.n if s.n else float("nan"))
+                fields.update(
+                    p50_ratio=ratio(s.p50_ms, anchor.stats.p50_ms),
+                    throughput_ratio=ratio(res.ops_per_s, anchor.ops_per_s),
+                    p50_ratio_vs_1thread=ratio(s.p50_ms, single.stats.p50_ms),
+                    client_cpu_ms=res.per_op_ms(res.own_cpu_s),
+                    client_core_pct=res.core_pct(res.own_cpu_s),
+                    server_cpu_ms=res.per_op_ms(res.server_cpu_s),
+                    workers=b.workers,
+                    connects=res.connects,
+                    response_bytes=res.response_bytes / s.n if s.n else float("nan"),
+                )
             else:
                 if side == "wsgi":
                     anchor = b.results[(op, "in-process", count)]
-                    fields.update(p50_ratio=ratio(s.p50_ms, anchor.stats.p50_ms),
-                                  throughput_ratio=ratio(res.ops_per_s, anchor.ops_per_s))
+                    fields.update(
+                        p50_ratio=ratio(s.p50_ms, anchor.stats.p50_ms),
+                        throughput_ratio=ratio(res.ops_per_s, anchor.ops_per_s),
+                    )
                 fields.update(cpu_ms=res.per_op_ms(res.own_cpu_s))
-            fields.update(machine_busy_pct=res.machine_pct, idle_busy_pct=b.idle_busy_pct, errors=res.errors,
-                          cipher=cipher)
+            fields.update(
+                machine_busy_pct=res.machine_pct, idle_busy_pct=b.idle_busy_pct, errors=res.errors, cipher=cipher
+            )
             lines.append(plain(tag, **fields))
     return lines
 
 
 # -- main ------------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     default_workers = min(2 * (os.cpu_count() or 1), 8)  # what `casework api` starts by default
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.http", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m benchmarks.http",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Defaults finish in about two to three minutes on a 2-core machine.",
     )
-    parser.add_argument("-n", type=int, default=1000,
-                        help="timed operations per run, i.e. per (operation, side, callers) (default %(default)s)")
-    parser.add_argument("--clients", type=int, default=8,
-                        help="concurrent callers, besides the single-caller runs (default %(default)s)")
-    parser.add_argument("--workers", type=int, default=default_workers,
-                        help="gunicorn worker processes (default: as `casework api`, 2 per CPU, at most 8: "
-                             "%(default)s)")
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="the runs alternate in this many rounds of n/rounds operations (default %(default)s)")
-    parser.add_argument("--warmup", type=int, default=40,
-                        help="untimed operations per run before the first round (default %(default)s)")
-    parser.add_argument("--cases", type=int, default=100,
-                        help="pre-opened labor disputes per pool; each command run has its own pool and writes "
-                             "round-robin over it (default %(default)s)")
-    parser.add_argument("--read-notes", type=int, default=5,
-                        help="notes on each case of the pool the reads go to (default %(default)s)")
-    parser.add_argument("--no-wsgi", dest="wsgi", action="store_false",
-                        help="skip the diagnostic runs through the Flask test client in this process")
-    add_database_arguments(parser, cipher_help="encrypt the event store (CASEWORK_CIPHER_KEY = "
-                                               "AESCipher.create_key(32)) on both sides: the server and the "
-                                               "in-process engine share one key")
+    parser.add_argument(
+        "-n",
+        type=int,
+        default=1000,
+        help="timed operations per run, i.e. per (operation, side, callers) (default %(default)s)",
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=8,
+        help="concurrent callers, besides the single-caller runs (default %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers,
+        help="gunicorn worker processes (default: as `casework api`, 2 per CPU, at most 8: %(default)s)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="the runs alternate in this many rounds of n/rounds operations (default %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=40, help="untimed operations per run before the first round (default %(default)s)"
+    )
+    parser.add_argument(
+        "--cases",
+        type=int,
+        default=100,
+        help="pre-opened labor disputes per pool; each command run has its own pool and writes "
+        "round-robin over it (default %(default)s)",
+    )
+    parser.add_argument(
+        "--read-notes", type=int, default=5, help="notes on each case of the pool the reads go to (default %(default)s)"
+    )
+    parser.add_argument(
+        "--no-wsgi",
+        dest="wsgi",
+        action="store_false",
+        help="skip the diagnostic runs through the Flask test client in this process",
+    )
+    add_database_arguments(
+        parser,
+        cipher_help="encrypt the event store (CASEWORK_CIPHER_KEY = "
+        "AESCipher.create_key(32)) on both sides: the server and the "
+        "in-process engine share one key",
+    )
     args = parser.parse_args(argv)
     if min(args.n, args.clients, args.workers, args.rounds, args.cases) < 1 or min(args.warmup, args.read_notes) < 0:
-        parser.error("-n, --clients, --workers, --rounds and --cases must be positive; --warmup and --read-notes "
-                     "not negative")
+        parser.error(
+            "-n, --clients, --workers, --rounds and --cases must be positive; --warmup and --read-notes not negative"
+        )
     args.warmup = max(args.warmup, 1)
     exit_cleanly_on_sigterm()
 

@@ -68,6 +68,7 @@ STEPS = ("file", "accept", "start_mediation", "record_session", "add_note")  # a
 
 # -- building a store through the engine -----------------------------------------------------------
 
+
 @dataclass
 class StoreBuilder:
     """Writes labor-dispute cases through Casework.transact until the store holds a given number of events."""
@@ -92,13 +93,16 @@ class StoreBuilder:
             remaining = target_events - have
             cases = min(self.cohort, -(-remaining // self.events_per_case))
             lengths = [self.events_per_case] * cases
-            lengths[-1] = remaining - self.events_per_case * (cases - 1) if remaining < cases * self.events_per_case \
+            lengths[-1] = (
+                remaining - self.events_per_case * (cases - 1)
+                if remaining < cases * self.events_per_case
                 else self.events_per_case
+            )
             ids: list[Any] = []
             for step in range(max(lengths)):
                 todo = [i for i in range(cases) if lengths[i] > step]
                 for chunk_start in range(0, len(todo), self.batch):
-                    chunk = todo[chunk_start:chunk_start + self.batch]
+                    chunk = todo[chunk_start : chunk_start + self.batch]
                     if step == 0:
                         work = partial(self._open, chunk=chunk)
                     else:
@@ -122,10 +126,12 @@ class StoreBuilder:
         for i in chunk:
             n = self.opened + i
             case = uow.open(
-                "labor_dispute", org_unit=f"suzhou.district{n % 7}",
+                "labor_dispute",
+                org_unit=f"suzhou.district{n % 7}",
                 employer={"name": f"苏州精密制造有限公司 {n}", "credit_code": credit_code(n)},
                 applicants=[{"name": f"王{n}", "phone": f"1380000{n % 10000:04d}"}],
-                workers_involved=1 + n % 12, claims=[{"category": "wages", "amount": f"{1000 + n % 9000}.00"}],
+                workers_involved=1 + n % 12,
+                claims=[{"category": "wages", "amount": f"{1000 + n % 9000}.00"}],
                 summary="拖欠三个月工资",
             )
             self.live[case.id] = case
@@ -155,6 +161,7 @@ class StoreBuilder:
 
 # -- rates (in this process) ---------------------------------------------------------------------------
 
+
 def read_all(cw: Any, page_size: int, decode: bool) -> tuple[int, float]:
     recorder, mapper = cw.store.recorder, cw.store.mapper
     t0 = time.perf_counter()
@@ -180,6 +187,7 @@ def timed_rebuild(cw: Any, page_size: int) -> tuple[int, int, float]:
 
 
 # -- memory (each run in a fresh process) ---------------------------------------------------------------
+
 
 def _status_kb(field_name: str) -> int | None:
     try:
@@ -238,7 +246,7 @@ def child_main(spec: dict[str, Any]) -> None:
         result["cases"] = getattr(outcome, "cases", None)
         result["commands"] = getattr(outcome, "commands", None)
         cw.close()
-    except BaseException as e:  # noqa: BLE001 - reported to the parent
+    except BaseException as e:
         import traceback
 
         result["error"] = f"{type(e).__name__}: {e}"
@@ -271,16 +279,18 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         out = handle.name
     spec = {**spec, "out": out}
     try:  # run from the repository root, where `-m benchmarks.rebuild` finds the package
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.rebuild", "--child", json.dumps(spec)],
-                              cwd=REPO_ROOT, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.rebuild", "--child", json.dumps(spec)], cwd=REPO_ROOT, check=False
+        )
         text = Path(out).read_text()
         return json.loads(text) if text else {"error": f"child exited with {proc.returncode} and no result"}
     finally:
         Path(out).unlink(missing_ok=True)
 
 
-def measure_memory(db: str, op: str, size_label: str, fresh: Callable[[], Any], spec: dict[str, Any],
-                   with_tracemalloc: bool) -> MemoryRun:
+def measure_memory(
+    db: str, op: str, size_label: str, fresh: Callable[[], Any], spec: dict[str, Any], with_tracemalloc: bool
+) -> MemoryRun:
     """Measure `op` in a fresh process; again with tracemalloc in another. `fresh()` gives the database each
     run works on: the same store for a rebuild (it only rewrites the read model), a new one for a demo."""
     run = MemoryRun(db=db, op=op, size=size_label)
@@ -309,6 +319,7 @@ def measure_memory(db: str, op: str, size_label: str, fresh: Callable[[], Any], 
 
 
 # -- one database --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class BackendRun:
@@ -341,15 +352,15 @@ def measure_backend(kind: str, args: argparse.Namespace, cipher_key: str | None,
                 console.print(f"[bold]{backend.label}[/] ({where}): building {args.small_events:,} events")
                 small = builder.grow_to(args.small_events)
                 console.print(f"[bold]{backend.label}[/]: rebuild memory at {small:,} events (fresh process)")
-                out.memory.append(measure_memory(kind, "rebuild", f"{small:,} events", same, spec,
-                                                 args.tracemalloc))
+                out.memory.append(measure_memory(kind, "rebuild", f"{small:,} events", same, spec, args.tracemalloc))
             console.print(f"[bold]{backend.label}[/] ({where}): building {args.events:,} events")
             out.events = builder.grow_to(args.events)
             out.build_s, out.build_commands, out.cases = builder.seconds, builder.commands, builder.opened
             if args.memory:
                 console.print(f"[bold]{backend.label}[/]: rebuild memory at {out.events:,} events (fresh process)")
-                out.memory.append(measure_memory(kind, "rebuild", f"{out.events:,} events", same, spec,
-                                                 args.tracemalloc))
+                out.memory.append(
+                    measure_memory(kind, "rebuild", f"{out.events:,} events", same, spec, args.tracemalloc)
+                )
             console.print(f"[bold]{backend.label}[/]: read rate and rebuild rate over {out.events:,} events")
             read_all(cw, args.page_size, decode=True)  # warm-up: caches, statements, topic resolution
             for _ in range(args.repeat):  # best of --repeat, interleaved, against noise from other processes
@@ -361,18 +372,28 @@ def measure_backend(kind: str, args: argparse.Namespace, cipher_key: str | None,
     if args.memory and args.demo:
         if not demo_ok:
             for size in args.demo_sizes:
-                out.memory.append(MemoryRun(db=kind, op="demo", size=f"size {size}",
-                                            error="engine.demo is not importable yet: not measured"))
+                out.memory.append(
+                    MemoryRun(
+                        db=kind, op="demo", size=f"size {size}", error="engine.demo is not importable yet: not measured"
+                    )
+                )
         for size in args.demo_sizes if demo_ok else ():
             console.print(f"[bold]{out.label}[/]: casework demo --size {size} (fresh database, fresh process)")
-            out.memory.append(measure_memory(
-                kind, "demo", f"size {size}", lambda: isolated_backend(kind, args.postgres_url),
-                {"cipher_key": cipher_key, "size": size}, args.demo_tracemalloc,
-            ))
+            out.memory.append(
+                measure_memory(
+                    kind,
+                    "demo",
+                    f"size {size}",
+                    lambda: isolated_backend(kind, args.postgres_url),
+                    {"cipher_key": cipher_key, "size": size},
+                    args.demo_tracemalloc,
+                )
+            )
     return out
 
 
 # -- main ----------------------------------------------------------------------------------------------------
+
 
 def _seconds(measurement: tuple[Any, ...]) -> float:
     return measurement[-1]
@@ -390,31 +411,52 @@ def main(argv: list[str] | None = None) -> int:
         child_main(json.loads(sys.argv[2]))
         return 0
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.rebuild", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m benchmarks.rebuild",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Defaults finish in about two minutes on a 2-core machine (both databases).",
     )
     parser.add_argument("--events", type=int, default=20_000, help="events in the store (default %(default)s)")
-    parser.add_argument("--small-events", type=int, default=None,
-                        help="the smaller store for the memory comparison (default: --events / 10)")
+    parser.add_argument(
+        "--small-events",
+        type=int,
+        default=None,
+        help="the smaller store for the memory comparison (default: --events / 10)",
+    )
     parser.add_argument("--events-per-case", type=int, default=10, help="events per case (default %(default)s)")
-    parser.add_argument("--cohort", type=int, default=1000,
-                        help="cases worked at once while building: a case's events lie about this many events "
-                             "apart (default %(default)s)")
-    parser.add_argument("--batch", type=int, default=100, help="cases per engine transaction while building "
-                                                                "(default %(default)s)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="rate measurements are repeated and the best kept (default %(default)s)")
+    parser.add_argument(
+        "--cohort",
+        type=int,
+        default=1000,
+        help="cases worked at once while building: a case's events lie about this many events "
+        "apart (default %(default)s)",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=100, help="cases per engine transaction while building (default %(default)s)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rate measurements are repeated and the best kept (default %(default)s)"
+    )
     parser.add_argument("--page-size", type=int, default=1000, help="notifications per page (default %(default)s)")
-    parser.add_argument("--demo-sizes", default="1,10",
-                        help="two `casework demo --size` values ten times apart (default %(default)s)")
+    parser.add_argument(
+        "--demo-sizes", default="1,10", help="two `casework demo --size` values ten times apart (default %(default)s)"
+    )
     parser.add_argument("--no-demo", dest="demo", action="store_false", help="skip the demo memory runs")
-    parser.add_argument("--no-memory", dest="memory", action="store_false",
-                        help="skip every fresh-process memory run (rates only)")
-    parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false",
-                        help="skip the second fresh process per memory run that measures the tracemalloc peak")
-    parser.add_argument("--demo-tracemalloc", action="store_true",
-                        help="also measure the demo's tracemalloc peak (another fresh process and database per size; "
-                             "tracemalloc slows the demo several times, so it is off by default)")
+    parser.add_argument(
+        "--no-memory", dest="memory", action="store_false", help="skip every fresh-process memory run (rates only)"
+    )
+    parser.add_argument(
+        "--no-tracemalloc",
+        dest="tracemalloc",
+        action="store_false",
+        help="skip the second fresh process per memory run that measures the tracemalloc peak",
+    )
+    parser.add_argument(
+        "--demo-tracemalloc",
+        action="store_true",
+        help="also measure the demo's tracemalloc peak (another fresh process and database per size; "
+        "tracemalloc slows the demo several times, so it is off by default)",
+    )
     add_database_arguments(parser)
     args = parser.parse_args(argv)
     args.small_events = args.small_events or max(1, args.events // 10)
@@ -422,8 +464,14 @@ def main(argv: list[str] | None = None) -> int:
         args.demo_sizes = [int(s) for s in args.demo_sizes.split(",") if s.strip()]
     except ValueError:
         parser.error("--demo-sizes: whole numbers separated by commas")
-    if args.events < 1 or args.events_per_case < 5 or args.batch < 1 or args.cohort < 1 or args.page_size < 1 \
-            or args.repeat < 1:
+    if (
+        args.events < 1
+        or args.events_per_case < 5
+        or args.batch < 1
+        or args.cohort < 1
+        or args.page_size < 1
+        or args.repeat < 1
+    ):
         parser.error("sizes must be positive; --events-per-case at least 5 (file, accept, mediate, session, note)")
     exit_cleanly_on_sigterm()
 
@@ -448,19 +496,43 @@ def main(argv: list[str] | None = None) -> int:
         a_n, a_s = r.anchor
         d_n, d_s = r.decode
         e_n, e_cases, e_s = r.rebuild
-        rows.append((r.label, f"build: {r.build_commands:,} engine transactions", r.events, r.build_s,
-                     ratio(r.events, r.build_s), None))
+        rows.append(
+            (
+                r.label,
+                f"build: {r.build_commands:,} engine transactions",
+                r.events,
+                r.build_s,
+                ratio(r.events, r.build_s),
+                None,
+            )
+        )
         rows.append((r.label, "anchor: recorder.select_notifications (raw)", a_n, a_s, ratio(a_n, a_s), None))
-        rows.append((r.label, "info: select_notifications + to_domain_event", d_n, d_s, ratio(d_n, d_s),
-                     ratio(ratio(d_n, d_s), ratio(a_n, a_s))))
-        rows.append((r.label, f"engine: rebuild(cw) → {e_cases:,} cases", e_n, e_s, ratio(e_n, e_s),
-                     ratio(ratio(e_n, e_s), ratio(a_n, a_s))))
+        rows.append(
+            (
+                r.label,
+                "info: select_notifications + to_domain_event",
+                d_n,
+                d_s,
+                ratio(d_n, d_s),
+                ratio(ratio(d_n, d_s), ratio(a_n, a_s)),
+            )
+        )
+        rows.append(
+            (
+                r.label,
+                f"engine: rebuild(cw) → {e_cases:,} cases",
+                e_n,
+                e_s,
+                ratio(e_n, e_s),
+                ratio(ratio(e_n, e_s), ratio(a_n, a_s)),
+            )
+        )
     print_table(
         "Read-model rebuild vs raw event read (same store, same run)",
-        ["database", "measurement", "events", "seconds", "events/s", "÷ anchor"], rows,
+        ["database", "measurement", "events", "seconds", "events/s", "÷ anchor"],
+        rows,
         caption=f"Best of {args.repeat}; page size {args.page_size}; {args.events_per_case} events per case; "
-                "target rebuild ÷ anchor ≥ 0.25."
-                + (" Events encrypted (cipher)." if cipher_key else ""),
+        "target rebuild ÷ anchor ≥ 0.25." + (" Events encrypted (cipher)." if cipher_key else ""),
     )
 
     mem_rows = []
@@ -470,20 +542,39 @@ def main(argv: list[str] | None = None) -> int:
             for i, m in enumerate(runs):
                 last = i == len(runs) - 1 and len(runs) > 1
                 growth = (_growth(runs, "op_peak_mb"), _growth(runs, "tracemalloc_mb")) if last else (None, None)
-                mem_rows.append((r.label, f"{op} @ {m.size}", m.events, m.seconds, m.peak_rss_mb, m.op_peak_mb,
-                                 m.tracemalloc_mb,
-                                 f"{growth[0]:.2f}x" if growth[0] else None,
-                                 f"{growth[1]:.2f}x" if growth[1] else None,
-                                 m.error or "; ".join(m.notes) or None))
+                mem_rows.append(
+                    (
+                        r.label,
+                        f"{op} @ {m.size}",
+                        m.events,
+                        m.seconds,
+                        m.peak_rss_mb,
+                        m.op_peak_mb,
+                        m.tracemalloc_mb,
+                        f"{growth[0]:.2f}x" if growth[0] else None,
+                        f"{growth[1]:.2f}x" if growth[1] else None,
+                        m.error or "; ".join(m.notes) or None,
+                    )
+                )
     if mem_rows:
         print_table(
             "Peak memory per operation, each in a fresh process",
-            ["database", "operation", "events", "seconds", "process peak RSS MB", "op peak above start MB",
-             "tracemalloc peak MB", "growth (op RSS)", "growth (tracemalloc)", "note"],
+            [
+                "database",
+                "operation",
+                "events",
+                "seconds",
+                "process peak RSS MB",
+                "op peak above start MB",
+                "tracemalloc peak MB",
+                "growth (op RSS)",
+                "growth (tracemalloc)",
+                "note",
+            ],
             mem_rows,
             caption="Process peak RSS: the child's VmHWM (imports included). Op peak: VmHWM after resetting it "
-                    "at the start of the operation, minus the RSS then. Growth: larger size ÷ smaller size; "
-                    "target ~1.0x (memory flat in the number of events).",
+            "at the start of the operation, minus the RSS then. Growth: larger size ÷ smaller size; "
+            "target ~1.0x (memory flat in the number of events).",
         )
 
     print()
@@ -493,20 +584,41 @@ def main(argv: list[str] | None = None) -> int:
         a_n, a_s = r.anchor
         d_n, d_s = r.decode
         e_n, e_cases, e_s = r.rebuild
-        print(plain(f"{r.db} build", events=r.events, cases=r.cases, transactions=r.build_commands, seconds=r.build_s,
-                    events_per_s=ratio(r.events, r.build_s)))
+        print(
+            plain(
+                f"{r.db} build",
+                events=r.events,
+                cases=r.cases,
+                transactions=r.build_commands,
+                seconds=r.build_s,
+                events_per_s=ratio(r.events, r.build_s),
+            )
+        )
         print(plain(f"{r.db} anchor_select_notifications", events=a_n, seconds=a_s, events_per_s=ratio(a_n, a_s)))
         print(plain(f"{r.db} read_and_decode", events=d_n, seconds=d_s, events_per_s=ratio(d_n, d_s)))
-        print(plain(f"{r.db} engine_rebuild", events=e_n, cases=e_cases, seconds=e_s, events_per_s=ratio(e_n, e_s),
-                    ratio=ratio(ratio(e_n, e_s), ratio(a_n, a_s)), cipher=bool(cipher_key)))
+        print(
+            plain(
+                f"{r.db} engine_rebuild",
+                events=e_n,
+                cases=e_cases,
+                seconds=e_s,
+                events_per_s=ratio(e_n, e_s),
+                ratio=ratio(ratio(e_n, e_s), ratio(a_n, a_s)),
+                cipher=bool(cipher_key),
+            )
+        )
         for m in r.memory:
             fields: dict[str, Any] = {"size": m.size.replace(",", "").replace(" ", "_")}
             if m.error:
                 fields["error"] = json.dumps(m.error)
             else:
-                fields.update(events=m.events, seconds=m.seconds, peak_rss_mb=m.peak_rss_mb,
-                              op_peak_mb=m.op_peak_mb,
-                              tracemalloc_peak_mb=m.tracemalloc_mb if m.tracemalloc_mb is not None else "n/a")
+                fields.update(
+                    events=m.events,
+                    seconds=m.seconds,
+                    peak_rss_mb=m.peak_rss_mb,
+                    op_peak_mb=m.op_peak_mb,
+                    tracemalloc_peak_mb=m.tracemalloc_mb if m.tracemalloc_mb is not None else "n/a",
+                )
             print(plain(f"{r.db} memory_{m.op}", **fields))
     return 0
 

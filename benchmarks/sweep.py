@@ -87,17 +87,17 @@ MB = 1024
 
 
 def verdict(value: float, target: float) -> str:
-    return "met" if value == value and value <= target else "NOT met"  # noqa: PLR0124 - NaN is not met
+    return "met" if value == value and value <= target else "NOT met"
 
 
 # -- seeding ---------------------------------------------------------------------------------------
+
 
 def offer(i: int, batch: int) -> dict[str, Any]:
     """A written offer to enterprise `i`; each seeding transaction is one multi-enterprise offer document."""
     return {
         "org_unit": f"suzhou.district{i % 7}",
-        "enterprise": {"name": f"苏州精密制造有限公司 {i}", "credit_code": credit_code(i),
-                       "employees": 20 + i % 480},
+        "enterprise": {"name": f"苏州精密制造有限公司 {i}", "credit_code": credit_code(i), "employees": 20 + i % 480},
         "issuing_union": "苏州市总工会",
         "document_number": f"苏工要〔2026〕{i // batch + 1}号",
         "terms": {"wage_increase_pct": "6.0"},
@@ -149,6 +149,7 @@ def count_rows(cw: Any) -> dict[str, int]:
 
 
 # -- one size on one fresh database -----------------------------------------------------------------
+
 
 @dataclass
 class SweepRun:
@@ -271,8 +272,15 @@ class SizeRun:
 
         args, cw = self.args, self.cw
         t0 = time.perf_counter()
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TimeRemainingColumn(), console=console, transient=False) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
             task = progress.add_task(f"{self.backend.label}: opening {self.total:,} negotiations", total=self.total)
             seeder = Seeder(cw, args.batch, progress, task)
             for cohort in range(args.sweeps):
@@ -283,15 +291,19 @@ class SizeRun:
         seed_s = time.perf_counter() - t0
         rows = count_rows(cw)
         # the anchor's cases: labor disputes a mediator files, with a few untimed notes (warm-up)
-        self.disputes = [cw.open_case("labor_dispute", self.mediator, **dispute(i)).case_id
-                         for i in range(args.disputes)]
+        self.disputes = [
+            cw.open_case("labor_dispute", self.mediator, **dispute(i)).case_id for i in range(args.disputes)
+        ]
         for _ in range(args.warmup):
             self._note()
-        console.print(f"  seeded in {seed_s:,.1f} s ({seeder.transactions} transactions, {self.total / seed_s:,.0f} "
-                      f"cases/s): {rows['cases']:,} cases, {rows['open_clocks']:,} open clocks, "
-                      f"{rows['events']:,} events; {args.disputes} labor disputes for the anchor")
-        self.result = SizeResult(backend=self.backend.label, open=self.total, overdue=args.overdue, seed_s=seed_s,
-                                 rows=rows)
+        console.print(
+            f"  seeded in {seed_s:,.1f} s ({seeder.transactions} transactions, {self.total / seed_s:,.0f} "
+            f"cases/s): {rows['cases']:,} cases, {rows['open_clocks']:,} open clocks, "
+            f"{rows['events']:,} events; {args.disputes} labor disputes for the anchor"
+        )
+        self.result = SizeResult(
+            backend=self.backend.label, open=self.total, overdue=args.overdue, seed_s=seed_s, rows=rows
+        )
         if rows["cases"] != self.total or rows["open_clocks"] != self.total:
             self.result.problems.append(f"expected {self.total} cases and open clocks, found {rows}")
         return self.result
@@ -326,22 +338,32 @@ class SizeRun:
             t0 = time.perf_counter()
             report = run_sweep(cw, ESCALATION, SYSTEM)
             sweep_s = time.perf_counter() - t0
-        run = SweepRun(day=day, listed=self.listed, sweep_s=sweep_s, list_s=sum(inner), counts=report.counts,
-                       due_after=len(list_due(cw, ESCALATION)))
+        run = SweepRun(
+            day=day,
+            listed=self.listed,
+            sweep_s=sweep_s,
+            list_s=sum(inner),
+            counts=report.counts,
+            due_after=len(list_due(cw, ESCALATION)),
+        )
         result.sweeps.append(run)
         result.list_due.extend(self.round_list_s)
         if run.listed != args.overdue or run.counts != {"applied": args.overdue} or run.due_after:
-            result.problems.append(f"day {day}: list_due found {run.listed}, the sweep did {run.counts}, "
-                                   f"{run.due_after} due afterwards; expected {args.overdue}, all applied, 0")
+            result.problems.append(
+                f"day {day}: list_due found {run.listed}, the sweep did {run.counts}, "
+                f"{run.due_after} due afterwards; expected {args.overdue}, all applied, 0"
+            )
         share = min(-(-args.notes // args.sweeps), args.notes - len(result.add_note_s))
         gc.collect()
         notes = [self._note() for _ in range(share)]
         result.add_note_s.extend(notes)
-        console.print(f"  {self.total:>9,} open, day {day}: list_due {statistics.median(self.round_list_s) * 1e3:,.1f}"
-                      f" ms (median of {len(self.round_list_s)}); run_sweep {sweep_s:,.2f} s, of which listing "
-                      f"{run.list_s * 1e3:,.1f} ms: {run.counts}, {run.per_escalation_ms:.2f} ms per escalation; "
-                      f"due afterwards {run.due_after}; add_note ×{len(notes)} mean "
-                      f"{statistics.fmean(notes) * 1e3 if notes else float('nan'):.2f} ms")
+        console.print(
+            f"  {self.total:>9,} open, day {day}: list_due {statistics.median(self.round_list_s) * 1e3:,.1f}"
+            f" ms (median of {len(self.round_list_s)}); run_sweep {sweep_s:,.2f} s, of which listing "
+            f"{run.list_s * 1e3:,.1f} ms: {run.counts}, {run.per_escalation_ms:.2f} ms per escalation; "
+            f"due afterwards {run.due_after}; add_note ×{len(notes)} mean "
+            f"{statistics.fmean(notes) * 1e3 if notes else float('nan'):.2f} ms"
+        )
         self.round_list_s = []
 
 
@@ -366,8 +388,10 @@ def measure_backend(kind: str, sizes: list[int], args: argparse.Namespace) -> li
         runs = []
         for total in sizes:
             backend = stack.enter_context(isolated_backend(kind, args.postgres_url))
-            console.print(f"[bold]{backend.label}[/] ({backend.schema or backend.workdir}): {total:,} open "
-                          f"negotiations, {args.overdue:,} overdue on each of {args.sweeps} sweep day(s)")
+            console.print(
+                f"[bold]{backend.label}[/] ({backend.schema or backend.workdir}): {total:,} open "
+                f"negotiations, {args.overdue:,} overdue on each of {args.sweeps} sweep day(s)"
+            )
             run = SizeRun(backend, total, args)
             stack.callback(run.close)
             run.seed()
@@ -383,6 +407,7 @@ def measure_backend(kind: str, sizes: list[int], args: argparse.Namespace) -> li
 
 
 # -- resident memory of `casework run` -----------------------------------------------------------------
+
 
 @dataclass
 class ProcessMemory:
@@ -449,7 +474,7 @@ def memory_of(role: str, pid: int) -> ProcessMemory | None:
 
 def short_command(command: str, width: int = 90) -> str:
     command = command.replace(sys.executable, "python").replace(str(REPO_ROOT) + "/", "")
-    return command if len(command) <= width else command[:width - 1] + "…"
+    return command if len(command) <= width else command[: width - 1] + "…"
 
 
 class OutputReader(threading.Thread):
@@ -542,8 +567,17 @@ def measure_run_rss(args: argparse.Namespace) -> RssResult:
     api_port, prefect_port = free_port(), free_port()
     while prefect_port == api_port:
         prefect_port = free_port()
-    argv = [casework_program(), "run", "--host", "127.0.0.1", "--port", str(api_port), "--prefect-port",
-            str(prefect_port), "--no-demo"]
+    argv = [
+        casework_program(),
+        "run",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(api_port),
+        "--prefect-port",
+        str(prefect_port),
+        "--no-demo",
+    ]
     if args.rss_api_workers:
         argv += ["--workers", str(args.rss_api_workers)]
     console.print(f"[bold]casework run[/]: {' '.join(argv[1:])} (CASEWORK_DATA_DIR={data_dir})")
@@ -552,8 +586,16 @@ def measure_run_rss(args: argparse.Namespace) -> RssResult:
     started: list[int] = []
     try:
         t0 = time.perf_counter()
-        process = subprocess.Popen(argv, env=env, cwd=data_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, text=True, bufsize=1)
+        process = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=data_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
         reader = OutputReader(process.stdout, "Casework is running")
         reader.start()
         deadline = time.monotonic() + args.rss_timeout
@@ -570,15 +612,18 @@ def measure_run_rss(args: argparse.Namespace) -> RssResult:
         for line in reader.lines:
             if match := PID_LINE.match(line):
                 children[match["name"]] = int(match["pid"])
-        console.print(f"  running after {start_s:.1f} s; children: "
-                      + ", ".join(f"{name} {pid}" for name, pid in children.items()))
+        console.print(
+            f"  running after {start_s:.1f} s; children: "
+            + ", ".join(f"{name} {pid}" for name, pid in children.items())
+        )
         if not children:
             raise RuntimeError("casework run printed no child pids:\n" + "\n".join(reader.lines[-30:]))
         console.print(f"  waiting {args.rss_settle:.0f} s for it to settle")
         time.sleep(args.rss_settle)
         if process.poll() is not None:
-            raise RuntimeError(f"casework run exited ({process.returncode}) while settling:\n"
-                               + "\n".join(reader.lines[-30:]))
+            raise RuntimeError(
+                f"casework run exited ({process.returncode}) while settling:\n" + "\n".join(reader.lines[-30:])
+            )
         parents = parent_map()
         processes = []
         if (own := memory_of("casework run (supervisor)", process.pid)) is not None:
@@ -590,10 +635,19 @@ def measure_run_rss(args: argparse.Namespace) -> RssResult:
         started = [m.pid for m in processes if m.pid != process.pid]
         exit_code, stop_s = stop_run(process, reader, args.rss_stop_timeout)
         leftovers = reap_leftovers(started)
-        console.print(f"  stopped with SIGINT: exit status {exit_code} after {stop_s:.1f} s"
-                      + (f"; [red]still running afterwards (terminated): {leftovers}[/]" if leftovers else ""))
-        return RssResult(processes, args.rss_settle, start_s, exit_code, stop_s, leftovers,
-                         args.rss_api_workers or "default (2 per CPU, at most 8)")
+        console.print(
+            f"  stopped with SIGINT: exit status {exit_code} after {stop_s:.1f} s"
+            + (f"; [red]still running afterwards (terminated): {leftovers}[/]" if leftovers else "")
+        )
+        return RssResult(
+            processes,
+            args.rss_settle,
+            start_s,
+            exit_code,
+            stop_s,
+            leftovers,
+            args.rss_api_workers or "default (2 per CPU, at most 8)",
+        )
     finally:
         if process is not None and process.poll() is None:
             stop_run(process, reader, args.rss_stop_timeout)
@@ -608,28 +662,54 @@ def print_rss(result: RssResult) -> None:
     rows = []
     for role, members in roles.items():
         pss = [m.pss_kb for m in members]
-        rows.append((role, ", ".join(str(m.pid) for m in members), len(members),
-                     sum(m.rss_kb for m in members) / MB,
-                     sum(p for p in pss if p is not None) / MB if all(p is not None for p in pss) else None,
-                     sum(m.hwm_kb for m in members) / MB))
+        rows.append(
+            (
+                role,
+                ", ".join(str(m.pid) for m in members),
+                len(members),
+                sum(m.rss_kb for m in members) / MB,
+                sum(p for p in pss if p is not None) / MB if all(p is not None for p in pss) else None,
+                sum(m.hwm_kb for m in members) / MB,
+            )
+        )
     total_pss = [m.pss_kb for m in result.processes]
-    rows.append(("total", "", len(result.processes), sum(m.rss_kb for m in result.processes) / MB,
-                 sum(p for p in total_pss if p is not None) / MB if all(p is not None for p in total_pss) else None,
-                 sum(m.hwm_kb for m in result.processes) / MB))
+    rows.append(
+        (
+            "total",
+            "",
+            len(result.processes),
+            sum(m.rss_kb for m in result.processes) / MB,
+            sum(p for p in total_pss if p is not None) / MB if all(p is not None for p in total_pss) else None,
+            sum(m.hwm_kb for m in result.processes) / MB,
+        )
+    )
     print_table(
         f"casework run --no-demo: resident memory {result.settle_s:.0f} s after 'Casework is running' "
         f"(API workers: {result.api_workers})",
-        ["role", "pids", "processes", "VmRSS MiB", "PSS MiB", "VmHWM MiB"], rows,
+        ["role", "pids", "processes", "VmRSS MiB", "PSS MiB", "VmHWM MiB"],
+        rows,
         caption="VmRSS summed over the role's processes counts pages shared between forked processes (gunicorn "
-                "master and workers) once per process; PSS divides shared pages among their sharers, so its sum "
-                "is the role's real share of memory. VmHWM: each process's peak RSS so far.",
+        "master and workers) once per process; PSS divides shared pages among their sharers, so its sum "
+        "is the role's real share of memory. VmHWM: each process's peak RSS so far.",
     )
-    print_table("casework run: every process", ["role", "command", "pid", "VmRSS MiB", "PSS MiB"],
-                [(m.role, short_command(m.command), str(m.pid), m.rss_kb / MB,
-                  m.pss_kb / MB if m.pss_kb is not None else None) for m in result.processes])
+    print_table(
+        "casework run: every process",
+        ["role", "command", "pid", "VmRSS MiB", "PSS MiB"],
+        [
+            (
+                m.role,
+                short_command(m.command),
+                str(m.pid),
+                m.rss_kb / MB,
+                m.pss_kb / MB if m.pss_kb is not None else None,
+            )
+            for m in result.processes
+        ],
+    )
 
 
 # -- output -------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Check:
@@ -645,21 +725,48 @@ def print_results(results: list[SizeResult]) -> list[Check]:
     rows = []
     for r in results:
         applied = " / ".join(f"{n:,}" for n in r.applied) + ("" if r.all_applied else " [red](!)[/]")
-        rows.append((r.backend, f"{r.open:,}", r.overdue, r.seed_s, r.list_due_ms, r.sweep_s,
-                     " / ".join(f"{s.sweep_s:.2f}" for s in r.sweeps), r.sweep_list_ms, applied, r.per_escalation_ms,
-                     r.add_note.p50_ms, r.add_note.mean_ms, ratio(r.per_escalation_ms, r.add_note.mean_ms)))
+        rows.append(
+            (
+                r.backend,
+                f"{r.open:,}",
+                r.overdue,
+                r.seed_s,
+                r.list_due_ms,
+                r.sweep_s,
+                " / ".join(f"{s.sweep_s:.2f}" for s in r.sweeps),
+                r.sweep_list_ms,
+                applied,
+                r.per_escalation_ms,
+                r.add_note.p50_ms,
+                r.add_note.mean_ms,
+                ratio(r.per_escalation_ms, r.add_note.mean_ms),
+            )
+        )
     sweeps = len(results[0].sweeps)
     print_table(
         "Escalation sweep: open negotiations vs overdue ones (single process, one transaction per escalation)",
-        ["database", "open", "overdue", "seed s", "list_due ms", "sweep s", "each sweep s", "its list ms",
-         "escalations", "per-escalation ms", "add_note p50 ms", "add_note mean ms", "per-esc ÷ add_note mean"],
+        [
+            "database",
+            "open",
+            "overdue",
+            "seed s",
+            "list_due ms",
+            "sweep s",
+            "each sweep s",
+            "its list ms",
+            "escalations",
+            "per-escalation ms",
+            "add_note p50 ms",
+            "add_note mean ms",
+            "per-esc ÷ add_note mean",
+        ],
         rows,
         caption=f"{sweeps} sweep(s) per size, on business days {SWEEP_DAY}..{SWEEP_DAY + sweeps - 1}, each finding "
-                "--overdue negotiations overdue among the open ones; the sizes take turns in every round. list_due ms: "
-                "median of the --repeat calls before every sweep. sweep s: run_sweep(cw, 'escalation', SYSTEM), "
-                "median (each listed); its list ms: the list_due inside it. per-escalation ms: (sweep − its "
-                "listing) / escalations applied, median over the sweeps. add_note: a mediator's "
-                "Casework.execute(dispute, 'add_note') on the same database, a share after every sweep.",
+        "--overdue negotiations overdue among the open ones; the sizes take turns in every round. list_due ms: "
+        "median of the --repeat calls before every sweep. sweep s: run_sweep(cw, 'escalation', SYSTEM), "
+        "median (each listed); its list ms: the list_due inside it. per-escalation ms: (sweep − its "
+        "listing) / escalations applied, median over the sweeps. add_note: a mediator's "
+        "Casework.execute(dispute, 'add_note') on the same database, a share after every sweep.",
     )
     checks: list[Check] = []
     by_backend: dict[str, list[SizeResult]] = {}
@@ -669,71 +776,167 @@ def print_results(results: list[SizeResult]) -> list[Check]:
         base = min(group, key=lambda r: r.open)
         for r in group:
             if r is not base:
-                for what, value in (("sweep", ratio(r.sweep_s, base.sweep_s)),
-                                    ("list_due", ratio(r.list_due_ms, base.list_due_ms))):
-                    checks.append(Check(backend, f"{what} t({r.open:,}) ÷ t({base.open:,}), {r.overdue:,} overdue",
-                                        value, f"≤ {SWEEP_RATIO_TARGET}", verdict(value, SWEEP_RATIO_TARGET),
-                                        {"what": f"{what}_time_ratio", "open": r.open, "base_open": base.open,
-                                         "target_max": SWEEP_RATIO_TARGET}))
+                for what, value in (
+                    ("sweep", ratio(r.sweep_s, base.sweep_s)),
+                    ("list_due", ratio(r.list_due_ms, base.list_due_ms)),
+                ):
+                    checks.append(
+                        Check(
+                            backend,
+                            f"{what} t({r.open:,}) ÷ t({base.open:,}), {r.overdue:,} overdue",
+                            value,
+                            f"≤ {SWEEP_RATIO_TARGET}",
+                            verdict(value, SWEEP_RATIO_TARGET),
+                            {
+                                "what": f"{what}_time_ratio",
+                                "open": r.open,
+                                "base_open": base.open,
+                                "target_max": SWEEP_RATIO_TARGET,
+                            },
+                        )
+                    )
         for r in group:
             value = ratio(r.per_escalation_ms, r.add_note.mean_ms)
-            checks.append(Check(backend, f"per-escalation ÷ add_note mean, {r.open:,} open", value,
-                                f"≤ {ESCALATION_RATIO_TARGET:.0f}", verdict(value, ESCALATION_RATIO_TARGET),
-                                {"what": "escalation_vs_add_note_mean", "open": r.open,
-                                 "target_max": ESCALATION_RATIO_TARGET}))
-            checks.append(Check(backend, f"per-escalation ÷ add_note p50, {r.open:,} open",
-                                ratio(r.per_escalation_ms, r.add_note.p50_ms), "(shown)", "", {}))
-            checks.append(Check(backend, f"escalations applied per sweep, {r.open:,} open (fewest)",
-                                float(min(r.applied)), f"= {r.overdue:,}", "met" if r.all_applied else "NOT met",
-                                {"what": "escalations_applied_min", "open": r.open, "target": r.overdue}))
-    print_table("Ratios and their targets", ["database", "measurement", "value", "target", "verdict"],
-                [(c.backend, c.measurement, c.value, c.target,
-                  f"[green]{c.verdict}[/]" if c.verdict == "met" else f"[red]{c.verdict}[/]" if c.verdict else "")
-                 for c in checks])
+            checks.append(
+                Check(
+                    backend,
+                    f"per-escalation ÷ add_note mean, {r.open:,} open",
+                    value,
+                    f"≤ {ESCALATION_RATIO_TARGET:.0f}",
+                    verdict(value, ESCALATION_RATIO_TARGET),
+                    {"what": "escalation_vs_add_note_mean", "open": r.open, "target_max": ESCALATION_RATIO_TARGET},
+                )
+            )
+            checks.append(
+                Check(
+                    backend,
+                    f"per-escalation ÷ add_note p50, {r.open:,} open",
+                    ratio(r.per_escalation_ms, r.add_note.p50_ms),
+                    "(shown)",
+                    "",
+                    {},
+                )
+            )
+            checks.append(
+                Check(
+                    backend,
+                    f"escalations applied per sweep, {r.open:,} open (fewest)",
+                    float(min(r.applied)),
+                    f"= {r.overdue:,}",
+                    "met" if r.all_applied else "NOT met",
+                    {"what": "escalations_applied_min", "open": r.open, "target": r.overdue},
+                )
+            )
+    print_table(
+        "Ratios and their targets",
+        ["database", "measurement", "value", "target", "verdict"],
+        [
+            (
+                c.backend,
+                c.measurement,
+                c.value,
+                c.target,
+                f"[green]{c.verdict}[/]" if c.verdict == "met" else f"[red]{c.verdict}[/]" if c.verdict else "",
+            )
+            for c in checks
+        ],
+    )
     return checks
 
 
 # -- main ------------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m benchmarks.sweep",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Seeding 100,000 negotiations takes a few minutes on a 2-core machine (SQLite).",
     )
-    parser.add_argument("--open", type=int, nargs="+", default=[10_000, 100_000], metavar="N",
-                        help="sizes: open negotiations per fresh database (default: %(default)s)")
-    parser.add_argument("--overdue", type=int, default=1000,
-                        help="of which overdue on the sweep's day, in every size (default %(default)s)")
-    parser.add_argument("--batch", type=int, default=500,
-                        help="negotiations opened per seeding transaction (default %(default)s)")
-    parser.add_argument("--sweeps", type=int, default=3,
-                        help="sweeps per size, one a day from day 21, each finding --overdue negotiations overdue "
-                             "(a cohort opened each day from day 0); medians are reported; 1 = the overdue ones on "
-                             "day 0 only, swept once on day 21 (default %(default)s, at most 10)")
-    parser.add_argument("--repeat", type=int, default=5,
-                        help="list_due calls timed before every sweep; the median is reported (default %(default)s)")
-    parser.add_argument("--disputes", type=int, default=100,
-                        help="labor disputes the mediator's notes go to, round-robin (default %(default)s)")
-    parser.add_argument("--notes", type=int, default=600,
-                        help="timed add_note commands per size, shared out after the sweeps (default %(default)s)")
+    parser.add_argument(
+        "--open",
+        type=int,
+        nargs="+",
+        default=[10_000, 100_000],
+        metavar="N",
+        help="sizes: open negotiations per fresh database (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--overdue",
+        type=int,
+        default=1000,
+        help="of which overdue on the sweep's day, in every size (default %(default)s)",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=500, help="negotiations opened per seeding transaction (default %(default)s)"
+    )
+    parser.add_argument(
+        "--sweeps",
+        type=int,
+        default=3,
+        help="sweeps per size, one a day from day 21, each finding --overdue negotiations overdue "
+        "(a cohort opened each day from day 0); medians are reported; 1 = the overdue ones on "
+        "day 0 only, swept once on day 21 (default %(default)s, at most 10)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="list_due calls timed before every sweep; the median is reported (default %(default)s)",
+    )
+    parser.add_argument(
+        "--disputes",
+        type=int,
+        default=100,
+        help="labor disputes the mediator's notes go to, round-robin (default %(default)s)",
+    )
+    parser.add_argument(
+        "--notes",
+        type=int,
+        default=600,
+        help="timed add_note commands per size, shared out after the sweeps (default %(default)s)",
+    )
     parser.add_argument("--warmup", type=int, default=50, help="untimed add_note commands first (default %(default)s)")
     group = parser.add_argument_group("databases")
     group.add_argument("--postgres", action="store_true", help="also measure on PostgreSQL (a fresh schema per size)")
-    group.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
-                       help="PostgreSQL server (default: $CASEWORK_BENCH_POSTGRES_URL or %(default)s)")
+    group.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="PostgreSQL server (default: $CASEWORK_BENCH_POSTGRES_URL or %(default)s)",
+    )
     group.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     group = parser.add_argument_group("resident memory of `casework run`")
-    group.add_argument("--run-rss", action="store_true",
-                       help="also start `casework run --no-demo` and report the resident memory of its processes")
+    group.add_argument(
+        "--run-rss",
+        action="store_true",
+        help="also start `casework run --no-demo` and report the resident memory of its processes",
+    )
     group.add_argument("--rss-only", action="store_true", help="only the --run-rss measurement (implies it)")
-    group.add_argument("--rss-settle", type=float, default=30.0,
-                       help="seconds to wait after 'Casework is running' before reading memory (default %(default)s)")
-    group.add_argument("--rss-timeout", type=float, default=300.0,
-                       help="seconds to wait for 'Casework is running' (default %(default)s)")
-    group.add_argument("--rss-stop-timeout", type=float, default=90.0,
-                       help="seconds to wait for it to exit after SIGINT (default %(default)s)")
-    group.add_argument("--rss-api-workers", type=int, default=None,
-                       help="pass --workers to `casework run` (default: its own default, 2 per CPU, at most 8)")
+    group.add_argument(
+        "--rss-settle",
+        type=float,
+        default=30.0,
+        help="seconds to wait after 'Casework is running' before reading memory (default %(default)s)",
+    )
+    group.add_argument(
+        "--rss-timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for 'Casework is running' (default %(default)s)",
+    )
+    group.add_argument(
+        "--rss-stop-timeout",
+        type=float,
+        default=90.0,
+        help="seconds to wait for it to exit after SIGINT (default %(default)s)",
+    )
+    group.add_argument(
+        "--rss-api-workers",
+        type=int,
+        default=None,
+        help="pass --workers to `casework run` (default: its own default, 2 per CPU, at most 8)",
+    )
     args = parser.parse_args(argv)
     args.run_rss = args.run_rss or args.rss_only
     if not 1 <= args.sweeps <= LATE_DAYS:
@@ -746,8 +949,9 @@ def main(argv: list[str] | None = None) -> int:
     console.print(environment_line())
     console.print(f"load average before the run: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
 
-    kinds: list[str] = [] if args.rss_only else [k for k, on in (("sqlite", not args.no_sqlite),
-                                                                   ("postgresql", args.postgres)) if on]
+    kinds: list[str] = (
+        [] if args.rss_only else [k for k, on in (("sqlite", not args.no_sqlite), ("postgresql", args.postgres)) if on]
+    )
     skipped = []
     if "postgresql" in kinds and (problem := postgres_problem(args.postgres_url)):
         kinds.remove("postgresql")
@@ -769,12 +973,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"NOTE {line}")
     for r in results:
         db = "sqlite" if r.backend.startswith("SQLite") else "postgresql"
-        print(plain(f"{db} sweep", open=r.open, overdue=r.overdue, sweeps=len(r.sweeps), seed_s=r.seed_s,
-                    list_due_ms=r.list_due_ms, sweep_s=r.sweep_s, sweep_list_ms=r.sweep_list_ms,
-                    escalations="/".join(map(str, r.applied)), per_escalation_ms=r.per_escalation_ms,
-                    add_note_n=r.add_note.n, add_note_p50_ms=r.add_note.p50_ms, add_note_mean_ms=r.add_note.mean_ms,
-                    due_after="/".join(str(s.due_after) for s in r.sweeps),
-                    escalation_ratio=ratio(r.per_escalation_ms, r.add_note.mean_ms)))
+        print(
+            plain(
+                f"{db} sweep",
+                open=r.open,
+                overdue=r.overdue,
+                sweeps=len(r.sweeps),
+                seed_s=r.seed_s,
+                list_due_ms=r.list_due_ms,
+                sweep_s=r.sweep_s,
+                sweep_list_ms=r.sweep_list_ms,
+                escalations="/".join(map(str, r.applied)),
+                per_escalation_ms=r.per_escalation_ms,
+                add_note_n=r.add_note.n,
+                add_note_p50_ms=r.add_note.p50_ms,
+                add_note_mean_ms=r.add_note.mean_ms,
+                due_after="/".join(str(s.due_after) for s in r.sweeps),
+                escalation_ratio=ratio(r.per_escalation_ms, r.add_note.mean_ms),
+            )
+        )
     for c in checks:
         if c.key:
             db = "sqlite" if c.backend.startswith("SQLite") else "postgresql"
@@ -784,12 +1001,25 @@ def main(argv: list[str] | None = None) -> int:
         for m in rss.processes:
             roles.setdefault(m.role, []).append(m)
         for role, members in roles.items():
-            print(plain("run_rss", role=role.replace(" ", "_"), processes=len(members),
-                        rss_mib=sum(m.rss_kb for m in members) / MB,
-                        pss_mib=sum(m.pss_kb or 0 for m in members) / MB))
-        print(plain("run_rss", role="total", processes=len(rss.processes),
-                    rss_mib=sum(m.rss_kb for m in rss.processes) / MB,
-                    pss_mib=sum(m.pss_kb or 0 for m in rss.processes) / MB, exit_code=rss.exit_code))
+            print(
+                plain(
+                    "run_rss",
+                    role=role.replace(" ", "_"),
+                    processes=len(members),
+                    rss_mib=sum(m.rss_kb for m in members) / MB,
+                    pss_mib=sum(m.pss_kb or 0 for m in members) / MB,
+                )
+            )
+        print(
+            plain(
+                "run_rss",
+                role="total",
+                processes=len(rss.processes),
+                rss_mib=sum(m.rss_kb for m in rss.processes) / MB,
+                pss_mib=sum(m.pss_kb or 0 for m in rss.processes) / MB,
+                exit_code=rss.exit_code,
+            )
+        )
     return 0
 
 

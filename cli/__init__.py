@@ -13,8 +13,11 @@ from cli import accounts, campaigns, cases, service, store
 from cli.common import CaseworkGroup
 
 
-@click.group(cls=CaseworkGroup, help="The `casework` command line: schema, demo data, statistics, audit and "
-             "maintenance.", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=CaseworkGroup,
+    help="The `casework` command line: schema, demo data, statistics, audit and maintenance.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="casework")
 def main() -> None:
     pass

@@ -18,8 +18,12 @@ def orgs() -> None:
 @orgs.command("add", help="Add an org unit below an existing one, e.g.: casework orgs add suzhou.gusu 姑苏区总工会")
 @click.argument("path")
 @click.argument("name")
-@click.option("--level", type=click.Choice(["city", "district", "street", "enterprise"]), default=None,
-              help="Default: from the depth of the path.")
+@click.option(
+    "--level",
+    type=click.Choice(["city", "district", "street", "enterprise"]),
+    default=None,
+    help="Default: from the depth of the path.",
+)
 @click.pass_context
 def orgs_add(ctx: click.Context, path: str, name: str, level: str | None) -> None:
     from engine.accounts import add_org
@@ -53,8 +57,12 @@ def users() -> None:
 @users.command("add", help="Create a user and print their bearer token (shown only this once).")
 @click.argument("user_id")
 @click.option("--name", required=True, help="The person's (or machine's) name.")
-@click.option("--role", required=True, type=click.Choice(USER_ROLES),
-              help="'system' is the scheduler's own role and cannot be given to a user.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(USER_ROLES),
+    help="'system' is the scheduler's own role and cannot be given to a user.",
+)
 @click.option("--org", "org_unit", required=True, help="Their org unit; they see it and every unit below it.")
 @click.pass_context
 def users_add(ctx: click.Context, user_id: str, name: str, role: str, org_unit: str) -> None:
@@ -78,8 +86,9 @@ def users_list(ctx: click.Context, org_unit: str | None) -> None:
     for col in ("user id", "name", "role", "org unit", "active", "created"):
         table.add_column(col)
     for u in list_users(cw, org_unit):
-        table.add_row(u.user_id, u.name, u.role, u.org_unit, "yes" if u.active else "no",
-                      u.created_at.date().isoformat())
+        table.add_row(
+            u.user_id, u.name, u.role, u.org_unit, "yes" if u.active else "no", u.created_at.date().isoformat()
+        )
     console.print(table)
 
 
@@ -98,8 +107,12 @@ def users_token(ctx: click.Context, user_id: str) -> None:
 @users.command("set", help="Change a user's name, role or org unit.")
 @click.argument("user_id")
 @click.option("--name", default=None)
-@click.option("--role", default=None, type=click.Choice(USER_ROLES),
-              help="'system' is the scheduler's own role and cannot be given to a user.")
+@click.option(
+    "--role",
+    default=None,
+    type=click.Choice(USER_ROLES),
+    help="'system' is the scheduler's own role and cannot be given to a user.",
+)
 @click.option("--org", "org_unit", default=None, help="Move them to this org unit.")
 @click.pass_context
 def users_set(ctx: click.Context, user_id: str, name: str | None, role: str | None, org_unit: str | None) -> None:
@@ -138,8 +151,11 @@ def set_active(ctx: click.Context, user_id: str, active: bool) -> None:
     console.print(f"{word} {user_id}" if changed else f"{user_id} was already {word}")
 
 
-@users.command("changes", help="The record of account changes, newest first: who created, changed, issued a token "
-                               "for, deactivated or reactivated each user, and when.")
+@users.command(
+    "changes",
+    help="The record of account changes, newest first: who created, changed, issued a token "
+    "for, deactivated or reactivated each user, and when.",
+)
 @click.argument("user_id", required=False)
 @click.option("--org", "org_unit", default=None, help="Only users now in this unit and below.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
@@ -161,10 +177,12 @@ def users_changes(ctx: click.Context, user_id: str | None, org_unit: str | None,
     for col in ("#", "recorded", "user id", "change", "detail", "by", "role"):
         table.add_column(col, no_wrap=col in ("recorded", "change"))
     for c in changes:
-        detail = ", ".join(f"{k}: {v['old']} → {v['new']}" if v["old"] is not None else f"{k}: {v['new']}"
-                           for k, v in c.detail.items())
-        table.add_row(str(c.seq), f"{c.recorded_at:%Y-%m-%d %H:%M}", c.user_id, c.change, detail, c.actor_id,
-                      c.actor_role)
+        detail = ", ".join(
+            f"{k}: {v['old']} → {v['new']}" if v["old"] is not None else f"{k}: {v['new']}" for k, v in c.detail.items()
+        )
+        table.add_row(
+            str(c.seq), f"{c.recorded_at:%Y-%m-%d %H:%M}", c.user_id, c.change, detail, c.actor_id, c.actor_role
+        )
     console.print(table)
 
 

@@ -22,12 +22,18 @@ if TYPE_CHECKING:
 @click.option("--org", "org_unit", default=None, help="Org unit path, e.g. suzhou.gusu (default: all).")
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (YYYY-MM-DD).")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (YYYY-MM-DD).")
-@click.option("--by-org", "depth", type=click.IntRange(1, 10), default=None,
-              help="Also break down by org unit, cut at this depth of the path.")
+@click.option(
+    "--by-org",
+    "depth",
+    type=click.IntRange(1, 10),
+    default=None,
+    help="Also break down by org unit, cut at this depth of the path.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.pass_context
-def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end: datetime | None,
-           depth: int | None, fmt: str) -> None:
+def report(
+    ctx: click.Context, org_unit: str | None, start: datetime | None, end: datetime | None, depth: int | None, fmt: str
+) -> None:
     from engine.accounts import get_org
     from engine.reports import RATES, as_json, report_csv, rows, statistics
 
@@ -36,8 +42,13 @@ def report(ctx: click.Context, org_unit: str | None, start: datetime | None, end
         raise click.BadParameter("--from is after --to", param_hint="--from")
     if org_unit is not None and get_org(cw, org_unit) is None:
         raise click.BadParameter(f"no org unit {org_unit!r} (see: casework orgs list)", param_hint="--org")
-    rep = statistics(cw, org_unit=org_unit, start=start.date() if start else None,
-                     end=end.date() if end else None, by_org_depth=depth)
+    rep = statistics(
+        cw,
+        org_unit=org_unit,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        by_org_depth=depth,
+    )
     if fmt == "json":
         click.echo(json.dumps(as_json(rep), ensure_ascii=False, indent=2))
         return
@@ -78,8 +89,12 @@ def figure(value: Decimal) -> str:
 @click.argument("case")
 @click.option("--role", default="supervisor", show_default=True, help="Whose allowed actions to list.")
 @click.option("--version", "version", type=int, default=None, help="Show the case as of this version.")
-@click.option("--at", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]), default=None,
-              help="Show the case as it stood on record at this time (ISO-8601 with offset).")
+@click.option(
+    "--at",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]),
+    default=None,
+    help="Show the case as it stood on record at this time (ISO-8601 with offset).",
+)
 @click.pass_context
 def show(ctx: click.Context, case: str, role: str, version: int | None, at: datetime | None) -> None:
     from engine.audit import as_of
@@ -113,14 +128,24 @@ def history(ctx: click.Context, case: str, as_json: bool) -> None:
     for col in ("v", "event", "business time", "actor", "role", "stage", "reason", "hash"):
         table.add_column(col)
     for e in entries:
-        table.add_row(str(e.version), e.event, e.occurred_at.isoformat(timespec="minutes"), e.actor_id,
-                      e.actor_role, e.stage, e.reason or "", e.hash[:12])
+        table.add_row(
+            str(e.version),
+            e.event,
+            e.occurred_at.isoformat(timespec="minutes"),
+            e.actor_id,
+            e.actor_role,
+            e.stage,
+            e.reason or "",
+            e.hash[:12],
+        )
     console.print(table)
 
 
-@click.command(help="Run a sweep now, in this process, without Prefect: 'escalation' (the negotiation ladder) or "
-               "'legal' (every other legal clock). Exits 1 if it met a case whose hash chain is broken (it still "
-               "acts on every other case).")
+@click.command(
+    help="Run a sweep now, in this process, without Prefect: 'escalation' (the negotiation ladder) or "
+    "'legal' (every other legal clock). Exits 1 if it met a case whose hash chain is broken (it still "
+    "acts on every other case)."
+)
 @click.argument("which", type=click.Choice(["escalation", "legal"]))
 @click.option("--dry-run", is_flag=True, help="Only list what is due.")
 @click.pass_context
@@ -132,8 +157,9 @@ def sweep(ctx: click.Context, which: str, dry_run: bool) -> None:
     if dry_run:
         dues = list_due(cw, which)
         numbers = case_numbers(cw, [d.case_id for d in dues])
-        table = rich_table("case", "kind", "trigger", "due on",
-                           title=f"{which}: {len(dues)} due on {business_date(cw)}")
+        table = rich_table(
+            "case", "kind", "trigger", "due on", title=f"{which}: {len(dues)} due on {business_date(cw)}"
+        )
         for d in dues:
             table.add_row(numbers.get(d.case_id, str(d.case_id)), d.kind, d.trigger.key(), str(d.due_on or ""))
         console.print(table)
@@ -142,13 +168,19 @@ def sweep(ctx: click.Context, which: str, dry_run: bool) -> None:
     numbers = case_numbers(cw, [o.due.case_id for o in report.outcomes if not o.number])
     table = rich_table("case", "trigger", "outcome", "action", "detail", title=f"{which} sweep of {report.today}")
     for o in report.outcomes:
-        table.add_row(o.number or numbers.get(o.due.case_id, str(o.due.case_id)), o.due.trigger.key(), o.status,
-                      o.action or "", o.detail)
+        table.add_row(
+            o.number or numbers.get(o.due.case_id, str(o.due.case_id)),
+            o.due.trigger.key(),
+            o.status,
+            o.action or "",
+            o.detail,
+        )
     console.print(table)
     console.print(f"{report.found} due: {report.counts or 'nothing to do'}")
     for o in report.broken:
-        console.print(f"[red bold]BROKEN[/] {o.detail}; tell the supervisors of its unit: "
-                      f"{', '.join(o.notify) or 'none found'}")
+        console.print(
+            f"[red bold]BROKEN[/] {o.detail}; tell the supervisors of its unit: {', '.join(o.notify) or 'none found'}"
+        )
     if report.broken:
         raise SystemExit(1)
 
@@ -162,8 +194,11 @@ def case_numbers(cw: Casework, case_ids: list[UUID], chunk: int = 500) -> dict[U
     numbers: dict[UUID, str] = {}
     with cw.read_transaction() as session:
         for start in range(0, len(case_ids), chunk):
-            rows = session.execute(select(case_index.c.case_id, case_index.c.number)
-                                   .where(case_index.c.case_id.in_(case_ids[start:start + chunk])))
+            rows = session.execute(
+                select(case_index.c.case_id, case_index.c.number).where(
+                    case_index.c.case_id.in_(case_ids[start : start + chunk])
+                )
+            )
             numbers.update({case_id: number for case_id, number in rows})
     return numbers
 

@@ -61,8 +61,14 @@ def progress_bar() -> Progress:
     """rich's progress bar: description, bar, done of total, time remaining."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console.rich(), transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console.rich(),
+        transient=False,
+    )
 
 
 def service(ctx: click.Context) -> Casework:
@@ -117,8 +123,9 @@ def operator_problem(error: BaseException) -> str | None:
     """The one line for a database, file system or Prefect server error, or None for any other error."""
     database_errors = sys.modules.get("sqlalchemy.exc")  # not imported: no database error can have happened
     if database_errors is not None and (
-            isinstance(error, database_errors.OperationalError | database_errors.InterfaceError)
-            or type(error) is database_errors.DatabaseError):  # e.g. a file that is not SQLite
+        isinstance(error, database_errors.OperationalError | database_errors.InterfaceError)
+        or type(error) is database_errors.DatabaseError
+    ):  # e.g. a file that is not SQLite
         from engine.database import database_problem
 
         ctx = click.get_current_context(silent=True)

@@ -16,12 +16,28 @@ from engine.config import Settings
 
 @click.command(help="Serve the HTTP API under gunicorn.")
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="CASEWORK_API_HOST", cls=SettingOption)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="CASEWORK_API_PORT",
-              cls=SettingOption)
-@click.option("--workers", default=None, type=click.IntRange(1, 64), envvar="CASEWORK_API_WORKERS",
-              help="Worker processes [default: 2 per CPU, at most 8].", cls=SettingOption)
-@click.option("--show-demo-tokens/--no-show-demo-tokens", default=True, show_default=True,
-              help="Print the demo users' tokens when the demo data set is loaded.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="CASEWORK_API_PORT",
+    cls=SettingOption,
+)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    envvar="CASEWORK_API_WORKERS",
+    help="Worker processes [default: 2 per CPU, at most 8].",
+    cls=SettingOption,
+)
+@click.option(
+    "--show-demo-tokens/--no-show-demo-tokens",
+    default=True,
+    show_default=True,
+    help="Print the demo users' tokens when the demo data set is loaded.",
+)
 @click.pass_context
 def api(ctx: click.Context, host: str, port: int, workers: int | None, show_demo_tokens: bool) -> None:
     from engine.demo import demo_tokens
@@ -42,10 +58,18 @@ def api(ctx: click.Context, host: str, port: int, workers: int | None, show_demo
     bootstrap.serve_http(host, port, workers)
 
 
-@click.command(help="Serve every Prefect deployment of Casework with its schedule, running their flows here "
-               "(the scheduler's worker). Needs PREFECT_API_URL. Schedules: see README 'Workflows'.")
-@click.option("--limit", type=click.IntRange(1, 64), default=None, envvar="CASEWORK_WORKER_LIMIT",
-              help="At most this many flow runs at once [default: no limit].", cls=SettingOption)
+@click.command(
+    help="Serve every Prefect deployment of Casework with its schedule, running their flows here "
+    "(the scheduler's worker). Needs PREFECT_API_URL. Schedules: see README 'Workflows'."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 64),
+    default=None,
+    envvar="CASEWORK_WORKER_LIMIT",
+    help="At most this many flow runs at once [default: no limit].",
+    cls=SettingOption,
+)
 @click.pass_context
 def worker(ctx: click.Context, limit: int | None) -> None:
     schedules = checked_schedules(bootstrap.settings())
@@ -73,18 +97,47 @@ def describe(schedule: object) -> str:
     return f"cron {cron}" if cron else f"every {getattr(schedule, 'interval', '?')}"
 
 
-@click.command(help="Start the whole service on this machine: a local Prefect server (its database in the data "
-               "directory), the worker and the API; prints their addresses; Ctrl-C stops all three.")
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="CASEWORK_API_HOST",
-              help="Address the API and the Prefect server listen on.", cls=SettingOption)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="CASEWORK_API_PORT",
-              help="API port.", cls=SettingOption)
-@click.option("--prefect-port", default=4200, show_default=True, type=click.IntRange(1, 65535),
-              envvar="CASEWORK_PREFECT_PORT", help="Prefect server (API and UI) port.", cls=SettingOption)
-@click.option("--workers", default=None, type=click.IntRange(1, 64), envvar="CASEWORK_API_WORKERS",
-              help="API worker processes [default: 2 per CPU, at most 8].", cls=SettingOption)
-@click.option("--demo/--no-demo", default=True, show_default=True,
-              help="Load the demo data set into an empty database first.")
+@click.command(
+    help="Start the whole service on this machine: a local Prefect server (its database in the data "
+    "directory), the worker and the API; prints their addresses; Ctrl-C stops all three."
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="CASEWORK_API_HOST",
+    help="Address the API and the Prefect server listen on.",
+    cls=SettingOption,
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="CASEWORK_API_PORT",
+    help="API port.",
+    cls=SettingOption,
+)
+@click.option(
+    "--prefect-port",
+    default=4200,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="CASEWORK_PREFECT_PORT",
+    help="Prefect server (API and UI) port.",
+    cls=SettingOption,
+)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    envvar="CASEWORK_API_WORKERS",
+    help="API worker processes [default: 2 per CPU, at most 8].",
+    cls=SettingOption,
+)
+@click.option(
+    "--demo/--no-demo", default=True, show_default=True, help="Load the demo data set into an empty database first."
+)
 @click.pass_context
 def run(ctx: click.Context, host: str, port: int, prefect_port: int, workers: int | None, demo: bool) -> None:
     from engine.demo import demo_tokens, load_demo
@@ -116,9 +169,14 @@ def run(ctx: click.Context, host: str, port: int, prefect_port: int, workers: in
     if workers:
         api_args += ["--workers", str(workers)]
     try:
-        server = supervisor.start(Child("prefect server", prefect_command("server", "start", "--host", host, "--port",
-                                                                          str(prefect_port), "--analytics-off"),
-                                        logs / "prefect-server.log"), env)
+        server = supervisor.start(
+            Child(
+                "prefect server",
+                prefect_command("server", "start", "--host", host, "--port", str(prefect_port), "--analytics-off"),
+                logs / "prefect-server.log",
+            ),
+            env,
+        )
         with console.status("starting the Prefect server"):
             wait_until_healthy(f"http://{host}:{prefect_port}/api/health", server, timeout=180)
         supervisor.start(Child("worker", casework_command("worker"), logs / "worker.log"), env)

@@ -34,10 +34,19 @@ def db_upgrade(ctx: click.Context) -> None:
 
 
 @click.command(help="Load a realistic demo data set: every case type, every stage, the year up to today.")
-@click.option("--size", default=1, show_default=True, type=click.IntRange(1, 10_000),
-              help="Scale: each unit adds about 60 cases across the four types.")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="The last day of the simulated year (YYYY-MM-DD; default today): nothing is dated after it.")
+@click.option(
+    "--size",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Scale: each unit adds about 60 cases across the four types.",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="The last day of the simulated year (YYYY-MM-DD; default today): nothing is dated after it.",
+)
 @click.option("--seed", default=7, show_default=True, help="Random seed; the same seed gives the same data.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds cases.")
 @click.pass_context
@@ -55,8 +64,7 @@ def demo(ctx: click.Context, size: int, until: datetime | None, seed: int, if_em
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = load_demo(cw.settings, size=size, until=until.date() if until else None, seed=seed,
-                            progress=advance)
+        summary = load_demo(cw.settings, size=size, until=until.date() if until else None, seed=seed, progress=advance)
     console.print(f"[green]demo loaded[/]: {summary.cases} cases, {summary.commands} commands")
 
 
@@ -92,8 +100,10 @@ def rebuild(ctx: click.Context) -> None:
     with progress_bar() as progress:
         task = progress.add_task("replaying events", total=None)
         result = run_rebuild(cw, progress=lambda done, total: progress.update(task, completed=done, total=total))
-    console.print(f"[green]rebuilt[/]: {result.events} events, {result.cases} cases "
-                  f"(up to notification {result.last_notification_id})")
+    console.print(
+        f"[green]rebuilt[/]: {result.events} events, {result.cases} cases "
+        f"(up to notification {result.last_notification_id})"
+    )
 
 
 @click.command(help="Print a new random key for CASEWORK_CIPHER_KEY or CASEWORK_PERSON_KEY (256 bits, base64).")

@@ -115,13 +115,27 @@ def _org(row: Row[Any]) -> OrgUnit:
 
 
 def _user(row: Row[Any]) -> User:
-    return User(user_id=row.user_id, name=row.name, role=row.role, org_unit=row.org_unit, active=row.active,
-                created_at=aware(row.created_at, UTC), created_by=row.created_by)
+    return User(
+        user_id=row.user_id,
+        name=row.name,
+        role=row.role,
+        org_unit=row.org_unit,
+        active=row.active,
+        created_at=aware(row.created_at, UTC),
+        created_by=row.created_by,
+    )
 
 
 def _change(row: Row[Any], tz: tzinfo) -> AccountChange:
-    return AccountChange(seq=row.seq, user_id=row.user_id, change=row.change, detail=json.loads(row.detail),
-                         actor_id=row.actor_id, actor_role=row.actor_role, recorded_at=aware(row.recorded_at, tz))
+    return AccountChange(
+        seq=row.seq,
+        user_id=row.user_id,
+        change=row.change,
+        detail=json.loads(row.detail),
+        actor_id=row.actor_id,
+        actor_role=row.actor_role,
+        recorded_at=aware(row.recorded_at, tz),
+    )
 
 
 def _now(cw: Casework) -> datetime:
@@ -135,10 +149,16 @@ def _exists(session: Session, column: Any, value: str) -> bool:
 
 def _record(session: Session, user_id: str, change: str, detail: dict[str, Any], by: Actor, at: datetime) -> None:
     """Append to the record of account changes, inside the transaction that makes the change."""
-    session.execute(insert(account_changes).values(
-        user_id=user_id, change=change, detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
-        actor_id=by.id, actor_role=by.role, recorded_at=at,
-    ))
+    session.execute(
+        insert(account_changes).values(
+            user_id=user_id,
+            change=change,
+            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
+            actor_id=by.id,
+            actor_role=by.role,
+            recorded_at=at,
+        )
+    )
 
 
 def _diff(old: Any, new: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -152,8 +172,10 @@ def _name_problem(name: str) -> str | None:
 
 def _role_problem(role: str) -> str | None:
     if role == SCHEDULER_ROLE:
-        return (f"{SCHEDULER_ROLE!r} is the scheduler's own role and cannot be given to a user; "
-                f"choose one of {', '.join(USER_ROLES)}")
+        return (
+            f"{SCHEDULER_ROLE!r} is the scheduler's own role and cannot be given to a user; "
+            f"choose one of {', '.join(USER_ROLES)}"
+        )
     return None if role in USER_ROLES else f"must be one of {', '.join(USER_ROLES)}"
 
 
@@ -166,8 +188,9 @@ def add_org(cw: Casework, path: str, name: str, level: str | None = None) -> Org
     path = (path or "").strip()
     segments = path.split(".")
     if not path or not all(_SEGMENT.match(s) for s in segments):
-        bad["path"] = ("must be dot-separated lower-case segments of letters, digits, '-' or '_' "
-                       "(e.g. suzhou.gusu.shuangta)")
+        bad["path"] = (
+            "must be dot-separated lower-case segments of letters, digits, '-' or '_' (e.g. suzhou.gusu.shuangta)"
+        )
     elif len(path) > 200:
         bad["path"] = "must be at most 200 characters"
     name = (name or "").strip()
@@ -227,10 +250,18 @@ def add_user(cw: Casework, user_id: str, name: str, role: str, org_unit: str, *,
             raise AccountError({"org_unit": f"no org unit {org_unit!r}; add it first"})
         if _exists(session, users.c.user_id, user_id):
             raise AccountError({"user_id": f"{user_id!r} already exists"})
-        session.execute(insert(users).values(
-            user_id=user_id, name=name, role=role, org_unit=org_unit, token_hash=hash_token(token), active=True,
-            created_at=now, created_by=by.id,
-        ))
+        session.execute(
+            insert(users).values(
+                user_id=user_id,
+                name=name,
+                role=role,
+                org_unit=org_unit,
+                token_hash=hash_token(token),
+                active=True,
+                created_at=now,
+                created_by=by.id,
+            )
+        )
         _record(session, user_id, "created", _diff({}, {"name": name, "role": role, "org_unit": org_unit}), by, now)
     return User(user_id, name, role, org_unit, True, now, by.id), token
 
@@ -249,8 +280,15 @@ def _locked_user(session: Session, user_id: str) -> Row[Any]:
     return row
 
 
-def update_user(cw: Casework, user_id: str, *, by: Actor, name: str | None = None, role: str | None = None,
-                org_unit: str | None = None) -> User:
+def update_user(
+    cw: Casework,
+    user_id: str,
+    *,
+    by: Actor,
+    name: str | None = None,
+    role: str | None = None,
+    org_unit: str | None = None,
+) -> User:
     """Rename a user, change their role or move them to another unit; each change that differs is recorded."""
     bad: dict[str, str] = {}
     if name is not None:
@@ -312,13 +350,20 @@ def set_active(cw: Casework, user_id: str, active: bool, *, by: Actor) -> bool:
         if _locked_user(session, user_id).active == active:
             return False
         session.execute(update(users).where(users.c.user_id == user_id).values(active=active))
-        _record(session, user_id, "reactivated" if active else "deactivated",
-                _diff({"active": not active}, {"active": active}), by, _now(cw))
+        _record(
+            session,
+            user_id,
+            "reactivated" if active else "deactivated",
+            _diff({"active": not active}, {"active": active}),
+            by,
+            _now(cw),
+        )
     return True
 
 
-def list_account_changes(cw: Casework, *, scope: str | None = None, user_id: str | None = None, limit: int = 50,
-                         before: int | None = None) -> list[AccountChange]:
+def list_account_changes(
+    cw: Casework, *, scope: str | None = None, user_id: str | None = None, limit: int = 50, before: int | None = None
+) -> list[AccountChange]:
     """The record of account changes, newest first, times in the installation's zone: of users now in `scope`
     and below, of one user, and only entries older than `before` (the `seq` of the last entry of the previous
     page)."""

@@ -59,10 +59,22 @@ def history(cw: Casework, ref: UUID | str) -> list[HistoryEntry]:
     """Every event of a case, oldest first, with who, when, why and its hash."""
     return [
         HistoryEntry(
-            version=e.originator_version, event=type(e).__name__, action=type(e).ACTION,
-            occurred_at=e.occurred_at, recorded_at=e.timestamp, actor_id=e.actor_id, actor_role=e.actor_role,
-            reason=e.reason, command_id=e.command_id, flow_run_id=e.flow_run_id, stage=e.stage, data=e.data,
-            clocks_opened=e.clocks_opened, clocks_closed=e.clocks_closed, prev_hash=e.prev_hash, hash=e.hash,
+            version=e.originator_version,
+            event=type(e).__name__,
+            action=type(e).ACTION,
+            occurred_at=e.occurred_at,
+            recorded_at=e.timestamp,
+            actor_id=e.actor_id,
+            actor_role=e.actor_role,
+            reason=e.reason,
+            command_id=e.command_id,
+            flow_run_id=e.flow_run_id,
+            stage=e.stage,
+            data=e.data,
+            clocks_opened=e.clocks_opened,
+            clocks_closed=e.clocks_closed,
+            prev_hash=e.prev_hash,
+            hash=e.hash,
         )
         for e in checked_events(cw, ref)
     ]
@@ -199,12 +211,21 @@ def _check_heads(cw: Casework, checker: ChainChecker, case_ids: list[UUID] | Non
         for case_id, number, version, head_hash in session.execute(query):
             seen = checker.heads.get(case_id)
             if seen is None:
-                return Break(case_id, 1, None, f"the case index records version {version} but the event store has "
-                             "no events: they were removed", number)
+                return Break(
+                    case_id,
+                    1,
+                    None,
+                    f"the case index records version {version} but the event store has no events: they were removed",
+                    number,
+                )
             if seen != (version, head_hash):
-                return Break(case_id, seen[0], None,
-                             f"the case index records version {version} with another head hash: "
-                             "events were removed or replaced", number)
+                return Break(
+                    case_id,
+                    seen[0],
+                    None,
+                    f"the case index records version {version} with another head hash: events were removed or replaced",
+                    number,
+                )
     return None
 
 

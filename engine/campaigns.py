@@ -59,8 +59,10 @@ class CampaignError(DomainError):
 
     def problems(self) -> list[str]:
         """Each problem as a line for a person: `line 5: name: is required`, `document_number: is required`."""
-        return [f"{key.replace('.', ': ', 1) if key.startswith('line ') else key}: {problem}"
-                for key, problem in self.fields.items()]
+        return [
+            f"{key.replace('.', ': ', 1) if key.startswith('line ') else key}: {problem}"
+            for key, problem in self.fields.items()
+        ]
 
 
 class CampaignNotFound(NotFound):
@@ -95,9 +97,14 @@ class Campaign:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "campaign_id": str(self.campaign_id), "document_number": self.document_number,
-            "issuing_union": self.issuing_union, "org_unit": self.org_unit, "terms": self.terms,
-            "assignee": self.assignee, "created_by": self.created_by, "created_at": self.created_at.isoformat(),
+            "campaign_id": str(self.campaign_id),
+            "document_number": self.document_number,
+            "issuing_union": self.issuing_union,
+            "org_unit": self.org_unit,
+            "terms": self.terms,
+            "assignee": self.assignee,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
             "flow_run_id": self.flow_run_id,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "counts": {"total": self.total, "opened": self.opened, "failed": self.failed, "pending": self.pending},
@@ -128,8 +135,9 @@ def decode_csv(data: bytes, encoding: str | None = None) -> str:
             first = first or e
     at = first.start if first else 0
     line = data[:at].count(b"\n") + 1
-    raise CampaignError({"csv": f"not {' or '.join(n.upper() for n in names)} text (line {line} holds byte "
-                                f"0x{data[at]:02X}); {_READ}"})
+    raise CampaignError(
+        {"csv": f"not {' or '.join(n.upper() for n in names)} text (line {line} holds byte 0x{data[at]:02X}); {_READ}"}
+    )
 
 
 def read_csv(content: str) -> list[dict[str, Any]]:
@@ -143,11 +151,20 @@ def read_csv(content: str) -> list[dict[str, Any]]:
     header = next(((line, cells) for line, cells in records if any(c.strip() for c in cells)), None)
     found = [c.strip() for c in header[1]] if header else []
     index = {h.lower(): i for i, h in reversed(list(enumerate(found)))}  # the first of two same headers
-    columns = {key: next((index[a.lower()] for a in aliases if a.lower() in index), None)
-               for key, aliases in CSV_COLUMNS.items()}
+    columns = {
+        key: next((index[a.lower()] for a in aliases if a.lower() in index), None)
+        for key, aliases in CSV_COLUMNS.items()
+    }
     if columns["name"] is None:
-        raise CampaignError(_by_line({**bad, "csv": "the header row needs a 'name' (企业名称) column; "
-                                                    f"found: {', '.join(h for h in found if h) or 'no header'}"}))
+        raise CampaignError(
+            _by_line(
+                {
+                    **bad,
+                    "csv": "the header row needs a 'name' (企业名称) column; "
+                    f"found: {', '.join(h for h in found if h) or 'no header'}",
+                }
+            )
+        )
     rows, lines = [], []
     for line, cells in records:
         if line <= header[0]:
@@ -206,6 +223,7 @@ def _unclosed(to: str) -> str:
 
 def _by_line(bad: Mapping[str, str]) -> dict[str, str]:
     """Problems in the order of the file's lines (`line 5` before `line 12`), anything else first."""
+
     def order(key: str) -> tuple[int, str]:
         number = key.removeprefix("line ").partition(".")[0]
         return (int(number) if key.startswith("line ") and number.isdigit() else 0, key)
@@ -217,8 +235,9 @@ def _index(i: int) -> str:
     return f"enterprises[{i}]"
 
 
-def check_enterprises(enterprises: Sequence[Mapping[str, Any]],
-                      place: Callable[[int], str] = _index) -> list[dict[str, Any]]:
+def check_enterprises(
+    enterprises: Sequence[Mapping[str, Any]], place: Callable[[int], str] = _index
+) -> list[dict[str, Any]]:
     """Every enterprise valid and listed once (by credit code, else by name); every problem named, each
     enterprise by `place` (its index in the list, or its line in a file)."""
     bad: dict[str, str] = {}
@@ -251,14 +270,21 @@ def check_enterprises(enterprises: Sequence[Mapping[str, Any]],
 # -- creating and reading -------------------------------------------------------------------------
 
 
-def create_campaign(cw: Casework, actor: Actor, *, document_number: str, issuing_union: str, org_unit: str,
-                    enterprises: Sequence[Mapping[str, Any]], terms: Mapping[str, Any] | None = None,
-                    assignee: str | None = None) -> Campaign:
+def create_campaign(
+    cw: Casework,
+    actor: Actor,
+    *,
+    document_number: str,
+    issuing_union: str,
+    org_unit: str,
+    enterprises: Sequence[Mapping[str, Any]],
+    terms: Mapping[str, Any] | None = None,
+    assignee: str | None = None,
+) -> Campaign:
     """Store a campaign and its targets in one transaction; nothing is opened yet. The org unit must exist:
     its negotiations would belong to no one's unit otherwise."""
     if actor.role not in OPENERS:
-        raise CampaignError({"role": f"role '{actor.role}' may not issue offers; roles that may: "
-                                     f"{', '.join(OPENERS)}"})
+        raise CampaignError({"role": f"role '{actor.role}' may not issue offers; roles that may: {', '.join(OPENERS)}"})
     bad = {}
     document_number, issuing_union, org_unit = text(document_number), text(issuing_union), text(org_unit)
     if not document_number:
@@ -274,32 +300,51 @@ def create_campaign(cw: Casework, actor: Actor, *, document_number: str, issuing
     if bad:
         raise CampaignError(bad)
     targets = check_enterprises(enterprises)
-    _dry_run(cw, actor, targets, document_number=document_number, issuing_union=issuing_union, org_unit=org_unit,
-             terms=terms)
+    _dry_run(
+        cw, actor, targets, document_number=document_number, issuing_union=issuing_union, org_unit=org_unit, terms=terms
+    )
     campaign_id, now = uuid.uuid4(), cw.clock.now()
     with cw.write_transaction() as session:
         other = session.execute(
             select(campaigns.c.campaign_id).where(campaigns.c.document_number == document_number)
         ).scalar()
         if other is not None:
-            raise CampaignError({"document_number": f"campaign {other} already issued {document_number}; "
-                                                    "resume that campaign instead"})
+            raise CampaignError(
+                {"document_number": f"campaign {other} already issued {document_number}; resume that campaign instead"}
+            )
         existing = session.execute(
-            select(func.count()).select_from(case_index)
+            select(func.count())
+            .select_from(case_index)
             .where(case_index.c.kind == "wage_negotiation", case_index.c.reference == document_number)
         ).scalar_one()
         if existing:
-            raise CampaignError({"document_number": f"{existing} negotiation(s) already carry {document_number}; "
-                                                    "a campaign needs a document number of its own"})
-        session.execute(insert(campaigns).values(
-            campaign_id=campaign_id, document_number=document_number, issuing_union=issuing_union,
-            org_unit=org_unit, terms=json.dumps(dict(terms or {}), default=str), assignee=assignee,
-            total=len(targets), created_by=actor.id, created_role=actor.role, created_at=now,
-        ))
-        session.execute(insert(campaign_targets), [
-            {"campaign_id": campaign_id, "seq": seq, "enterprise": json.dumps(e, ensure_ascii=False)}
-            for seq, e in enumerate(targets, start=1)
-        ])
+            raise CampaignError(
+                {
+                    "document_number": f"{existing} negotiation(s) already carry {document_number}; "
+                    "a campaign needs a document number of its own"
+                }
+            )
+        session.execute(
+            insert(campaigns).values(
+                campaign_id=campaign_id,
+                document_number=document_number,
+                issuing_union=issuing_union,
+                org_unit=org_unit,
+                terms=json.dumps(dict(terms or {}), default=str),
+                assignee=assignee,
+                total=len(targets),
+                created_by=actor.id,
+                created_role=actor.role,
+                created_at=now,
+            )
+        )
+        session.execute(
+            insert(campaign_targets),
+            [
+                {"campaign_id": campaign_id, "seq": seq, "enterprise": json.dumps(e, ensure_ascii=False)}
+                for seq, e in enumerate(targets, start=1)
+            ],
+        )
     return get_campaign(cw, campaign_id)
 
 
@@ -310,8 +355,9 @@ def _dry_run(cw: Casework, actor: Actor, targets: list[dict[str, Any]], **offer:
     bad: dict[str, str] = {}
     for i, enterprise in enumerate(targets):
         try:
-            WageNegotiation.issue_offer(ctx, case_id=uuid.uuid4(), number="(check)", enterprise=enterprise,
-                                        covers=len(targets), **offer)
+            WageNegotiation.issue_offer(
+                ctx, case_id=uuid.uuid4(), number="(check)", enterprise=enterprise, covers=len(targets), **offer
+            )
         except InvalidCommand as e:
             for field, problem in e.fields.items():
                 bad[f"enterprises[{i}].{field[11:]}" if field.startswith("enterprise.") else field] = problem
@@ -339,11 +385,16 @@ def list_campaigns(cw: Casework, org_unit: str | None = None) -> list[Campaign]:
     from engine.database import in_unit
 
     t = campaign_targets.c
-    counts = (select(t.campaign_id, func.count(t.case_id).label("opened"), func.count(t.error).label("failed"))
-              .group_by(t.campaign_id).subquery())
-    query = (select(campaigns, counts.c.opened, counts.c.failed)
-             .join(counts, counts.c.campaign_id == campaigns.c.campaign_id, isouter=True)
-             .order_by(campaigns.c.created_at.desc()))
+    counts = (
+        select(t.campaign_id, func.count(t.case_id).label("opened"), func.count(t.error).label("failed"))
+        .group_by(t.campaign_id)
+        .subquery()
+    )
+    query = (
+        select(campaigns, counts.c.opened, counts.c.failed)
+        .join(counts, counts.c.campaign_id == campaigns.c.campaign_id, isouter=True)
+        .order_by(campaigns.c.created_at.desc())
+    )
     if org_unit:
         query = query.where(in_unit(campaigns.c.org_unit, org_unit))
     with cw.read_transaction() as session:
@@ -352,23 +403,29 @@ def list_campaigns(cw: Casework, org_unit: str | None = None) -> list[Campaign]:
 
 def set_flow_run(cw: Casework, campaign_id: UUID, flow_run_id: str) -> None:
     with cw.write_transaction() as session:
-        session.execute(update(campaigns).where(campaigns.c.campaign_id == campaign_id)
-                        .values(flow_run_id=flow_run_id))
+        session.execute(update(campaigns).where(campaigns.c.campaign_id == campaign_id).values(flow_run_id=flow_run_id))
 
 
 def pending_targets(cw: Casework, campaign_id: UUID) -> list[int]:
     t = campaign_targets.c
     with cw.read_transaction() as session:
-        return list(session.execute(
-            select(t.seq).where(t.campaign_id == campaign_id, t.case_id.is_(None), t.error.is_(None)).order_by(t.seq)
-        ).scalars())
+        return list(
+            session.execute(
+                select(t.seq)
+                .where(t.campaign_id == campaign_id, t.case_id.is_(None), t.error.is_(None))
+                .order_by(t.seq)
+            ).scalars()
+        )
 
 
 def failures(cw: Casework, campaign_id: UUID) -> list[dict[str, Any]]:
     t = campaign_targets.c
     with cw.read_transaction() as session:
-        rows = session.execute(select(t.seq, t.enterprise, t.error)
-                               .where(t.campaign_id == campaign_id, t.error.is_not(None)).order_by(t.seq))
+        rows = session.execute(
+            select(t.seq, t.enterprise, t.error)
+            .where(t.campaign_id == campaign_id, t.error.is_not(None))
+            .order_by(t.seq)
+        )
         return [{"seq": r.seq, "enterprise": json.loads(r.enterprise)["name"], "error": r.error} for r in rows]
 
 
@@ -377,8 +434,9 @@ def finish(cw: Casework, campaign_id: UUID) -> Campaign:
     campaign = get_campaign(cw, campaign_id)
     if campaign.pending == 0 and campaign.finished_at is None:
         with cw.write_transaction() as session:
-            session.execute(update(campaigns).where(campaigns.c.campaign_id == campaign_id)
-                            .values(finished_at=cw.clock.now()))
+            session.execute(
+                update(campaigns).where(campaigns.c.campaign_id == campaign_id).values(finished_at=cw.clock.now())
+            )
         campaign = get_campaign(cw, campaign_id)
     return campaign
 
@@ -386,9 +444,14 @@ def finish(cw: Casework, campaign_id: UUID) -> Campaign:
 # -- opening ---------------------------------------------------------------------------------------
 
 
-def run_campaign(cw: Casework, campaign_id: UUID | str, *, batch_size: int = BATCH_SIZE,
-                 open_batch: Callable[[list[int]], Mapping[str, int]] | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> tuple[Campaign, dict[str, int]]:
+def run_campaign(
+    cw: Casework,
+    campaign_id: UUID | str,
+    *,
+    batch_size: int = BATCH_SIZE,
+    open_batch: Callable[[list[int]], Mapping[str, int]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Campaign, dict[str, int]]:
     """Open every target still pending, `batch_size` at a time, then mark the campaign finished; returns it with
     this run's counts by outcome. `open_batch` opens one batch (by default here, with `open_targets`; a flow
     passes its retried task); `progress(done, total)` is told before the first batch and after each one.
@@ -402,7 +465,7 @@ def run_campaign(cw: Casework, campaign_id: UUID | str, *, batch_size: int = BAT
     report(done, campaign.total)
     size = max(batch_size, 1)
     for start in range(0, len(pending), size):
-        part = pending[start:start + size]
+        part = pending[start : start + size]
         for outcome, n in opener(part).items():
             totals[outcome] += n
         done += len(part)
@@ -414,16 +477,18 @@ def command_id(campaign_id: UUID, seq: int) -> str:
     return f"campaign/{campaign_id}/{seq}"
 
 
-def open_targets(cw: Casework, campaign: Campaign, seqs: Iterable[int],
-                 flow_run_id: str | None = None) -> dict[str, int]:
+def open_targets(
+    cw: Casework, campaign: Campaign, seqs: Iterable[int], flow_run_id: str | None = None
+) -> dict[str, int]:
     """Open the negotiations of targets `seqs`, one transaction each; a target the aggregate refuses is
     recorded as failed with the refusal and the campaign goes on. Returns counts by outcome."""
     actor = Actor(campaign.created_by, campaign.created_role, flow_run_id=flow_run_id)
     counts = {"opened": 0, "already_open": 0, "failed": 0}
     for seq in seqs:
         try:
-            result = cw.transact(actor, "issue_offer", _opener(cw, campaign, seq),
-                                 command_id=command_id(campaign.campaign_id, seq))
+            result = cw.transact(
+                actor, "issue_offer", _opener(cw, campaign, seq), command_id=command_id(campaign.campaign_id, seq)
+            )
         except DomainError as e:
             _record_failure(cw, campaign.campaign_id, seq, str(e))
             counts["failed"] += 1
@@ -432,19 +497,29 @@ def open_targets(cw: Casework, campaign: Campaign, seqs: Iterable[int],
     return counts
 
 
-def _opener(cw: Casework, campaign: Campaign, seq: int):  # noqa: ANN202 - work for Casework.transact
+def _opener(cw: Casework, campaign: Campaign, seq: int):
     def work(uow: UnitOfWork) -> Case:
         t = campaign_targets.c
         row = uow.session.execute(
             select(t.enterprise, t.case_id).where(t.campaign_id == campaign.campaign_id, t.seq == seq)
         ).one()
         enterprise = json.loads(row.enterprise)
-        case = uow.open("wage_negotiation", org_unit=campaign.org_unit, assignee=campaign.assignee,
-                        enterprise=enterprise, issuing_union=campaign.issuing_union,
-                        document_number=campaign.document_number, terms=campaign.terms,
-                        first_of_document=seq == 1, covers=campaign.total)
-        uow.session.execute(update(campaign_targets).where(t.campaign_id == campaign.campaign_id, t.seq == seq)
-                            .values(case_id=case.id, number=case.number))
+        case = uow.open(
+            "wage_negotiation",
+            org_unit=campaign.org_unit,
+            assignee=campaign.assignee,
+            enterprise=enterprise,
+            issuing_union=campaign.issuing_union,
+            document_number=campaign.document_number,
+            terms=campaign.terms,
+            first_of_document=seq == 1,
+            covers=campaign.total,
+        )
+        uow.session.execute(
+            update(campaign_targets)
+            .where(t.campaign_id == campaign.campaign_id, t.seq == seq)
+            .values(case_id=case.id, number=case.number)
+        )
         return case
 
     return work
@@ -453,18 +528,30 @@ def _opener(cw: Casework, campaign: Campaign, seq: int):  # noqa: ANN202 - work 
 def _record_failure(cw: Casework, campaign_id: UUID, seq: int, error: str) -> None:
     t = campaign_targets.c
     with cw.write_transaction() as session:
-        session.execute(update(campaign_targets).where(t.campaign_id == campaign_id, t.seq == seq, t.case_id.is_(None))
-                        .values(error=error[:2000]))
+        session.execute(
+            update(campaign_targets)
+            .where(t.campaign_id == campaign_id, t.seq == seq, t.case_id.is_(None))
+            .values(error=error[:2000])
+        )
 
 
 def _campaign(cw: Casework, row: Any, opened: int, failed: int) -> Campaign:
     tz = cw.settings.tz
     return Campaign(
-        campaign_id=row.campaign_id, document_number=row.document_number, issuing_union=row.issuing_union,
-        org_unit=row.org_unit, terms=json.loads(row.terms), assignee=row.assignee, total=row.total,
-        created_by=row.created_by, created_role=row.created_role, created_at=aware(row.created_at, tz),
-        flow_run_id=row.flow_run_id, finished_at=aware(row.finished_at, tz) if row.finished_at else None,
-        opened=opened, failed=failed,
+        campaign_id=row.campaign_id,
+        document_number=row.document_number,
+        issuing_union=row.issuing_union,
+        org_unit=row.org_unit,
+        terms=json.loads(row.terms),
+        assignee=row.assignee,
+        total=row.total,
+        created_by=row.created_by,
+        created_role=row.created_role,
+        created_at=aware(row.created_at, tz),
+        flow_run_id=row.flow_run_id,
+        finished_at=aware(row.finished_at, tz) if row.finished_at else None,
+        opened=opened,
+        failed=failed,
     )
 
 

@@ -56,13 +56,15 @@ class Settings:
             raise ConfigurationError(f"CASEWORK_DB_POOL_SIZE: must be at least 1, got {self.pool_size}")
         if self.connect_timeout < 2:  # PostgreSQL's client library takes 2 for anything less, and 0 as "forever"
             raise ConfigurationError(
-                f"CASEWORK_DB_CONNECT_TIMEOUT: must be at least 2 seconds, got {self.connect_timeout}")
+                f"CASEWORK_DB_CONNECT_TIMEOUT: must be at least 2 seconds, got {self.connect_timeout}"
+            )
         if self.cipher_key is not None:
             check_cipher_key(self.cipher_key)
         if self.person_key is not None and len(self.person_key.strip()) < MIN_PERSON_KEY_LENGTH:
             raise ConfigurationError(
                 f"CASEWORK_PERSON_KEY: must be at least {MIN_PERSON_KEY_LENGTH} characters of random text "
-                "(make one with `casework keygen`)")
+                "(make one with `casework keygen`)"
+            )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -82,8 +84,12 @@ class Settings:
         policy_file = env.get("CASEWORK_POLICY_FILE")
         policy = load_policy(Path(policy_file)) if policy_file else DeadlinePolicy()
         values: dict[str, object] = dict(
-            database_url=url, data_dir=data_dir, cipher_key=env.get("CASEWORK_CIPHER_KEY") or None,
-            person_key=env.get("CASEWORK_PERSON_KEY") or None, timezone=timezone, policy=policy,
+            database_url=url,
+            data_dir=data_dir,
+            cipher_key=env.get("CASEWORK_CIPHER_KEY") or None,
+            person_key=env.get("CASEWORK_PERSON_KEY") or None,
+            timezone=timezone,
+            policy=policy,
             pool_size=_whole_number(env, "CASEWORK_DB_POOL_SIZE", 5),
             connect_timeout=_whole_number(env, "CASEWORK_DB_CONNECT_TIMEOUT", 10),
         )
@@ -116,15 +122,17 @@ def check_cipher_key(key: str) -> None:
     except (binascii.Error, ValueError):
         raise ConfigurationError("CASEWORK_CIPHER_KEY: not a base64 key (make one with `casework keygen`)") from None
     if size not in CIPHER_KEY_BYTES:
-        raise ConfigurationError(f"CASEWORK_CIPHER_KEY: the key is {size} bytes; an AES key is 16, 24 or 32 bytes "
-                                 "(make one with `casework keygen`)")
+        raise ConfigurationError(
+            f"CASEWORK_CIPHER_KEY: the key is {size} bytes; an AES key is 16, 24 or 32 bytes "
+            "(make one with `casework keygen`)"
+        )
 
 
 def normalise_database_url(url: str) -> str:
     """Accept the usual spellings and pick the psycopg 3 driver for PostgreSQL."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix) :]
     if not (url.startswith("sqlite:///") or url.startswith("postgresql+psycopg://")):
         raise ConfigurationError(
             f"CASEWORK_DATABASE_URL: expected sqlite:///path or postgresql://..., got {url.split(':')[0]}:..."
@@ -136,8 +144,9 @@ def normalise_database_url(url: str) -> str:
         make_url(url)  # parsed here, so that a malformed URL is named before anything connects
     except (ArgumentError, ValueError) as e:
         problem = "its port is not a number" if isinstance(e, ValueError) else "it cannot be read as a URL"
-        raise ConfigurationError(f"CASEWORK_DATABASE_URL: {problem}; expected sqlite:///path or "
-                                 "postgresql://user@host:port/database") from None
+        raise ConfigurationError(
+            f"CASEWORK_DATABASE_URL: {problem}; expected sqlite:///path or postgresql://user@host:port/database"
+        ) from None
     return url
 
 
@@ -160,8 +169,9 @@ def load_policy(path: Path) -> DeadlinePolicy:
     except OSError as e:
         raise ConfigurationError(f"CASEWORK_POLICY_FILE: cannot read {path}: {e.strerror}") from e
     except UnicodeDecodeError as e:
-        raise ConfigurationError(f"CASEWORK_POLICY_FILE: {path} is not UTF-8 text (byte {e.start} cannot be read); "
-                                 "save it as UTF-8") from None
+        raise ConfigurationError(
+            f"CASEWORK_POLICY_FILE: {path} is not UTF-8 text (byte {e.start} cannot be read); save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigurationError(f"CASEWORK_POLICY_FILE: {path} is not valid TOML: {e}") from e
     try:
@@ -195,8 +205,11 @@ def _policy(raw: dict[str, Any]) -> DeadlinePolicy:
     except ValueError as e:
         raise _Refused(str(e)) from None
     return DeadlinePolicy(
-        clocks=clocks, holidays=_dates(raw, "holidays"), extra_workdays=_dates(raw, "extra_workdays"),
-        max_backdate_days=_days("max_backdate_days", raw.get("max_backdate_days", 30), least=0), annual_caps=caps,
+        clocks=clocks,
+        holidays=_dates(raw, "holidays"),
+        extra_workdays=_dates(raw, "extra_workdays"),
+        max_backdate_days=_days("max_backdate_days", raw.get("max_backdate_days", 30), least=0),
+        annual_caps=caps,
         escalation=escalation,
     )
 
@@ -246,6 +259,7 @@ def _dates(raw: Mapping[str, Any], key: str) -> frozenset[date]:
                 raise ValueError
             days.add(value if isinstance(value, date) else date.fromisoformat(value))
         except ValueError:
-            raise _Refused(f"{key} must be a list of dates such as [2026-10-01, 2026-10-02]; "
-                           f"{str(value)!r} is not a date") from None
+            raise _Refused(
+                f"{key} must be a list of dates such as [2026-10-01, 2026-10-02]; {str(value)!r} is not a date"
+            ) from None
     return frozenset(days)

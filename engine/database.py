@@ -49,7 +49,10 @@ def create_db_engine(settings: Settings) -> Engine:
     # The whole attempt to connect is bounded: a server that accepts and never answers is given up on.
     connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": settings.connect_timeout}
     return create_engine(
-        url, pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True,
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
+        pool_pre_ping=True,
         connect_args=connect_args,
     )
 
@@ -117,9 +120,12 @@ def upsert(table: Table, keys: tuple[str, ...], accumulate: tuple[str, ...] = ()
     names = [c.name for c in table.columns]
     sets = ", ".join(
         f'"{n}" = "{table.name}"."{n}" + excluded."{n}"' if n in accumulate else f'"{n}" = excluded."{n}"'
-        for n in names if n not in keys
+        for n in names
+        if n not in keys
     )
-    sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
-           f'VALUES ({", ".join(":" + n for n in names)}) '
-           f'ON CONFLICT ({", ".join(f"{chr(34)}{k}{chr(34)}" for k in keys)}) DO UPDATE SET {sets}')
+    sql = (
+        f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
+        f"VALUES ({', '.join(':' + n for n in names)}) "
+        f"ON CONFLICT ({', '.join(f'{chr(34)}{k}{chr(34)}' for k in keys)}) DO UPDATE SET {sets}"
+    )
     return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in table.columns))

@@ -24,16 +24,30 @@ SUZHOU_REGIONS = ("320505", "320506", "320507", "320508", "320509", "320581", "3
 """Region codes (characters 1-6 of an ID number) of Suzhou's districts and county-level cities."""
 
 ORG_UNITS = [
-    "suzhou.gusu.shuangta", "suzhou.gusu.canglang", "suzhou.wuzhong.mudu", "suzhou.wuzhong.xukou",
-    "suzhou.sip.loufeng", "suzhou.sip.weiting", "suzhou.xiangcheng.yuanhe", "suzhou.kunshan.zhoushi",
+    "suzhou.gusu.shuangta",
+    "suzhou.gusu.canglang",
+    "suzhou.wuzhong.mudu",
+    "suzhou.wuzhong.xukou",
+    "suzhou.sip.loufeng",
+    "suzhou.sip.weiting",
+    "suzhou.xiangcheng.yuanhe",
+    "suzhou.kunshan.zhoushi",
 ]
 ORG_NAMES = {
-    "suzhou": "苏州市总工会", "suzhou.gusu": "姑苏区总工会", "suzhou.wuzhong": "吴中区总工会",
-    "suzhou.sip": "苏州工业园区总工会", "suzhou.xiangcheng": "相城区总工会", "suzhou.kunshan": "昆山市总工会",
-    "suzhou.gusu.shuangta": "双塔街道总工会", "suzhou.gusu.canglang": "沧浪街道总工会",
-    "suzhou.wuzhong.mudu": "木渎镇总工会", "suzhou.wuzhong.xukou": "胥口镇总工会",
-    "suzhou.sip.loufeng": "娄葑街道总工会", "suzhou.sip.weiting": "唯亭街道总工会",
-    "suzhou.xiangcheng.yuanhe": "元和街道总工会", "suzhou.kunshan.zhoushi": "周市镇总工会",
+    "suzhou": "苏州市总工会",
+    "suzhou.gusu": "姑苏区总工会",
+    "suzhou.wuzhong": "吴中区总工会",
+    "suzhou.sip": "苏州工业园区总工会",
+    "suzhou.xiangcheng": "相城区总工会",
+    "suzhou.kunshan": "昆山市总工会",
+    "suzhou.gusu.shuangta": "双塔街道总工会",
+    "suzhou.gusu.canglang": "沧浪街道总工会",
+    "suzhou.wuzhong.mudu": "木渎镇总工会",
+    "suzhou.wuzhong.xukou": "胥口镇总工会",
+    "suzhou.sip.loufeng": "娄葑街道总工会",
+    "suzhou.sip.weiting": "唯亭街道总工会",
+    "suzhou.xiangcheng.yuanhe": "元和街道总工会",
+    "suzhou.kunshan.zhoushi": "周市镇总工会",
 }
 DEMO_USERS = [  # (user id, name, role, org unit): one per role a user may hold, the demo's actors among them
     ("demo-admin", "系统管理员", "admin", "suzhou"),
@@ -109,9 +123,11 @@ class Scenario:
         return ORG_NAMES[self.org_unit.rpartition(".")[0]]
 
     def firm(self) -> dict[str, Any]:
-        return {"name": f"苏州{self.district}{self.rng.choice(FIRMS)}有限公司{self.rng.randint(1, 9999):04d}",
-                "credit_code": self.credit_code(),
-                "employees": self.rng.randint(20, 2000)}
+        return {
+            "name": f"苏州{self.district}{self.rng.choice(FIRMS)}有限公司{self.rng.randint(1, 9999):04d}",
+            "credit_code": self.credit_code(),
+            "employees": self.rng.randint(20, 2000),
+        }
 
     def credit_code(self) -> str:
         """A valid unified social credit code (GB 32100) of a Suzhou company."""
@@ -127,18 +143,37 @@ class Scenario:
 
 # -- labor disputes ------------------------------------------------------------------
 
-DISPUTE_ENDINGS = ["filed", "accepted", "declined", "in_mediation", "agreement_reached", "resolved", "resolved",
-                   "referred", "deemed_failed", "withdrawn"]
+DISPUTE_ENDINGS = [
+    "filed",
+    "accepted",
+    "declined",
+    "in_mediation",
+    "agreement_reached",
+    "resolved",
+    "resolved",
+    "referred",
+    "deemed_failed",
+    "withdrawn",
+]
 
 
 def dispute(s: Scenario, ending: str) -> None:
     workers = s.rng.choice([1, 1, 2, 3, 12, 35])
-    case = s.open("labor_dispute", MEDIATOR, employer=s.firm(),
-                  applicants=[{"name": s.name(), "id_number": s.id_number()} for _ in range(min(workers, 3))],
-                  workers_involved=workers,
-                  claims=[{"category": s.rng.choice(["wages", "overtime", "social_insurance", "termination"]),
-                           "amount": str(s.rng.randint(2, 90) * 500), "description": "demo claim"}],
-                  summary="demo dispute")
+    case = s.open(
+        "labor_dispute",
+        MEDIATOR,
+        employer=s.firm(),
+        applicants=[{"name": s.name(), "id_number": s.id_number()} for _ in range(min(workers, 3))],
+        workers_involved=workers,
+        claims=[
+            {
+                "category": s.rng.choice(["wages", "overtime", "social_insurance", "termination"]),
+                "amount": str(s.rng.randint(2, 90) * 500),
+                "description": "demo claim",
+            }
+        ],
+        summary="demo dispute",
+    )
     if ending == "filed":
         return
     s.wait(1)
@@ -167,8 +202,14 @@ def dispute(s: Scenario, ending: str) -> None:
         s.do(case, "refer_to_arbitration", MEDIATOR)
         return
     s.wait(4)
-    s.do(case, "reach_agreement", MEDIATOR, terms="企业分两期支付拖欠工资",
-         amounts={"wages": str(s.rng.randint(2, 40) * 500)}, performance_due=s.today + timedelta(days=30))
+    s.do(
+        case,
+        "reach_agreement",
+        MEDIATOR,
+        terms="企业分两期支付拖欠工资",
+        amounts={"wages": str(s.rng.randint(2, 40) * 500)},
+        performance_due=s.today + timedelta(days=30),
+    )
     if ending == "resolved":
         s.wait(20)
         s.do(case, "confirm_performance", MEDIATOR)
@@ -176,8 +217,16 @@ def dispute(s: Scenario, ending: str) -> None:
 
 # -- wage negotiations and rectification ---------------------------------------------
 
-NEGOTIATION_ENDINGS = ["offer_issued", "effective", "effective", "acting_then_accepted", "rectified_and_resumed",
-                       "referred", "impasse_resumed", "withdrawn"]
+NEGOTIATION_ENDINGS = [
+    "offer_issued",
+    "effective",
+    "effective",
+    "acting_then_accepted",
+    "rectified_and_resumed",
+    "referred",
+    "impasse_resumed",
+    "withdrawn",
+]
 
 
 def written_offer(s: Scenario, serial: int, endings: list[str]) -> None:
@@ -186,9 +235,16 @@ def written_offer(s: Scenario, serial: int, endings: list[str]) -> None:
     issued = s.clock.now()
     for i, ending in enumerate(endings):
         s.clock.set(issued)  # one document reaches every enterprise it covers on the same day
-        case = s.open("wage_negotiation", NEGOTIATOR, enterprise=s.firm(), issuing_union=s.union,
-                      document_number=document, covers=len(endings), first_of_document=(i == 0),
-                      terms={"wage_increase_pct": "6.5", "minimum_wage": "2490", "other": "年度工资调整"})
+        case = s.open(
+            "wage_negotiation",
+            NEGOTIATOR,
+            enterprise=s.firm(),
+            issuing_union=s.union,
+            document_number=document,
+            covers=len(endings),
+            first_of_document=(i == 0),
+            terms={"wage_increase_pct": "6.5", "minimum_wage": "2490", "other": "年度工资调整"},
+        )
         negotiation(s, case, ending)
 
 
@@ -207,10 +263,20 @@ def negotiation(s: Scenario, case: UUID, ending: str) -> None:
             s.do(case, "accept_offer", NEGOTIATOR)
         else:
             s.wait(21)
-            result = s.do(case, "issue_rectification", SYSTEM, reason="代行要约后仍未答复",
-                          items=[{"category": "collective_contract", "description": "拒不应约",
-                                  "legal_basis": "《集体合同规定》第三十二条",
-                                  "deadline": s.today + timedelta(days=30)}])
+            result = s.do(
+                case,
+                "issue_rectification",
+                SYSTEM,
+                reason="代行要约后仍未答复",
+                items=[
+                    {
+                        "category": "collective_contract",
+                        "description": "拒不应约",
+                        "legal_basis": "《集体合同规定》第三十二条",
+                        "deadline": s.today + timedelta(days=30),
+                    }
+                ],
+            )
             proposal = UUID(result.linked[0]["case_id"])
             s.wait(5)
             if ending == "referred":
@@ -225,8 +291,15 @@ def negotiation(s: Scenario, case: UUID, ending: str) -> None:
         s.wait(s.rng.randint(3, 15))
         s.do(case, "accept_offer", NEGOTIATOR)
     s.wait(7)
-    s.do(case, "submit_proposal", NEGOTIATOR, side="union", wage_increase_pct="7.0", minimum_wage="2500",
-         other_terms="高温津贴")
+    s.do(
+        case,
+        "submit_proposal",
+        NEGOTIATOR,
+        side="union",
+        wage_increase_pct="7.0",
+        minimum_wage="2500",
+        other_terms="高温津贴",
+    )
     s.wait(10)
     s.do(case, "submit_proposal", NEGOTIATOR, side="enterprise", wage_increase_pct="4.5", minimum_wage="2490")
     if ending == "impasse_resumed":
@@ -251,12 +324,27 @@ def negotiation(s: Scenario, case: UUID, ending: str) -> None:
 
 
 def inspection(s: Scenario, passed: bool) -> None:
-    case = s.open("rectification_proposal", INSPECTOR, enterprise=s.firm(), issuing_union=s.union,
-                  source={"kind": "inspection", "case_id": None, "number": None},
-                  items=[{"category": "working_hours", "description": "超时加班", "legal_basis": "《劳动法》第四十一条",
-                          "deadline": s.today + timedelta(days=30)},
-                         {"category": "social_insurance", "description": "未足额缴纳社保",
-                          "legal_basis": "《社会保险法》第五十八条", "deadline": s.today + timedelta(days=45)}])
+    case = s.open(
+        "rectification_proposal",
+        INSPECTOR,
+        enterprise=s.firm(),
+        issuing_union=s.union,
+        source={"kind": "inspection", "case_id": None, "number": None},
+        items=[
+            {
+                "category": "working_hours",
+                "description": "超时加班",
+                "legal_basis": "《劳动法》第四十一条",
+                "deadline": s.today + timedelta(days=30),
+            },
+            {
+                "category": "social_insurance",
+                "description": "未足额缴纳社保",
+                "legal_basis": "《社会保险法》第五十八条",
+                "deadline": s.today + timedelta(days=45),
+            },
+        ],
+    )
     s.wait(7)
     s.do(case, "accept_plan", INSPECTOR, plan="三十日内完成整改")
     s.wait(25)
@@ -267,18 +355,28 @@ def inspection(s: Scenario, passed: bool) -> None:
 
 # -- hardship --------------------------------------------------------------------------
 
-HARDSHIP_ENDINGS = ["applied", "verified", "registered", "registered", "registered", "rejected", "withdrawn",
-                    "exited"]
+HARDSHIP_ENDINGS = ["applied", "verified", "registered", "registered", "registered", "rejected", "withdrawn", "exited"]
 
 
 def hardship(s: Scenario, ending: str) -> None:
     category = s.rng.choice(["deep", "relative", "relative", "sudden", "特困"])
-    case = s.open("hardship", CASEWORKER,
-                  worker={"name": s.name(), "id_number": s.id_number(),
-                          "phone": f"139{s.rng.randint(10**7, 10**8 - 1)}", "address": "苏州市某社区"},
-                  household={"members": s.rng.randint(1, 5),
-                             "monthly_income_per_capita": str(s.rng.randint(500, 1100)), "local_minimum": "1120"},
-                  causes=[s.rng.choice(["illness", "disability", "unemployment", "education"])], category=category)
+    case = s.open(
+        "hardship",
+        CASEWORKER,
+        worker={
+            "name": s.name(),
+            "id_number": s.id_number(),
+            "phone": f"139{s.rng.randint(10**7, 10**8 - 1)}",
+            "address": "苏州市某社区",
+        },
+        household={
+            "members": s.rng.randint(1, 5),
+            "monthly_income_per_capita": str(s.rng.randint(500, 1100)),
+            "local_minimum": "1120",
+        },
+        causes=[s.rng.choice(["illness", "disability", "unemployment", "education"])],
+        category=category,
+    )
     if ending == "applied":
         return
     if ending == "withdrawn":
@@ -295,8 +393,15 @@ def hardship(s: Scenario, ending: str) -> None:
     s.do(case, "approve", SUPERVISOR)
     for aid_type, amount in (("living", 3000), ("holiday", 800), ("medical", 5000)):
         s.wait(20)
-        s.do(case, "disburse", CASEWORKER, aid_type=aid_type, amount=str(amount), fund="市总工会帮扶专项资金",
-             period=str(s.today.year))
+        s.do(
+            case,
+            "disburse",
+            CASEWORKER,
+            aid_type=aid_type,
+            amount=str(amount),
+            fund="市总工会帮扶专项资金",
+            period=str(s.today.year),
+        )
     if ending == "exited":
         s.wait(30)
         s.do(case, "exit", SUPERVISOR_2, reason="家庭成员重新就业，收入超过标准")
@@ -343,8 +448,14 @@ LONGEST_STORY_DAYS = 130
 one that starts this long before today has ended by today: nothing is recorded in the future."""
 
 
-def load_demo(settings: Settings, *, size: int = 1, until: date | None = None, seed: int = 7,
-              progress: Callable[[int, int], None] | None = None) -> DemoSummary:
+def load_demo(
+    settings: Settings,
+    *,
+    size: int = 1,
+    until: date | None = None,
+    seed: int = 7,
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoSummary:
     """Load `size` units of demo data (about 60 cases each) into the configured database, spread over the
     year up to `until` (default: today in the business time zone)."""
     rng = random.Random(seed)

@@ -25,8 +25,11 @@ class NoSuchVersion(CaseNotFound):
 
     def __init__(self, case: str, version: int, current: int | None) -> None:
         self.case, self.version, self.current = case, version, current
-        DomainError.__init__(self, f"{case} has no version {version}" +
-                             (f"; it is at version {current}" if current is not None else "; versions start at 1"))
+        DomainError.__init__(
+            self,
+            f"{case} has no version {version}"
+            + (f"; it is at version {current}" if current is not None else "; versions start at 1"),
+        )
         self.ref = case
 
     def to_dict(self) -> dict[str, object]:
@@ -47,8 +50,12 @@ class VersionConflict(DomainError):
         super().__init__(message)
 
     def to_dict(self) -> dict[str, object]:
-        return {**super().to_dict(), "case": self.case, "expected_version": self.expected,
-                "current_version": self.current}
+        return {
+            **super().to_dict(),
+            "case": self.case,
+            "expected_version": self.expected,
+            "current_version": self.current,
+        }
 
 
 class CaseIntegrityError(DomainError):
@@ -83,16 +90,20 @@ class DuplicatePerson(DomainError):
         if existing_number is None:
             super().__init__("another hardship case for this person was opened at the same moment")
         else:
-            super().__init__("this person already has an open hardship case in another union or unit; "
-                             "a person is registered once (不误不漏)")
+            super().__init__(
+                "this person already has an open hardship case in another union or unit; "
+                "a person is registered once (不误不漏)"
+            )
 
     def told_to(self, sees: Callable[[str], bool]) -> tuple[str, dict[str, str]]:
         """The message and details for a caller who sees the units `sees` admits: the case only if in sight."""
         if self.existing_number is None or self.existing_org_unit is None or not sees(self.existing_org_unit):
             return str(self), {}
-        return (f"this person already has an open hardship case, {self.existing_number} "
-                f"({self.existing_org_unit}); continue that case instead of opening another",
-                {"existing_case": self.existing_number, "existing_org_unit": self.existing_org_unit})
+        return (
+            f"this person already has an open hardship case, {self.existing_number} "
+            f"({self.existing_org_unit}); continue that case instead of opening another",
+            {"existing_case": self.existing_number, "existing_org_unit": self.existing_org_unit},
+        )
 
 
 class NothingDue(DomainError):

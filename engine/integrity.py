@@ -54,7 +54,8 @@ class CaseMapper(Mapper[UUID]):
             state = self.decode(stored)
         except Exception as e:
             raise MapperDeserialisationError(
-                f"cannot read the stored event {stored.originator_id} v{stored.originator_version}: {e}") from e
+                f"cannot read the stored event {stored.originator_id} v{stored.originator_version}: {e}"
+            ) from e
         return self.build(stored, state)
 
     @staticmethod
@@ -78,23 +79,28 @@ Problem = tuple[int, str]
 """(the first version that is wrong, what is wrong with it)."""
 
 
-def decode_link(mapper: CaseMapper, stored: StoredEvent, prev_version: int, prev_hash: str | None
-                ) -> tuple[Any, Problem | None]:
+def decode_link(
+    mapper: CaseMapper, stored: StoredEvent, prev_version: int, prev_hash: str | None
+) -> tuple[Any, Problem | None]:
     """The decoded content of `stored`, and what is wrong with it as the event after (`prev_version`, `prev_hash`)
     or None. `prev_hash` None: the predecessor was not read, so the link to it is not checked."""
     version = stored.originator_version
     if version != prev_version + 1:
-        return None, (min(version, prev_version + 1),
-                      f"expected version {prev_version + 1}, found {version}: events are missing or out of order")
+        return None, (
+            min(version, prev_version + 1),
+            f"expected version {prev_version + 1}, found {version}: events are missing or out of order",
+        )
     try:
         state = mapper.decode(stored)
-    except Exception as e:  # noqa: BLE001 - any failure to read the content is a break
+    except Exception as e:
         return None, (version, f"stored content cannot be read ({type(e).__name__}): altered or corrupted")
     if not isinstance(state, dict) or not isinstance(state.get("hash"), str):
         return state, (version, "stored content is not a case event")
     if prev_hash is not None and state.get("prev_hash") != prev_hash:
-        return state, (version, "does not commit to the previous event's hash: an event before it was altered or "
-                                "removed")
+        return state, (
+            version,
+            "does not commit to the previous event's hash: an event before it was altered or removed",
+        )
     fields = {k: v for k, v in state.items() if k not in NOT_STATE}
     fields.update(originator_id=stored.originator_id, originator_version=version)
     if event_hash(stored.topic.split(":", 1)[-1], fields) != state["hash"]:
@@ -107,13 +113,21 @@ class CheckedEventStore(EventStore[UUID]):
 
     mapper: CaseMapper
 
-    def __init__(self, mapper: CaseMapper, recorder: AggregateRecorder,
-                 number_of: Callable[[UUID], str | None]) -> None:
+    def __init__(
+        self, mapper: CaseMapper, recorder: AggregateRecorder, number_of: Callable[[UUID], str | None]
+    ) -> None:
         super().__init__(mapper, recorder)
         self.number_of = number_of
 
-    def get(self, originator_id: UUID, *, gt: int | None = None, lte: int | None = None, desc: bool = False,
-            limit: int | None = None) -> Iterator[DomainEventProtocol[UUID]]:
+    def get(
+        self,
+        originator_id: UUID,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[DomainEventProtocol[UUID]]:
         stored = self.recorder.select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
         if not desc:
             return self._checked(originator_id, stored, gt or 0)
@@ -121,8 +135,9 @@ class CheckedEventStore(EventStore[UUID]):
         after = (gt or 0) if limit is None or len(stored) < limit else None
         return reversed(list(self._checked(originator_id, stored[::-1], after)))
 
-    def _checked(self, case_id: UUID, stored: list[StoredEvent], after: int | None
-                 ) -> Iterator[DomainEventProtocol[UUID]]:
+    def _checked(
+        self, case_id: UUID, stored: list[StoredEvent], after: int | None
+    ) -> Iterator[DomainEventProtocol[UUID]]:
         """The events of `stored`, oldest first, each checked before it is built; `after` is the version the read
         starts after (None: unknown). Only a read from the first event knows the hash the chain starts from."""
         if not stored:
@@ -158,9 +173,16 @@ def check_head(case_id: UUID, head: Row[Any] | None, loaded: tuple[int, str | No
     wanted = head.version if upto is None else min(upto, head.version)
     if version < wanted:
         ends = f"ends at version {version}" if version else "has no events"
-        raise CaseIntegrityError(case_id, head.number, version + 1,
-                                 f"the case index records version {head.version} but the event store {ends}: "
-                                 "events were removed")
+        raise CaseIntegrityError(
+            case_id,
+            head.number,
+            version + 1,
+            f"the case index records version {head.version} but the event store {ends}: events were removed",
+        )
     if version == head.version and head_hash != head.head_hash:
-        raise CaseIntegrityError(case_id, head.number, version,
-                                 "its hash is not the head hash the case index records: the event was replaced")
+        raise CaseIntegrityError(
+            case_id,
+            head.number,
+            version,
+            "its hash is not the head hash the case index records: the event was replaced",
+        )

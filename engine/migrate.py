@@ -101,8 +101,12 @@ def is_current(engine: Engine) -> bool:
 def _no_sqlite_file(engine: Engine) -> bool:
     """An SQLite database whose file does not exist yet (connecting would create it, empty)."""
     database = engine.url.database
-    return engine.url.get_backend_name() == "sqlite" and bool(database) and database != ":memory:" \
+    return (
+        engine.url.get_backend_name() == "sqlite"
+        and bool(database)
+        and database != ":memory:"
         and not Path(database).exists()
+    )
 
 
 @cache

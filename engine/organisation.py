@@ -39,4 +39,3 @@ def supervisors_of(session: Session, org_unit: str) -> list[str]:
         if found:
             return found
     return []
-

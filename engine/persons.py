@@ -99,8 +99,10 @@ class PersonKeys:
         self._checked = True
 
     def record_fingerprint(self, session: Session) -> None:
-        session.execute(upsert(installation_keys, ("name",)),
-                        {"name": FINGERPRINT_NAME, "fingerprint": self.fingerprint, "set_at": datetime.now(UTC)})
+        session.execute(
+            upsert(installation_keys, ("name",)),
+            {"name": FINGERPRINT_NAME, "fingerprint": self.fingerprint, "set_at": datetime.now(UTC)},
+        )
 
     def is_current(self, session: Session) -> bool:
         try:
@@ -131,7 +133,8 @@ class PersonKeys:
             if mode & (stat.S_IRWXG | stat.S_IRWXO):
                 raise ConfigurationError(
                     f"CASEWORK_PERSON_KEY: {path} may be read by other users (mode {stat.S_IMODE(mode):o}); "
-                    f"make it private with: chmod 600 {path}")
+                    f"make it private with: chmod 600 {path}"
+                )
             text = path.read_text(encoding="ascii").strip()
         except FileNotFoundError:
             raise
@@ -140,8 +143,10 @@ class PersonKeys:
         except UnicodeDecodeError as e:
             raise ConfigurationError(f"CASEWORK_PERSON_KEY: {path} is not a key file (not ASCII text)") from e
         if len(text) < MIN_KEY_LENGTH:
-            raise ConfigurationError(f"CASEWORK_PERSON_KEY: {path} holds no key (shorter than {MIN_KEY_LENGTH} "
-                                     "characters); restore it from a backup")
+            raise ConfigurationError(
+                f"CASEWORK_PERSON_KEY: {path} holds no key (shorter than {MIN_KEY_LENGTH} "
+                "characters); restore it from a backup"
+            )
         return text.encode("ascii")
 
     def _create(self, path: Path) -> bytes:
@@ -154,7 +159,8 @@ class PersonKeys:
         except OSError as e:
             raise ConfigurationError(
                 f"CASEWORK_PERSON_KEY: cannot create {path} ({e.strerror}); make the data directory writable "
-                "or set CASEWORK_PERSON_KEY") from e
+                "or set CASEWORK_PERSON_KEY"
+            ) from e
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(key + "\n")
             out.flush()
@@ -190,24 +196,27 @@ def rekey(cw: Casework) -> Rekeyed | None:
             try:
                 case = cw.store.repository.get(case_id, version=1)
                 identity = str(getattr(case, "person_identity", ""))
-            except Exception as e:  # noqa: BLE001 - any unreadable case is reported, the rest re-keyed
-                report.problems.append(f"{number}: its application cannot be read ({type(e).__name__}); "
-                                       "it keeps no reservation")
+            except Exception as e:
+                report.problems.append(
+                    f"{number}: its application cannot be read ({type(e).__name__}); it keeps no reservation"
+                )
                 continue
             if not identity:
                 report.problems.append(f"{number}: no ID number; it keeps no reservation")
                 continue
             key = persons.key_for(identity)
             if key in keyed:
-                report.problems.append(f"{number}: a second open case for the person of {keyed[key][1]}; "
-                                       "close one of them")
+                report.problems.append(
+                    f"{number}: a second open case for the person of {keyed[key][1]}; close one of them"
+                )
                 continue
             keyed[key] = (case_id, number)
         session.execute(delete(person_reservations))
         if keyed:
-            session.execute(person_reservations.insert(), [
-                {"person_key": key, "case_id": case_id, "number": number} for key, (case_id, number) in keyed.items()
-            ])
+            session.execute(
+                person_reservations.insert(),
+                [{"person_key": key, "case_id": case_id, "number": number} for key, (case_id, number) in keyed.items()],
+            )
         persons.record_fingerprint(session)
         report.reservations = len(keyed)
     persons._checked = True

@@ -56,23 +56,31 @@ class ProjectionBatch:
         if self.cases:
             self._write_cases(session, self.cases.values())
         if self.stats:
-            session.execute(upsert(case_statistics, ("org_unit", "day", "metric"), accumulate=("value",)), [
-                {"org_unit": org, "day": day, "metric": metric, "value": value}
-                for (org, day, metric), value in self.stats.items()
-            ])
+            session.execute(
+                upsert(case_statistics, ("org_unit", "day", "metric"), accumulate=("value",)),
+                [
+                    {"org_unit": org, "day": day, "metric": metric, "value": value}
+                    for (org, day, metric), value in self.stats.items()
+                ],
+            )
         if self.release:
-            session.execute(delete(person_reservations).where(
-                tuple_(person_reservations.c.person_key, person_reservations.c.case_id).in_(
-                    list(self.release.items()))
-            ))
+            session.execute(
+                delete(person_reservations).where(
+                    tuple_(person_reservations.c.person_key, person_reservations.c.case_id).in_(
+                        list(self.release.items())
+                    )
+                )
+            )
         if self.reserve:
-            session.execute(person_reservations.insert(), [
-                {"person_key": key, "case_id": case.id, "number": case.number}
-                for key, case in self.reserve.items()
-            ])
+            session.execute(
+                person_reservations.insert(),
+                [{"person_key": key, "case_id": case.id, "number": case.number} for key, case in self.reserve.items()],
+            )
         if self.last_notification_id is not None:
-            session.execute(upsert(projection_tracking, ("name",)),
-                            {"name": TRACKING_NAME, "notification_id": self.last_notification_id})
+            session.execute(
+                upsert(projection_tracking, ("name",)),
+                {"name": TRACKING_NAME, "notification_id": self.last_notification_id},
+            )
 
     @staticmethod
     def _write_cases(session: Session, cases: Iterable[Case]) -> None:
@@ -85,8 +93,15 @@ class ProjectionBatch:
             row["reference"] = case.index_reference()
             rows.append(row)
             clocks.extend(
-                {"case_id": case.id, "clock": c.name, "kind": case.KIND, "org_unit": case.org_unit,
-                 "started_on": c.started_on, "due_on": c.due_on, "paused": c.paused_on is not None}
+                {
+                    "case_id": case.id,
+                    "clock": c.name,
+                    "kind": case.KIND,
+                    "org_unit": case.org_unit,
+                    "started_on": c.started_on,
+                    "due_on": c.due_on,
+                    "paused": c.paused_on is not None,
+                }
                 for c in case.clocks.values()
             )
         session.execute(upsert(case_index, ("case_id",)), rows)

@@ -14,7 +14,9 @@ from engine.tables import case_index, open_clocks
 from engine.views import aware
 
 SORTS = {
-    "opened_at": case_index.c.opened_at, "updated_at": case_index.c.updated_at, "number": case_index.c.number,
+    "opened_at": case_index.c.opened_at,
+    "updated_at": case_index.c.updated_at,
+    "number": case_index.c.number,
     "stage": case_index.c.stage,
 }
 """Sort keys; prefix '-' for descending. Ties break on the case number, so pages are stable."""
@@ -53,12 +55,22 @@ def _conditions(f: CaseFilter) -> list[Any]:
     if f.is_open is not None:
         where.append(c.is_open == f.is_open)
     for flag in f.flags:
-        where.append(or_(c.flags == flag, c.flags.startswith(flag + ",", autoescape=True),
-                         c.flags.endswith("," + flag, autoescape=True),
-                         c.flags.contains("," + flag + ",", autoescape=True)))
+        where.append(
+            or_(
+                c.flags == flag,
+                c.flags.startswith(flag + ",", autoescape=True),
+                c.flags.endswith("," + flag, autoescape=True),
+                c.flags.contains("," + flag + ",", autoescape=True),
+            )
+        )
     if f.text:
-        where.append(or_(c.number.contains(f.text, autoescape=True), c.parties.contains(f.text, autoescape=True),
-                         c.reference.contains(f.text, autoescape=True)))
+        where.append(
+            or_(
+                c.number.contains(f.text, autoescape=True),
+                c.parties.contains(f.text, autoescape=True),
+                c.reference.contains(f.text, autoescape=True),
+            )
+        )
     for bound, strict in ((f.overdue_on, True), (f.due_before, False)):
         if bound is not None:
             k = open_clocks.c
@@ -67,8 +79,9 @@ def _conditions(f: CaseFilter) -> list[Any]:
     return where
 
 
-def search_cases(cw: Casework, f: CaseFilter, *, sort: str = "-updated_at", page: int = 1,
-                 per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+def search_cases(
+    cw: Casework, f: CaseFilter, *, sort: str = "-updated_at", page: int = 1, per_page: int = 50
+) -> tuple[list[dict[str, Any]], int]:
     """One page of case-index rows matching `f`, with the total count; each row lists its open clocks."""
     descending = sort.startswith("-")
     column = SORTS[sort.lstrip("-")]
@@ -82,8 +95,9 @@ def search_cases(cw: Casework, f: CaseFilter, *, sort: str = "-updated_at", page
         clocks: dict[Any, list[dict[str, Any]]] = {i: [] for i in ids}
         if ids:
             k = open_clocks.c
-            for r in session.execute(select(k.case_id, k.clock, k.due_on, k.paused).where(k.case_id.in_(ids))
-                                     .order_by(k.due_on)):
+            for r in session.execute(
+                select(k.case_id, k.clock, k.due_on, k.paused).where(k.case_id.in_(ids)).order_by(k.due_on)
+            ):
                 clocks[r.case_id].append({"name": r.clock, "due_on": r.due_on, "paused": r.paused})
     tz = cw.settings.tz
     for row in rows:

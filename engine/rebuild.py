@@ -25,8 +25,9 @@ class RebuildReport:
     last_notification_id: int
 
 
-def rebuild(cw: Casework, *, page_size: int = PAGE,
-            progress: Callable[[int, int], None] | None = None) -> RebuildReport:
+def rebuild(
+    cw: Casework, *, page_size: int = PAGE, progress: Callable[[int, int], None] | None = None
+) -> RebuildReport:
     """Replace every read-model row by replaying all events; readers see the old rows until it commits.
 
     Memory stays flat: events are read a page at a time and only a bounded cache of recently

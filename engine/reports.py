@@ -85,8 +85,14 @@ class Report:
         return None if not d else (self.figure(numerator) / d * 100).quantize(Decimal("0.1"))
 
 
-def statistics(cw: Casework, *, org_unit: str | None = None, start: date | None = None,
-               end: date | None = None, by_org_depth: int | None = None) -> Report:
+def statistics(
+    cw: Casework,
+    *,
+    org_unit: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    by_org_depth: int | None = None,
+) -> Report:
     """Sum every counter over [start, end] for `org_unit` and below (all units when None).
 
     With `by_org_depth`, also break the figures down by the org-unit path cut at that depth.
@@ -117,15 +123,20 @@ def plain(value: Decimal) -> str:
 
 def rows(rep: Report, columns: list[str]) -> list[tuple[str, str, str, str, Decimal, list[Decimal]]]:
     """(section, metric, 中文, English, total, per-column values) in the order the unions report them."""
-    return [(section, metric, zh, en, rep.figure(metric), [rep.by_org[c].get(metric, Decimal(0)) for c in columns])
-            for section, metrics in SECTIONS.items() for metric, zh, en in metrics]
+    return [
+        (section, metric, zh, en, rep.figure(metric), [rep.by_org[c].get(metric, Decimal(0)) for c in columns])
+        for section, metrics in SECTIONS.items()
+        for metric, zh, en in metrics
+    ]
 
 
 def as_json(rep: Report) -> dict[str, object]:
     """The report as JSON-ready data: counts as whole numbers, amounts with cents, rates in percent."""
     columns = sorted(rep.by_org)
     return {
-        "org_unit": rep.org_unit, "from": str(rep.start or ""), "to": str(rep.end or ""),
+        "org_unit": rep.org_unit,
+        "from": str(rep.start or ""),
+        "to": str(rep.end or ""),
         "figures": {m: plain(v) for _, m, _, _, v, _ in rows(rep, [])},
         "rates": {name: (str(r) if (r := rep.rate(n, d)) is not None else None) for name, _, _, n, d in RATES},
         "by_org": {c: {m: plain(v) for m, v in rep.by_org[c].items()} for c in columns},
@@ -135,8 +146,12 @@ def as_json(rep: Report) -> dict[str, object]:
 def report_csv(rep: Report) -> bytes:
     """One row per figure: section, metric, both labels, the total and one column per org unit."""
     columns = sorted(rep.by_org)
-    return csv_bytes([
-        ["section", "metric", "label_zh", "label_en", "total", *columns],
-        *([section, metric, zh, en, plain(total), *map(plain, per)]
-          for section, metric, zh, en, total, per in rows(rep, columns)),
-    ])
+    return csv_bytes(
+        [
+            ["section", "metric", "label_zh", "label_en", "total", *columns],
+            *(
+                [section, metric, zh, en, plain(total), *map(plain, per)]
+                for section, metric, zh, en, total, per in rows(rep, columns)
+            ),
+        ]
+    )

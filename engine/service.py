@@ -108,19 +108,36 @@ class Casework:
         with self.store.recorder.transaction(commit=False) as session:
             yield session
 
-    def context(self, actor: Actor, command_id: str, *, occurred_at: datetime | None = None,
-                reason: str | None = None) -> Context:
+    def context(
+        self, actor: Actor, command_id: str, *, occurred_at: datetime | None = None, reason: str | None = None
+    ) -> Context:
         return Context(
-            actor_id=actor.id, actor_role=actor.role, command_id=command_id, recorded_at=self.clock.now(),
-            occurred_at=occurred_at, reason=reason, policy=self.settings.policy, tz=self.settings.tz,
+            actor_id=actor.id,
+            actor_role=actor.role,
+            command_id=command_id,
+            recorded_at=self.clock.now(),
+            occurred_at=occurred_at,
+            reason=reason,
+            policy=self.settings.policy,
+            tz=self.settings.tz,
             flow_run_id=actor.flow_run_id,
         )
 
     # -- commands ------------------------------------------------------------------
 
-    def open_case(self, kind: str, actor: Actor, *, command_id: str | None = None, org_unit: str,
-                  assignee: str | None = None, occurred_at: datetime | None = None, reason: str | None = None,
-                  fingerprint: str | None = None, **data: Any) -> CommandResult:
+    def open_case(
+        self,
+        kind: str,
+        actor: Actor,
+        *,
+        command_id: str | None = None,
+        org_unit: str,
+        assignee: str | None = None,
+        occurred_at: datetime | None = None,
+        reason: str | None = None,
+        fingerprint: str | None = None,
+        **data: Any,
+    ) -> CommandResult:
         """Open a case of `kind` with its creating action (file, issue_offer, issue, apply)."""
         cls = case_type(kind)
 
@@ -128,12 +145,29 @@ class Casework:
             prepare_opening(uow, kind, data)
             return uow.open(kind, org_unit=org_unit, assignee=assignee, **data)
 
-        return self.transact(actor, cls.TABLE.creating.name, work, command_id=command_id,
-                             occurred_at=occurred_at, reason=reason, fingerprint=fingerprint)
+        return self.transact(
+            actor,
+            cls.TABLE.creating.name,
+            work,
+            command_id=command_id,
+            occurred_at=occurred_at,
+            reason=reason,
+            fingerprint=fingerprint,
+        )
 
-    def execute(self, case_id: UUID, action: str, actor: Actor, *, command_id: str | None = None,
-                expected_version: int | None = None, occurred_at: datetime | None = None,
-                reason: str | None = None, fingerprint: str | None = None, **data: Any) -> CommandResult:
+    def execute(
+        self,
+        case_id: UUID,
+        action: str,
+        actor: Actor,
+        *,
+        command_id: str | None = None,
+        expected_version: int | None = None,
+        occurred_at: datetime | None = None,
+        reason: str | None = None,
+        fingerprint: str | None = None,
+        **data: Any,
+    ) -> CommandResult:
         """Run one command (an action of the case's stage table) on an existing case."""
 
         def work(uow: UnitOfWork) -> Case:
@@ -143,8 +177,16 @@ class Casework:
             self.apply(uow, case, action, data)
             return case
 
-        return self.transact(actor, action, work, command_id=command_id, occurred_at=occurred_at,
-                             reason=reason, retry_conflicts=expected_version is None, fingerprint=fingerprint)
+        return self.transact(
+            actor,
+            action,
+            work,
+            command_id=command_id,
+            occurred_at=occurred_at,
+            reason=reason,
+            retry_conflicts=expected_version is None,
+            fingerprint=fingerprint,
+        )
 
     def apply(self, uow: UnitOfWork, case: Case, action: str, data: dict[str, Any]) -> None:
         """Run one action on a loaded case inside `uow`, with what the case type's engine side prepares for it
@@ -157,9 +199,18 @@ class Casework:
         method(uow.ctx, **data)
         react(uow, case, action)
 
-    def transact(self, actor: Actor, action: str | None, work: Callable[[UnitOfWork], Case], *,
-                 command_id: str | None = None, occurred_at: datetime | None = None, reason: str | None = None,
-                 retry_conflicts: bool = True, fingerprint: str | None = None) -> CommandResult:
+    def transact(
+        self,
+        actor: Actor,
+        action: str | None,
+        work: Callable[[UnitOfWork], Case],
+        *,
+        command_id: str | None = None,
+        occurred_at: datetime | None = None,
+        reason: str | None = None,
+        retry_conflicts: bool = True,
+        fingerprint: str | None = None,
+    ) -> CommandResult:
         """Run `work` in one transaction and save every case it touched; idempotent by command id.
 
         `action` None names the command after the last event `work` recorded on its main case (a sweep
@@ -180,8 +231,16 @@ class Casework:
                     raise VersionConflict(f"command {action}", None, None) from None
         raise AssertionError("unreachable")
 
-    def _transact_once(self, actor: Actor, action: str | None, work: Callable[[UnitOfWork], Case], command_id: str,
-                       occurred_at: datetime | None, reason: str | None, fingerprint: str | None) -> CommandResult:
+    def _transact_once(
+        self,
+        actor: Actor,
+        action: str | None,
+        work: Callable[[UnitOfWork], Case],
+        command_id: str,
+        occurred_at: datetime | None,
+        reason: str | None,
+        fingerprint: str | None,
+    ) -> CommandResult:
         with self.write_transaction() as session:
             first = session.execute(
                 select(command_log.c.result).where(command_log.c.command_id == command_id)
@@ -203,16 +262,30 @@ class Casework:
                 batch.last_notification_id = max(r.notification.id for r in recordings)
             batch.write(session)
             result = CommandResult(
-                command_id=command_id, action=action, case_id=main.id, number=main.number, kind=main.KIND,
-                stage=main.stage, version=main.version,
-                linked=[{"case_id": str(c.id), "number": c.number, "kind": c.KIND, "stage": c.stage}
-                        for c, events in pending if c is not main and events],  # read but unchanged: not linked
-                fingerprint=fingerprint, case=main,
+                command_id=command_id,
+                action=action,
+                case_id=main.id,
+                number=main.number,
+                kind=main.KIND,
+                stage=main.stage,
+                version=main.version,
+                linked=[
+                    {"case_id": str(c.id), "number": c.number, "kind": c.KIND, "stage": c.stage}
+                    for c, events in pending
+                    if c is not main and events
+                ],  # read but unchanged: not linked
+                fingerprint=fingerprint,
+                case=main,
             )
-            session.execute(insert(command_log).values(
-                command_id=command_id, case_id=main.id, action=action, result=result.to_json(),
-                recorded_at=ctx.recorded_at,
-            ))
+            session.execute(
+                insert(command_log).values(
+                    command_id=command_id,
+                    case_id=main.id,
+                    action=action,
+                    result=result.to_json(),
+                    recorded_at=ctx.recorded_at,
+                )
+            )
             return result
 
     def command_result(self, command_id: str) -> CommandResult | None:
@@ -238,8 +311,7 @@ class Casework:
             raise NoSuchVersion(case.number, version, case.version)
         return case
 
-    def load_checked(self, session: Session, case_id: UUID, version: int | None = None, *,
-                     lock: bool = False) -> Case:
+    def load_checked(self, session: Session, case_id: UUID, version: int | None = None, *, lock: bool = False) -> Case:
         """The case from its events, each checked against the hash chain as it is read, and the chain's end against
         the head the case index records; a broken case is a CaseIntegrityError. `lock`: see `indexed_head`."""
         head = indexed_head(session, case_id, lock=lock)
@@ -276,4 +348,3 @@ class Casework:
         if found is None:
             raise CaseNotFound(ref)
         return found
-

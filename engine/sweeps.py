@@ -61,38 +61,45 @@ CLOCK_RULES: dict[tuple[str, str], Rule] = {
     ("wage_negotiation", "reply"): Rule(ESCALATION, ESCALATE),
     ("wage_negotiation", "proposal_reply"): Rule(ESCALATION, ESCALATE),
     ("labor_dispute", "acceptance"): Rule(
-        LEGAL, ALERT, "the application was neither accepted nor declined by {due_on} (3 working days)"),
+        LEGAL, ALERT, "the application was neither accepted nor declined by {due_on} (3 working days)"
+    ),
     ("labor_dispute", "mediation"): Rule(
-        LEGAL, "deem_failed", "mediation did not end by {due_on}: deemed failed (视为调解不成)"),
+        LEGAL, "deem_failed", "mediation did not end by {due_on}: deemed failed (视为调解不成)"
+    ),
     ("labor_dispute", "performance"): Rule(
-        LEGAL, ALERT, "the mediation agreement was not confirmed as performed by {due_on}"),
+        LEGAL, ALERT, "the mediation agreement was not confirmed as performed by {due_on}"
+    ),
     ("wage_negotiation", "filing"): Rule(
-        LEGAL, ALERT, "the signed contract was not filed with the labor bureau by {due_on}"),
+        LEGAL, ALERT, "the signed contract was not filed with the labor bureau by {due_on}"
+    ),
     ("wage_negotiation", "objection"): Rule(
-        LEGAL, "take_effect", "the labor bureau raised no objection by {due_on}: the contract is in effect"),
+        LEGAL, "take_effect", "the labor bureau raised no objection by {due_on}: the contract is in effect"
+    ),
     ("wage_negotiation", "renewal"): Rule(
-        LEGAL, "mark_expiring", "the contract's term is ending: the renewal offer was due by {due_on}"),
+        LEGAL, "mark_expiring", "the contract's term is ending: the renewal offer was due by {due_on}"
+    ),
     ("wage_negotiation", "term_end"): Rule(
-        LEGAL, ALERT, "the contract's term ended on {due_on}: conclude it or renew it"),
+        LEGAL, ALERT, "the contract's term ended on {due_on}: conclude it or renew it"
+    ),
     ("rectification_proposal", "reply"): Rule(
-        LEGAL, "refer_to_inspectorate", "the enterprise did not reply to the rectification proposal by {due_on}"),
+        LEGAL, "refer_to_inspectorate", "the enterprise did not reply to the rectification proposal by {due_on}"
+    ),
     ("rectification_proposal", "item-*"): Rule(
-        LEGAL, "refer_to_inspectorate", "item {item} was not rectified by its deadline {due_on}"),
-    ("hardship", "verification"): Rule(
-        LEGAL, ALERT, "the home visit (入户核实) was not recorded by {due_on}"),
-    ("hardship", "review"): Rule(
-        LEGAL, ALERT, "the annual review (动态管理) was due on {due_on}"),
+        LEGAL, "refer_to_inspectorate", "item {item} was not rectified by its deadline {due_on}"
+    ),
+    ("hardship", "verification"): Rule(LEGAL, ALERT, "the home visit (入户核实) was not recorded by {due_on}"),
+    ("hardship", "review"): Rule(LEGAL, ALERT, "the annual review (动态管理) was due on {due_on}"),
 }
 STAGE_RULES: dict[tuple[str, str], Rule] = {
     ("wage_negotiation", "offer_refused"): Rule(ESCALATION, ESCALATE),
     ("rectification_proposal", "refused"): Rule(
-        LEGAL, "refer_to_inspectorate", "the enterprise refused to rectify (拒绝整改)"),
+        LEGAL, "refer_to_inspectorate", "the enterprise refused to rectify (拒绝整改)"
+    ),
 }
 
 
 def clock_rule(kind: str, clock: str) -> Rule | None:
-    return CLOCK_RULES.get((kind, clock)) or (
-        CLOCK_RULES.get((kind, "item-*")) if clock.startswith("item-") else None)
+    return CLOCK_RULES.get((kind, clock)) or (CLOCK_RULES.get((kind, "item-*")) if clock.startswith("item-") else None)
 
 
 # -- triggers: what a sweep acts on, each with the key its command ids are made of (stored: never change one) --
@@ -181,13 +188,21 @@ class Due:
                 return rule
 
     def to_dict(self) -> dict[str, Any]:
-        return {"case_id": str(self.case_id), "kind": self.kind, "trigger": self.trigger.key(),
-                "due_on": self.due_on.isoformat() if self.due_on else None}
+        return {
+            "case_id": str(self.case_id),
+            "kind": self.kind,
+            "trigger": self.trigger.key(),
+            "due_on": self.due_on.isoformat() if self.due_on else None,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Due:
-        return cls(UUID(data["case_id"]), data["kind"], trigger_from_key(data["trigger"]),
-                   date.fromisoformat(data["due_on"]) if data.get("due_on") else None)
+        return cls(
+            UUID(data["case_id"]),
+            data["kind"],
+            trigger_from_key(data["trigger"]),
+            date.fromisoformat(data["due_on"]) if data.get("due_on") else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -204,8 +219,15 @@ class Outcome:
     """For a broken case: the supervisors of its unit, who are to be told."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"case": self.number or str(self.due.case_id), "trigger": self.due.trigger.key(), "status": self.status,
-                "action": self.action, "detail": self.detail, "linked": self.linked, "notify": self.notify}
+        return {
+            "case": self.number or str(self.due.case_id),
+            "trigger": self.due.trigger.key(),
+            "status": self.status,
+            "action": self.action,
+            "detail": self.detail,
+            "linked": self.linked,
+            "notify": self.notify,
+        }
 
 
 @dataclass
@@ -232,8 +254,11 @@ class SweepReport:
 
 def _clock_condition(sweep: str) -> Any:
     c = open_clocks.c
-    terms = [and_(c.kind == kind, c.clock.like("item-%") if clock == "item-*" else c.clock == clock)
-             for (kind, clock), rule in CLOCK_RULES.items() if rule.sweep == sweep]
+    terms = [
+        and_(c.kind == kind, c.clock.like("item-%") if clock == "item-*" else c.clock == clock)
+        for (kind, clock), rule in CLOCK_RULES.items()
+        if rule.sweep == sweep
+    ]
     return or_(*terms)
 
 
@@ -245,21 +270,29 @@ def list_due(cw: Casework, sweep: str, today: date | None = None) -> list[Due]:
     today = today or business_date(cw)
     c, i = open_clocks.c, case_index.c
     with cw.read_transaction() as session:
-        found = [Due(r.case_id, r.kind, ClockRanOut(r.clock), r.due_on) for r in session.execute(
-            select(c.case_id, c.kind, c.clock, c.due_on)
-            .where(c.paused == false(), c.due_on < today, _clock_condition(sweep))
-            .order_by(c.due_on, c.case_id)
-        )]
+        found = [
+            Due(r.case_id, r.kind, ClockRanOut(r.clock), r.due_on)
+            for r in session.execute(
+                select(c.case_id, c.kind, c.clock, c.due_on)
+                .where(c.paused == false(), c.due_on < today, _clock_condition(sweep))
+                .order_by(c.due_on, c.case_id)
+            )
+        ]
         stages = [key for key, rule in STAGE_RULES.items() if rule.sweep == sweep]
         if stages:
-            found += [Due(r.case_id, r.kind, InStage(r.stage, r.version)) for r in session.execute(
-                select(i.case_id, i.kind, i.stage, i.version)
-                .where(or_(*[and_(i.kind == kind, i.stage == stage) for kind, stage in stages]))
-                .order_by(i.updated_at, i.case_id)
-            )]
+            found += [
+                Due(r.case_id, r.kind, InStage(r.stage, r.version))
+                for r in session.execute(
+                    select(i.case_id, i.kind, i.stage, i.version)
+                    .where(or_(*[and_(i.kind == kind, i.stage == stage) for kind, stage in stages]))
+                    .order_by(i.updated_at, i.case_id)
+                )
+            ]
         if sweep == ESCALATION:
-            found += [Due(negotiation, ladder.KIND, FollowUp(proposal, step))
-                      for negotiation, proposal, step in ladder.unfollowed_outcomes(session)]
+            found += [
+                Due(negotiation, ladder.KIND, FollowUp(proposal, step))
+                for negotiation, proposal, step in ladder.unfollowed_outcomes(session)
+            ]
         done = _already_done(session, [d.command_id for d in found])
     return [d for d in found if d.command_id not in done]
 
@@ -267,9 +300,10 @@ def list_due(cw: Casework, sweep: str, today: date | None = None) -> list[Due]:
 def _already_done(session: Session, command_ids: list[str], chunk: int = 500) -> set[str]:
     done: set[str] = set()
     for start in range(0, len(command_ids), chunk):
-        part = command_ids[start:start + chunk]
-        done.update(session.execute(select(command_log.c.command_id).where(command_log.c.command_id.in_(part)))
-                    .scalars())
+        part = command_ids[start : start + chunk]
+        done.update(
+            session.execute(select(command_log.c.command_id).where(command_log.c.command_id.in_(part))).scalars()
+        )
     return done
 
 
@@ -299,8 +333,9 @@ def plan(uow: UnitOfWork, case: Case, due: Due) -> Planned:
     key = trigger.key()
     why = rule.why.format(due_on=due.due_on, clock=key, item=key.removeprefix("item-"))
     if rule.step == "refer_to_inspectorate" and ctx.policy.confirms("referral"):
-        return Planned("propose_referral", {"trigger": clock_name or "refused"},
-                       f"{why}; awaiting a supervisor's confirmation")
+        return Planned(
+            "propose_referral", {"trigger": clock_name or "refused"}, f"{why}; awaiting a supervisor's confirmation"
+        )
     if rule.step == ALERT:
         return Planned("raise_alert", {"clock": key, "notify": supervisors_of(session, case.org_unit)}, why)
     return Planned(rule.step, {"bureau_confirmed": False} if rule.step == "take_effect" else {}, why)
@@ -338,8 +373,9 @@ def broken_outcome(cw: Casework, due: Due, error: CaseIntegrityError) -> Outcome
     with cw.read_transaction() as session:
         unit = session.execute(select(case_index.c.org_unit).where(case_index.c.case_id == error.case_id)).scalar()
         notify = supervisors_of(session, unit) if unit else []
-    return Outcome(due, BROKEN, number=error.number if error.case_id == due.case_id else None, detail=str(error),
-                   notify=notify)
+    return Outcome(
+        due, BROKEN, number=error.number if error.case_id == due.case_id else None, detail=str(error), notify=notify
+    )
 
 
 def apply_all(cw: Casework, dues: Iterable[Due], actor: Actor) -> list[Outcome]:
@@ -350,11 +386,18 @@ def batches(items: list[Due], size: int) -> Iterator[list[Due]]:
     if size < 1:
         raise ValueError("batch size must be at least 1")
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
-def run_sweep(cw: Casework, sweep: str, actor: Actor, *, today: date | None = None, batch_size: int = 200,
-              on_batch: Callable[[list[Outcome]], None] | None = None) -> SweepReport:
+def run_sweep(
+    cw: Casework,
+    sweep: str,
+    actor: Actor,
+    *,
+    today: date | None = None,
+    batch_size: int = 200,
+    on_batch: Callable[[list[Outcome]], None] | None = None,
+) -> SweepReport:
     """List and act on everything due, batch by batch (the command line's sweep; flows batch as tasks)."""
     today = today or business_date(cw)
     dues = list_due(cw, sweep, today)

@@ -44,8 +44,9 @@ class UnitOfWork:
         self.touched[case.id] = case
         return case
 
-    def open(self, kind: str, *, org_unit: str, assignee: str | None = None, case_id: UUID | None = None,
-             **data: Any) -> Case:
+    def open(
+        self, kind: str, *, org_unit: str, assignee: str | None = None, case_id: UUID | None = None, **data: Any
+    ) -> Case:
         cls = case_type(kind)
         case_id = case_id or uuid.uuid5(COMMAND_NAMESPACE, f"{self.ctx.command_id}/{len(self.touched)}")
         cls.check_opener(self.ctx, "(new)")
@@ -59,8 +60,10 @@ class UnitOfWork:
 def next_case_number(session: Session, prefix: str, year: int) -> str:
     """The next number of a case type in `year` (LD-2026-000123), counted in the database: numbers are never
     reused, and two concurrent commands never get the same one."""
-    stmt = dialect_insert(session, case_numbers).values(prefix=prefix, year=year, last=1).on_conflict_do_update(
-        index_elements=["prefix", "year"], set_={"last": case_numbers.c.last + 1}
+    stmt = (
+        dialect_insert(session, case_numbers)
+        .values(prefix=prefix, year=year, last=1)
+        .on_conflict_do_update(index_elements=["prefix", "year"], set_={"last": case_numbers.c.last + 1})
     )
     last: int = session.execute(stmt.returning(case_numbers.c.last)).scalar_one()
     return f"{prefix}-{year}-{last:06d}"

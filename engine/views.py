@@ -13,8 +13,21 @@ from aggregates.policy import DEFAULT_POLICY, DeadlinePolicy
 from engine.access import masked_for
 
 # Attributes every case has; they are top-level fields of a case view, not its details.
-_COMMON = frozenset({"number", "org_unit", "assignee", "opened_at", "opened_by", "clocks", "links", "notes", "stage",
-                     "updated_at", "head_hash"})
+_COMMON = frozenset(
+    {
+        "number",
+        "org_unit",
+        "assignee",
+        "opened_at",
+        "opened_by",
+        "clocks",
+        "links",
+        "notes",
+        "stage",
+        "updated_at",
+        "head_hash",
+    }
+)
 
 
 def jsonable(value: Any, tz: tzinfo | None = None) -> Any:
@@ -38,9 +51,15 @@ def details(case: Case) -> dict[str, Any]:
     return {k: v for k, v in vars(case).items() if not k.startswith("_") and k not in _COMMON}
 
 
-def case_view(case: Case, role: str | None = None, today: date | None = None,
-              tz: tzinfo | None = None, *, actor_id: str | None = None,
-              policy: DeadlinePolicy = DEFAULT_POLICY) -> dict[str, Any]:
+def case_view(
+    case: Case,
+    role: str | None = None,
+    today: date | None = None,
+    tz: tzinfo | None = None,
+    *,
+    actor_id: str | None = None,
+    policy: DeadlinePolicy = DEFAULT_POLICY,
+) -> dict[str, Any]:
     """A case as a caseworker sees it: state, clocks, links, notes and the actions `role` may take now.
 
     `role` None shows everything (the operator's command line); `today` marks overdue clocks and is the
@@ -66,8 +85,10 @@ def case_view(case: Case, role: str | None = None, today: date | None = None,
         "version": case.version,
         "head_hash": case.head_hash,
         "allowed_actions": case.allowed_actions(role, now),
-        "clocks": [{"name": c.name, **c.to_data(), "overdue": bool(today and c.is_overdue(today))}
-                   for c in case.clocks.values()],
+        "clocks": [
+            {"name": c.name, **c.to_data(), "overdue": bool(today and c.is_overdue(today))}
+            for c in case.clocks.values()
+        ],
         "links": list(case.links),
         "notes": list(case.notes),
         "details": details(case),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install Casework with its test tools and run the whole test suite (lint included).
+# Install Casework with its test tools and run the whole test suite (lint and format check included).
 # PostgreSQL tests use CASEWORK_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test);
 # they are skipped when it is unreachable, except under CI=true where that is a failure.
 CASEWORK_EXTRAS=test source "$(dirname "$0")/_venv.sh"
 ruff check .
+ruff format --check .
 exec pytest "$@"

@@ -24,8 +24,10 @@ def open_batch(campaign_id: str, seqs: list[int]) -> dict[str, int]:
     return campaigns.open_targets(cw, campaigns.get_campaign(cw, campaign_id), seqs, flow_run_id())
 
 
-@flow(name="offer-campaign", description="Open one negotiation per enterprise of an offer campaign, in batches; "
-      "run it again to resume.")
+@flow(
+    name="offer-campaign",
+    description="Open one negotiation per enterprise of an offer campaign, in batches; run it again to resume.",
+)
 def offer_campaign(campaign_id: str, batch_size: int = campaigns.BATCH_SIZE) -> dict[str, Any]:
     logger = get_run_logger()
     cw = casework()
@@ -39,14 +41,23 @@ def offer_campaign(campaign_id: str, batch_size: int = campaigns.BATCH_SIZE) -> 
         if artifact:
             update_progress_artifact(artifact[0], progress=_percent(done, total))
             return
-        logger.info("campaign %s (%s): %d of %d enterprises to open", campaign.campaign_id,
-                    campaign.document_number, total - done, total)
-        artifact.append(create_progress_artifact(progress=_percent(done, total),
-                                                 description=f"{campaign.document_number}: negotiations opened"))
+        logger.info(
+            "campaign %s (%s): %d of %d enterprises to open",
+            campaign.campaign_id,
+            campaign.document_number,
+            total - done,
+            total,
+        )
+        artifact.append(
+            create_progress_artifact(
+                progress=_percent(done, total), description=f"{campaign.document_number}: negotiations opened"
+            )
+        )
 
     cid = str(campaign.campaign_id)
-    finished, totals = campaigns.run_campaign(cw, cid, batch_size=batch_size, progress=report,
-                                              open_batch=lambda seqs: open_batch(cid, seqs))
+    finished, totals = campaigns.run_campaign(
+        cw, cid, batch_size=batch_size, progress=report, open_batch=lambda seqs: open_batch(cid, seqs)
+    )
     _summary(finished, totals, campaigns.failures(cw, finished.campaign_id))
     logger.info("campaign %s: %s", finished.document_number, finished.to_dict()["counts"])
     return {**finished.to_dict(), "this_run": totals}
@@ -58,13 +69,22 @@ def _percent(done: int, total: int) -> float:
 
 def _summary(campaign: campaigns.Campaign, totals: dict[str, int], failed: list[dict[str, Any]]) -> None:
     c = campaign.to_dict()["counts"]
-    lines = [f"# Offer campaign {campaign.document_number}", "",
-             f"Issued by {campaign.issuing_union} ({campaign.org_unit}), started by {campaign.created_by}.", "",
-             "| enterprises | negotiations opened | failed | pending |", "|---|---|---|---|",
-             f"| {c['total']} | {c['opened']} | {c['failed']} | {c['pending']} |", "",
-             f"This run opened {totals['opened']} (found {totals['already_open']} already open)."]
+    lines = [
+        f"# Offer campaign {campaign.document_number}",
+        "",
+        f"Issued by {campaign.issuing_union} ({campaign.org_unit}), started by {campaign.created_by}.",
+        "",
+        "| enterprises | negotiations opened | failed | pending |",
+        "|---|---|---|---|",
+        f"| {c['total']} | {c['opened']} | {c['failed']} | {c['pending']} |",
+        "",
+        f"This run opened {totals['opened']} (found {totals['already_open']} already open).",
+    ]
     if failed:
         lines += ["", "## Not opened", "", "| # | enterprise | why |", "|---|---|---|"]
         lines += [f"| {f['seq']} | {f['enterprise']} | {f['error'].replace('|', '/')} |" for f in failed[:200]]
-    create_markdown_artifact(key=f"campaign-{str(campaign.campaign_id)[:8]}", markdown="\n".join(lines),
-                             description=f"offer campaign {campaign.document_number}")
+    create_markdown_artifact(
+        key=f"campaign-{str(campaign.campaign_id)[:8]}",
+        markdown="\n".join(lines),
+        description=f"offer campaign {campaign.document_number}",
+    )

@@ -68,8 +68,9 @@ def schedule_for(item: Scheduled, timezone: str, env: Mapping[str, str] | None =
             raise ConfigurationError(f"{item.setting}: an interval must be at least 5 seconds, got {value!r}")
         return Interval(timedelta(seconds=seconds), timezone=timezone)
     if len(value.split()) not in (5, 6):
-        raise ConfigurationError(f"{item.setting}: expected a cron expression, an interval like 10m, or off; "
-                                 f"got {value!r}")
+        raise ConfigurationError(
+            f"{item.setting}: expected a cron expression, an interval like 10m, or off; got {value!r}"
+        )
     try:
         return Cron(value, timezone=timezone)
     except ValueError as e:
@@ -81,8 +82,17 @@ def flows() -> dict[str, Any]:
     from workflows.maintenance import rebuild_read_models, statistics_report, verify_event_store
     from workflows.sweeps import escalation_sweep, legal_clock_sweep
 
-    return {f.name: f for f in (escalation_sweep, legal_clock_sweep, verify_event_store, statistics_report,
-                                rebuild_read_models, offer_campaign)}
+    return {
+        f.name: f
+        for f in (
+            escalation_sweep,
+            legal_clock_sweep,
+            verify_event_store,
+            statistics_report,
+            rebuild_read_models,
+            offer_campaign,
+        )
+    }
 
 
 def deployments(settings: Settings, env: Mapping[str, str] | None = None) -> list[Any]:
@@ -93,11 +103,15 @@ def deployments(settings: Settings, env: Mapping[str, str] | None = None) -> lis
     built = []
     for item in SCHEDULES:
         schedule = schedule_for(item, settings.timezone, env)
-        built.append(by_name[item.flow_name].to_deployment(
-            name=DEPLOYMENT, schedules=[schedule] if schedule else [], tags=["casework"],
-            description=by_name[item.flow_name].description,
-            entrypoint_type=EntrypointType.MODULE_PATH,  # importable wherever the package is installed
-        ))
+        built.append(
+            by_name[item.flow_name].to_deployment(
+                name=DEPLOYMENT,
+                schedules=[schedule] if schedule else [],
+                tags=["casework"],
+                description=by_name[item.flow_name].description,
+                entrypoint_type=EntrypointType.MODULE_PATH,  # importable wherever the package is installed
+            )
+        )
     return built
 
 
@@ -119,9 +133,14 @@ class PrefectScheduler:
         from prefect.deployments import run_deployment
 
         try:
-            run = run_deployment(CAMPAIGN_DEPLOYMENT, parameters={"campaign_id": str(campaign_id)}, timeout=0,
-                                 as_subflow=False, tags=["casework", "campaign"])
-        except Exception as e:  # noqa: BLE001 - any failure to reach Prefect: nothing started, the caller may retry
+            run = run_deployment(
+                CAMPAIGN_DEPLOYMENT,
+                parameters={"campaign_id": str(campaign_id)},
+                timeout=0,
+                as_subflow=False,
+                tags=["casework", "campaign"],
+            )
+        except Exception as e:
             raise SchedulerUnavailable(f"could not be started ({type(e).__name__}: {str(e)[:200]})") from e
         return str(run.id)
 
@@ -132,8 +151,11 @@ class PrefectScheduler:
         try:
             with get_client(sync_client=True) as client:
                 run = client.read_flow_run(UUID(run_id))
-        except Exception as e:  # noqa: BLE001 - the server may be down; the database counts still answer
+        except Exception as e:
             return {"state": "unknown", "message": f"Prefect server not reachable: {type(e).__name__}"}
         state = run.state
-        return {"state": state.type.value.lower() if state else "unknown",
-                "state_name": state.name if state else None, "message": state.message if state else None}
+        return {
+            "state": state.type.value.lower() if state else "unknown",
+            "state_name": state.name if state else None,
+            "message": state.message if state else None,
+        }

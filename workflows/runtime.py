@@ -26,8 +26,10 @@ def casework() -> Casework:
             missing = pending(cw.sql_engine)
             if missing:
                 cw.close()
-                raise RuntimeError(f"the database schema is not up to date ({len(missing)} migration(s) pending); "
-                                   "run: casework db upgrade")
+                raise RuntimeError(
+                    f"the database schema is not up to date ({len(missing)} migration(s) pending); "
+                    "run: casework db upgrade"
+                )
             _service = cw
         return _service
 

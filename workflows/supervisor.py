@@ -24,8 +24,9 @@ from workflows import NO_TELEMETRY
 STOP_TIMEOUT = 20.0
 
 
-def prefect_environment(settings: Settings, host: str, port: int,
-                        env: Mapping[str, str] | None = None) -> dict[str, str]:
+def prefect_environment(
+    settings: Settings, host: str, port: int, env: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The Prefect settings of a local server: its database in the data directory, nothing sent out.
 
     A PREFECT_API_DATABASE_CONNECTION_URL already set (e.g. PostgreSQL) is kept."""
@@ -50,8 +51,14 @@ class Child:
     def start(self, env: Mapping[str, str]) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(self.argv, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+            self.process = subprocess.Popen(
+                self.argv,
+                env=dict(env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     @property
     def pid(self) -> int | None:
@@ -87,7 +94,7 @@ def wait_until_healthy(url: str, child: Child, timeout: float, tick: Callable[[]
         if code is not None:
             raise RuntimeError(f"{child.name} exited with status {code} while starting; see {child.log}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local server
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:

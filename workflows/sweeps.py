@@ -31,8 +31,13 @@ def find_due(sweep: str) -> list[dict[str, Any]]:
     return [d.to_dict() for d in list_due(casework(), sweep)]
 
 
-@task(name="apply-batch", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=exponential_backoff(2),
-      retry_jitter_factor=0.5)
+@task(
+    name="apply-batch",
+    cache_policy=NO_CACHE,
+    retries=RETRIES,
+    retry_delay_seconds=exponential_backoff(2),
+    retry_jitter_factor=0.5,
+)
 def apply_batch(dues: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Act on one batch; a retry redoes the whole batch, and the command ids make the redone part a no-op."""
     return [o.to_dict() for o in apply_all(casework(), [Due.from_dict(d) for d in dues], system_actor())]
@@ -52,41 +57,66 @@ def run(sweep: str, batch_size: int) -> dict[str, Any]:
     logger.info("%s sweep for %s: %d due, %s", sweep, today, len(dues), counts or "nothing to do")
     broken = [o for o in outcomes if o["status"] == BROKEN]
     for o in broken:
-        logger.error("%s sweep left %s (%s): %s; tell the supervisors of its unit: %s", sweep, o["case"],
-                     o["trigger"], o["detail"], ", ".join(o["notify"]) or "none found")
+        logger.error(
+            "%s sweep left %s (%s): %s; tell the supervisors of its unit: %s",
+            sweep,
+            o["case"],
+            o["trigger"],
+            o["detail"],
+            ", ".join(o["notify"]) or "none found",
+        )
     _summary_artifact(sweep, today.isoformat(), len(dues), counts, outcomes)
-    return {"sweep": sweep, "today": today.isoformat(), "due": len(dues), "counts": counts, "outcomes": outcomes,
-            "broken": broken}
+    return {
+        "sweep": sweep,
+        "today": today.isoformat(),
+        "due": len(dues),
+        "counts": counts,
+        "outcomes": outcomes,
+        "broken": broken,
+    }
 
 
-def _summary_artifact(sweep: str, today: str, due: int, counts: dict[str, int],
-                      outcomes: list[dict[str, Any]]) -> None:
-    lines = [f"# {sweep} sweep, business date {today}", "", f"{due} due; "
-             + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"), ""]
+def _summary_artifact(sweep: str, today: str, due: int, counts: dict[str, int], outcomes: list[dict[str, Any]]) -> None:
+    lines = [
+        f"# {sweep} sweep, business date {today}",
+        "",
+        f"{due} due; " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"),
+        "",
+    ]
     broken = [o for o in outcomes if o["status"] == BROKEN]
     if broken:
         lines += ["## Broken cases: nothing was recorded on them", ""]
-        lines += [f"- **{o['case']}** ({o['trigger']}): {o['detail']} — tell: {', '.join(o['notify']) or 'none found'}"
-                  for o in broken] + [""]
+        lines += [
+            f"- **{o['case']}** ({o['trigger']}): {o['detail']} — tell: {', '.join(o['notify']) or 'none found'}"
+            for o in broken
+        ] + [""]
     acted = [o for o in outcomes if o["status"] != "already_done"]
     if acted:
         lines += ["| case | trigger | outcome | action | linked | detail |", "|---|---|---|---|---|---|"]
-        lines += [f"| {o['case']} | {o['trigger']} | {o['status']} | {o['action'] or ''} | {', '.join(o['linked'])} "
-                  f"| {o['detail'].replace('|', '/')} |" for o in acted[:500]]
+        lines += [
+            f"| {o['case']} | {o['trigger']} | {o['status']} | {o['action'] or ''} | {', '.join(o['linked'])} "
+            f"| {o['detail'].replace('|', '/')} |"
+            for o in acted[:500]
+        ]
         if len(acted) > 500:
             lines.append(f"\n… and {len(acted) - 500} more (see the flow run's result)")
-    create_markdown_artifact(key=f"{sweep}-sweep", markdown="\n".join(lines),
-                             description=f"{sweep} sweep of {today}")
+    create_markdown_artifact(key=f"{sweep}-sweep", markdown="\n".join(lines), description=f"{sweep} sweep of {today}")
 
 
-@flow(name="escalation-sweep", description="Move every negotiation whose reply clock ran out (or whose offer was "
-      "refused) up the escalation ladder, and follow settled rectification proposals.")
+@flow(
+    name="escalation-sweep",
+    description="Move every negotiation whose reply clock ran out (or whose offer was "
+    "refused) up the escalation ladder, and follow settled rectification proposals.",
+)
 def escalation_sweep(batch_size: int = BATCH_SIZE) -> dict[str, Any]:
     return run(ESCALATION, batch_size)
 
 
-@flow(name="legal-clock-sweep", description="Act on every other legal clock that ran out: mediation deemed "
-      "failed, contracts taking effect, rectification referrals, alerts to supervisors.")
+@flow(
+    name="legal-clock-sweep",
+    description="Act on every other legal clock that ran out: mediation deemed "
+    "failed, contracts taking effect, rectification referrals, alerts to supervisors.",
+)
 def legal_clock_sweep(batch_size: int = BATCH_SIZE) -> dict[str, Any]:
     return run(LEGAL, batch_size)
 

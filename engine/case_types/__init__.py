@@ -83,8 +83,10 @@ def name_the_linked_case(uow: UnitOfWork, case: Case, data: dict[str, Any]) -> N
 
 
 COMMON: Mapping[str, Prepared] = {
-    "link_case": Prepared(name_the_linked_case, {"case": (Annotated[str, Text(max=64)], True),
-                                                 "relation": (Annotated[str, Text(max=64)], True)}),
+    "link_case": Prepared(
+        name_the_linked_case,
+        {"case": (Annotated[str, Text(max=64)], True), "relation": (Annotated[str, Text(max=64)], True)},
+    ),
 }
 """Actions every case type has that the engine prepares the same way for all of them."""
 NOTHING = EngineSide()

@@ -54,8 +54,9 @@ def count_the_document(uow: UnitOfWork, data: dict[str, Any]) -> None:
     if "first_of_document" in data:
         return
     seen = uow.session.execute(
-        select(func.count()).select_from(case_index).where(case_index.c.kind == KIND,
-                                                           case_index.c.reference == data.get("document_number"))
+        select(func.count())
+        .select_from(case_index)
+        .where(case_index.c.kind == KIND, case_index.c.reference == data.get("document_number"))
     ).scalar_one()
     data["first_of_document"] = seen == 0
 
@@ -70,8 +71,8 @@ def default_rectification_item(ctx: Context) -> dict[str, Any]:
     return {
         "category": "collective_contract",
         "description": "拒绝或者未在收到要约之日起20日内书面回应工资集体协商要约 "
-                       "(refused, or did not answer in writing within 20 days, the written offer "
-                       "to negotiate wages collectively)",
+        "(refused, or did not answer in writing within 20 days, the written offer "
+        "to negotiate wages collectively)",
         "legal_basis": "《集体合同规定》第三十二条；《工会法》",
         "deadline": ctx.today + timedelta(days=days),
     }
@@ -84,8 +85,11 @@ def next_rung(uow: UnitOfWork, case: Case, clock: str | None, due_on: date | Non
     step = cast("WageNegotiation", case).next_escalation(ctx.today)
     if step is None:
         if clock == "proposal_reply":  # the enterprise's proposal awaits the union: tell supervisors
-            return Planned("raise_alert", {"clock": clock, "notify": supervisors_of(session, case.org_unit)},
-                           f"the union did not answer the enterprise's proposal by {due_on}")
+            return Planned(
+                "raise_alert",
+                {"clock": clock, "notify": supervisors_of(session, case.org_unit)},
+                f"the union did not answer the enterprise's proposal by {due_on}",
+            )
         raise NothingDue(f"{case.label} has no escalation due")
     if ctx.policy.confirms(step.rung):
         return Planned("propose_escalation", {}, f"{step.why}; awaiting a supervisor's confirmation")
@@ -107,9 +111,13 @@ def open_the_proposal(uow: UnitOfWork, case: Case, data: dict[str, Any]) -> None
     negotiation = cast("WageNegotiation", case)
     items = data.pop("items")
     proposal = uow.open(
-        PROPOSAL, org_unit=case.org_unit, assignee=data.pop("assignee", None),
-        enterprise=negotiation.enterprise, issuing_union=data.pop("issuing_union", negotiation.issuing_union),
-        source={"kind": "negotiation", "case_id": case.id, "number": case.number}, items=items,
+        PROPOSAL,
+        org_unit=case.org_unit,
+        assignee=data.pop("assignee", None),
+        enterprise=negotiation.enterprise,
+        issuing_union=data.pop("issuing_union", negotiation.issuing_union),
+        source={"kind": "negotiation", "case_id": case.id, "number": case.number},
+        items=items,
     )
     data["rectification_case_id"] = proposal.id
     data["rectification_number"] = proposal.number
@@ -180,8 +188,13 @@ def following_context(uow: UnitOfWork, proposal: Case, negotiation: Case, step: 
     proposal's outcome only as far as the negotiation's last event)."""
     ctx = uow.ctx
     occurred_at = ctx.occurred_at if ctx.occurred_at and ctx.occurred_at >= negotiation.updated_at else None
-    return dataclasses.replace(ctx, actor_id="system", actor_role="system", occurred_at=occurred_at,
-                               reason=WHY[step].format(number=proposal.number))
+    return dataclasses.replace(
+        ctx,
+        actor_id="system",
+        actor_role="system",
+        occurred_at=occurred_at,
+        reason=WHY[step].format(number=proposal.number),
+    )
 
 
 def follow_the_proposal(uow: UnitOfWork, proposal: Case, action: str) -> None:
@@ -203,9 +216,13 @@ def unfollowed_outcomes(session: Session) -> list[tuple[UUID, UUID, str]]:
     rows = session.execute(
         select(n.c.case_id, rp.c.case_id.label("proposal_id"), rp.c.stage.label("proposal_stage"))
         .join(rp, and_(rp.c.reference == n.c.number, rp.c.kind == PROPOSAL))
-        .where(n.c.kind == KIND,
-               or_(and_(n.c.stage == "rectification_pending", rp.c.stage.in_(list(FOLLOWS_STAGE))),
-                   and_(n.c.stage.in_(REFERABLE), rp.c.stage.in_(referred))))
+        .where(
+            n.c.kind == KIND,
+            or_(
+                and_(n.c.stage == "rectification_pending", rp.c.stage.in_(list(FOLLOWS_STAGE))),
+                and_(n.c.stage.in_(REFERABLE), rp.c.stage.in_(referred)),
+            ),
+        )
         .order_by(n.c.case_id)
     )
     return [(r.case_id, r.proposal_id, FOLLOWS_STAGE[r.proposal_stage]) for r in rows]
@@ -226,12 +243,19 @@ ENGINE_SIDE = EngineSide(
     opening=count_the_document,
     supplied=frozenset({"first_of_document"}),
     actions={
-        "issue_rectification": Prepared(open_the_proposal, {
-            "items": (ITEMS, True), "issuing_union": (UNION, False), "assignee": (ASSIGNEE, False)}),
+        "issue_rectification": Prepared(
+            open_the_proposal, {"items": (ITEMS, True), "issuing_union": (UNION, False), "assignee": (ASSIGNEE, False)}
+        ),
         # The pending step decides which of these apply.
-        "confirm_escalation": Prepared(complete_the_confirmation, {
-            "acting_union": (UNION, False), "items": (ITEMS_OR_DEFAULT, False),
-            "issuing_union": (UNION, False), "assignee": (ASSIGNEE, False)}),
+        "confirm_escalation": Prepared(
+            complete_the_confirmation,
+            {
+                "acting_union": (UNION, False),
+                "items": (ITEMS_OR_DEFAULT, False),
+                "issuing_union": (UNION, False),
+                "assignee": (ASSIGNEE, False),
+            },
+        ),
     },
     reactions={(PROPOSAL, action): follow_the_proposal for action in FOLLOWS_ACTION},
 )

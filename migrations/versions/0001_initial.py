@@ -27,8 +27,9 @@ def upgrade() -> None:
         sa.Column("topic", sa.Text(), nullable=False),
         sa.Column("state", sa.LargeBinary(), nullable=False),
     )
-    op.create_index("casework_events_aggregate_idx", "casework_events", ["originator_id", "originator_version"],
-                    unique=True)
+    op.create_index(
+        "casework_events_aggregate_idx", "casework_events", ["originator_id", "originator_version"], unique=True
+    )
     op.create_table(
         "case_index",
         sa.Column("case_id", sa.Uuid(), primary_key=True),
@@ -96,6 +97,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("projection_tracking", "case_numbers", "command_log", "person_reservations",
-                  "case_statistics", "open_clocks", "case_index", "casework_events"):
+    for table in (
+        "projection_tracking",
+        "case_numbers",
+        "command_log",
+        "person_reservations",
+        "case_statistics",
+        "open_clocks",
+        "case_index",
+        "casework_events",
+    ):
         op.drop_table(table)

@@ -23,8 +23,15 @@ from engine.clock import FixedClock
 from engine.registry import CASE_TYPES
 from engine.service import Casework
 
-TABLES = ("casework_events", "case_index", "open_clocks", "case_statistics", "command_log", "case_numbers",
-          "person_reservations")
+TABLES = (
+    "casework_events",
+    "case_index",
+    "open_clocks",
+    "case_statistics",
+    "command_log",
+    "case_numbers",
+    "person_reservations",
+)
 """Every table a command writes: a refused command must leave each of them as it was."""
 
 ERROR_KEYS = {"status", "code", "message"}
@@ -46,8 +53,9 @@ class Caller:
     def get(self, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> TestResponse:
         return self.client.get(path, headers=self._headers(headers), **kwargs)
 
-    def post(self, path: str, json: Any = None, *, headers: dict[str, str] | None = None,
-             **kwargs: Any) -> TestResponse:
+    def post(
+        self, path: str, json: Any = None, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> TestResponse:
         if json is not None:
             kwargs["json"] = json
         return self.client.post(path, headers=self._headers(headers), **kwargs)
@@ -99,20 +107,34 @@ def dispute(**overrides: Any) -> dict[str, Any]:
 
 
 def offer(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"enterprise": {"name": "苏州示例电子有限公司", "employees": 300},
-                            "issuing_union": "姑苏区总工会", "document_number": "姑工要〔2026〕1号"}
+    body: dict[str, Any] = {
+        "enterprise": {"name": "苏州示例电子有限公司", "employees": 300},
+        "issuing_union": "姑苏区总工会",
+        "document_number": "姑工要〔2026〕1号",
+    }
     body.update(overrides)
     return body
 
 
 def items(today: date, count: int = 1) -> list[dict[str, Any]]:
-    return [{"category": "collective_contract", "description": f"拒不应约 {n}", "legal_basis": "集体合同规定第三十二条",
-             "deadline": (today + timedelta(days=60)).isoformat()} for n in range(1, count + 1)]
+    return [
+        {
+            "category": "collective_contract",
+            "description": f"拒不应约 {n}",
+            "legal_basis": "集体合同规定第三十二条",
+            "deadline": (today + timedelta(days=60)).isoformat(),
+        }
+        for n in range(1, count + 1)
+    ]
 
 
 def rectification(today: date, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"enterprise": {"name": "苏州示例纺织有限公司"}, "issuing_union": "姑苏区总工会",
-                            "source": {"kind": "inspection"}, "items": items(today)}
+    body: dict[str, Any] = {
+        "enterprise": {"name": "苏州示例纺织有限公司"},
+        "issuing_union": "姑苏区总工会",
+        "source": {"kind": "inspection"},
+        "items": items(today),
+    }
     body.update(overrides)
     return body
 
@@ -203,8 +225,9 @@ class Walk:
         self.stages[kind].add(case["stage"])
         return case
 
-    def __call__(self, case: dict[str, Any], action: str, who: str, *, days: int = 0,
-                 reason: str | None = None, **body: Any) -> dict[str, Any]:
+    def __call__(
+        self, case: dict[str, Any], action: str, who: str, *, days: int = 0, reason: str | None = None, **body: Any
+    ) -> dict[str, Any]:
         """Run `action` on `case` (as last returned) after `days`; returns the case as the command left it."""
         self.clock.advance(days=days)
         caller = self.callers[who]
@@ -212,8 +235,9 @@ class Walk:
         payload = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in body.items()}
         if reason is not None:
             payload["reason"] = reason
-        response = caller.post(command_path(kind, case["case_id"], action), payload,
-                               headers={"If-Match": etag(case["version"])})
+        response = caller.post(
+            command_path(kind, case["case_id"], action), payload, headers={"If-Match": etag(case["version"])}
+        )
         assert response.status_code == 200, (action, response.get_json())
         after = response.get_json()
         a = CASE_TYPES[kind].TABLE.actions[action]

@@ -23,26 +23,36 @@ def test_me_is_the_caller_without_any_secret(api: ApiWorld) -> None:
         response = caller.get("/me")
         assert response.status_code == 200, name
         me = response.get_json()
-        assert (me["user_id"], me["role"], me["org_unit"], me["active"]) == (caller.user_id, caller.role,
-                                                                              caller.org_unit, True)
+        assert (me["user_id"], me["role"], me["org_unit"], me["active"]) == (
+            caller.user_id,
+            caller.role,
+            caller.org_unit,
+            True,
+        )
         assert me["name"] == name and not {"token", "token_hash"} & set(me)
         assert caller.token not in response.get_data(as_text=True)
 
 
 def test_the_org_tree_is_the_callers_unit_and_below(api: ApiWorld) -> None:
     names = dict(ORGS)
-    for who, expected in (("admin", ["suzhou.gusu", "suzhou.gusu.shuangta"]),
-                          ("shuangta_mediator", ["suzhou.gusu.shuangta"]),
-                          ("wuzhong_mediator", ["suzhou.wuzhong"]),
-                          ("city_supervisor", sorted(names))):
+    for who, expected in (
+        ("admin", ["suzhou.gusu", "suzhou.gusu.shuangta"]),
+        ("shuangta_mediator", ["suzhou.gusu.shuangta"]),
+        ("wuzhong_mediator", ["suzhou.wuzhong"]),
+        ("city_supervisor", sorted(names)),
+    ):
         orgs = api[who].get("/orgs").get_json()
         assert [o["path"] for o in orgs] == expected, who
         for org in orgs:
             assert org["name"] == names[org["path"]]
             assert org["parent"] == (org["path"].rpartition(".")[0] or None)
     levels = {o["path"]: o["level"] for o in api["city_supervisor"].get("/orgs").get_json()}
-    assert levels == {"suzhou": "city", "suzhou.gusu": "district", "suzhou.gusu.shuangta": "street",
-                      "suzhou.wuzhong": "district"}
+    assert levels == {
+        "suzhou": "city",
+        "suzhou.gusu": "district",
+        "suzhou.gusu.shuangta": "street",
+        "suzhou.wuzhong": "district",
+    }
 
 
 def test_admins_add_org_units_only_below_their_own(api: ApiWorld) -> None:
@@ -50,20 +60,25 @@ def test_admins_add_org_units_only_below_their_own(api: ApiWorld) -> None:
     created = admin.post("/orgs", {"path": "suzhou.gusu.pingjiang", "name": "平江街道总工会"})
     assert created.status_code == 201
     assert {k: created.get_json()[k] for k in ("path", "level", "parent")} == {
-        "path": "suzhou.gusu.pingjiang", "level": "street", "parent": "suzhou.gusu"}
+        "path": "suzhou.gusu.pingjiang",
+        "level": "street",
+        "parent": "suzhou.gusu",
+    }
     enterprise = admin.post("/orgs", {"path": "suzhou.gusu.pingjiang.acme", "name": "某公司工会"})
     assert enterprise.status_code == 201 and enterprise.get_json()["level"] == "enterprise"
     assert "suzhou.gusu.pingjiang.acme" in [o["path"] for o in admin.get("/orgs").get_json()]
 
     for path in ("suzhou.wuzhong.mudu", "suzhou.gusu", "suzhou.new", "elsewhere"):
         check_error(admin.post("/orgs", {"path": path, "name": "x"}), 403, "forbidden")
-    for body, field in (({"path": "suzhou.gusu.shuangta", "name": "重复"}, "path"),
-                        ({"path": "suzhou.gusu.Bad Name", "name": "x"}, "path"),
-                        ({"path": "suzhou.gusu.nowhere.unit", "name": "x"}, "path"),
-                        ({"path": "suzhou.gusu.ok", "name": ""}, "name"),
-                        ({"path": "suzhou.gusu.ok", "name": "x", "level": "galaxy"}, "level"),
-                        ({"path": "suzhou.gusu.ok", "name": "x", "colour": "red"}, "colour"),
-                        ({"name": "x"}, "path")):
+    for body, field in (
+        ({"path": "suzhou.gusu.shuangta", "name": "重复"}, "path"),
+        ({"path": "suzhou.gusu.Bad Name", "name": "x"}, "path"),
+        ({"path": "suzhou.gusu.nowhere.unit", "name": "x"}, "path"),
+        ({"path": "suzhou.gusu.ok", "name": ""}, "name"),
+        ({"path": "suzhou.gusu.ok", "name": "x", "level": "galaxy"}, "level"),
+        ({"path": "suzhou.gusu.ok", "name": "x", "colour": "red"}, "colour"),
+        ({"name": "x"}, "path"),
+    ):
         assert field in check_error(admin.post("/orgs", body), 422)["fields"], body
     for who in ("supervisor", "city_supervisor", "auditor"):
         body = check_error(api[who].post("/orgs", {"path": "suzhou.gusu.x", "name": "x"}), 403, "forbidden")
@@ -80,17 +95,21 @@ def test_users_are_listed_and_made_by_admins_with_a_token_shown_once_and_stored_
     for who in ("supervisor", "mediator", "auditor", "city_supervisor"):
         assert check_error(api[who].get("/users"), 403, "forbidden")["roles"] == ["admin"]
 
-    response = admin.post("/users", {"user_id": "zhang.wei@gusu", "name": "张伟", "role": "mediator",
-                                     "org_unit": "suzhou.gusu.shuangta"})
+    response = admin.post(
+        "/users", {"user_id": "zhang.wei@gusu", "name": "张伟", "role": "mediator", "org_unit": "suzhou.gusu.shuangta"}
+    )
     assert response.status_code == 201
     created = response.get_json()
     token = created["token"]
     assert (created["user_id"], created["role"], created["active"], created["created_by"]) == (
-        "zhang.wei@gusu", "mediator", True, admin.user_id)
+        "zhang.wei@gusu",
+        "mediator",
+        True,
+        admin.user_id,
+    )
     me = _me(api.client, token)
     assert me.status_code == 200 and me.get_json()["user_id"] == "zhang.wei@gusu"
-    opened = api.client.post(collection("labor_dispute"), json=dispute(),
-                             headers={"Authorization": f"Bearer {token}"})
+    opened = api.client.post(collection("labor_dispute"), json=dispute(), headers={"Authorization": f"Bearer {token}"})
     assert opened.status_code == 201 and opened.get_json()["org_unit"] == "suzhou.gusu.shuangta"
     assert token not in admin.get("/users").get_data(as_text=True)  # shown only once
 
@@ -101,19 +120,22 @@ def test_users_are_listed_and_made_by_admins_with_a_token_shown_once_and_stored_
     assert stored == hashlib.sha256(token.encode()).hexdigest()
 
     for body, status, field in (
-            ({"user_id": "x1", "name": "x", "role": "mediator", "org_unit": "suzhou.wuzhong"}, 403, None),
-            ({"user_id": "x1", "name": "x", "role": "mediator", "org_unit": "suzhou"}, 403, None),
-            ({"user_id": "zhang.wei@gusu", "name": "x", "role": "mediator", "org_unit": "suzhou.gusu"}, 422, "user_id"),
-            ({"user_id": "x1", "name": "x", "role": "boss", "org_unit": "suzhou.gusu"}, 422, "role"),
-            ({"user_id": "x1", "name": "x", "role": "mediator", "org_unit": "suzhou.gusu.nowhere"}, 422, "org_unit"),
-            ({"user_id": "bad id!", "name": "x", "role": "mediator", "org_unit": "suzhou.gusu"}, 422, "user_id"),
-            ({"user_id": "x1", "name": "x", "role": "mediator", "org_unit": "suzhou.gusu", "token": "mine"}, 422,
-             "token")):
+        ({"user_id": "x1", "name": "x", "role": "mediator", "org_unit": "suzhou.wuzhong"}, 403, None),
+        ({"user_id": "x1", "name": "x", "role": "mediator", "org_unit": "suzhou"}, 403, None),
+        ({"user_id": "zhang.wei@gusu", "name": "x", "role": "mediator", "org_unit": "suzhou.gusu"}, 422, "user_id"),
+        ({"user_id": "x1", "name": "x", "role": "boss", "org_unit": "suzhou.gusu"}, 422, "role"),
+        ({"user_id": "x1", "name": "x", "role": "mediator", "org_unit": "suzhou.gusu.nowhere"}, 422, "org_unit"),
+        ({"user_id": "bad id!", "name": "x", "role": "mediator", "org_unit": "suzhou.gusu"}, 422, "user_id"),
+        ({"user_id": "x1", "name": "x", "role": "mediator", "org_unit": "suzhou.gusu", "token": "mine"}, 422, "token"),
+    ):
         error = check_error(admin.post("/users", body), status)
         if field:
             assert field in error["fields"], body
-    check_error(api["supervisor"].post("/users", {"user_id": "x1", "name": "x", "role": "mediator",
-                                                  "org_unit": "suzhou.gusu"}), 403, "forbidden")
+    check_error(
+        api["supervisor"].post("/users", {"user_id": "x1", "name": "x", "role": "mediator", "org_unit": "suzhou.gusu"}),
+        403,
+        "forbidden",
+    )
     assert len(admin.get("/users").get_json()) == len(expected) + 1
 
 
@@ -167,10 +189,14 @@ def test_an_admin_who_rotates_another_users_token_is_on_the_record_for_admins_an
     admin.post(f"/users/{api['caseworker'].user_id}/deactivate")
 
     for reader in (auditor, admin):
-        assert _changes(reader)[:2] == [("caseworker", "deactivated", admin.user_id, "admin"),
-                                        ("mediator", "token_issued", admin.user_id, "admin")]
+        assert _changes(reader)[:2] == [
+            ("caseworker", "deactivated", admin.user_id, "admin"),
+            ("mediator", "token_issued", admin.user_id, "admin"),
+        ]
         assert _changes(reader, f"/users/{mediator.user_id}/changes") == [
-            ("mediator", "token_issued", admin.user_id, "admin"), ("mediator", "created", "tests", "admin")]
+            ("mediator", "token_issued", admin.user_id, "admin"),
+            ("mediator", "created", "tests", "admin"),
+        ]
         assert _changes(reader, user_id=mediator.user_id) == _changes(reader, f"/users/{mediator.user_id}/changes")
     entry = auditor.get(f"/users/{mediator.user_id}/changes").get_json()["items"][0]
     assert entry["detail"] == {} and entry["recorded_at"] == api.clock.now().isoformat()
@@ -188,7 +214,8 @@ def test_an_admin_who_rotates_another_users_token_is_on_the_record_for_admins_an
     check_error(wuzhong.get(f"/users/{mediator.user_id}/changes"), 404, "not_found")
     check_error(auditor.get("/users/nobody/changes"), 404, "not_found")
     assert {user for user, *_ in _changes(auditor, limit=200)} == {
-        c.user_id for c in api.callers.values() if c.org_unit.startswith("suzhou.gusu")}
+        c.user_id for c in api.callers.values() if c.org_unit.startswith("suzhou.gusu")
+    }
 
 
 def test_the_record_is_read_a_page_at_a_time(api: ApiWorld) -> None:
@@ -205,8 +232,16 @@ def test_the_record_is_read_a_page_at_a_time(api: ApiWorld) -> None:
         if cursor is None:
             break
     assert seen == everything["items"]
-    for query in ("limit=0", "limit=201", "cursor=0", "cursor=x", f"cursor={2**31}", f"cursor={2**62}", "colour=red",
-                  "user_id="):
+    for query in (
+        "limit=0",
+        "limit=201",
+        "cursor=0",
+        "cursor=x",
+        f"cursor={2**31}",
+        f"cursor={2**62}",
+        "colour=red",
+        "user_id=",
+    ):
         field = "query." + query.split("=")[0]
         assert field in check_error(auditor.get(f"/account-changes?{query}"), 422)["fields"], query
 
@@ -214,8 +249,9 @@ def test_the_record_is_read_a_page_at_a_time(api: ApiWorld) -> None:
 def test_the_system_role_cannot_be_given_to_a_user_over_http(api: ApiWorld) -> None:
     admin = api["admin"]
     before = admin.get("/account-changes?limit=200").get_json()["items"]
-    created = admin.post("/users", {"user_id": "robot", "name": "调度程序", "role": "system",
-                                    "org_unit": "suzhou.gusu"})
+    created = admin.post(
+        "/users", {"user_id": "robot", "name": "调度程序", "role": "system", "org_unit": "suzhou.gusu"}
+    )
     assert "scheduler" in check_error(created, 422)["fields"]["role"]
     changed = _patch(admin, api["mediator"].user_id, {"role": "system"})
     assert "scheduler" in check_error(changed, 422)["fields"]["role"]
@@ -227,28 +263,45 @@ def test_the_system_role_cannot_be_given_to_a_user_over_http(api: ApiWorld) -> N
 def test_a_system_user_from_an_earlier_demo_cannot_sign_in(api: ApiWorld) -> None:
     token = "cw_kept-from-an-earlier-demo"
     with api.cw.write_transaction() as session:
-        session.execute(insert(users).values(user_id="system", name="调度程序", role="system", org_unit="suzhou.gusu",
-                                             token_hash=hashlib.sha256(token.encode()).hexdigest(), active=True,
-                                             created_at=api.clock.now(), created_by="demo"))
+        session.execute(
+            insert(users).values(
+                user_id="system",
+                name="调度程序",
+                role="system",
+                org_unit="suzhou.gusu",
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                active=True,
+                created_at=api.clock.now(),
+                created_by="demo",
+            )
+        )
     check_error(_me(api.client, token), 401, "unauthorized")
-    check_error(api.client.post(collection("labor_dispute"), json=dispute(),
-                                headers={"Authorization": f"Bearer {token}"}), 401, "unauthorized")
+    check_error(
+        api.client.post(collection("labor_dispute"), json=dispute(), headers={"Authorization": f"Bearer {token}"}),
+        401,
+        "unauthorized",
+    )
 
 
 def test_admins_change_a_users_name_role_and_unit_on_the_record(api: ApiWorld) -> None:
     admin, negotiator = api["admin"], api["negotiator"]
-    response = _patch(admin, negotiator.user_id, {"name": "李强", "role": "supervisor",
-                                                  "org_unit": "suzhou.gusu.shuangta"})
+    response = _patch(
+        admin, negotiator.user_id, {"name": "李强", "role": "supervisor", "org_unit": "suzhou.gusu.shuangta"}
+    )
     assert response.status_code == 200, response.get_json()
     assert {k: response.get_json()[k] for k in ("name", "role", "org_unit")} == {
-        "name": "李强", "role": "supervisor", "org_unit": "suzhou.gusu.shuangta"}
+        "name": "李强",
+        "role": "supervisor",
+        "org_unit": "suzhou.gusu.shuangta",
+    }
     me = negotiator.get("/me").get_json()  # the same token, the new role and unit
     assert (me["role"], me["org_unit"]) == ("supervisor", "suzhou.gusu.shuangta")
     items = api["auditor"].get(f"/users/{negotiator.user_id}/changes").get_json()["items"]
     assert [(c["change"], c["detail"], c["actor_id"]) for c in items[:3]] == [
         ("unit_changed", {"org_unit": {"old": "suzhou.gusu", "new": "suzhou.gusu.shuangta"}}, admin.user_id),
         ("role_changed", {"role": {"old": "negotiator", "new": "supervisor"}}, admin.user_id),
-        ("name_changed", {"name": {"old": "negotiator", "new": "李强"}}, admin.user_id)]
+        ("name_changed", {"name": {"old": "negotiator", "new": "李强"}}, admin.user_id),
+    ]
 
     user = api["inspector"].user_id
     check_error(_patch(admin, user, {"org_unit": "suzhou.wuzhong"}), 403, "forbidden")  # out of the admin's reach
@@ -271,7 +324,9 @@ def test_a_reactivated_user_signs_in_again_and_both_switches_are_on_the_record(a
     assert caseworker.get("/me").status_code == 200
     assert admin.post(f"/users/{caseworker.user_id}/reactivate").status_code == 200  # already active: no entry
     assert _changes(admin, f"/users/{caseworker.user_id}/changes") == [
-        ("caseworker", "reactivated", admin.user_id, "admin"), ("caseworker", "deactivated", admin.user_id, "admin"),
-        ("caseworker", "created", "tests", "admin")]
+        ("caseworker", "reactivated", admin.user_id, "admin"),
+        ("caseworker", "deactivated", admin.user_id, "admin"),
+        ("caseworker", "created", "tests", "admin"),
+    ]
     check_error(api["wuzhong_admin"].post(f"/users/{caseworker.user_id}/reactivate"), 404, "not_found")
     check_error(api["auditor"].post(f"/users/{caseworker.user_id}/reactivate"), 403, "forbidden")

@@ -25,8 +25,11 @@ def _history_case(api: ApiWorld) -> dict[str, Any]:
     api.clock.advance(days=1)
     med.post(command_path("labor_dispute", case["case_id"], "accept"), {})
     api.clock.advance(days=1)
-    response = api["supervisor"].post(command_path("labor_dispute", case["case_id"], "withdraw"),
-                                      {"reason": "申请人与企业自行和解"}, headers={"Idempotency-Key": "withdraw-1"})
+    response = api["supervisor"].post(
+        command_path("labor_dispute", case["case_id"], "withdraw"),
+        {"reason": "申请人与企业自行和解"},
+        headers={"Idempotency-Key": "withdraw-1"},
+    )
     assert response.status_code == 200
     return response.get_json()
 
@@ -81,8 +84,16 @@ def test_a_case_as_of_a_version_or_a_recorded_time(api: ApiWorld, start_time: An
         assert (response.get_json()["stage"], response.get_json()["version"]) == (stage, version)
         assert response.headers["ETag"] == etag(version)
     at_v1 = sup.get(f"{base}?version=1").get_json()
-    assert at_v1["allowed_actions"] == ["accept", "decline", "withdraw", "assign", "add_note", "link_case",
-                                        "pause_clock", "extend_clock"]  # no clock is paused: nothing to resume
+    assert at_v1["allowed_actions"] == [
+        "accept",
+        "decline",
+        "withdraw",
+        "assign",
+        "add_note",
+        "link_case",
+        "pause_clock",
+        "extend_clock",
+    ]  # no clock is paused: nothing to resume
     assert [c["name"] for c in at_v1["clocks"]] == ["acceptance"]
 
     for hours, stage in ((1, "filed"), (30, "accepted"), (24 * 5, "withdrawn")):
@@ -94,8 +105,7 @@ def test_a_case_as_of_a_version_or_a_recorded_time(api: ApiWorld, start_time: An
     assert body["current_version"] == 3
     before = (start_time - timedelta(days=1)).isoformat()
     check_error(sup.get(base, query_string={"at": before}), 404, "not_found")
-    for query in ("", "version=1&at=2026-03-02T10:00:00%2B08:00", "version=0", "at=2026-03-02T10:00:00",
-                  "version=x"):
+    for query in ("", "version=1&at=2026-03-02T10:00:00%2B08:00", "version=0", "at=2026-03-02T10:00:00", "version=x"):
         check_error(sup.get(f"{base}?{query}"), 422, "invalid_request")
     check_error(api["admin"].get(f"{base}?version=1"), 403, "forbidden")
 
@@ -128,7 +138,7 @@ def test_changing_one_stored_byte_is_named_by_verification_over_http(api: ApiWor
         row = next(r for r in rows if _uuid(r.originator_id) == UUID(case["case_id"]) and r.originator_version == 2)
         state = bytes(row.state)
         at = state.index(b'"actor_id":"') + len(b'"actor_id":"')
-        tampered = state[:at] + bytes([state[at] ^ 0x01]) + state[at + 1:]
+        tampered = state[:at] + bytes([state[at] ^ 0x01]) + state[at + 1 :]
         session.execute(text("update casework_events set state = :s where id = :i"), {"s": tampered, "i": row.id})
 
     for who in ("auditor", "supervisor"):
@@ -150,8 +160,14 @@ def test_the_dossier_csv_holds_the_state_and_every_event_masked_for_the_reader(a
         assert response.status_code == 200 and response.mimetype == "text/csv"
         assert response.headers["Content-Disposition"] == f'attachment; filename="{case["number"]}-dossier.csv"'
         rows = csv_rows(response)
-        assert rows[0] == ["# case", case["number"], "labor_dispute", "withdrawn", "version 3",
-                           f"head {case['head_hash']}"]
+        assert rows[0] == [
+            "# case",
+            case["number"],
+            "labor_dispute",
+            "withdrawn",
+            "version 3",
+            f"head {case['head_hash']}",
+        ]
         state = json.loads(rows[1][1])
         assert rows[1][0] == "# state" and state["org_unit"] == "suzhou.gusu"
         header, events = rows[2], [dict(zip(rows[2], r, strict=True)) for r in rows[3:]]
@@ -175,8 +191,10 @@ def test_store_verification_covers_the_callers_unit_and_the_whole_store_only_at_
         row = next(r for r in rows if _uuid(r.originator_id) == UUID(away["case_id"]))
         state = bytes(row.state)
         at = state.index(b'"actor_id":"') + len(b'"actor_id":"')
-        session.execute(text("update casework_events set state = :s where id = :i"),
-                        {"s": state[:at] + bytes([state[at] ^ 0x01]) + state[at + 1:], "i": row.id})
+        session.execute(
+            text("update casework_events set state = :s where id = :i"),
+            {"s": state[:at] + bytes([state[at] ^ 0x01]) + state[at + 1 :], "i": row.id},
+        )
     district = api["auditor"].get("/verification").get_json()
     assert district == {"ok": True, "cases": 1, "events": home["version"], "first_break": None}
     city = api["city_supervisor"].get("/verification").get_json()

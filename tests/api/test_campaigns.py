@@ -35,14 +35,20 @@ def _no_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def enterprises(n: int) -> list[dict[str, Any]]:
-    return [{"name": f"苏州示例{i:02d}有限公司", "credit_code": credit_code(i, "91320500MA1X"), "employees": 50 + i}
-            for i in range(1, n + 1)]
+    return [
+        {"name": f"苏州示例{i:02d}有限公司", "credit_code": credit_code(i, "91320500MA1X"), "employees": 50 + i}
+        for i in range(1, n + 1)
+    ]
 
 
 def campaign(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"document_number": DOCUMENT, "issuing_union": "姑苏区总工会", "org_unit": "suzhou.gusu",
-                            "terms": {"wage_increase_pct": "5", "minimum_wage": "2490.00"},
-                            "enterprises": enterprises(3)}
+    body: dict[str, Any] = {
+        "document_number": DOCUMENT,
+        "issuing_union": "姑苏区总工会",
+        "org_unit": "suzhou.gusu",
+        "terms": {"wage_increase_pct": "5", "minimum_wage": "2490.00"},
+        "enterprises": enterprises(3),
+    }
     body.update(overrides)
     return body
 
@@ -56,8 +62,10 @@ def from_csv(text: str, **overrides: Any) -> dict[str, Any]:
 def stored(cw: Casework) -> dict[str, int]:
     """Rows of the campaign tables and of every table a command writes."""
     with cw.read_transaction() as session:
-        found = {t.name: session.execute(select(func.count()).select_from(t)).scalar_one()
-                 for t in (campaigns, campaign_targets)}
+        found = {
+            t.name: session.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (campaigns, campaign_targets)
+        }
     return found | count_rows(cw)
 
 
@@ -104,8 +112,10 @@ def test_the_same_enterprise_twice_is_named_with_the_row_it_repeats(api: ApiWorl
     listed.append({"name": "苏州无码公司"})
     listed.append({"name": "苏州无码公司"})
     error = refused(api, campaign(enterprises=listed), code="invalid_campaign")
-    assert error["fields"] == {"enterprises[3]": "lists the same enterprise as enterprises[0]",
-                               "enterprises[6]": "lists the same enterprise as enterprises[5]"}
+    assert error["fields"] == {
+        "enterprises[3]": "lists the same enterprise as enterprises[0]",
+        "enterprises[6]": "lists the same enterprise as enterprises[5]",
+    }
 
 
 @pytest.mark.parametrize("which", ["both", "neither"])
@@ -121,14 +131,17 @@ def test_an_empty_list_is_named(api: ApiWorld) -> None:
     assert refused(api, campaign(enterprises=[]))["fields"] == {"enterprises": "at least one enterprise is required"}
 
 
-@pytest.mark.parametrize(("terms", "named"), [
-    ({"wage_increase_pct": "150"}, {"terms.wage_increase_pct"}),
-    ({"wage_increase_pct": "-101", "minimum_wage": "0"}, {"terms.wage_increase_pct", "terms.minimum_wage"}),
-    ({"wage_increase_pct": "five"}, {"terms.wage_increase_pct"}),
-    ({"minimum_wage": "-2490"}, {"terms.minimum_wage"}),
-    ({"wage_increase_pct": True}, {"terms.wage_increase_pct"}),
-    ({"bonus": "1"}, {"terms.bonus"}),
-])
+@pytest.mark.parametrize(
+    ("terms", "named"),
+    [
+        ({"wage_increase_pct": "150"}, {"terms.wage_increase_pct"}),
+        ({"wage_increase_pct": "-101", "minimum_wage": "0"}, {"terms.wage_increase_pct", "terms.minimum_wage"}),
+        ({"wage_increase_pct": "five"}, {"terms.wage_increase_pct"}),
+        ({"minimum_wage": "-2490"}, {"terms.minimum_wage"}),
+        ({"wage_increase_pct": True}, {"terms.wage_increase_pct"}),
+        ({"bonus": "1"}, {"terms.bonus"}),
+    ],
+)
 def test_bad_terms_are_named(api: ApiWorld, terms: dict[str, Any], named: set[str]) -> None:
     error = refused(api, campaign(terms=terms))
     assert set(error["fields"]) == named, error
@@ -136,8 +149,10 @@ def test_bad_terms_are_named(api: ApiWorld, terms: dict[str, Any], named: set[st
 
 def test_the_range_of_the_terms_is_the_aggregates_own(api: ApiWorld) -> None:
     error = refused(api, campaign(terms={"wage_increase_pct": "150", "minimum_wage": "0"}), code="invalid_campaign")
-    assert error["fields"] == {"terms.wage_increase_pct": "must be a percentage from -100 to 100",
-                               "terms.minimum_wage": "must be a positive amount in CNY"}
+    assert error["fields"] == {
+        "terms.wage_increase_pct": "must be a percentage from -100 to 100",
+        "terms.minimum_wage": "must be a positive amount in CNY",
+    }
 
 
 def test_an_unknown_field_is_named(api: ApiWorld) -> None:
@@ -167,20 +182,22 @@ def test_a_csv_without_a_name_column_or_with_a_bad_number_is_named(api: ApiWorld
 
 
 def test_every_bad_line_of_a_csv_and_an_unclosed_quote_are_named_by_the_texts_own_lines(api: ApiWorld) -> None:
-    text = ("企业名称,统一社会信用代码,职工人数\n"
-            f"苏州甲公司,{credit_code(1)},12\n"
-            f",{credit_code(2)},5\n"
-            f"苏州乙公司,{credit_code(3)},十二\n"
-            f"苏州丙公司,{credit_code(1)},3\n"
-            f'"苏州丁公司,{credit_code(4)},4\n'
-            f"苏州戊公司,{credit_code(5)},5\n")
+    text = (
+        "企业名称,统一社会信用代码,职工人数\n"
+        f"苏州甲公司,{credit_code(1)},12\n"
+        f",{credit_code(2)},5\n"
+        f"苏州乙公司,{credit_code(3)},十二\n"
+        f"苏州丙公司,{credit_code(1)},3\n"
+        f'"苏州丁公司,{credit_code(4)},4\n'
+        f"苏州戊公司,{credit_code(5)},5\n"
+    )
     error = refused(api, from_csv(text), code="invalid_campaign")
     assert error["fields"] == {
         "line 3.name": "is required",
         "line 4.employees": "'十二' is not a whole number",
         "line 5": "lists the same enterprise as line 2",
         "line 6": "unclosed quote: the quoted cell opened on this line runs on to the end of the file "
-                  "(a cell may not hold a line break)",
+        "(a cell may not hold a line break)",
     }
 
 
@@ -238,7 +255,10 @@ def test_without_a_scheduler_the_campaign_is_stored_and_503_names_it(api: ApiWor
     assert found["campaign_id"] == campaign_id
     assert found["counts"] == {"total": 7, "opened": 0, "failed": 0, "pending": 7}
     assert (found["document_number"], found["issuing_union"], found["org_unit"]) == (
-        DOCUMENT, "姑苏区总工会", "suzhou.gusu")
+        DOCUMENT,
+        "姑苏区总工会",
+        "suzhou.gusu",
+    )
     assert found["terms"] == {"wage_increase_pct": "5", "minimum_wage": "2490.00"}
     assert (found["created_by"], found["assignee"]) == ("negotiator", "negotiator")
     assert found["flow_run_id"] is None and found["run"] is None and found["finished_at"] is None
@@ -259,8 +279,9 @@ def test_without_a_scheduler_the_campaign_is_stored_and_503_names_it(api: ApiWor
 def test_the_newest_campaign_is_listed_first(api: ApiWorld) -> None:
     first = unavailable(api, campaign())
     api.clock.advance(hours=1)
-    second = unavailable(api, campaign(document_number="姑工要〔2026〕32号", org_unit="suzhou.gusu.shuangta"),
-                         who="supervisor")
+    second = unavailable(
+        api, campaign(document_number="姑工要〔2026〕32号", org_unit="suzhou.gusu.shuangta"), who="supervisor"
+    )
     items = api["negotiator"].get("/campaigns").get_json()["items"]
     assert [c["campaign_id"] for c in items] == [second, first]
     shuangta = api["shuangta_mediator"].get("/campaigns").get_json()["items"]
@@ -268,18 +289,26 @@ def test_the_newest_campaign_is_listed_first(api: ApiWorld) -> None:
 
 
 def test_a_csv_with_chinese_headers(api: ApiWorld) -> None:
-    text = ("\ufeff企业名称,统一社会信用代码,职工人数\n"
-            "苏州甲精密机械有限公司,91320500MA1AAAAAAL,120\n"
-            "\n"
-            " 苏州乙电子有限公司 ,,\n"
-            "苏州丙纺织有限公司,91320500MA1CCCCCCB,0\n")
+    text = (
+        "\ufeff企业名称,统一社会信用代码,职工人数\n"
+        "苏州甲精密机械有限公司,91320500MA1AAAAAAL,120\n"
+        "\n"
+        " 苏州乙电子有限公司 ,,\n"
+        "苏州丙纺织有限公司,91320500MA1CCCCCCB,0\n"
+    )
     campaign_id = unavailable(api, from_csv(text))
     assert api["negotiator"].get(f"/campaigns/{campaign_id}").get_json()["counts"] == {
-        "total": 3, "opened": 0, "failed": 0, "pending": 3}
+        "total": 3,
+        "opened": 0,
+        "failed": 0,
+        "pending": 3,
+    }
     with api.cw.read_transaction() as session:
-        rows = session.execute(select(campaign_targets.c.seq, campaign_targets.c.enterprise)
-                               .where(campaign_targets.c.campaign_id == uuid.UUID(campaign_id))
-                               .order_by(campaign_targets.c.seq)).all()
+        rows = session.execute(
+            select(campaign_targets.c.seq, campaign_targets.c.enterprise)
+            .where(campaign_targets.c.campaign_id == uuid.UUID(campaign_id))
+            .order_by(campaign_targets.c.seq)
+        ).all()
     assert [(r.seq, json.loads(r.enterprise)) for r in rows] == [
         (1, {"name": "苏州甲精密机械有限公司", "credit_code": "91320500MA1AAAAAAL", "employees": 120}),
         (2, {"name": "苏州乙电子有限公司", "credit_code": "", "employees": None}),
@@ -291,8 +320,14 @@ def test_a_csv_with_chinese_headers(api: ApiWorld) -> None:
 
 
 def test_another_units_campaign_and_an_unknown_id_are_404(api: ApiWorld) -> None:
-    other = create_campaign(api.cw, Actor("wuzhong-negotiator", "negotiator"), document_number="吴工要〔2026〕1号",
-                            issuing_union="吴中区总工会", org_unit="suzhou.wuzhong", enterprises=enterprises(2))
+    other = create_campaign(
+        api.cw,
+        Actor("wuzhong-negotiator", "negotiator"),
+        document_number="吴工要〔2026〕1号",
+        issuing_union="吴中区总工会",
+        org_unit="suzhou.wuzhong",
+        enterprises=enterprises(2),
+    )
     other_id = str(other.campaign_id)
     for who in ("negotiator", "supervisor", "shuangta_mediator"):
         check_error(api[who].get(f"/campaigns/{other_id}"), 404, "not_found")
@@ -358,8 +393,11 @@ def test_a_campaign_takes_the_enterprises_and_terms_an_offer_takes(api: ApiWorld
     enterprise = {"name": "苏州示例电子有限公司", "credit_code": "9132 0500 MA1X XXXX XC", "employees": None}
     terms = {"wage_increase_pct": "-1.5", "other": "带薪年休假" * 600}
     assert api["negotiator"].post("/negotiations", offer(enterprise=enterprise, terms=terms)).status_code == 201
-    check_error(api["negotiator"].post("/campaigns", campaign(enterprises=[enterprise], terms=terms)), 503,
-                "scheduler_unavailable")  # stored: the body was accepted
+    check_error(
+        api["negotiator"].post("/campaigns", campaign(enterprises=[enterprise], terms=terms)),
+        503,
+        "scheduler_unavailable",
+    )  # stored: the body was accepted
     texts = {**enterprise, "employees": "120"}
     offered = check_error(api["negotiator"].post("/negotiations", offer(enterprise=texts)), 422)
     assert list(offered["fields"]) == ["enterprise.employees"]

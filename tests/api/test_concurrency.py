@@ -30,7 +30,8 @@ def _note(case: dict[str, Any]) -> str:
 
 
 def test_a_stale_if_match_is_412_naming_the_current_version_and_appends_nothing(
-        api: ApiWorld, case: dict[str, Any]) -> None:
+    api: ApiWorld, case: dict[str, Any]
+) -> None:
     med = api["mediator"]
     first = med.post(_note(case), {"text": "一"}, headers={"If-Match": etag(1)})
     assert first.status_code == 200 and first.headers["ETag"] == etag(2)
@@ -47,7 +48,8 @@ def test_a_stale_if_match_is_412_naming_the_current_version_and_appends_nothing(
 
 
 def test_a_repeated_idempotency_key_returns_the_first_response_and_appends_nothing(
-        api: ApiWorld, case: dict[str, Any]) -> None:
+    api: ApiWorld, case: dict[str, Any]
+) -> None:
     med = api["mediator"]
     key = {"Idempotency-Key": "note-7f3a"}
     first = med.post(_note(case), {"text": "第一次"}, headers=key)
@@ -64,12 +66,18 @@ def test_a_repeated_idempotency_key_returns_the_first_response_and_appends_nothi
     assert late.get_json() == first.get_json() and late.headers["Idempotent-Replayed"] == "true"
     assert len(med.get(f"/cases/{case['case_id']}").get_json()["notes"]) == 1
 
-    reused = check_error(med.post(command_path("labor_dispute", case["case_id"], "start_mediation"),
-                                  {"mediator": "mediator"}, headers=key), 422, "idempotency_key_reused")
+    reused = check_error(
+        med.post(
+            command_path("labor_dispute", case["case_id"], "start_mediation"), {"mediator": "mediator"}, headers=key
+        ),
+        422,
+        "idempotency_key_reused",
+    )
     assert list(reused["fields"]) == ["Idempotency-Key"]
     another_case = med.post(collection("labor_dispute"), dispute()).get_json()
-    elsewhere = check_error(med.post(_note(another_case), {"text": "第一次"}, headers=key), 422,
-                            "idempotency_key_reused")  # not the first case's response passed off as this one's
+    elsewhere = check_error(
+        med.post(_note(another_case), {"text": "第一次"}, headers=key), 422, "idempotency_key_reused"
+    )  # not the first case's response passed off as this one's
     assert case["number"] in elsewhere["message"] and list(elsewhere["fields"]) == ["Idempotency-Key"]
     assert med.get(f"/cases/{another_case['case_id']}").get_json()["version"] == 1
     other_user = api["supervisor"].post(_note(case), {"text": "主管"}, headers=key)  # keys are per user
@@ -98,7 +106,8 @@ def test_a_repeated_open_returns_the_same_case_and_a_refused_command_does_not_us
 
 
 def test_a_used_idempotency_key_with_another_body_is_422_and_changes_nothing(
-        api: ApiWorld, case: dict[str, Any]) -> None:
+    api: ApiWorld, case: dict[str, Any]
+) -> None:
     """The IETF Idempotency-Key draft: a key reused with a different payload is a 422, never the first response."""
     med = api["mediator"]
     key = {"Idempotency-Key": "note-body"}
@@ -119,8 +128,11 @@ def test_a_used_idempotency_key_with_another_body_is_422_and_changes_nothing(
     assert opened.status_code == 201
     before = count_rows(api.cw)
     other = dispute(summary="另一起争议", workers_involved=3)
-    check_error(med.post(collection("labor_dispute"), other, headers={"Idempotency-Key": "open-body"}), 422,
-                "idempotency_key_reused")
+    check_error(
+        med.post(collection("labor_dispute"), other, headers={"Idempotency-Key": "open-body"}),
+        422,
+        "idempotency_key_reused",
+    )
     assert count_rows(api.cw) == before
     accept = command_path("labor_dispute", case["case_id"], "accept")
     assert med.post(accept, headers={"Idempotency-Key": "accept"}).status_code == 200
@@ -131,8 +143,13 @@ def test_a_used_idempotency_key_with_another_body_is_422_and_changes_nothing(
 def test_a_command_recorded_without_a_fingerprint_still_replays(api: ApiWorld, case: dict[str, Any]) -> None:
     """Commands recorded before requests were fingerprinted keep answering their retries with the first response."""
     med = api["mediator"]
-    result = api.cw.execute(UUID(case["case_id"]), "add_note", Actor(med.user_id, med.role),
-                            command_id=f"{med.user_id}:legacy", text="旧记录")
+    result = api.cw.execute(
+        UUID(case["case_id"]),
+        "add_note",
+        Actor(med.user_id, med.role),
+        command_id=f"{med.user_id}:legacy",
+        text="旧记录",
+    )
     assert result.fingerprint is None
     before = count_rows(api.cw)
     again = med.post(_note(case), {"text": "旧记录"}, headers={"Idempotency-Key": "legacy"})
@@ -158,8 +175,11 @@ def test_two_clients_with_the_same_etag_one_wins_and_nothing_is_lost(api: ApiWor
         current = api["mediator"].get(f"/cases/{case['case_id']}")
         version = current.get_json()["version"]
         tag = current.headers["ETag"]
-        responses = _race(api, "mediator", lambda c, tag=tag, r=round_: c.post(
-            _note(case), {"text": f"第{r}轮 {id(c)}"}, headers={"If-Match": tag}))
+        responses = _race(
+            api,
+            "mediator",
+            lambda c, tag=tag, r=round_: c.post(_note(case), {"text": f"第{r}轮 {id(c)}"}, headers={"If-Match": tag}),
+        )
         statuses = sorted(r.status_code for r in responses)
         assert statuses[0] == 200 and statuses[1] in (409, 412), [r.get_json() for r in responses]
         winner = next(r for r in responses if r.status_code == 200).get_json()
@@ -185,8 +205,12 @@ def test_racing_clients_without_if_match_all_land(api: ApiWorld, case: dict[str,
 
 def test_racing_repeats_of_one_idempotency_key_append_once(api: ApiWorld, case: dict[str, Any]) -> None:
     before = count_rows(api.cw)
-    responses = _race(api, "mediator", lambda c: c.post(_note(case), {"text": "重复提交"},
-                                                         headers={"Idempotency-Key": "double-click"}), n=3)
+    responses = _race(
+        api,
+        "mediator",
+        lambda c: c.post(_note(case), {"text": "重复提交"}, headers={"Idempotency-Key": "double-click"}),
+        n=3,
+    )
     assert [r.status_code for r in responses] == [200] * 3, [r.get_json() for r in responses]
     assert len({r.get_data() for r in responses}) == 1
     assert sorted(r.headers.get("Idempotent-Replayed", "") for r in responses) == ["", "true", "true"]

@@ -47,13 +47,26 @@ def _refused(api: ApiWorld, response: Any, status: int, before: dict[str, int], 
 def test_401_without_a_valid_bearer_token(api: ApiWorld, case: dict[str, Any]) -> None:
     before = count_rows(api.cw)
     accept = command_path("labor_dispute", case["case_id"], "accept")
-    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Bearer "}, {"Authorization": "Bearer nope"},
-                    {"Authorization": "Basic bWVkaWF0b3I6cHc="}, {"Authorization": api["mediator"].token},
-                    {"Authorization": f"Bearer {api['mediator'].token}x"},
-                    {"Authorization": "Bearer cw_" + "a" * 5000}):
-        for method, path in (("get", "/me"), ("get", "/cases"), ("get", f"/cases/{case['number']}"),
-                             ("post", collection("labor_dispute")), ("post", accept),
-                             ("get", "/reports/statistics"), ("get", "/verification"), ("get", "/orgs")):
+    for headers in (
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic bWVkaWF0b3I6cHc="},
+        {"Authorization": api["mediator"].token},
+        {"Authorization": f"Bearer {api['mediator'].token}x"},
+        {"Authorization": "Bearer cw_" + "a" * 5000},
+    ):
+        for method, path in (
+            ("get", "/me"),
+            ("get", "/cases"),
+            ("get", f"/cases/{case['number']}"),
+            ("post", collection("labor_dispute")),
+            ("post", accept),
+            ("get", "/reports/statistics"),
+            ("get", "/verification"),
+            ("get", "/orgs"),
+        ):
             response = getattr(api.client, method)(path, headers=headers, json={} if method == "post" else None)
             _refused(api, response, 401, before, "unauthorized")
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -61,8 +74,13 @@ def test_401_without_a_valid_bearer_token(api: ApiWorld, case: dict[str, Any]) -
 
 def test_403_names_the_roles_that_may_run_the_action(api: ApiWorld, case: dict[str, Any]) -> None:
     before = count_rows(api.cw)
-    body = _refused(api, api["negotiator"].post(command_path("labor_dispute", case["case_id"], "accept"), {}),
-                    403, before, "forbidden")
+    body = _refused(
+        api,
+        api["negotiator"].post(command_path("labor_dispute", case["case_id"], "accept"), {}),
+        403,
+        before,
+        "forbidden",
+    )
     assert body["action"] == "accept"
     assert body["roles"] == sorted(CASE_TYPES["labor_dispute"].TABLE.actions["accept"].roles)
     assert "negotiator" in body["message"]
@@ -72,11 +90,17 @@ def test_403_names_the_roles_that_may_run_the_action(api: ApiWorld, case: dict[s
         _refused(api, api["negotiator"].post(collection("hardship"), bad_body), 403, before, "forbidden")
     opened = _refused(api, api["inspector"].post(collection("labor_dispute"), dispute()), 403, before, "forbidden")
     assert opened["roles"] == sorted(CASE_TYPES["labor_dispute"].TABLE.creating.roles)
-    outside = _refused(api, api["mediator"].post(collection("labor_dispute"), dispute(org_unit="suzhou.wuzhong")),
-                       403, before, "forbidden")
+    outside = _refused(
+        api,
+        api["mediator"].post(collection("labor_dispute"), dispute(org_unit="suzhou.wuzhong")),
+        403,
+        before,
+        "forbidden",
+    )
     assert "suzhou.wuzhong" in outside["message"]
-    missing = _refused(api, api["mediator"].post(collection("labor_dispute"), dispute(org_unit="suzhou.gusu.nowhere")),
-                       422, before)
+    missing = _refused(
+        api, api["mediator"].post(collection("labor_dispute"), dispute(org_unit="suzhou.gusu.nowhere")), 422, before
+    )
     assert list(missing["fields"]) == ["org_unit"]
 
 
@@ -121,8 +145,13 @@ def test_what_the_engine_cannot_find_is_a_404_by_its_type_not_its_code() -> None
     class Misnamed(DomainError):
         code = "not_found"  # a code alone does not make a 404
 
-    missing = [CaseNotFound("LD-2026-000999"), NoSuchVersion("LD-2026-000001", 9, 3), AccountNotFound("no user 'x'"),
-               CampaignNotFound(uuid.uuid4()), NoSuchDocument("no document 7")]
+    missing = [
+        CaseNotFound("LD-2026-000999"),
+        NoSuchVersion("LD-2026-000001", 9, 3),
+        AccountNotFound("no user 'x'"),
+        CampaignNotFound(uuid.uuid4()),
+        NoSuchDocument("no document 7"),
+    ]
     with Flask(__name__).test_request_context():
         for error in missing:
             body = from_domain_error(error).get_json()
@@ -131,19 +160,30 @@ def test_what_the_engine_cannot_find_is_a_404_by_its_type_not_its_code() -> None
 
 
 def test_409_for_an_action_not_allowed_in_the_stage_names_the_stage_and_allowed_actions(
-        api: ApiWorld, case: dict[str, Any]) -> None:
+    api: ApiWorld, case: dict[str, Any]
+) -> None:
     before = count_rows(api.cw)
     for who in ("mediator", "supervisor"):
-        body = _refused(api, api[who].post(command_path("labor_dispute", case["case_id"], "confirm_performance"), {}),
-                        409, before, "action_not_allowed")
+        body = _refused(
+            api,
+            api[who].post(command_path("labor_dispute", case["case_id"], "confirm_performance"), {}),
+            409,
+            before,
+            "action_not_allowed",
+        )
         assert body["stage"] == "filed" and body["action"] == "confirm_performance"
         assert body["allowed_actions"] == api[who].get(f"/cases/{case['case_id']}").get_json()["allowed_actions"]
         assert "accept" in body["allowed_actions"]
     done = api["mediator"].post(command_path("labor_dispute", case["case_id"], "decline"), {"reason": "不属于受理范围"})
     assert done.status_code == 200
     after = count_rows(api.cw)
-    body = _refused(api, api["mediator"].post(command_path("labor_dispute", case["case_id"], "add_note"),
-                                              {"text": "x"}), 409, after, "action_not_allowed")
+    body = _refused(
+        api,
+        api["mediator"].post(command_path("labor_dispute", case["case_id"], "add_note"), {"text": "x"}),
+        409,
+        after,
+        "action_not_allowed",
+    )
     assert (body["stage"], body["allowed_actions"]) == ("declined", [])
 
 
@@ -152,8 +192,9 @@ def test_409_for_a_second_open_hardship_case_for_one_person_in_any_unit(api: Api
     assert first.status_code == 201
     before = count_rows(api.cw)
     for who, unit in (("caseworker", "suzhou.gusu"), ("city_supervisor", "suzhou.wuzhong")):
-        body = _refused(api, api[who].post(collection("hardship"), hardship(1, org_unit=unit)), 409, before,
-                        "duplicate_person")
+        body = _refused(
+            api, api[who].post(collection("hardship"), hardship(1, org_unit=unit)), 409, before, "duplicate_person"
+        )
         assert body["existing_case"] == first.get_json()["number"]
     assert api["caseworker"].post(collection("hardship"), hardship(2)).status_code == 201
 
@@ -162,8 +203,10 @@ def test_a_link_to_a_case_out_of_sight_is_refused_without_revealing_it(api: ApiW
     hidden = api["wuzhong_mediator"].post(collection("labor_dispute"), dispute()).get_json()
     before = count_rows(api.cw)
     link = command_path("labor_dispute", case["case_id"], "link_case")
-    answers = [_refused(api, api["mediator"].post(link, {"case": ref, "relation": "related"}), 422, before)
-               for ref in (hidden["number"], hidden["case_id"], "LD-2026-999999")]
+    answers = [
+        _refused(api, api["mediator"].post(link, {"case": ref, "relation": "related"}), 422, before)
+        for ref in (hidden["number"], hidden["case_id"], "LD-2026-999999")
+    ]
     assert all(list(a["fields"]) == ["case"] for a in answers)
     assert answers[0]["fields"] == answers[2]["fields"]  # out of sight reads exactly like no such case
 
@@ -171,33 +214,72 @@ def test_a_link_to_a_case_out_of_sight_is_refused_without_revealing_it(api: ApiW
 def test_422_names_every_bad_field(api: ApiWorld, case: dict[str, Any]) -> None:
     before = count_rows(api.cw)
     med = api["mediator"]
-    bad = {"employer": {"name": 5, "colour": "red"}, "applicants": [{"name": ""}, {"id_number": "x" * 41}],
-           "workers_involved": "twelve", "claims": [{"category": "wages", "amount": "-5"}, {"amount": 3.14159}],
-           "summary": ["not", "text"], "extra": True, "occurred_at": "yesterday"}
+    bad = {
+        "employer": {"name": 5, "colour": "red"},
+        "applicants": [{"name": ""}, {"id_number": "x" * 41}],
+        "workers_involved": "twelve",
+        "claims": [{"category": "wages", "amount": "-5"}, {"amount": 3.14159}],
+        "summary": ["not", "text"],
+        "extra": True,
+        "occurred_at": "yesterday",
+    }
     body = _refused(api, med.post(collection("labor_dispute"), bad), 422, before, "invalid_request")
     assert set(body["fields"]) == {
-        "employer.name", "employer.colour", "applicants[0].name", "applicants[1].name", "applicants[1].id_number",
-        "workers_involved", "claims[0].amount", "claims[1].category", "claims[1].amount", "summary", "extra",
-        "occurred_at"}
+        "employer.name",
+        "employer.colour",
+        "applicants[0].name",
+        "applicants[1].name",
+        "applicants[1].id_number",
+        "workers_involved",
+        "claims[0].amount",
+        "claims[1].category",
+        "claims[1].amount",
+        "summary",
+        "extra",
+        "occurred_at",
+    }
     for field, problem in body["fields"].items():
         assert field in body["message"] and problem
     missing = _refused(api, med.post(collection("labor_dispute"), {}), 422, before, "invalid_request")
     assert set(missing["fields"]) == {"employer", "applicants", "workers_involved", "claims"}
 
     # past the schema, the case type's own rules name their fields the same way
-    domain = _refused(api, med.post(collection("labor_dispute"), dispute(
-        claims=[{"category": "bonus", "amount": "100"}], workers_involved=0)), 422, before, "invalid_command")
+    domain = _refused(
+        api,
+        med.post(
+            collection("labor_dispute"), dispute(claims=[{"category": "bonus", "amount": "100"}], workers_involved=0)
+        ),
+        422,
+        before,
+        "invalid_command",
+    )
     assert set(domain["fields"]) == {"claims[0].category", "workers_involved"}
     reason = _refused(api, med.post(command_path("labor_dispute", case["case_id"], "decline"), {}), 422, before)
     assert list(reason["fields"]) == ["reason"]
-    future = _refused(api, med.post(command_path("labor_dispute", case["case_id"], "accept"),
-                                    {"occurred_at": "2030-01-01T09:00:00+08:00"}), 422, before)
+    future = _refused(
+        api,
+        med.post(
+            command_path("labor_dispute", case["case_id"], "accept"), {"occurred_at": "2030-01-01T09:00:00+08:00"}
+        ),
+        422,
+        before,
+    )
     assert list(future["fields"]) == ["occurred_at"]
-    for headers, field in (({"If-Match": "soon"}, "If-Match"), ({"Idempotency-Key": "x" * 121}, "Idempotency-Key"),
-                           ({"Idempotency-Key": " "}, "Idempotency-Key"), ({"If-Match": '"1'}, "If-Match"),
-                           ({"If-Match": '1"'}, "If-Match"), ({"If-Match": 'W/"1'}, "If-Match")):
-        body = _refused(api, med.post(command_path("labor_dispute", case["case_id"], "accept"), {}, headers=headers),
-                        400, before, "bad_request")
+    for headers, field in (
+        ({"If-Match": "soon"}, "If-Match"),
+        ({"Idempotency-Key": "x" * 121}, "Idempotency-Key"),
+        ({"Idempotency-Key": " "}, "Idempotency-Key"),
+        ({"If-Match": '"1'}, "If-Match"),
+        ({"If-Match": '1"'}, "If-Match"),
+        ({"If-Match": 'W/"1'}, "If-Match"),
+    ):
+        body = _refused(
+            api,
+            med.post(command_path("labor_dispute", case["case_id"], "accept"), {}, headers=headers),
+            400,
+            before,
+            "bad_request",
+        )
         assert list(body["fields"]) == [field]
 
 
@@ -251,7 +333,8 @@ HOSTILE_BODIES: list[tuple[str, str | bytes]] = [
 
 @pytest.mark.parametrize("label", [label for label, _ in HOSTILE_BODIES])
 def test_hostile_bodies_are_refused_cleanly_and_leave_nothing_behind(
-        api: ApiWorld, case: dict[str, Any], label: str) -> None:
+    api: ApiWorld, case: dict[str, Any], label: str
+) -> None:
     raw = dict(HOSTILE_BODIES)[label]
     before = count_rows(api.cw)
     for path in (command_path("labor_dispute", case["case_id"], "add_note"), collection("labor_dispute")):
@@ -269,8 +352,17 @@ def test_unicode_is_kept_exactly_and_odd_paths_are_404(api: ApiWorld, case: dict
     history = api["mediator"].get(f"/cases/{case['number']}/history").get_json()
     assert history["events"][-1]["data"]["text"] == text
     before = count_rows(api.cw)
-    for ref in ("LD-2026-%00", "LD-%00", "%00", "LD-2026-000001%00", "%ED%A0%80", "LD-2026-" + "9" * 80, "x" * 3000,
-                "LD-2026-000001'%20or%20'1'='1", "..%2F..%2Fetc"):
+    for ref in (
+        "LD-2026-%00",
+        "LD-%00",
+        "%00",
+        "LD-2026-000001%00",
+        "%ED%A0%80",
+        "LD-2026-" + "9" * 80,
+        "x" * 3000,
+        "LD-2026-000001'%20or%20'1'='1",
+        "..%2F..%2Fetc",
+    ):
         for suffix in ("", "/history", "/as-of?version=1", "/verification", "/dossier.csv"):
             response = api["supervisor"].get(f"/cases/{ref}{suffix}")
             assert response.status_code == 404, (ref, suffix, response.status_code)
@@ -286,21 +378,38 @@ def test_absurd_dates_are_refused_up_front_never_a_5xx_later(api: ApiWorld, case
     for far in ("9999-12-31", "3000-01-01", "0001-01-01", "1899-12-31"):
         body = _refused(api, sup.post(extend, {"clock": "acceptance", "due_on": far, "reason": "延期"}), 422, before)
         assert list(body["fields"]) == ["due_on"]
-    opened = api["inspector"].post(collection("rectification_proposal"), rectification(
-        api.clock.now().date(), items=[{"category": "wages", "description": "欠薪", "legal_basis": "劳动合同法第三十条",
-                                        "deadline": "9999-12-31"}]))
+    opened = api["inspector"].post(
+        collection("rectification_proposal"),
+        rectification(
+            api.clock.now().date(),
+            items=[
+                {
+                    "category": "wages",
+                    "description": "欠薪",
+                    "legal_basis": "劳动合同法第三十条",
+                    "deadline": "9999-12-31",
+                }
+            ],
+        ),
+    )
     assert list(check_error(opened, 422)["fields"]) == ["items[0].deadline"]
     assert count_rows(api.cw) == before
 
     latest = sup.post(extend, {"clock": "acceptance", "due_on": "2999-12-31", "reason": "延期"})
     assert latest.status_code == 200
     assert sup.post(extend, {"clock": "acceptance", "days": 366, "reason": "再延期"}).status_code == 200
-    assert sup.post(command_path("labor_dispute", case["case_id"], "pause_clock"),
-                    {"clock": "acceptance", "reason": "联系不上申请人"}).status_code == 200
+    assert (
+        sup.post(
+            command_path("labor_dispute", case["case_id"], "pause_clock"),
+            {"clock": "acceptance", "reason": "联系不上申请人"},
+        ).status_code
+        == 200
+    )
     api.clock.advance(days=30)
     resumed = sup.post(command_path("labor_dispute", case["case_id"], "resume_clock"), {"clock": "acceptance"})
     assert resumed.status_code == 200
     assert {c["name"]: c["due_on"] for c in resumed.get_json()["clocks"]}["acceptance"] == (
-        date(2999, 12, 31) + timedelta(days=366 + 30)).isoformat()  # extended, then moved by the days paused
+        date(2999, 12, 31) + timedelta(days=366 + 30)
+    ).isoformat()  # extended, then moved by the days paused
     check_error(sup.get("/cases?due_before=99999-01-01"), 422)
     assert sup.get("/cases?due_before=9999-12-31").status_code == 200

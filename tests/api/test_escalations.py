@@ -30,7 +30,7 @@ HIGHER_UNION = "苏州市总工会"
 
 
 @pytest.fixture
-def settings(tmp_path, database_url: str) -> Settings:  # noqa: ANN001 - overrides tests/conftest.py's
+def settings(tmp_path, database_url: str) -> Settings:
     """The engine behind the `api` fixture, with the scheduler proposing each ladder step for confirmation."""
     return make_settings(tmp_path, database_url, policy=dataclasses.replace(DeadlinePolicy(), escalation="confirm"))
 
@@ -53,14 +53,21 @@ def history(api: ApiWorld, case: dict[str, Any], who: str = "supervisor") -> lis
 
 
 def command(api: ApiWorld, case: dict[str, Any], action: str, who: str, body: dict[str, Any] | None = None) -> Any:
-    return api[who].post(command_path("wage_negotiation", case["case_id"], action), body or {},
-                         headers={"If-Match": etag(case["version"])})
+    return api[who].post(
+        command_path("wage_negotiation", case["case_id"], action),
+        body or {},
+        headers={"If-Match": etag(case["version"])},
+    )
 
 
 def refused_twice(api: ApiWorld, w: Walk, name: str) -> dict[str, Any]:
     """An offer refused, its acting offer confirmed and refused too: the sweep proposes a rectification proposal."""
-    n = w(w.open("wage_negotiation", "negotiator", offer(enterprise={"name": name})), "refuse_offer", "negotiator",
-          reason="企业拒绝协商")
+    n = w(
+        w.open("wage_negotiation", "negotiator", offer(enterprise={"name": name})),
+        "refuse_offer",
+        "negotiator",
+        reason="企业拒绝协商",
+    )
     assert [(o.status, o.action) for o in sweep(api).outcomes] == [("proposed", "propose_escalation")]
     n = w(read(api, n), "confirm_escalation", "supervisor")
     assert n["stage"] == "acting_offer_issued"
@@ -83,21 +90,28 @@ def test_the_sweep_proposes_and_only_a_supervisor_confirms_the_acting_offer(api:
     api.clock.advance(days=2)
     report = sweep(api)
     assert [(str(o.due.case_id), o.status, o.action) for o in report.outcomes] == [
-        (n["case_id"], "proposed", "propose_escalation")]
+        (n["case_id"], "proposed", "propose_escalation")
+    ]
 
     case = read(api, n)
     assert case["stage"] == "offer_issued" and case["version"] == 2
     pending = case["details"]["pending_escalation"]
     assert {k: pending[k] for k in ("action", "trigger", "due_on", "proposed_by")} == {
-        "action": "escalate_to_acting_offer", "trigger": "reply",
-        "due_on": (DAY_0 + timedelta(days=20)).isoformat(), "proposed_by": "system"}
+        "action": "escalate_to_acting_offer",
+        "trigger": "reply",
+        "due_on": (DAY_0 + timedelta(days=20)).isoformat(),
+        "proposed_by": "system",
+    }
     assert {"confirm_escalation", "dismiss_escalation"} <= set(case["allowed_actions"])
     seen_by_negotiator = read(api, n, "negotiator")
     assert seen_by_negotiator["details"]["pending_escalation"]["action"] == "escalate_to_acting_offer"
     assert not {"confirm_escalation", "dismiss_escalation"} & set(seen_by_negotiator["allowed_actions"])
     [*_, proposed] = history(api, case)
-    assert (proposed["event"], proposed["actor_id"], proposed["actor_role"]) == ("EscalationProposed", "system",
-                                                                                "system")
+    assert (proposed["event"], proposed["actor_id"], proposed["actor_role"]) == (
+        "EscalationProposed",
+        "system",
+        "system",
+    )
     assert "confirmation" in proposed["reason"]
 
     before = count_rows(api.cw)
@@ -116,7 +130,11 @@ def test_the_sweep_proposes_and_only_a_supervisor_confirms_the_acting_offer(api:
     assert reply["due_on"] == (DAY_0 + timedelta(days=41)).isoformat()  # a new 20-day clock from day 21
     [*_, acting] = history(api, confirmed)
     assert (acting["event"], acting["action"], acting["actor_id"], acting["actor_role"]) == (
-        "ActingOfferIssued", "escalate_to_acting_offer", "supervisor", "supervisor")
+        "ActingOfferIssued",
+        "escalate_to_acting_offer",
+        "supervisor",
+        "supervisor",
+    )
     assert acting["reason"].startswith("escalation confirmed") and acting["version"] == 3
 
     assert sweep(api).found == 0  # nothing left to propose until the acting offer's own clock runs out
@@ -127,8 +145,13 @@ def test_a_supervisor_may_name_the_acting_union(api: ApiWorld) -> None:
     n = w.open("wage_negotiation", "negotiator", offer())
     api.clock.advance(days=21)
     sweep(api)
-    confirmed = w(read(api, n), "confirm_escalation", "supervisor", acting_union="苏州市总工会法律工作部",
-                  reason="督查确认代行要约")
+    confirmed = w(
+        read(api, n),
+        "confirm_escalation",
+        "supervisor",
+        acting_union="苏州市总工会法律工作部",
+        reason="督查确认代行要约",
+    )
     assert confirmed["details"]["acting_union"] == "苏州市总工会法律工作部"
     [*_, acting] = history(api, confirmed)
     assert acting["reason"] == "督查确认代行要约" and acting["data"]["acting_union"] == "苏州市总工会法律工作部"
@@ -157,8 +180,12 @@ def test_a_dismissal_needs_a_reason_and_the_next_sweep_proposes_nothing_new(api:
     assert after["stage"] == "offer_issued" and after["details"]["pending_escalation"] is None
     [dismissal] = after["details"]["dismissed_escalations"]
     assert {k: dismissal[k] for k in ("action", "trigger", "due_on", "dismissed_by", "reason")} == {
-        "action": "escalate_to_acting_offer", "trigger": "reply", "due_on": (DAY_0 + timedelta(days=20)).isoformat(),
-        "dismissed_by": "supervisor", "reason": "企业已口头应约，书面答复在途"}
+        "action": "escalate_to_acting_offer",
+        "trigger": "reply",
+        "due_on": (DAY_0 + timedelta(days=20)).isoformat(),
+        "dismissed_by": "supervisor",
+        "reason": "企业已口头应约，书面答复在途",
+    }
     [*_, event] = history(api, after)
     assert (event["event"], event["actor_id"]) == ("EscalationDismissed", "supervisor")
 
@@ -198,12 +225,17 @@ def test_a_negotiation_lists_for_a_supervisor_exactly_the_actions_it_would_accep
     n = w(n, "submit_proposal", "negotiator", side="union", wage_increase_pct="6")
     case = read(api, n)
     assert case["stage"] == "negotiating"
-    refused_now = {"issue_rectification": {"items": items(w.today), "reason": "企业未答复工会方案"},
-                   "confirm_escalation": {}, "dismiss_escalation": {"reason": "无需升级"},
-                   "refer_to_inspectorate": {"reason": "拒不整改"}, "resume_clock": {"clock": "proposal_reply"}}
+    refused_now = {
+        "issue_rectification": {"items": items(w.today), "reason": "企业未答复工会方案"},
+        "confirm_escalation": {},
+        "dismiss_escalation": {"reason": "无需升级"},
+        "refer_to_inspectorate": {"reason": "拒不整改"},
+        "resume_clock": {"clock": "proposal_reply"},
+    }
     assert not set(refused_now) & set(case["allowed_actions"]), case["allowed_actions"]
-    assert {"submit_proposal", "accept_proposal", "declare_impasse", "pause_clock", "extend_clock",
-            "withdraw"} <= set(case["allowed_actions"])
+    assert {"submit_proposal", "accept_proposal", "declare_impasse", "pause_clock", "extend_clock", "withdraw"} <= set(
+        case["allowed_actions"]
+    )
     before = count_rows(api.cw)
     for action, body in refused_now.items():
         error = check_error(command(api, case, action, "supervisor", body), 409, "action_not_allowed")
@@ -229,32 +261,43 @@ def test_a_confirmed_rectification_step_opens_the_proposal_with_the_default_item
     assert link["kind"] == "rectification_proposal" and link["number"].startswith("RP-2026-")
     assert rectifying["details"]["rectification"]["number"] == link["number"]
     [*_, step] = history(api, rectifying)
-    assert (step["event"], step["actor_id"], step["actor_role"]) == ("RectificationProposed", "supervisor",
-                                                                     "supervisor")
+    assert (step["event"], step["actor_id"], step["actor_role"]) == (
+        "RectificationProposed",
+        "supervisor",
+        "supervisor",
+    )
 
     proposal = read(api, link["case_id"], "inspector")
     assert (proposal["kind"], proposal["stage"], proposal["org_unit"]) == (
-        "rectification_proposal", "issued", "suzhou.gusu")
+        "rectification_proposal",
+        "issued",
+        "suzhou.gusu",
+    )
     assert proposal["details"]["source"] == {"kind": "negotiation", "case_id": n["case_id"], "number": n["number"]}
     assert proposal["details"]["enterprise"]["name"] == "苏州示例电子有限公司"
     [item] = proposal["details"]["items"]
     assert item["category"] == "collective_contract" and item["legal_basis"] == "《集体合同规定》第三十二条；《工会法》"
     assert item["deadline"] == (w.today + timedelta(days=30)).isoformat() and item["no"] == 1
     [opened] = history(api, proposal)
-    assert (opened["event"], opened["actor_id"], opened["actor_role"]) == ("RectificationIssued", "supervisor",
-                                                                         "supervisor")
+    assert (opened["event"], opened["actor_id"], opened["actor_role"]) == (
+        "RectificationIssued",
+        "supervisor",
+        "supervisor",
+    )
 
 
 def test_a_confirmed_rectification_step_takes_the_items_given_in_the_body(api: ApiWorld) -> None:
     w = api.walk()
     n = refused_twice(api, w, "苏州示例纺织有限公司")
     given = items(w.today, 2)
-    rectifying = w(n, "confirm_escalation", "supervisor", items=given, issuing_union="姑苏区总工会法律工作部",
-                   assignee="inspector")
+    rectifying = w(
+        n, "confirm_escalation", "supervisor", items=given, issuing_union="姑苏区总工会法律工作部", assignee="inspector"
+    )
     [link] = [x for x in rectifying["links"] if x["relation"] == "rectification"]
     proposal = read(api, link["case_id"])
-    assert [{k: i[k] for k in ("category", "description", "legal_basis", "deadline")}
-            for i in proposal["details"]["items"]] == given
+    assert [
+        {k: i[k] for k in ("category", "description", "legal_basis", "deadline")} for i in proposal["details"]["items"]
+    ] == given
     assert proposal["details"]["issuing_union"] == "姑苏区总工会法律工作部" and proposal["assignee"] == "inspector"
 
 
@@ -277,6 +320,10 @@ def test_an_accepted_plan_resumes_the_negotiation_it_came_from(api: ApiWorld) ->
     assert resumed["details"]["rectification"]["outcome"] == "agreed_to_rectify"
     [*_, last] = history(api, resumed)
     assert (last["event"], last["action"], last["actor_id"], last["actor_role"]) == (
-        "NegotiationResumedAfterRectification", "resume_after_rectification", "system", "system")
+        "NegotiationResumedAfterRectification",
+        "resume_after_rectification",
+        "system",
+        "system",
+    )
     assert link["number"] in last["reason"] and "同意整改" in last["reason"]
     assert sweep(api).found == 0  # the reaction happened inline: nothing left for the sweep to catch up on

@@ -27,12 +27,19 @@ def case(api: ApiWorld) -> dict[str, Any]:
 
 
 def test_every_response_to_a_token_says_no_store_and_every_response_nosniff(
-        api: ApiWorld, case: dict[str, Any]) -> None:
+    api: ApiWorld, case: dict[str, Any]
+) -> None:
     sup, ref = api["supervisor"], case["number"]
     private = [
-        sup.get(f"/cases/{ref}"), sup.get(f"/cases/{ref}/history"), sup.get(f"/cases/{ref}/as-of?version=1"),
-        sup.get(f"/cases/{ref}/dossier.csv"), sup.get(f"/cases/{ref}/verification"), sup.get("/cases?q=王建国"),
-        sup.get("/me"), api["admin"].get("/users"), sup.get("/reports/statistics"),
+        sup.get(f"/cases/{ref}"),
+        sup.get(f"/cases/{ref}/history"),
+        sup.get(f"/cases/{ref}/as-of?version=1"),
+        sup.get(f"/cases/{ref}/dossier.csv"),
+        sup.get(f"/cases/{ref}/verification"),
+        sup.get("/cases?q=王建国"),
+        sup.get("/me"),
+        api["admin"].get("/users"),
+        sup.get("/reports/statistics"),
         sup.post(command_path("labor_dispute", case["case_id"], "add_note"), {"text": "记录"}),
         sup.get("/cases/LD-2026-000999"),  # errors too: a refusal can name a case or a person
         api.client.get(f"/cases/{ref}"),  # 401
@@ -40,8 +47,13 @@ def test_every_response_to_a_token_says_no_store_and_every_response_nosniff(
     for response in private:
         assert response.headers.get("Cache-Control") == "no-store", (response.request.path, response.status_code)
         assert response.headers.get("X-Content-Type-Options") == "nosniff", response.request.path
-    public = [api.client.get("/health"), api.client.get("/openapi.json"), api.client.get("/docs/"),
-              api.client.get("/no-such-route"), api.client.get("/docs/swagger-ui.css")]
+    public = [
+        api.client.get("/health"),
+        api.client.get("/openapi.json"),
+        api.client.get("/docs/"),
+        api.client.get("/no-such-route"),
+        api.client.get("/docs/swagger-ui.css"),
+    ]
     for response in public:
         assert response.headers.get("X-Content-Type-Options") == "nosniff", response.request.path
     assert "Server" not in private[0].headers
@@ -49,13 +61,15 @@ def test_every_response_to_a_token_says_no_store_and_every_response_nosniff(
 
 @pytest.mark.parametrize("name", ["access_token", "token", "Access_Token", "api_key"])
 def test_a_token_in_the_query_string_is_refused_even_with_a_valid_header(
-        api: ApiWorld, case: dict[str, Any], name: str) -> None:
+    api: ApiWorld, case: dict[str, Any], name: str
+) -> None:
     sup = api["supervisor"]
-    for response in (api.client.get(f"/cases/{case['number']}?{name}={sup.token}"),
-                     sup.get(f"/me?{name}={sup.token}"),
-                     sup.post(f"{command_path('labor_dispute', case['case_id'], 'add_note')}?{name}={sup.token}",
-                              {"text": "x"}),
-                     api.client.get(f"/health?{name}=x")):
+    for response in (
+        api.client.get(f"/cases/{case['number']}?{name}={sup.token}"),
+        sup.get(f"/me?{name}={sup.token}"),
+        sup.post(f"{command_path('labor_dispute', case['case_id'], 'add_note')}?{name}={sup.token}", {"text": "x"}),
+        api.client.get(f"/health?{name}=x"),
+    ):
         body = check_error(response, 400, "token_in_url")
         assert list(body["fields"]) == [f"query.{name}"] and "Authorization header" in body["message"]
         assert sup.token not in response.get_data(as_text=True)
@@ -76,14 +90,26 @@ def _access_line(tmp_path: Path, environ: dict[str, str], headers: list[tuple[st
     return log_file.read_text()
 
 
-@pytest.mark.parametrize("log_format", [Config().access_log_format, "%(r)s %(q)s %({query_string}e)s "
-                                        "%({raw_uri}e)s %({authorization}i)s %({referer}i)s %(f)s"])
+@pytest.mark.parametrize(
+    "log_format",
+    [
+        Config().access_log_format,
+        "%(r)s %(q)s %({query_string}e)s %({raw_uri}e)s %({authorization}i)s %({referer}i)s %(f)s",
+    ],
+)
 def test_the_access_log_keeps_no_query_string_and_no_credential(tmp_path: Path, log_format: str) -> None:
     secret = "cw_5ecret-t0ken"
-    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/cases?q=王建国&access_token={secret}", "PATH_INFO": "/cases",
-               "QUERY_STRING": f"q=王建国&access_token={secret}", "SERVER_PROTOCOL": "HTTP/1.1",
-               "REMOTE_ADDR": "127.0.0.1", "HTTP_REFERER": f"http://127.0.0.1:8000/docs/?token={secret}",
-               "HTTP_USER_AGENT": "curl/8", "HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/cases?q=王建国&access_token={secret}",
+        "PATH_INFO": "/cases",
+        "QUERY_STRING": f"q=王建国&access_token={secret}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_REFERER": f"http://127.0.0.1:8000/docs/?token={secret}",
+        "HTTP_USER_AGENT": "curl/8",
+        "HTTP_AUTHORIZATION": f"Bearer {secret}",
+    }
     headers = [("AUTHORIZATION", f"Bearer {secret}"), ("REFERER", environ["HTTP_REFERER"])]
     line = _access_line(tmp_path, environ, headers, log_format)
     assert '"GET /cases HTTP/1.1"' in line or line.startswith("GET /cases HTTP/1.1 "), line

@@ -27,10 +27,13 @@ def test_reads_and_commands_on_a_tampered_case_answer_409_broken_chain(api: ApiW
     other = api["mediator"].post(collection("labor_dispute"), dispute()).get_json()
     TAMPERINGS[tampering](api.cw, UUID(case["case_id"]))
 
-    for who, path in (("mediator", f"/cases/{case['number']}"), ("mediator", f"/cases/{case['case_id']}"),
-                      ("mediator", f"/cases/{case['number']}/history"),
-                      ("supervisor", f"/cases/{case['number']}/as-of?version=3"),
-                      ("supervisor", f"/cases/{case['number']}/dossier.csv")):
+    for who, path in (
+        ("mediator", f"/cases/{case['number']}"),
+        ("mediator", f"/cases/{case['case_id']}"),
+        ("mediator", f"/cases/{case['number']}/history"),
+        ("supervisor", f"/cases/{case['number']}/as-of?version=3"),
+        ("supervisor", f"/cases/{case['number']}/dossier.csv"),
+    ):
         body = check_error(api[who].get(path), 409, "broken_chain")
         assert (body["case"], body["version"]) == (case["number"], 2), path
         assert case["number"] in body["message"] and "version 2" in body["message"], path

@@ -26,10 +26,21 @@ COMMITTED = Path(__file__).with_name("openapi.json")
 REGENERATE = "python -m api.openapi_dump > tests/api/openapi.json"
 
 READ_ROUTES = {
-    ("get", "/cases"), ("get", "/cases/{ref}"), ("get", "/cases/{ref}/history"), ("get", "/cases/{ref}/as-of"),
-    ("get", "/cases/{ref}/verification"), ("get", "/cases/{ref}/dossier.csv"), ("get", "/verification"),
-    ("get", "/reports/statistics"), ("get", "/me"), ("get", "/orgs"), ("post", "/orgs"), ("get", "/users"),
-    ("post", "/users"), ("post", "/users/{user_id}/token"), ("post", "/users/{user_id}/deactivate"),
+    ("get", "/cases"),
+    ("get", "/cases/{ref}"),
+    ("get", "/cases/{ref}/history"),
+    ("get", "/cases/{ref}/as-of"),
+    ("get", "/cases/{ref}/verification"),
+    ("get", "/cases/{ref}/dossier.csv"),
+    ("get", "/verification"),
+    ("get", "/reports/statistics"),
+    ("get", "/me"),
+    ("get", "/orgs"),
+    ("post", "/orgs"),
+    ("get", "/users"),
+    ("post", "/users"),
+    ("post", "/users/{user_id}/token"),
+    ("post", "/users/{user_id}/deactivate"),
 }
 
 
@@ -66,8 +77,9 @@ def test_the_openapi_document_lists_every_command_route_with_its_request_schema(
             fields = {f.data_key or name for name, f in command_schema(kind, action)().fields.items()}
             body = _resolve(spec, operation["requestBody"]["content"]["application/json"]["schema"]["$ref"])
             assert set(body["properties"]) == fields, (kind, action)
-            assert set(body.get("required", [])) == {f.data_key or n for n, f in
-                                                     command_schema(kind, action)().fields.items() if f.required}
+            assert set(body.get("required", [])) == {
+                f.data_key or n for n, f in command_schema(kind, action)().fields.items() if f.required
+            }
             assert str(201 if a.creates else 200) in operation["responses"]
             headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
             assert "Idempotency-Key" in headers and (a.creates or "If-Match" in headers), (kind, action)
@@ -75,9 +87,13 @@ def test_the_openapi_document_lists_every_command_route_with_its_request_schema(
     assert all(_resolve(spec, ref) for ref in _refs(spec))  # every $ref points into the document
     for path, item in spec["paths"].items():  # every path parameter is declared with a schema
         for name in re.findall(r"{(\w+)}", path):
-            declared = [p for op in item.values() if isinstance(op, dict) for p in op.get("parameters", [])
-                        if p.get("in") == "path" and p["name"] == name] + [
-                p for p in item.get("parameters", []) if p["name"] == name]
+            declared = [
+                p
+                for op in item.values()
+                if isinstance(op, dict)
+                for p in op.get("parameters", [])
+                if p.get("in") == "path" and p["name"] == name
+            ] + [p for p in item.get("parameters", []) if p["name"] == name]
             assert declared and all("schema" in p for p in declared), (path, name)
 
 
@@ -86,8 +102,7 @@ def test_the_docs_page_and_its_assets_come_from_the_app_itself(api: ApiWorld) ->
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert {a for a in assets if a.endswith((".js", ".css"))} >= {"/docs/swagger-ui-bundle.js",
-                                                                   "/docs/swagger-ui.css"}
+    assert {a for a in assets if a.endswith((".js", ".css"))} >= {"/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"}
     for asset in assets:
         assert asset.startswith("/docs/"), asset  # nothing from a CDN
         response = api.client.get(asset)
@@ -117,16 +132,19 @@ def test_a_command_field_is_what_its_parameter_declares_not_what_its_name_sugges
     claims = field_for(Parameter("anything", Sequence[Mapping[str, Any]], True, metadata=(declared.Nested("claim"),)))
     assert isinstance(claims, ma.fields.List) and claims.inner.nested is ClaimSchema and claims.required
     unknown_shape = Parameter("x", Mapping[str, Any], True, metadata=(declared.Nested("nothing"),))
-    for undeclared, problem in [(Parameter("wage_increase_pct", Any, True), "Money or Percent"),
-                                (Parameter("claims", Sequence[Mapping[str, Any]], True), "Nested"),
-                                (unknown_shape, "'nothing'")]:
+    for undeclared, problem in [
+        (Parameter("wage_increase_pct", Any, True), "Money or Percent"),
+        (Parameter("claims", Sequence[Mapping[str, Any]], True), "Nested"),
+        (unknown_shape, "'nothing'"),
+    ]:
         with pytest.raises(TypeError, match=problem) as refused:
             field_for(undeclared)
         assert repr(undeclared.name) in str(refused.value)
     # the aggregates declare what the API reads
     assert parameters("labor_dispute", "start_mediation")[0].metadata == (declared.Text(max=120),)
     assert dict((p.name, p.metadata) for p in parameters("wage_negotiation", "submit_proposal"))[
-        "wage_increase_pct"] == (declared.Percent(signed=True),)
+        "wage_increase_pct"
+    ] == (declared.Percent(signed=True),)
 
 
 def _differences(served: Any, committed: Any, where: str = "") -> Iterator[str]:
@@ -152,7 +170,8 @@ def test_the_openapi_document_is_the_committed_copy() -> None:
     assert not differences, (
         f"the OpenAPI document the API serves differs from {COMMITTED.name} at {len(differences)} place(s): "
         f"{', '.join(differences[:10])}{' ...' if len(differences) > 10 else ''}. If the change is meant, "
-        f"regenerate the copy with `{REGENERATE}` and commit it with the change.")
+        f"regenerate the copy with `{REGENERATE}` and commit it with the change."
+    )
 
 
 def test_the_copy_is_made_from_the_document_an_app_over_a_database_serves(api: ApiWorld) -> None:

@@ -31,8 +31,12 @@ SEES_PERSONAL_DATA = PERMISSIONS["see_personal_data"]
 
 
 def _first_case(api: ApiWorld, kind: str) -> dict[str, Any]:
-    bodies = {"labor_dispute": dispute(), "wage_negotiation": offer(), "hardship": hardship(1),
-              "rectification_proposal": rectification(api.clock.now().date())}
+    bodies = {
+        "labor_dispute": dispute(),
+        "wage_negotiation": offer(),
+        "hardship": hardship(1),
+        "rectification_proposal": rectification(api.clock.now().date()),
+    }
     opener = sorted(CASE_TYPES[kind].TABLE.creating.roles - {"system"})[0]
     response = api[opener].post(collection(kind), bodies[kind])
     assert response.status_code == 201, response.get_json()
@@ -72,8 +76,13 @@ def test_auditors_read_everything_in_their_unit_and_run_no_command(api: ApiWorld
             path = collection(kind) if a.creates else command_path(kind, case["case_id"], action)
             check_error(auditor.post(path, minimal_body(command_schema(kind, action))), 403, "forbidden")
         ref = case["number"]
-        for path in (f"/cases/{ref}", f"/cases/{ref}/history", f"/cases/{ref}/as-of?version=1",
-                     f"/cases/{ref}/verification", f"/cases/{ref}/dossier.csv"):
+        for path in (
+            f"/cases/{ref}",
+            f"/cases/{ref}/history",
+            f"/cases/{ref}/as-of?version=1",
+            f"/cases/{ref}/verification",
+            f"/cases/{ref}/dossier.csv",
+        ):
             assert auditor.get(path).status_code == 200, path
         assert auditor.get(f"/cases/{ref}").get_json()["allowed_actions"] == []
     assert auditor.get("/cases").get_json()["total"] == len(cases)

@@ -48,8 +48,12 @@ def test_the_person_key_is_in_no_read_for_any_role(api: ApiWorld) -> None:
     reads = [duplicate]
     for role in USER_ROLES:
         caller = api[role]
-        for path in (f"/cases/{ref}", f"/cases/{ref}/history", f"/cases/{ref}/as-of?version=1",
-                     f"/cases/{ref}/dossier.csv"):
+        for path in (
+            f"/cases/{ref}",
+            f"/cases/{ref}/history",
+            f"/cases/{ref}/as-of?version=1",
+            f"/cases/{ref}/dossier.csv",
+        ):
             response = caller.get(path)
             if path.endswith("dossier.csv") and role not in PERMISSIONS["export_dossier"]:
                 assert response.status_code == 403
@@ -70,8 +74,9 @@ def test_the_same_number_in_other_digits_is_the_same_person(api: ApiWorld, digit
     again = api["caseworker"].post(collection("hardship"), hardship(1, worker={"name": "李秀英", "id_number": typed}))
     check_error(again, 409, "duplicate_person")
     assert count_rows(api.cw) == before
-    other = api["caseworker"].post(collection("hardship"),
-                                   hardship(2, worker={"name": "张伟", "id_number": id_number(2).translate(digits)}))
+    other = api["caseworker"].post(
+        collection("hardship"), hardship(2, worker={"name": "张伟", "id_number": id_number(2).translate(digits)})
+    )
     assert other.status_code == 201
     assert other.get_json()["details"]["worker"]["id_number"] == id_number(2)  # stored in ASCII digits
 
@@ -79,8 +84,7 @@ def test_the_same_number_in_other_digits_is_the_same_person(api: ApiWorld, digit
 def test_an_id_number_typed_in_groups_is_stored_without_the_spaces(api: ApiWorld) -> None:
     number = id_number(3)
     grouped = " ".join([number[:6], number[6:14], number[14:]]) + " "
-    created = api["caseworker"].post(collection("hardship"),
-                                     hardship(3, worker={"name": "王芳", "id_number": grouped}))
+    created = api["caseworker"].post(collection("hardship"), hardship(3, worker={"name": "王芳", "id_number": grouped}))
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["details"]["worker"]["id_number"] == number
 
@@ -89,13 +93,23 @@ def test_a_number_that_fails_its_check_digit_is_a_422_naming_the_field(api: ApiW
     good = id_number(1)
     wrong = good[:-1] + ("0" if good[-1] != "0" else "1")
     before = count_rows(api.cw)
-    body = check_error(api["caseworker"].post(collection("hardship"),
-                                              hardship(1, worker={"name": "李秀英", "id_number": wrong})), 422)
+    body = check_error(
+        api["caseworker"].post(collection("hardship"), hardship(1, worker={"name": "李秀英", "id_number": wrong})), 422
+    )
     assert list(body["fields"]) == ["worker.id_number"] and "check digit" in body["fields"]["worker.id_number"]
     bad_code = {"name": "苏州示例精密机械有限公司", "credit_code": "91320500MA1XXXXXX1"}
-    body = check_error(api["mediator"].post(collection("labor_dispute"), {
-        "employer": bad_code, "applicants": [{"name": "王建国", "id_number": good}], "workers_involved": 1,
-        "claims": [{"category": "wages", "amount": "100"}]}), 422)
+    body = check_error(
+        api["mediator"].post(
+            collection("labor_dispute"),
+            {
+                "employer": bad_code,
+                "applicants": [{"name": "王建国", "id_number": good}],
+                "workers_involved": 1,
+                "claims": [{"category": "wages", "amount": "100"}],
+            },
+        ),
+        422,
+    )
     assert list(body["fields"]) == ["employer.credit_code"] and "check digit" in body["fields"]["employer.credit_code"]
     assert count_rows(api.cw) == before
 
@@ -104,14 +118,25 @@ def test_a_credit_code_typed_with_spaces_reaches_the_engine_and_is_stored_withou
     """The request schema left no room for the spaces the engine takes out: a code as printed on a licence,
     in groups of four, was refused for its length."""
     spaced = "9132 0500 MA1X XXXX XC"
-    opened = api["mediator"].post(collection("labor_dispute"), {
-        "employer": {"name": "苏州示例精密机械有限公司", "credit_code": spaced},
-        "applicants": [{"name": "王建国"}], "workers_involved": 1, "claims": [{"category": "wages", "amount": "100"}]})
+    opened = api["mediator"].post(
+        collection("labor_dispute"),
+        {
+            "employer": {"name": "苏州示例精密机械有限公司", "credit_code": spaced},
+            "applicants": [{"name": "王建国"}],
+            "workers_involved": 1,
+            "claims": [{"category": "wages", "amount": "100"}],
+        },
+    )
     assert opened.status_code == 201, opened.get_json()
     assert opened.get_json()["details"]["employer"]["credit_code"] == "91320500MA1XXXXXXC"
-    offered = api["negotiator"].post(collection("wage_negotiation"), {
-        "enterprise": {"name": "苏州示例电子有限公司", "credit_code": spaced}, "issuing_union": "姑苏区总工会",
-        "document_number": "姑工要〔2026〕1号"})
+    offered = api["negotiator"].post(
+        collection("wage_negotiation"),
+        {
+            "enterprise": {"name": "苏州示例电子有限公司", "credit_code": spaced},
+            "issuing_union": "姑苏区总工会",
+            "document_number": "姑工要〔2026〕1号",
+        },
+    )
     assert offered.status_code == 201, offered.get_json()
     assert offered.get_json()["details"]["enterprise"]["credit_code"] == "91320500MA1XXXXXXC"
 
@@ -129,18 +154,29 @@ def test_a_duplicate_names_the_other_case_only_to_a_caller_who_may_see_it(api: A
     assert number in seen["message"]
 
 
-FORMULAS = ["=HYPERLINK(\"http://example.invalid\",\"点此\")", "+1+1", "-2+3", "@SUM(A1:A2)"]
+FORMULAS = ['=HYPERLINK("http://example.invalid","点此")', "+1+1", "-2+3", "@SUM(A1:A2)"]
 
 
 def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(api: ApiWorld) -> None:
-    created = api["mediator"].post(collection("labor_dispute"), {
-        "employer": {"name": "=CMD|' /C calc'!A0"}, "applicants": [{"name": "王建国"}], "workers_involved": 1,
-        "claims": [{"category": "wages", "amount": "100"}]}).get_json()
+    created = (
+        api["mediator"]
+        .post(
+            collection("labor_dispute"),
+            {
+                "employer": {"name": "=CMD|' /C calc'!A0"},
+                "applicants": [{"name": "王建国"}],
+                "workers_involved": 1,
+                "claims": [{"category": "wages", "amount": "100"}],
+            },
+        )
+        .get_json()
+    )
     for text in FORMULAS:
         response = api["mediator"].post(command_path("labor_dispute", created["case_id"], "add_note"), {"text": text})
         assert response.status_code == 200, response.get_json()
-    withdrawn = api["supervisor"].post(command_path("labor_dispute", created["case_id"], "withdraw"),
-                                       {"reason": "=1+2"})
+    withdrawn = api["supervisor"].post(
+        command_path("labor_dispute", created["case_id"], "withdraw"), {"reason": "=1+2"}
+    )
     assert withdrawn.status_code == 200
     rows = csv_rows(api["supervisor"].get(f"/cases/{created['number']}/dossier.csv"))
     header, events = rows[2], [dict(zip(rows[2], r, strict=True)) for r in rows[3:]]

@@ -27,14 +27,17 @@ def _seed(api: ApiWorld) -> dict[str, dict[str, Any]]:
     """Cases in gusu, shuangta (below gusu) and wuzhong (beside it), of several kinds, stages and clocks."""
     cases = {
         "collective": _open(api, "mediator", "labor_dispute", dispute(employer={"name": "甲精密机械有限公司"})),
-        "single": _open(api, "mediator", "labor_dispute", dispute(employer={"name": "乙纺织有限公司"},
-                                                                     workers_involved=1)),
+        "single": _open(
+            api, "mediator", "labor_dispute", dispute(employer={"name": "乙纺织有限公司"}, workers_involved=1)
+        ),
         "offer": _open(api, "negotiator", "wage_negotiation", offer(enterprise={"name": "丁电子有限公司"})),
         "hardship": _open(api, "caseworker", "hardship", hardship(1)),
-        "shuangta": _open(api, "shuangta_mediator", "labor_dispute",
-                          dispute(employer={"name": "丙服装有限公司"}, workers_involved=2)),
-        "wuzhong": _open(api, "wuzhong_mediator", "labor_dispute",
-                         dispute(employer={"name": "戊食品有限公司"}, workers_involved=3)),
+        "shuangta": _open(
+            api, "shuangta_mediator", "labor_dispute", dispute(employer={"name": "丙服装有限公司"}, workers_involved=2)
+        ),
+        "wuzhong": _open(
+            api, "wuzhong_mediator", "labor_dispute", dispute(employer={"name": "戊食品有限公司"}, workers_involved=3)
+        ),
     }
     api.clock.advance(hours=1)
     cases["single"] = _run(api, "mediator", cases["single"], "accept")
@@ -60,8 +63,14 @@ def test_a_case_by_id_or_number_shows_state_clocks_links_version_and_the_callers
     assert body == by_number.get_json()
     assert body["version"] == linked["version"] == 3 and by_id.headers["ETag"] == etag(3)
     assert (body["kind"], body["stage"], body["org_unit"]) == ("labor_dispute", "accepted", "suzhou.gusu")
-    assert body["links"] == [{"case_id": collective["case_id"], "number": collective["number"],
-                              "kind": "labor_dispute", "relation": "same_employer"}]
+    assert body["links"] == [
+        {
+            "case_id": collective["case_id"],
+            "number": collective["number"],
+            "kind": "labor_dispute",
+            "relation": "same_employer",
+        }
+    ]
     mediation = {c["name"]: c for c in body["clocks"]}["mediation"]
     assert mediation["started_on"] == "2026-03-02" and mediation["due_on"] == "2026-03-17"
     assert mediation["overdue"] is False and mediation["paused_on"] is None
@@ -159,8 +168,18 @@ def test_the_case_list_sorts_and_pages(api: ApiWorld) -> None:
 
 
 def test_bad_list_queries_are_422_naming_the_parameter(api: ApiWorld) -> None:
-    for query in ("page=0", "per_page=0", "per_page=201", "sort=colour", "kind=parking", "overdue=maybe",
-                  "due_before=tomorrow", "q=" + "x" * 201, "flag=a%00b", "stge=filed"):
+    for query in (
+        "page=0",
+        "per_page=0",
+        "per_page=201",
+        "sort=colour",
+        "kind=parking",
+        "overdue=maybe",
+        "due_before=tomorrow",
+        "q=" + "x" * 201,
+        "flag=a%00b",
+        "stge=filed",
+    ):
         body = check_error(api["mediator"].get(f"/cases?{query}"), 422, "invalid_request")
         name = query.split("=")[0]
         assert body["fields"] and all(k.startswith(f"query.{name}") for k in body["fields"]), (query, body)

@@ -39,8 +39,9 @@ class Done:
         return case
 
     def disputes(self, under: str, month: str | None = None) -> list[int]:
-        return [w for unit, m, w in self.accepted
-                if (unit == under or unit.startswith(under + ".")) and month in (None, m)]
+        return [
+            w for unit, m, w in self.accepted if (unit == under or unit.startswith(under + ".")) and month in (None, m)
+        ]
 
 
 def _year(api: ApiWorld) -> Done:
@@ -52,8 +53,13 @@ def _year(api: ApiWorld) -> Done:
     done.accept("wuzhong_mediator", 5)
     done.open("mediator", "labor_dispute", dispute())  # filed, never accepted
     mediated = done.run("mediator", mediated, "start_mediation", mediator="mediator")
-    done.run("mediator", mediated, "reach_agreement", terms="分期支付",
-             performance_due=(api.clock.now().date() + timedelta(days=10)).isoformat())
+    done.run(
+        "mediator",
+        mediated,
+        "reach_agreement",
+        terms="分期支付",
+        performance_due=(api.clock.now().date() + timedelta(days=10)).isoformat(),
+    )
     first = done.open("negotiator", "wage_negotiation", offer())
     done.open("negotiator", "wage_negotiation", offer(enterprise={"name": "第二家企业", "employees": 80}))
     done.run("negotiator", first, "accept_offer")
@@ -97,8 +103,7 @@ def test_statistics_for_a_unit_and_its_descendants_over_a_period_match_what_was_
     assert int(shuangta["figures"]["disputes_accepted"]) == len(done.disputes("suzhou.gusu.shuangta")) == 1
     city = api["city_supervisor"].get(f"/reports/statistics?org_unit=suzhou&{march}&by_org=2").get_json()
     assert int(city["figures"]["disputes_accepted"]) == len(done.disputes("suzhou", "2026-03")) == 4
-    assert int(city["by_org"]["suzhou.wuzhong"]["disputes_accepted"]) == len(done.disputes("suzhou.wuzhong",
-                                                                                             "2026-03"))
+    assert int(city["by_org"]["suzhou.wuzhong"]["disputes_accepted"]) == len(done.disputes("suzhou.wuzhong", "2026-03"))
     assert int(city["by_org"]["suzhou.gusu"]["disputes_accepted"]) == len(gusu_march)
     by_street = api["supervisor"].get(f"/reports/statistics?{march}&by_org=3").get_json()["by_org"]
     assert set(by_street) == {"suzhou.gusu", "suzhou.gusu.shuangta"}
@@ -117,9 +122,20 @@ def test_an_enterprise_that_agreed_to_rectify_and_was_then_referred_counts_in_bo
         done.run("supervisor", n, "escalate_to_acting_offer", acting_union="苏州市总工会", reason="拒绝应约")
         done.run("negotiator", n, "refuse_offer", reason="仍拒绝协商")
         due = (api.clock.now().date() + timedelta(days=30)).isoformat()
-        n = done.run("supervisor", n, "issue_rectification", reason="拒不应约", items=[
-            {"category": "collective_contract", "description": "拒不应约", "legal_basis": "集体合同规定第三十二条",
-             "deadline": due}])
+        n = done.run(
+            "supervisor",
+            n,
+            "issue_rectification",
+            reason="拒不应约",
+            items=[
+                {
+                    "category": "collective_contract",
+                    "description": "拒不应约",
+                    "legal_basis": "集体合同规定第三十二条",
+                    "deadline": due,
+                }
+            ],
+        )
         [link] = [x for x in n["links"] if x["relation"] == "rectification"]
         proposal = api["inspector"].get(f"/cases/{link['case_id']}").get_json()
         proposals.append((n, done.run("inspector", proposal, "accept_plan", plan="三十日内应约协商")))
@@ -127,14 +143,19 @@ def test_an_enterprise_that_agreed_to_rectify_and_was_then_referred_counts_in_bo
         done.run("inspector", proposal, "verify_item", item_no=1, result="passed")
     api.clock.advance(days=31)  # the third enterprise's item is overdue
     assert [(o.status, o.linked) for o in run_sweep(api.cw, LEGAL, SYSTEM).outcomes] == [
-        ("applied", [proposals[2][0]["number"]])]
+        ("applied", [proposals[2][0]["number"]])
+    ]
     referred = api["supervisor"].get(f"/cases/{proposals[2][0]['case_id']}").get_json()
     assert referred["stage"] == "referred_to_inspectorate"
 
     f = api["supervisor"].get("/reports/statistics").get_json()["figures"]
     assert (f["rectification_proposals"], f["agreed_to_rectify"], f["negotiations_referred"]) == ("3", "3", "1")
-    assert (f["rectifications_issued"], f["rectifications_accepted"], f["rectifications_completed"],
-            f["rectifications_referred"]) == ("3", "3", "2", "1")
+    assert (
+        f["rectifications_issued"],
+        f["rectifications_accepted"],
+        f["rectifications_completed"],
+        f["rectifications_referred"],
+    ) == ("3", "3", "2", "1")
 
 
 def test_the_csv_report_has_the_same_figures_as_the_json(api: ApiWorld) -> None:
@@ -156,8 +177,12 @@ def test_the_csv_report_has_the_same_figures_as_the_json(api: ApiWorld) -> None:
 
 
 def test_reports_stay_within_the_callers_unit_and_refuse_bad_periods(api: ApiWorld) -> None:
-    for who, org in (("mediator", "suzhou"), ("mediator", "suzhou.wuzhong"), ("shuangta_mediator", "suzhou.gusu"),
-                     ("wuzhong_admin", "suzhou.gusu")):
+    for who, org in (
+        ("mediator", "suzhou"),
+        ("mediator", "suzhou.wuzhong"),
+        ("shuangta_mediator", "suzhou.gusu"),
+        ("wuzhong_admin", "suzhou.gusu"),
+    ):
         check_error(api[who].get(f"/reports/statistics?org_unit={org}"), 403, "forbidden")
     body = check_error(api["auditor"].get("/reports/statistics?from=2026-04-01&to=2026-03-01"), 422)
     assert list(body["fields"]) == ["from"]

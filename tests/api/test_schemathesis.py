@@ -50,36 +50,64 @@ class World:
     clocks: dict[str, set[str]] = field(default_factory=dict)  # collection -> names of clocks open on its cases
 
 
-COLLECTION_OF = {"labor_dispute": "disputes", "wage_negotiation": "negotiations",
-                 "rectification_proposal": "rectifications", "hardship": "hardship-cases"}
+COLLECTION_OF = {
+    "labor_dispute": "disputes",
+    "wage_negotiation": "negotiations",
+    "rectification_proposal": "rectifications",
+    "hardship": "hardship-cases",
+}
 
 
-DISPUTE = dict(org_unit="suzhou.gusu",
-               employer={"name": "苏州示例精密机械有限公司", "credit_code": "91320500MA1XXXXXXC"},
-               applicants=[{"name": "王建国", "id_number": "32050219800101123X", "phone": "13800000000"}],
-               workers_involved=12, summary="拖欠工资",
-               claims=[{"category": "wages", "amount": "8600.00", "description": "拖欠两个月工资"}])
-OFFER = dict(org_unit="suzhou.gusu", enterprise={"name": "苏州示例电子有限公司", "employees": 320},
-             issuing_union="姑苏区总工会", document_number="姑工要〔2026〕7号", terms={"wage_increase_pct": "6.0"})
-PROPOSAL = dict(org_unit="suzhou", enterprise={"name": "苏州示例纺织有限公司", "employees": 80},
-                issuing_union="苏州市总工会",
-                source={"kind": "inspection", "case_id": None, "number": None},
-                items=[{"category": "wages", "description": "按时足额支付工资", "legal_basis": "劳动法第五十条",
-                        "deadline": date(2026, 4, 1)}])
+DISPUTE = dict(
+    org_unit="suzhou.gusu",
+    employer={"name": "苏州示例精密机械有限公司", "credit_code": "91320500MA1XXXXXXC"},
+    applicants=[{"name": "王建国", "id_number": "32050219800101123X", "phone": "13800000000"}],
+    workers_involved=12,
+    summary="拖欠工资",
+    claims=[{"category": "wages", "amount": "8600.00", "description": "拖欠两个月工资"}],
+)
+OFFER = dict(
+    org_unit="suzhou.gusu",
+    enterprise={"name": "苏州示例电子有限公司", "employees": 320},
+    issuing_union="姑苏区总工会",
+    document_number="姑工要〔2026〕7号",
+    terms={"wage_increase_pct": "6.0"},
+)
+PROPOSAL = dict(
+    org_unit="suzhou",
+    enterprise={"name": "苏州示例纺织有限公司", "employees": 80},
+    issuing_union="苏州市总工会",
+    source={"kind": "inspection", "case_id": None, "number": None},
+    items=[
+        {
+            "category": "wages",
+            "description": "按时足额支付工资",
+            "legal_basis": "劳动法第五十条",
+            "deadline": date(2026, 4, 1),
+        }
+    ],
+)
 
 
 def _hardship(name: str, id_number: str) -> dict[str, Any]:
-    return dict(org_unit="suzhou.wuzhong", worker={"name": name, "id_number": id_number, "phone": "13900000000",
-                                                   "address": "吴中区某街道"},
-                household={"members": 3, "monthly_income_per_capita": "900", "local_minimum": "1120"},
-                causes=["illness"], category="deep")
+    return dict(
+        org_unit="suzhou.wuzhong",
+        worker={"name": name, "id_number": id_number, "phone": "13900000000", "address": "吴中区某街道"},
+        household={"members": 3, "monthly_income_per_capita": "900", "local_minimum": "1120"},
+        causes=["illness"],
+        category="deep",
+    )
 
 
 def _seed(cw: Casework) -> World:
     """An org tree, one user per role we test as, and cases of each type in their first stage and further on,
     so generated commands meet stages that allow them."""
-    for path, name in [("suzhou", "苏州市总工会"), ("suzhou.gusu", "姑苏区总工会"),
-                       ("suzhou.gusu.shuangta", "双塔街道总工会"), ("suzhou.wuzhong", "吴中区总工会")]:
+    for path, name in [
+        ("suzhou", "苏州市总工会"),
+        ("suzhou.gusu", "姑苏区总工会"),
+        ("suzhou.gusu.shuangta", "双塔街道总工会"),
+        ("suzhou.wuzhong", "吴中区总工会"),
+    ]:
         add_org(cw, path, name)
     world = World()
     for user_id, role in [("sup", "supervisor"), ("aud", "auditor"), ("adm", "admin")]:
@@ -89,15 +117,21 @@ def _seed(cw: Casework) -> World:
         world.victims.append(user_id)
     sup, worker = Actor("sup", "supervisor"), Actor("clerk-1", "caseworker")
     today = cw.clock.now().astimezone(cw.settings.tz).date()
-    opened = [cw.open_case("labor_dispute", sup, **DISPUTE), cw.open_case("wage_negotiation", sup, **OFFER),
-              cw.open_case("rectification_proposal", sup, **PROPOSAL),
-              cw.open_case("hardship", sup, **_hardship("李秀英", "320506197502030026"))]
+    opened = [
+        cw.open_case("labor_dispute", sup, **DISPUTE),
+        cw.open_case("wage_negotiation", sup, **OFFER),
+        cw.open_case("rectification_proposal", sup, **PROPOSAL),
+        cw.open_case("hardship", sup, **_hardship("李秀英", "320506197502030026")),
+    ]
     mediating = cw.open_case("labor_dispute", sup, **DISPUTE).case_id
     cw.execute(mediating, "accept", sup)
     cw.execute(mediating, "start_mediation", sup, mediator="sup")
     cw.execute(mediating, "record_session", sup, held_on=today, summary="第一次调解")
-    negotiating = cw.open_case("wage_negotiation", sup, **{**OFFER, "document_number": "姑工要〔2026〕8号",
-                                                           "enterprise": {"name": "苏州示例食品有限公司"}}).case_id
+    negotiating = cw.open_case(
+        "wage_negotiation",
+        sup,
+        **{**OFFER, "document_number": "姑工要〔2026〕8号", "enterprise": {"name": "苏州示例食品有限公司"}},
+    ).case_id
     cw.execute(negotiating, "accept_offer", sup)
     cw.execute(negotiating, "submit_proposal", sup, side="union", wage_increase_pct="6")
     implementing = cw.open_case("rectification_proposal", sup, **PROPOSAL).case_id
@@ -133,8 +167,14 @@ def _served_document() -> dict[str, Any]:
 DOCUMENT = _served_document()
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 schema.config.seed = SEED
-CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
-          checks.response_headers_conformance, checks.response_schema_conformance, checks.negative_data_rejection]
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.response_schema_conformance,
+    checks.negative_data_rejection,
+]
 
 
 def _pick(case: Case, choices: list[str], salt: str) -> str | None:
@@ -201,8 +241,9 @@ def _authenticate(case: Case, world: World) -> None:
 
 
 @schema.parametrize()
-@hypothesis.settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                     suppress_health_check=list(HealthCheck))  # whole requests are large, filtered and slow to make
+@hypothesis.settings(
+    max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)  # whole requests are large, filtered and slow to make
 def test_every_operation_conforms_to_the_openapi_document(case: Case, app: Flask, world: World) -> None:
     """No 5xx; status, content type, headers and body as documented; schema-violating requests refused."""
     _point_at_real_things(case, world)
@@ -219,8 +260,9 @@ def test_the_run_above_uses_the_document_the_app_serves(app: Flask) -> None:
 def test_every_documented_operation_gets_requests() -> None:
     """The run above skips, without a word, an operation it cannot generate requests for: a path parameter
     without a schema did that to GET /cases/{ref}."""
-    documented = {(method.upper(), path) for path, item in DOCUMENT["paths"].items() for method in item
-                  if method != "parameters"}
+    documented = {
+        (method.upper(), path) for path, item in DOCUMENT["paths"].items() for method in item if method != "parameters"
+    }
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {(operation.method.upper(), operation.path) for operation in operations} == documented
     for operation in operations:

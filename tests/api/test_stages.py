@@ -31,8 +31,14 @@ def test_a_labor_dispute_reaches_every_terminal_stage_over_http(api: ApiWorld) -
     d = w(d, "start_mediation", "mediator", days=1, mediator=api["mediator"].user_id)
     d = w(d, "record_session", "mediator", held_on=w.today, summary="第一次调解", attendees=["王建国", "企业代表"])
     d = w(d, "extend_mediation", "supervisor", parties_consent=True, reason="双方同意延长")
-    d = w(d, "reach_agreement", "mediator", terms="分期支付", amounts={"wages": "8600.00"},
-          performance_due=w.today + timedelta(days=10))
+    d = w(
+        d,
+        "reach_agreement",
+        "mediator",
+        terms="分期支付",
+        amounts={"wages": "8600.00"},
+        performance_due=w.today + timedelta(days=10),
+    )
     resolved = w(d, "confirm_performance", "mediator", days=10)
     assert resolved["stage"] == "resolved" and resolved["allowed_actions"] == [] and resolved["clocks"] == []
 
@@ -43,8 +49,12 @@ def test_a_labor_dispute_reaches_every_terminal_stage_over_http(api: ApiWorld) -
     failed = w(d, "deem_failed", "supervisor", days=16)
     assert failed["stage"] == "mediation_failed"
     w(failed, "refer_to_arbitration", "mediator")
-    d = w(w(w.open("labor_dispute", "mediator", dispute()), "accept", "mediator"), "fail_mediation", "mediator",
-          reason="企业拒绝调解")
+    d = w(
+        w(w.open("labor_dispute", "mediator", dispute()), "accept", "mediator"),
+        "fail_mediation",
+        "mediator",
+        reason="企业拒绝调解",
+    )
     w(d, "withdraw", "mediator", reason="申请人另行起诉")
 
     _reached_every_stage(w.stages, "labor_dispute")
@@ -56,8 +66,14 @@ def test_a_wage_negotiation_reaches_every_terminal_stage_over_http(api: ApiWorld
     n = w(n, "refuse_offer", "negotiator", reason="企业拒绝")
     n = w(n, "escalate_to_acting_offer", "supervisor", acting_union="苏州市总工会", reason="拒绝应约")
     assert "acting_offer" in n["flags"]
-    n = w(n, "issue_rectification", "supervisor", days=21, reason="代行要约逾期",
-          items=items(w.today + timedelta(days=21)))
+    n = w(
+        n,
+        "issue_rectification",
+        "supervisor",
+        days=21,
+        reason="代行要约逾期",
+        items=items(w.today + timedelta(days=21)),
+    )
     assert n["stage"] == "rectification_pending"
     linked = api["supervisor"].get(f"/cases/{n['case_id']}").get_json()["links"]
     rp_ref = next(link["number"] for link in linked if link["kind"] == "rectification_proposal")
@@ -88,8 +104,12 @@ def test_a_wage_negotiation_reaches_every_terminal_stage_over_http(api: ApiWorld
     concluded = w(n, "conclude", "negotiator", reason="期满，已续签")
     assert concluded["is_open"] is False
 
-    w(w.open("wage_negotiation", "negotiator", offer(document_number="姑工要〔2026〕4号")), "withdraw", "supervisor",
-      reason="企业注销")
+    w(
+        w.open("wage_negotiation", "negotiator", offer(document_number="姑工要〔2026〕4号")),
+        "withdraw",
+        "supervisor",
+        reason="企业注销",
+    )
     _reached_every_stage(w.stages, "wage_negotiation")
 
 
@@ -104,8 +124,12 @@ def test_a_rectification_proposal_reaches_every_terminal_stage_over_http(api: Ap
     done = w(rp, "verify_item", "inspector", item_no=2, result="passed", findings="已整改")
     assert done["stage"] == "rectified"
 
-    rp = w(w.open("rectification_proposal", "supervisor", rectification(w.today)), "refuse", "inspector",
-           reason="企业拒绝整改")
+    rp = w(
+        w.open("rectification_proposal", "supervisor", rectification(w.today)),
+        "refuse",
+        "inspector",
+        reason="企业拒绝整改",
+    )
     rp = w(rp, "refer_to_inspectorate", "inspector", reason="拒绝整改")
     w(rp, "record_enforcement", "inspector", outcome="责令改正")
 

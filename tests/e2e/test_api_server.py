@@ -30,8 +30,15 @@ def free_port() -> int:
 
 
 def casework(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -50,14 +57,22 @@ def test_the_served_api_does_not_announce_itself_and_logs_no_query_string(tmp_pa
     env.update({"CASEWORK_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"})
     casework(env, "db", "upgrade")
     casework(env, "orgs", "add", "suzhou", "苏州市总工会", "--level", "city")
-    token = casework(env, "users", "add", "u-1", "--name", "张敏", "--role", "supervisor", "--org",
-                     "suzhou").strip().splitlines()[-1]
+    token = (
+        casework(env, "users", "add", "u-1", "--name", "张敏", "--role", "supervisor", "--org", "suzhou")
+        .strip()
+        .splitlines()[-1]
+    )
     assert token.startswith("cw_"), token
 
     port, log = free_port(), tmp_path / "api.log"
     with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "cli", "api", "--host", HOST, "--port", str(port),
-                                   "--workers", "1"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cli", "api", "--host", HOST, "--port", str(port), "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:

@@ -48,13 +48,15 @@ def free_port() -> int:
 def child_env(data_dir: Path) -> dict[str, str]:
     """This process's environment without any Prefect or Casework setting, plus the run's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CASEWORK_"))}
-    env.update({
-        "CASEWORK_DATA_DIR": str(data_dir),
-        "CASEWORK_SCHEDULE_ESCALATION": "10s",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "CASEWORK_DATA_DIR": str(data_dir),
+            "CASEWORK_SCHEDULE_ESCALATION": "10s",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -105,8 +107,7 @@ def log_tails(data_dir: Path, lines: int = 40) -> str:
     return "\n".join(parts) or "(no logs)"
 
 
-def call(method: str, url: str, token: str | None = None, body: Any = None,
-         timeout: float = 10) -> tuple[int, Any]:
+def call(method: str, url: str, token: str | None = None, body: Any = None, timeout: float = 10) -> tuple[int, Any]:
     """(status, parsed JSON body or text) of one HTTP request; an error status is returned, not raised."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
@@ -115,7 +116,7 @@ def call(method: str, url: str, token: str | None = None, body: Any = None,
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - our own local service
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
@@ -141,8 +142,14 @@ def gone(pid: int) -> bool:
 @pytest.mark.parametrize("option", ["--help", "-h"])
 def test_run_sh_hands_its_options_to_casework_run(option: str) -> None:
     """The script's arguments are the options of `casework run`, not extras for the installer."""
-    done = subprocess.run(["bash", str(ROOT / "scripts" / "run.sh"), option], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, env={k: v for k, v in os.environ.items() if k != "CASEWORK_EXTRAS"})
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "run.sh"), option],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={k: v for k, v in os.environ.items() if k != "CASEWORK_EXTRAS"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Usage: casework run" in done.stdout
     for documented in ("--port", "--prefect-port", "--host", "--workers", "--no-demo"):
@@ -161,20 +168,27 @@ def test_casework_run_escalates_an_overdue_offer_on_its_schedule(tmp_path: Path)
     started = time.monotonic()
     proc = subprocess.Popen(
         ["bash", str(ROOT / "scripts" / "run.sh"), "--port", str(port), "--prefect-port", str(prefect_port)],
-        cwd=ROOT, env=child_env(data_dir), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace", start_new_session=True,
+        cwd=ROOT,
+        env=child_env(data_dir),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        start_new_session=True,
     )
     out = Output(proc)
     pids: dict[str, int] = {}
 
     def context() -> str:
-        return (f"\n=== casework run output ===\n{out.text}\n=== logs in {data_dir / 'logs'} ===\n"
-                f"{log_tails(data_dir)}")
+        return f"\n=== casework run output ===\n{out.text}\n=== logs in {data_dir / 'logs'} ===\n{log_tails(data_dir)}"
 
     try:
         # -- it starts, and says where everything is ------------------------------------------------
-        assert out.wait_for(READY, START_TIMEOUT), \
+        assert out.wait_for(READY, START_TIMEOUT), (
             f"'casework run' not ready within {START_TIMEOUT:.0f} s (exit status {proc.poll()}){context()}"
+        )
         ready_after = time.monotonic() - started
         text = out.text
         assert "Casework is running on sqlite" in text, context()
@@ -198,13 +212,18 @@ def test_casework_run_escalates_an_overdue_offer_on_its_schedule(tmp_path: Path)
         # -- a written offer issued 25 days ago: its 20-day reply clock has run out ----------------------
         issued = datetime.now(TZ).replace(microsecond=0) - timedelta(days=25)
         document_number = f"姑工要〔e2e〕{uuid.uuid4().hex[:10]}号"
-        status, case = call("POST", f"{api}/negotiations", negotiator, {
-            "org_unit": "suzhou.gusu",
-            "enterprise": {"name": "苏州端到端测试电子有限公司", "employees": 120},
-            "issuing_union": "姑苏区总工会",
-            "document_number": document_number,
-            "occurred_at": issued.isoformat(),
-        })
+        status, case = call(
+            "POST",
+            f"{api}/negotiations",
+            negotiator,
+            {
+                "org_unit": "suzhou.gusu",
+                "enterprise": {"name": "苏州端到端测试电子有限公司", "employees": 120},
+                "issuing_union": "姑苏区总工会",
+                "document_number": document_number,
+                "occurred_at": issued.isoformat(),
+            },
+        )
         assert status in (200, 201), f"POST /negotiations: {status} {case}{context()}"
         assert case["stage"] == "offer_issued" and case["version"] == 1, f"{case}{context()}"
         number = case["number"]
@@ -219,8 +238,9 @@ def test_casework_run_escalates_an_overdue_offer_on_its_schedule(tmp_path: Path)
                 break
             time.sleep(1)
         escalated_after = time.monotonic() - started
-        assert seen["stage"] == "acting_offer_issued", \
+        assert seen["stage"] == "acting_offer_issued", (
             f"{number} still {seen['stage']} after {ESCALATION_TIMEOUT:.0f} s: {seen}{context()}"
+        )
 
         status, history = call("GET", f"{api}/cases/{number}/history", supervisor)
         assert status == 200, f"history: {status} {history}{context()}"
@@ -257,8 +277,10 @@ def test_casework_run_escalates_an_overdue_offer_on_its_schedule(tmp_path: Path)
             time.sleep(0.2)
         left = {name: pid for name, pid in pids.items() if not gone(pid)}
         assert not left, f"still running after 'stopped': {left}{context()}"
-        print(f"\nready after {ready_after:.1f} s, escalated after {escalated_after:.1f} s, "
-              f"stopped in {stopped_after:.1f} s")
+        print(
+            f"\nready after {ready_after:.1f} s, escalated after {escalated_after:.1f} s, "
+            f"stopped in {stopped_after:.1f} s"
+        )
     finally:
         if proc.poll() is None:
             try:

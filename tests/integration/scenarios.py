@@ -36,8 +36,7 @@ def file_dispute(cw: Casework, actor: Actor = MEDIATOR, **overrides: Any) -> Com
 def hardship_application(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = dict(
         org_unit="suzhou.wuzhong",
-        worker={"name": "李秀英", "id_number": "320506197502030026", "phone": "13900000000",
-                "address": "吴中区某街道"},
+        worker={"name": "李秀英", "id_number": "320506197502030026", "phone": "13900000000", "address": "吴中区某街道"},
         household={"members": 3, "monthly_income_per_capita": "900", "local_minimum": "1120"},
         causes=["illness"],
         category="deep",

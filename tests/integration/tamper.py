@@ -50,10 +50,11 @@ def flip_byte(cw: Casework, case_id: UUID, version: int, field: bytes = b'"actor
     """Change one byte of an unencrypted event's JSON, inside a string value, so the JSON stays valid."""
     row_id = _row_ids(cw, case_id)[version]
     with cw.write_transaction() as session:
-        state = bytes(session.execute(text("select state from casework_events where id = :i"),
-                                      {"i": row_id}).scalar_one())
+        state = bytes(
+            session.execute(text("select state from casework_events where id = :i"), {"i": row_id}).scalar_one()
+        )
         at = state.index(field) + len(field)
-        tampered = state[:at] + bytes([state[at] ^ 0x01]) + state[at + 1:]
+        tampered = state[:at] + bytes([state[at] ^ 0x01]) + state[at + 1 :]
         session.execute(text("update casework_events set state = :s where id = :i"), {"s": tampered, "i": row_id})
 
 
@@ -62,14 +63,18 @@ def rehash_last_event(cw: Casework, case_id: UUID) -> None:
     that head: the event as older code would have written it (an old event format), not a tampered one."""
     version, row_id = max(_row_ids(cw, case_id).items())
     with cw.write_transaction() as session:
-        topic, state = session.execute(text("select topic, state from casework_events where id = :i"),
-                                       {"i": row_id}).one()
+        topic, state = session.execute(
+            text("select topic, state from casework_events where id = :i"), {"i": row_id}
+        ).one()
         stored = json.loads(bytes(state))
         fields = {k: v for k, v in cw.store.mapper.transcoder.decode(bytes(state)).items() if k not in NOT_STATE}
-        stored["hash"] = event_hash(topic.split(":", 1)[-1], {**fields, "originator_id": case_id,
-                                                              "originator_version": version})
-        session.execute(text("update casework_events set state = :s where id = :i"),
-                        {"s": json.dumps(stored, ensure_ascii=False).encode(), "i": row_id})
+        stored["hash"] = event_hash(
+            topic.split(":", 1)[-1], {**fields, "originator_id": case_id, "originator_version": version}
+        )
+        session.execute(
+            text("update casework_events set state = :s where id = :i"),
+            {"s": json.dumps(stored, ensure_ascii=False).encode(), "i": row_id},
+        )
         session.execute(update(case_index).where(case_index.c.case_id == case_id).values(head_hash=stored["hash"]))
 
 

@@ -15,7 +15,7 @@ from tests.conftest import make_settings
 from tests.integration.scenarios import MEDIATOR, SUPERVISOR, file_dispute
 
 
-def _dispute_with_history(cw: Casework, clock) -> tuple:  # noqa: ANN001
+def _dispute_with_history(cw: Casework, clock) -> tuple:
     opened = file_dispute(cw)
     clock.advance(days=1)
     cw.execute(opened.case_id, "accept", MEDIATOR)
@@ -24,7 +24,7 @@ def _dispute_with_history(cw: Casework, clock) -> tuple:  # noqa: ANN001
     return opened
 
 
-def test_history_lists_every_event_with_actor_role_reason_times_and_chain(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_history_lists_every_event_with_actor_role_reason_times_and_chain(cw: Casework, clock) -> None:
     opened = _dispute_with_history(cw, clock)
     entries = history(cw, opened.number)
     assert [(e.version, e.event, e.actor_role, e.stage) for e in entries] == [
@@ -38,7 +38,7 @@ def test_history_lists_every_event_with_actor_role_reason_times_and_chain(cw: Ca
     assert len({e.command_id for e in entries}) == 3
 
 
-def test_state_as_of_a_version_and_as_of_a_past_time(cw: Casework, clock, start_time) -> None:  # noqa: ANN001
+def test_state_as_of_a_version_and_as_of_a_past_time(cw: Casework, clock, start_time) -> None:
     opened = _dispute_with_history(cw, clock)
     assert as_of(cw, opened.number, version=2).stage == "accepted"
     assert as_of(cw, opened.case_id, at=start_time + timedelta(hours=30)).stage == "accepted"
@@ -48,22 +48,20 @@ def test_state_as_of_a_version_and_as_of_a_past_time(cw: Casework, clock, start_
         as_of(cw, opened.case_id, at=start_time - timedelta(days=1))
 
 
-def test_verify_passes_on_an_untouched_store(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_verify_passes_on_an_untouched_store(cw: Casework, clock) -> None:
     _dispute_with_history(cw, clock)
     file_dispute(cw)
     result = verify_store(cw)
     assert result.ok and result.events == 4 and result.cases == 2
 
 
-def test_changing_one_byte_of_a_stored_event_is_detected_and_named(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_changing_one_byte_of_a_stored_event_is_detected_and_named(cw: Casework, clock) -> None:
     opened = _dispute_with_history(cw, clock)
     with cw.write_transaction() as session:
-        row = session.execute(text(
-            "select id, state from casework_events where originator_version = 2"
-        )).one()
+        row = session.execute(text("select id, state from casework_events where originator_version = 2")).one()
         state = bytes(row.state)
         position = state.index(b'"actor_id":"') + len(b'"actor_id":"')
-        tampered = state[:position] + bytes([state[position] ^ 0x01]) + state[position + 1:]
+        tampered = state[:position] + bytes([state[position] ^ 0x01]) + state[position + 1 :]
         session.execute(text("update casework_events set state = :s where id = :i"), {"s": tampered, "i": row.id})
     for result in (verify_case(cw, opened.number), verify_store(cw)):
         assert not result.ok
@@ -71,7 +69,7 @@ def test_changing_one_byte_of_a_stored_event_is_detected_and_named(cw: Casework,
         assert "altered" in result.first_break.problem
 
 
-def test_removing_the_last_event_is_detected_through_the_case_index(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_removing_the_last_event_is_detected_through_the_case_index(cw: Casework, clock) -> None:
     opened = _dispute_with_history(cw, clock)
     with cw.write_transaction() as session:
         session.execute(text("delete from casework_events where originator_version = 3"))
@@ -79,7 +77,7 @@ def test_removing_the_last_event_is_detected_through_the_case_index(cw: Casework
     assert not result.ok and "removed" in result.first_break.problem
 
 
-def test_with_a_cipher_key_personal_data_is_encrypted_at_rest(tmp_path, database_url: str, clock) -> None:  # noqa: ANN001
+def test_with_a_cipher_key_personal_data_is_encrypted_at_rest(tmp_path, database_url: str, clock) -> None:
     settings = make_settings(tmp_path, database_url, cipher_key=AESCipher.create_key(num_bytes=32))
     cw = Casework(settings, clock)
     upgrade(cw.sql_engine)

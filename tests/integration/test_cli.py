@@ -11,13 +11,13 @@ from cli import main
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+def run(tmp_path, monkeypatch):
     monkeypatch.setenv("CASEWORK_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("CASEWORK_DATABASE_URL", raising=False)
     monkeypatch.delenv("CASEWORK_CIPHER_KEY", raising=False)
     runner = CliRunner()
 
-    def invoke(*args: str, ok: bool = True):  # noqa: ANN202
+    def invoke(*args: str, ok: bool = True):
         result = runner.invoke(main, list(args), catch_exceptions=False)
         if ok:
             assert result.exit_code == 0, result.output
@@ -26,12 +26,12 @@ def run(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
     return invoke
 
 
-def test_commands_refuse_to_run_before_the_schema_exists(run) -> None:  # noqa: ANN001
+def test_commands_refuse_to_run_before_the_schema_exists(run) -> None:
     result = run("report", ok=False)
     assert result.exit_code != 0 and "casework db upgrade" in result.output
 
 
-def test_upgrade_demo_report_verify_rebuild_show_history(run, tmp_path) -> None:  # noqa: ANN001
+def test_upgrade_demo_report_verify_rebuild_show_history(run, tmp_path) -> None:
     assert "schema up to date" in run("db", "upgrade").output
     assert (tmp_path / "casework.db").exists()
     assert "demo loaded" in run("demo", "--until", "2026-11-30").output  # a fixed year: the numbers below exist
@@ -57,7 +57,7 @@ def test_upgrade_demo_report_verify_rebuild_show_history(run, tmp_path) -> None:
     assert "1 case(s)" in run("verify", "LD-2026-000001").output
 
 
-def test_unknown_case_and_bad_period_are_clear_errors(run) -> None:  # noqa: ANN001
+def test_unknown_case_and_bad_period_are_clear_errors(run) -> None:
     run("db", "upgrade")
     missing = run("show", "LD-2026-424242", ok=False)
     assert missing.exit_code == 1 and "no case LD-2026-424242" in missing.output
@@ -65,7 +65,7 @@ def test_unknown_case_and_bad_period_are_clear_errors(run) -> None:  # noqa: ANN
     assert bad.exit_code == 2 and "--from" in bad.output
 
 
-def test_a_bad_policy_file_names_the_setting(run, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_bad_policy_file_names_the_setting(run, tmp_path, monkeypatch) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text('[clocks]\n"negotiation.reply" = 0\n', encoding="utf-8")
     monkeypatch.setenv("CASEWORK_POLICY_FILE", str(policy))
@@ -73,7 +73,7 @@ def test_a_bad_policy_file_names_the_setting(run, tmp_path, monkeypatch) -> None
     assert result.exit_code == 1 and "clocks.negotiation.reply.days must be a positive" in result.output
 
 
-def test_a_policy_file_sets_the_escalation_per_rung(run, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_policy_file_sets_the_escalation_per_rung(run, tmp_path, monkeypatch) -> None:
     from engine.config import load_policy
 
     policy = tmp_path / "policy.toml"
@@ -91,7 +91,7 @@ def test_a_policy_file_sets_the_escalation_per_rung(run, tmp_path, monkeypatch) 
     assert result.exit_code == 1 and "unknown rung 'inspectorate'" in result.output, result.output
 
 
-def test_orgs_and_users_from_the_command_line(run, tmp_path) -> None:  # noqa: ANN001
+def test_orgs_and_users_from_the_command_line(run, tmp_path) -> None:
     """The token is printed once, works against the real app, and is not stored in clear."""
     from api import create_app
     from engine.config import Settings
@@ -126,7 +126,7 @@ def test_orgs_and_users_from_the_command_line(run, tmp_path) -> None:  # noqa: A
         cw.close()
 
 
-def test_the_demo_makes_an_org_tree_and_one_user_per_role(run, tmp_path) -> None:  # noqa: ANN001
+def test_the_demo_makes_an_org_tree_and_one_user_per_role(run, tmp_path) -> None:
     from aggregates.stages import USER_ROLES
 
     run("db", "upgrade")
@@ -142,7 +142,7 @@ def test_the_demo_makes_an_org_tree_and_one_user_per_role(run, tmp_path) -> None
     assert {(c["user_id"], c["change"], c["actor_id"]) for c in created} == expected
 
 
-def test_account_changes_at_the_command_line_are_recorded_with_the_operators_login(run, monkeypatch) -> None:  # noqa: ANN001
+def test_account_changes_at_the_command_line_are_recorded_with_the_operators_login(run, monkeypatch) -> None:
     monkeypatch.setenv("LOGNAME", "ops.wang")
     run("db", "upgrade")
     for path, name in (("suzhou", "苏州市总工会"), ("suzhou.gusu", "姑苏区总工会"), ("suzhou.wuzhong", "吴中区总工会")):
@@ -163,9 +163,12 @@ def test_account_changes_at_the_command_line_are_recorded_with_the_operators_log
 
     changes = json.loads(run("users", "changes", "u-1024", "--json").output)
     assert [(c["change"], c["actor_id"], c["actor_role"]) for c in changes] == [
-        ("reactivated", "cli:ops.wang", "admin"), ("deactivated", "cli:ops.wang", "admin"),
-        ("role_changed", "cli:ops.wang", "admin"), ("token_issued", "cli:ops.wang", "admin"),
-        ("created", "cli:ops.wang", "admin")]
+        ("reactivated", "cli:ops.wang", "admin"),
+        ("deactivated", "cli:ops.wang", "admin"),
+        ("role_changed", "cli:ops.wang", "admin"),
+        ("token_issued", "cli:ops.wang", "admin"),
+        ("created", "cli:ops.wang", "admin"),
+    ]
     assert changes[2]["detail"] == {"role": {"old": "mediator", "new": "supervisor"}} and changes[3]["detail"] == {}
     assert changes[0]["recorded_at"].endswith("+08:00")
     in_wuzhong = json.loads(run("users", "changes", "--org", "suzhou.wuzhong", "--json").output)
@@ -185,4 +188,5 @@ def test_casework_run_starts_its_worker_and_api_as_this_same_program() -> None:
     done = subprocess.run(casework_command("--help"), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert {"api", "worker", "run", "show", "users", "campaign"} <= {
-        line.split()[0] for line in done.stdout.split("Commands:")[1].splitlines() if line.strip()}
+        line.split()[0] for line in done.stdout.split("Commands:")[1].splitlines() if line.strip()
+    }

@@ -47,13 +47,17 @@ def write(relative: str, content: bytes | str = b"", *, directory: bool = False)
             path.mkdir()
         else:
             path.write_bytes(content.encode() if isinstance(content, str) else content)
+
     return setup
 
 
 def policy(text: str, encoding: str = "utf-8") -> dict[str, object]:
     """A case whose policy file holds `text`."""
-    return {"env": {"CASEWORK_POLICY_FILE": "{tmp}/policy.toml"}, "setup": write("policy.toml", text.encode(encoding)),
-            "names": ("CASEWORK_POLICY_FILE", "policy.toml")}
+    return {
+        "env": {"CASEWORK_POLICY_FILE": "{tmp}/policy.toml"},
+        "setup": write("policy.toml", text.encode(encoding)),
+        "names": ("CASEWORK_POLICY_FILE", "policy.toml"),
+    }
 
 
 @dataclass(frozen=True)
@@ -79,58 +83,121 @@ def p(id: str, text: str, *problem: str, encoding: str = "utf-8", args: tuple[st
 BAD = [
     # -- the database ---------------------------------------------------------------------------------------------
     Bad("url-scheme", ("CASEWORK_DATABASE_URL", "mysql"), {"CASEWORK_DATABASE_URL": "mysql://root@localhost/x"}),
-    Bad("url-port-not-a-number", ("CASEWORK_DATABASE_URL", "port"),
-        {"CASEWORK_DATABASE_URL": "postgresql://postgres@127.0.0.1:fivefourthreetwo/test"}),
+    Bad(
+        "url-port-not-a-number",
+        ("CASEWORK_DATABASE_URL", "port"),
+        {"CASEWORK_DATABASE_URL": "postgresql://postgres@127.0.0.1:fivefourthreetwo/test"},
+    ),
     Bad("postgres-refused", ("127.0.0.1:{port}", "refused"), {"CASEWORK_DATABASE_URL": "{refused}"}),
-    Bad("postgres-refused-password-hidden", ("***", "127.0.0.1:{port}", "refused"),
-        {"CASEWORK_DATABASE_URL": "postgresql://postgres:s3cret@127.0.0.1:{port}/test"}, ("show", "LD-2026-000001")),
-    Bad("postgres-no-such-host", ("no-such-host.invalid",),
-        {"CASEWORK_DATABASE_URL": "postgresql://postgres@no-such-host.invalid:5432/test"}),
-    Bad("postgres-missing-database", ("/nope", 'database "nope" does not exist'),
-        {"CASEWORK_DATABASE_URL": "{missing_database}"}, postgres=True),
-    Bad("postgres-missing-role", ("nobody@", 'role "nobody" does not exist'),
-        {"CASEWORK_DATABASE_URL": "{missing_role}"}, ("report",), postgres=True),
-    Bad("data-dir-is-a-file", ("{tmp}/data", "a file, not a directory"), {"CASEWORK_DATA_DIR": "{tmp}/data"},
-        setup=write("data", "a file")),
-    Bad("data-dir-under-a-file", ("{tmp}/file/data", "Not a directory"), {"CASEWORK_DATA_DIR": "{tmp}/file/data"},
-        setup=write("file", "a file")),
-    Bad("database-is-a-directory", ("{data}/casework.db", "is a directory"), setup=write("data/casework.db",
-                                                                                         directory=True)),
-    Bad("database-is-not-sqlite", ("{data}/casework.db", "not an SQLite database"),
-        setup=write("data/casework.db", "name,credit_code\n" * 300)),
-    Bad("database-is-not-sqlite-show", ("{data}/casework.db", "not an SQLite database"),
-        args=("show", "LD-2026-000001"), setup=write("data/casework.db", bytes(range(256)) * 8)),
-    Bad("person-key-file-is-a-directory", ("CASEWORK_PERSON_KEY", "{data}/person.key", "is a directory"),
-        setup=write("data/person.key", directory=True)),
+    Bad(
+        "postgres-refused-password-hidden",
+        ("***", "127.0.0.1:{port}", "refused"),
+        {"CASEWORK_DATABASE_URL": "postgresql://postgres:s3cret@127.0.0.1:{port}/test"},
+        ("show", "LD-2026-000001"),
+    ),
+    Bad(
+        "postgres-no-such-host",
+        ("no-such-host.invalid",),
+        {"CASEWORK_DATABASE_URL": "postgresql://postgres@no-such-host.invalid:5432/test"},
+    ),
+    Bad(
+        "postgres-missing-database",
+        ("/nope", 'database "nope" does not exist'),
+        {"CASEWORK_DATABASE_URL": "{missing_database}"},
+        postgres=True,
+    ),
+    Bad(
+        "postgres-missing-role",
+        ("nobody@", 'role "nobody" does not exist'),
+        {"CASEWORK_DATABASE_URL": "{missing_role}"},
+        ("report",),
+        postgres=True,
+    ),
+    Bad(
+        "data-dir-is-a-file",
+        ("{tmp}/data", "a file, not a directory"),
+        {"CASEWORK_DATA_DIR": "{tmp}/data"},
+        setup=write("data", "a file"),
+    ),
+    Bad(
+        "data-dir-under-a-file",
+        ("{tmp}/file/data", "Not a directory"),
+        {"CASEWORK_DATA_DIR": "{tmp}/file/data"},
+        setup=write("file", "a file"),
+    ),
+    Bad(
+        "database-is-a-directory",
+        ("{data}/casework.db", "is a directory"),
+        setup=write("data/casework.db", directory=True),
+    ),
+    Bad(
+        "database-is-not-sqlite",
+        ("{data}/casework.db", "not an SQLite database"),
+        setup=write("data/casework.db", "name,credit_code\n" * 300),
+    ),
+    Bad(
+        "database-is-not-sqlite-show",
+        ("{data}/casework.db", "not an SQLite database"),
+        args=("show", "LD-2026-000001"),
+        setup=write("data/casework.db", bytes(range(256)) * 8),
+    ),
+    Bad(
+        "person-key-file-is-a-directory",
+        ("CASEWORK_PERSON_KEY", "{data}/person.key", "is a directory"),
+        setup=write("data/person.key", directory=True),
+    ),
     # -- other settings ------------------------------------------------------------------------------------------
     Bad("pool-size-word", ("CASEWORK_DB_POOL_SIZE", "whole number"), {"CASEWORK_DB_POOL_SIZE": "five"}),
     Bad("pool-size-zero", ("CASEWORK_DB_POOL_SIZE", "at least 1"), {"CASEWORK_DB_POOL_SIZE": "0"}),
-    Bad("connect-timeout-word", ("CASEWORK_DB_CONNECT_TIMEOUT", "whole number"),
-        {"CASEWORK_DB_CONNECT_TIMEOUT": "soon"}),
+    Bad(
+        "connect-timeout-word", ("CASEWORK_DB_CONNECT_TIMEOUT", "whole number"), {"CASEWORK_DB_CONNECT_TIMEOUT": "soon"}
+    ),
     Bad("connect-timeout-zero", ("CASEWORK_DB_CONNECT_TIMEOUT", "at least 2"), {"CASEWORK_DB_CONNECT_TIMEOUT": "0"}),
     Bad("timezone-unknown", ("CASEWORK_TIMEZONE", "Mars/Olympus"), {"CASEWORK_TIMEZONE": "Mars/Olympus"}),
     Bad("timezone-a-path", ("CASEWORK_TIMEZONE",), {"CASEWORK_TIMEZONE": "../../etc/passwd"}, ("report",)),
     Bad("cipher-key-not-base64", ("CASEWORK_CIPHER_KEY", "base64"), {"CASEWORK_CIPHER_KEY": "not a key!"}),
-    Bad("cipher-key-wrong-length", ("CASEWORK_CIPHER_KEY", "5 bytes"),
-        {"CASEWORK_CIPHER_KEY": base64.b64encode(b"short").decode()}, ("show", "LD-2026-000001")),
+    Bad(
+        "cipher-key-wrong-length",
+        ("CASEWORK_CIPHER_KEY", "5 bytes"),
+        {"CASEWORK_CIPHER_KEY": base64.b64encode(b"short").decode()},
+        ("show", "LD-2026-000001"),
+    ),
     Bad("person-key-short", ("CASEWORK_PERSON_KEY", "at least 32 characters"), {"CASEWORK_PERSON_KEY": "secret"}),
     Bad("api-port-word", ("CASEWORK_API_PORT", "'http'"), {"CASEWORK_API_PORT": "http"}, ("api",)),
     Bad("api-port-too-big", ("CASEWORK_API_PORT", "70000"), {"CASEWORK_API_PORT": "70000"}, ("api",)),
     Bad("api-workers-word", ("CASEWORK_API_WORKERS", "'many'"), {"CASEWORK_API_WORKERS": "many"}, ("api",)),
     Bad("prefect-port-word", ("CASEWORK_PREFECT_PORT", "'x'"), {"CASEWORK_PREFECT_PORT": "x"}, ("run",)),
     Bad("worker-limit-word", ("CASEWORK_WORKER_LIMIT", "'lots'"), {"CASEWORK_WORKER_LIMIT": "lots"}, ("worker",)),
-    Bad("schedule-word", ("CASEWORK_SCHEDULE_ESCALATION", "every tuesday"),
+    Bad(
+        "schedule-word",
+        ("CASEWORK_SCHEDULE_ESCALATION", "every tuesday"),
         {"CASEWORK_SCHEDULE_ESCALATION": "every tuesday", "PREFECT_API_URL": "http://127.0.0.1:{port}/api"},
-        ("worker",)),
-    Bad("schedule-run", ("CASEWORK_SCHEDULE_LEGAL_CLOCKS", "at least 5 seconds"),
-        {"CASEWORK_SCHEDULE_LEGAL_CLOCKS": "1s"}, ("run", "--no-demo")),
-    Bad("schedule-bad-cron", ("CASEWORK_SCHEDULE_VERIFY", "cron"),
-        {"CASEWORK_SCHEDULE_VERIFY": "99 2 * * *"}, ("run", "--no-demo")),
+        ("worker",),
+    ),
+    Bad(
+        "schedule-run",
+        ("CASEWORK_SCHEDULE_LEGAL_CLOCKS", "at least 5 seconds"),
+        {"CASEWORK_SCHEDULE_LEGAL_CLOCKS": "1s"},
+        ("run", "--no-demo"),
+    ),
+    Bad(
+        "schedule-bad-cron",
+        ("CASEWORK_SCHEDULE_VERIFY", "cron"),
+        {"CASEWORK_SCHEDULE_VERIFY": "99 2 * * *"},
+        ("run", "--no-demo"),
+    ),
     # -- the policy file -----------------------------------------------------------------------------------------
-    Bad("policy-missing", ("CASEWORK_POLICY_FILE", "{tmp}/nowhere.toml", "No such file"),
-        {"CASEWORK_POLICY_FILE": "{tmp}/nowhere.toml"}),
-    Bad("policy-a-directory", ("CASEWORK_POLICY_FILE", "{tmp}/policy.toml"),
-        {"CASEWORK_POLICY_FILE": "{tmp}/policy.toml"}, setup=write("policy.toml", directory=True)),
+    Bad(
+        "policy-missing",
+        ("CASEWORK_POLICY_FILE", "{tmp}/nowhere.toml", "No such file"),
+        {"CASEWORK_POLICY_FILE": "{tmp}/nowhere.toml"},
+    ),
+    Bad(
+        "policy-a-directory",
+        ("CASEWORK_POLICY_FILE", "{tmp}/policy.toml"),
+        {"CASEWORK_POLICY_FILE": "{tmp}/policy.toml"},
+        setup=write("policy.toml", directory=True),
+    ),
     p("policy-not-toml", "max_backdate_days = \n", "not valid TOML"),
     p("policy-gbk", "# 苏州市总工会\nmax_backdate_days = 10\n", "UTF-8", encoding="gbk"),
     p("policy-utf16", "max_backdate_days = 10\n", "UTF-8", encoding="utf-16"),
@@ -145,14 +212,23 @@ BAD = [
     p("caps-not-a-table", "annual_caps = 5\n", "annual_caps", "table"),
     p("cap-unknown", "[annual_caps]\nluxury = 5\n", "annual_caps", "'luxury'"),
     p("clocks-not-a-table", "clocks = 5\n", "clocks", "table"),
-    p("clock-unknown", "[clocks]\n\"negotiation.answer\" = 20\n", "'negotiation.answer'", "negotiation.reply"),
-    p("clock-zero", "[clocks]\n\"negotiation.reply\" = 0\n", "clocks.negotiation.reply.days", "0"),
-    p("clock-word", "[clocks]\n\"negotiation.reply\" = \"20\"\n", "clocks.negotiation.reply.days", "'20'"),
-    p("clock-boolean", "[clocks]\n\"negotiation.reply\" = true\n", "clocks.negotiation.reply.days", "True"),
-    p("clock-working-days-word", '[clocks]\n"dispute.acceptance" = { days = 3, working_days = "no" }\n',
-      "clocks.dispute.acceptance.working_days", "true or false", "'no'"),
-    p("clock-unknown-key", '[clocks]\n"dispute.acceptance" = { days = 3, workdays = true }\n',
-      "clocks.dispute.acceptance", "'workdays'"),
+    p("clock-unknown", '[clocks]\n"negotiation.answer" = 20\n', "'negotiation.answer'", "negotiation.reply"),
+    p("clock-zero", '[clocks]\n"negotiation.reply" = 0\n', "clocks.negotiation.reply.days", "0"),
+    p("clock-word", '[clocks]\n"negotiation.reply" = "20"\n', "clocks.negotiation.reply.days", "'20'"),
+    p("clock-boolean", '[clocks]\n"negotiation.reply" = true\n', "clocks.negotiation.reply.days", "True"),
+    p(
+        "clock-working-days-word",
+        '[clocks]\n"dispute.acceptance" = { days = 3, working_days = "no" }\n',
+        "clocks.dispute.acceptance.working_days",
+        "true or false",
+        "'no'",
+    ),
+    p(
+        "clock-unknown-key",
+        '[clocks]\n"dispute.acceptance" = { days = 3, workdays = true }\n',
+        "clocks.dispute.acceptance",
+        "'workdays'",
+    ),
     p("holidays-not-a-list", "holidays = 5\n", "holidays", "list of dates"),
     p("holidays-a-string", 'extra_workdays = "2026-09-27"\n', "extra_workdays", "list of dates"),
     p("holiday-not-a-date", 'holidays = ["2026-13-01"]\n', "holidays", "'2026-13-01'"),
@@ -171,9 +247,14 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
             monkeypatch.delenv(name)
     monkeypatch.setenv("CASEWORK_DATA_DIR", str(tmp_path / "data"))
     port = free_port()
-    return {"tmp": str(tmp_path), "data": str(tmp_path / "data"), "port": str(port),
-            "refused": postgres(port=port), "missing_database": postgres(database="nope"),
-            "missing_role": postgres(username="nobody")}
+    return {
+        "tmp": str(tmp_path),
+        "data": str(tmp_path / "data"),
+        "port": str(port),
+        "refused": postgres(port=port),
+        "missing_database": postgres(database="nope"),
+        "missing_role": postgres(username="nobody"),
+    }
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -196,8 +277,9 @@ def assert_one_line(output: str, names: list[str]) -> str:
 
 
 @pytest.mark.parametrize("bad", [b.param() for b in BAD])
-def test_a_bad_setting_or_file_is_one_line_naming_it(bad: Bad, world: dict[str, str], tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_setting_or_file_is_one_line_naming_it(
+    bad: Bad, world: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if bad.postgres and _check_postgres():
         pytest.skip("PostgreSQL unreachable")
     if bad.setup:
@@ -248,12 +330,20 @@ def silent_server() -> Iterator[int]:
     server.close()
 
 
-def casework(*args: str, env: dict[str, str], as_a_user: bool = False, timeout: float = 120) \
-        -> subprocess.CompletedProcess[str]:
+def casework(
+    *args: str, env: dict[str, str], as_a_user: bool = False, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `casework` command; `as_a_user`: without root's power to write where the modes forbid."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK_", "PREFECT_API_URL"))}
-    return subprocess.run([CASEWORK, *args], env={**clean, **env}, capture_output=True, text=True, timeout=timeout,
-                          cwd=tempfile.gettempdir(), preexec_fn=_without_override if as_a_user else None)
+    return subprocess.run(
+        [CASEWORK, *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tempfile.gettempdir(),
+        preexec_fn=_without_override if as_a_user else None,
+    )
 
 
 def _without_override() -> None:
@@ -266,21 +356,34 @@ def _without_override() -> None:
             raise OSError(ctypes.get_errno(), "cannot drop a capability")
 
 
-def test_a_server_that_never_answers_is_given_up_on_after_the_connect_timeout(silent_server: int,
-                                                                             tmp_path: Path) -> None:
+def test_a_server_that_never_answers_is_given_up_on_after_the_connect_timeout(
+    silent_server: int, tmp_path: Path
+) -> None:
     url = f"postgresql://postgres@127.0.0.1:{silent_server}/test"
-    done = casework("db", "upgrade", env={"CASEWORK_DATABASE_URL": url, "CASEWORK_DB_CONNECT_TIMEOUT": "2",
-                                           "CASEWORK_DATA_DIR": str(tmp_path / "data")})
+    done = casework(
+        "db",
+        "upgrade",
+        env={
+            "CASEWORK_DATABASE_URL": url,
+            "CASEWORK_DB_CONNECT_TIMEOUT": "2",
+            "CASEWORK_DATA_DIR": str(tmp_path / "data"),
+        },
+    )
     assert done.returncode == 1 and done.stdout == ""
     assert_one_line(done.stderr, [f"127.0.0.1:{silent_server}", "no answer within 2 s", "CASEWORK_DB_CONNECT_TIMEOUT"])
 
 
-@pytest.mark.parametrize(("env", "names"), [
-    ({}, ["CASEWORK_PERSON_KEY", "{data}/person.key", "Permission denied"]),  # the key file is made first
-    ({"CASEWORK_PERSON_KEY": "k" * 32}, ["{data}/casework.db", "the directory {data} is not writable"]),
-], ids=["person-key-file", "database-file"])
-def test_a_data_directory_this_user_may_not_write_is_named(env: dict[str, str], names: list[str],
-                                                           tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({}, ["CASEWORK_PERSON_KEY", "{data}/person.key", "Permission denied"]),  # the key file is made first
+        ({"CASEWORK_PERSON_KEY": "k" * 32}, ["{data}/casework.db", "the directory {data} is not writable"]),
+    ],
+    ids=["person-key-file", "database-file"],
+)
+def test_a_data_directory_this_user_may_not_write_is_named(
+    env: dict[str, str], names: list[str], tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     data.mkdir()
     data.chmod(0o555)
@@ -293,8 +396,9 @@ def test_a_data_directory_this_user_may_not_write_is_named(env: dict[str, str], 
         data.chmod(0o755)
 
 
-def test_a_prefect_server_that_cannot_be_reached_is_named(world: dict[str, str],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_prefect_server_that_cannot_be_reached_is_named(
+    world: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"], catch_exceptions=False).exit_code == 0
     url = f"http://127.0.0.1:{world['port']}/api"

@@ -22,12 +22,15 @@ HEAVY = ("prefect", "flask", "gunicorn", "alembic", "rich", "schemathesis")
 
 def loaded_after(code: str, env: dict[str, str] | None = None) -> dict[str, list[str]]:
     """Run `code` in a fresh interpreter; which of the heavy packages and which aggregate modules it loaded."""
-    probe = (f"{code}\nimport json, sys\n"
-             f"print(json.dumps({{'heavy': sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})), "
-             f"'aggregates': sorted(m for m in sys.modules if m.startswith('aggregates.'))}}))")
+    probe = (
+        f"{code}\nimport json, sys\n"
+        f"print(json.dumps({{'heavy': sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})), "
+        f"'aggregates': sorted(m for m in sys.modules if m.startswith('aggregates.'))}}))"
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK_", "PREFECT_"))}
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
-                          env={**clean, **(env or {})})
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env={**clean, **(env or {})}
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -44,12 +47,16 @@ def test_show_loads_only_the_case_type_it_shows_and_no_heavy_package(tmp_path: P
         number = file_dispute(cw).number
     finally:
         cw.close()
-    loaded = loaded_after("import contextlib, io\nfrom cli import main\n"
-                          "with contextlib.redirect_stdout(io.StringIO()):\n"
-                          f"    main(['show', {number!r}], standalone_mode=False)", env)
+    loaded = loaded_after(
+        "import contextlib, io\nfrom cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['show', {number!r}], standalone_mode=False)",
+        env,
+    )
     assert loaded["heavy"] == []
-    assert [m for m in loaded["aggregates"] if m in {c.__module__ for c in CASE_TYPES.values()}] \
-        == ["aggregates.labor_dispute"]
+    assert [m for m in loaded["aggregates"] if m in {c.__module__ for c in CASE_TYPES.values()}] == [
+        "aggregates.labor_dispute"
+    ]
 
 
 def test_the_registry_names_each_type_as_the_type_names_itself() -> None:
@@ -58,7 +65,7 @@ def test_the_registry_names_each_type_as_the_type_names_itself() -> None:
     assert list(CASE_TYPES) == ["labor_dispute", "wage_negotiation", "rectification_proposal", "hardship"]
     assert "XX" not in BY_PREFIX and "WN" in BY_PREFIX
     with pytest.raises(KeyError):
-        CASE_TYPES["nothing"]  # noqa: B018
+        CASE_TYPES["nothing"]
     with pytest.raises(ValueError, match="unknown case kind 'nothing'"):
         case_type("nothing")
 

@@ -26,8 +26,13 @@ def snapshot(cw: Casework) -> dict[str, int]:
 def test_opening_a_case_writes_events_index_clock_statistics_and_command_log(cw: Casework) -> None:
     result = file_dispute(cw, command_id="open-1")
     assert result.number == "LD-2026-000001" and result.stage == "filed" and result.version == 1
-    assert snapshot(cw) == {"casework_events": 1, "case_index": 1, "open_clocks": 1,
-                            "case_statistics": 1, "command_log": 1}
+    assert snapshot(cw) == {
+        "casework_events": 1,
+        "case_index": 1,
+        "open_clocks": 1,
+        "case_statistics": 1,
+        "command_log": 1,
+    }
     case = cw.get(result.number)
     assert case.clocks["acceptance"].due_on.isoformat() == "2026-03-05"  # 3 working days from Monday
 
@@ -113,7 +118,7 @@ def test_concurrent_commands_without_a_version_all_land(cw: Casework) -> None:
     assert count_rows(cw, "command_log") == 41
 
 
-def test_case_numbers_run_per_type_and_year(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_case_numbers_run_per_type_and_year(cw: Casework, clock) -> None:
     assert [file_dispute(cw).number for _ in range(3)] == [f"LD-2026-00000{i}" for i in (1, 2, 3)]
     clock.advance(days=310)
     assert file_dispute(cw).number == "LD-2027-000001"

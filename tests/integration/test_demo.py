@@ -14,7 +14,7 @@ from engine.tables import case_index
 pytestmark = pytest.mark.slow  # each test loads a simulated year of cases
 
 
-def test_the_demo_covers_the_year_up_to_today_and_nothing_after(cw: Casework, settings) -> None:  # noqa: ANN001
+def test_the_demo_covers_the_year_up_to_today_and_nothing_after(cw: Casework, settings) -> None:
     summary = load_demo(settings, size=1, seed=11)
     today = datetime.now(settings.tz).date()
     times = [(n.originator_id, n.originator_version) for n in cw.store.recorder.select_notifications(1, 10_000)]
@@ -30,7 +30,7 @@ def test_the_demo_covers_the_year_up_to_today_and_nothing_after(cw: Casework, se
     assert summary.cases == stored  # a referral touching a negotiation opens no case
 
 
-def test_a_demo_until_a_given_day_is_dated_by_it(cw: Casework, settings) -> None:  # noqa: ANN001
+def test_a_demo_until_a_given_day_is_dated_by_it(cw: Casework, settings) -> None:
     load_demo(settings, size=1, seed=11, until=date(2025, 6, 30))
     with cw.read_transaction() as session:
         numbers = list(session.execute(select(case_index.c.number)).scalars())
@@ -39,12 +39,17 @@ def test_a_demo_until_a_given_day_is_dated_by_it(cw: Casework, settings) -> None
     assert last.astimezone(settings.tz).date() <= date(2025, 6, 30)
 
 
-def test_unions_are_named_as_people_name_them(cw: Casework, settings) -> None:  # noqa: ANN001
+def test_unions_are_named_as_people_name_them(cw: Casework, settings) -> None:
     load_demo(settings, size=1, seed=11)
     unions = set()
     with cw.read_transaction() as session:
-        ids = list(session.execute(select(case_index.c.case_id).where(
-            case_index.c.kind.in_(["wage_negotiation", "rectification_proposal"]))).scalars())
+        ids = list(
+            session.execute(
+                select(case_index.c.case_id).where(
+                    case_index.c.kind.in_(["wage_negotiation", "rectification_proposal"])
+                )
+            ).scalars()
+        )
     for case_id in ids:
         case = cw.get(case_id)
         unions.add(case.issuing_union)

@@ -18,7 +18,7 @@ ENTERPRISE = {"name": "苏州示例电子有限公司", "employees": 300}
 
 
 class Walk:
-    def __init__(self, cw: Casework, clock) -> None:  # noqa: ANN001
+    def __init__(self, cw: Casework, clock) -> None:
         self.cw, self.clock = cw, clock
         self.stages: dict[str, set[str]] = defaultdict(set)
 
@@ -36,21 +36,32 @@ class Walk:
         return result
 
     @property
-    def today(self):  # noqa: ANN201
+    def today(self):
         return self.clock.now().date()
 
 
-def test_every_stage_of_every_case_type_is_reached(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_every_stage_of_every_case_type_is_reached(cw: Casework, clock) -> None:
     w = Walk(cw, clock)
-    dispute = dict(org_unit="suzhou.gusu", employer={"name": "甲公司"}, applicants=[{"name": "王建国"}],
-                   workers_involved=1, claims=[{"category": "wages", "amount": "1000"}])
+    dispute = dict(
+        org_unit="suzhou.gusu",
+        employer={"name": "甲公司"},
+        applicants=[{"name": "王建国"}],
+        workers_involved=1,
+        claims=[{"category": "wages", "amount": "1000"}],
+    )
     d = w.open("labor_dispute", MEDIATOR, **dispute)
     w(d, "accept", MEDIATOR)
     w(d, "start_mediation", MEDIATOR, days=1, mediator=MEDIATOR.id)
     w(d, "record_session", MEDIATOR, held_on=w.today, summary="first session")
     w(d, "extend_mediation", MEDIATOR, parties_consent=True, reason="双方同意延长")
-    w(d, "reach_agreement", MEDIATOR, terms="分期支付", amounts={"wages": "1000"},
-      performance_due=w.today + timedelta(days=10))
+    w(
+        d,
+        "reach_agreement",
+        MEDIATOR,
+        terms="分期支付",
+        amounts={"wages": "1000"},
+        performance_due=w.today + timedelta(days=10),
+    )
     w(d, "confirm_performance", MEDIATOR, days=10)
     w(w.open("labor_dispute", MEDIATOR, **dispute), "decline", MEDIATOR, reason="不属于受理范围")
     w(w.open("labor_dispute", MEDIATOR, **dispute), "withdraw", MEDIATOR, reason="撤回")
@@ -64,9 +75,16 @@ def test_every_stage_of_every_case_type_is_reached(cw: Casework, clock) -> None:
     n = w.open("wage_negotiation", NEGOTIATOR, **offer)
     w(n, "refuse_offer", NEGOTIATOR, reason="企业拒绝")
     w(n, "escalate_to_acting_offer", SUPERVISOR, acting_union="市总工会", reason="拒绝应约")
+
     def items() -> list[dict[str, Any]]:
-        return [{"category": "collective_contract", "description": "拒不应约", "legal_basis": "集体合同规定第三十二条",
-                 "deadline": w.today + timedelta(days=60)}]
+        return [
+            {
+                "category": "collective_contract",
+                "description": "拒不应约",
+                "legal_basis": "集体合同规定第三十二条",
+                "deadline": w.today + timedelta(days=60),
+            }
+        ]
 
     linked = w(n, "issue_rectification", SYSTEM, days=21, reason="代行要约逾期", items=items()).linked[0]
     w(n, "refer_to_inspectorate", SUPERVISOR, reason="拒绝整改")
@@ -101,8 +119,15 @@ def test_every_stage_of_every_case_type_is_reached(cw: Casework, clock) -> None:
     w(n, "conclude", NEGOTIATOR, reason="期满，已续签")
     w(w.open("wage_negotiation", NEGOTIATOR, **offer), "withdraw", SUPERVISOR, reason="企业注销")
 
-    rp = w.open("rectification_proposal", INSPECTOR, org_unit="suzhou", enterprise=ENTERPRISE, issuing_union="市总工会",
-                source={"kind": "inspection", "case_id": None, "number": None}, items=items())
+    rp = w.open(
+        "rectification_proposal",
+        INSPECTOR,
+        org_unit="suzhou",
+        enterprise=ENTERPRISE,
+        issuing_union="市总工会",
+        source={"kind": "inspection", "case_id": None, "number": None},
+        items=items(),
+    )
     w(rp, "withdraw", SUPERVISOR, reason="误发")
 
     h = w.open("hardship", CASEWORKER, **hardship_application())

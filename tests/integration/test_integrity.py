@@ -17,7 +17,7 @@ from tests.integration.scenarios import MEDIATOR, count_rows, file_dispute
 from tests.integration.tamper import TAMPERINGS, delete_events, flip_byte
 
 
-def _dispute_of_three_events(cw: Casework, clock) -> CommandResult:  # noqa: ANN001
+def _dispute_of_three_events(cw: Casework, clock) -> CommandResult:
     """Filed, accepted a day later, a note the day after: open, so commands may still run on it."""
     opened = file_dispute(cw)
     clock.advance(days=1)
@@ -27,7 +27,7 @@ def _dispute_of_three_events(cw: Casework, clock) -> CommandResult:  # noqa: ANN
     return opened
 
 
-def _refused(read, number: str, version: int) -> CaseIntegrityError:  # noqa: ANN001
+def _refused(read, number: str, version: int) -> CaseIntegrityError:
     with pytest.raises(CaseIntegrityError) as caught:
         read()
     error = caught.value
@@ -38,14 +38,20 @@ def _refused(read, number: str, version: int) -> CaseIntegrityError:  # noqa: AN
 
 @pytest.mark.parametrize("tampering", list(TAMPERINGS))
 def test_every_read_of_a_tampered_case_is_refused_naming_its_number_and_version(
-        cw: Casework, clock, tampering: str) -> None:  # noqa: ANN001
+    cw: Casework, clock, tampering: str
+) -> None:
     opened = _dispute_of_three_events(cw, clock)
     other = file_dispute(cw)
     TAMPERINGS[tampering](cw, opened.case_id)
 
-    for read in (lambda: cw.get(opened.number), lambda: cw.get(opened.case_id),
-                 lambda: cw.get(opened.number, version=3), lambda: as_of(cw, opened.number, version=2),
-                 lambda: as_of(cw, opened.case_id, at=clock.now()), lambda: history(cw, opened.number)):
+    for read in (
+        lambda: cw.get(opened.number),
+        lambda: cw.get(opened.case_id),
+        lambda: cw.get(opened.number, version=3),
+        lambda: as_of(cw, opened.number, version=2),
+        lambda: as_of(cw, opened.case_id, at=clock.now()),
+        lambda: history(cw, opened.number),
+    ):
         _refused(read, opened.number, 2)
     # Up to the break the chain holds: the case as it was filed is still provably the case as filed.
     assert cw.get(opened.number, version=1).stage == "filed"
@@ -58,7 +64,8 @@ def test_every_read_of_a_tampered_case_is_refused_naming_its_number_and_version(
 
 
 def test_a_removed_last_event_and_a_case_whose_events_were_all_removed_are_broken_not_missing(
-        cw: Casework, clock) -> None:  # noqa: ANN001
+    cw: Casework, clock
+) -> None:
     shortened = _dispute_of_three_events(cw, clock)
     emptied = _dispute_of_three_events(cw, clock)
     delete_events(cw, shortened.case_id, 3)  # the chain left is intact: only the case index knows it was longer
@@ -68,8 +75,12 @@ def test_a_removed_last_event_and_a_case_whose_events_were_all_removed_are_broke
     assert "removed" in error.problem
     _refused(lambda: history(cw, shortened.number), shortened.number, 3)
     assert cw.get(shortened.number, version=2).stage == "accepted"
-    for read in (lambda: cw.get(emptied.number), lambda: cw.get(emptied.case_id), lambda: history(cw, emptied.number),
-                 lambda: cw.execute(emptied.case_id, "add_note", MEDIATOR, text="回访")):
+    for read in (
+        lambda: cw.get(emptied.number),
+        lambda: cw.get(emptied.case_id),
+        lambda: history(cw, emptied.number),
+        lambda: cw.execute(emptied.case_id, "add_note", MEDIATOR, text="回访"),
+    ):
         error = _refused(read, emptied.number, 1)
         assert "no events" in error.problem
 
@@ -81,7 +92,7 @@ def test_a_removed_last_event_and_a_case_whose_events_were_all_removed_are_broke
     assert not verify_case(cw, emptied.case_id).ok
 
 
-def test_verification_names_the_broken_case_by_its_number(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_verification_names_the_broken_case_by_its_number(cw: Casework, clock) -> None:
     opened = _dispute_of_three_events(cw, clock)
     flip_byte(cw, opened.case_id, 2)
     for result in (verify_case(cw, opened.case_id), verify_store(cw)):
@@ -90,7 +101,8 @@ def test_verification_names_the_broken_case_by_its_number(cw: Casework, clock) -
 
 
 def test_with_a_cipher_a_changed_byte_is_a_refusal_not_a_decryption_traceback(
-        tmp_path, database_url: str, clock) -> None:  # noqa: ANN001
+    tmp_path, database_url: str, clock
+) -> None:
     cw = Casework(make_settings(tmp_path, database_url, cipher_key=AESCipher.create_key(num_bytes=32)), clock)
     upgrade(cw.sql_engine)
     try:
@@ -104,7 +116,8 @@ def test_with_a_cipher_a_changed_byte_is_a_refusal_not_a_decryption_traceback(
 
 @pytest.mark.parametrize("tampering", list(TAMPERINGS))
 def test_casework_show_and_history_print_one_line_and_exit_non_zero(
-        cw: Casework, clock, tmp_path, database_url: str, monkeypatch, tampering: str) -> None:  # noqa: ANN001
+    cw: Casework, clock, tmp_path, database_url: str, monkeypatch, tampering: str
+) -> None:
     opened = _dispute_of_three_events(cw, clock)
     TAMPERINGS[tampering](cw, opened.case_id)
     monkeypatch.setenv("CASEWORK_DATA_DIR", str(tmp_path))

@@ -20,26 +20,40 @@ from engine.unit_of_work import UnitOfWork
 from tests.integration.scenarios import CASEWORKER, NEGOTIATOR, SUPERVISOR, count_rows, hardship_application
 
 OFFER = dict(
-    org_unit="suzhou.sip", enterprise={"name": "苏州工业园区示例电子有限公司", "employees": 320},
-    issuing_union="苏州工业园区总工会", document_number="园工要〔2026〕7号",
+    org_unit="suzhou.sip",
+    enterprise={"name": "苏州工业园区示例电子有限公司", "employees": 320},
+    issuing_union="苏州工业园区总工会",
+    document_number="园工要〔2026〕7号",
     terms={"wage_increase_pct": "6.0"},
 )
 
 
-def _overdue_negotiation(cw: Casework, clock):  # noqa: ANN001, ANN202
+def _overdue_negotiation(cw: Casework, clock):
     opened = cw.open_case("wage_negotiation", NEGOTIATOR, **OFFER)
     clock.advance(days=21)
-    cw.execute(opened.case_id, "escalate_to_acting_offer", SUPERVISOR, acting_union="苏州市总工会",
-               reason="20日内未答复")
+    cw.execute(
+        opened.case_id, "escalate_to_acting_offer", SUPERVISOR, acting_union="苏州市总工会", reason="20日内未答复"
+    )
     clock.advance(days=21)
     return opened
 
 
-def test_the_rectification_step_opens_a_linked_proposal_in_the_same_transaction(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_the_rectification_step_opens_a_linked_proposal_in_the_same_transaction(cw: Casework, clock) -> None:
     opened = _overdue_negotiation(cw, clock)
-    result = cw.execute(opened.case_id, "issue_rectification", SUPERVISOR, reason="代行要约后仍未答复", items=[
-        {"category": "collective_contract", "description": "拒不应约", "legal_basis": "集体合同规定第三十二条",
-         "deadline": clock.now().date() + timedelta(days=30)}])
+    result = cw.execute(
+        opened.case_id,
+        "issue_rectification",
+        SUPERVISOR,
+        reason="代行要约后仍未答复",
+        items=[
+            {
+                "category": "collective_contract",
+                "description": "拒不应约",
+                "legal_basis": "集体合同规定第三十二条",
+                "deadline": clock.now().date() + timedelta(days=30),
+            }
+        ],
+    )
     assert result.stage == "rectification_pending" and len(result.linked) == 1
     proposal = cw.get(result.linked[0]["number"])
     negotiation = cw.get(opened.case_id)
@@ -48,7 +62,7 @@ def test_the_rectification_step_opens_a_linked_proposal_in_the_same_transaction(
     assert proposal.clocks["reply"].due_on == clock.now().date() + timedelta(days=15)
 
 
-def test_a_bad_rectification_opens_nothing(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_bad_rectification_opens_nothing(cw: Casework, clock) -> None:
     opened = _overdue_negotiation(cw, clock)
     before = count_rows(cw, "casework_events")
     with pytest.raises(InvalidCommand):
@@ -97,7 +111,7 @@ def insert_twice(cw: Casework, table: Table, **row: object) -> BaseException:
     """The error a second insert of `row` into `table` gets from the database."""
     with cw.write_transaction() as session:
         session.execute(table.insert().values(**row))
-    with pytest.raises(Exception) as error, cw.write_transaction() as session:  # noqa: PT011 - whatever the driver raises
+    with pytest.raises(Exception) as error, cw.write_transaction() as session:
         session.execute(table.insert().values(**row))
     return error.value
 
@@ -105,12 +119,19 @@ def insert_twice(cw: Casework, table: Table, **row: object) -> BaseException:
 def test_a_broken_constraint_is_recognised_by_name_on_either_database(cw: Casework) -> None:
     reserved = insert_twice(cw, person_reservations, person_key="k" * 64, case_id=uuid.uuid4(), number="HS-2026-000001")
     assert broke(reserved, person_reservations.primary_key)
-    logged = insert_twice(cw, command_log, command_id="person_reservations", action="person_reservations",
-                          result="person_reservations", recorded_at=datetime.now(UTC))
+    logged = insert_twice(
+        cw,
+        command_log,
+        command_id="person_reservations",
+        action="person_reservations",
+        result="person_reservations",
+        recorded_at=datetime.now(UTC),
+    )
     assert broke(logged, command_log.primary_key)
     assert not broke(logged, person_reservations.primary_key)  # the rows' words do not matter, the constraint does
-    assert not broke(ValueError("UNIQUE constraint failed: person_reservations.person_key"),
-                     person_reservations.primary_key)
+    assert not broke(
+        ValueError("UNIQUE constraint failed: person_reservations.person_key"), person_reservations.primary_key
+    )
 
 
 def test_only_a_second_reservation_of_a_person_is_a_duplicate_person(cw: Casework) -> None:
@@ -123,8 +144,20 @@ def test_only_a_second_reservation_of_a_person_is_a_duplicate_person(cw: Casewor
         return work
 
     with pytest.raises(DuplicatePerson):
-        cw.transact(SYSTEM, "apply", twice(person_reservations, person_key="k" * 64, case_id=uuid.uuid4(),
-                                           number="HS-2026-000001"))
+        cw.transact(
+            SYSTEM,
+            "apply",
+            twice(person_reservations, person_key="k" * 64, case_id=uuid.uuid4(), number="HS-2026-000001"),
+        )
     with pytest.raises(VersionConflict):  # a clash in the command log is no person's, whatever its rows say
-        cw.transact(SYSTEM, "add_note", twice(command_log, command_id="person_reservations", action="add_note",
-                                              result="person_reservations", recorded_at=datetime.now(UTC)))
+        cw.transact(
+            SYSTEM,
+            "add_note",
+            twice(
+                command_log,
+                command_id="person_reservations",
+                action="add_note",
+                result="person_reservations",
+                recorded_at=datetime.now(UTC),
+            ),
+        )

@@ -31,8 +31,14 @@ CI = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "BUILDKITE", "CI_NAME"
 
 def probe(tmp_path: Path, **env: str) -> dict[str, bool]:
     clean = {k: v for k, v in os.environ.items() if k not in CI and k not in NO_TELEMETRY}
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, capture_output=True, text=True, timeout=120,
-                          env={**clean, "PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path), **env})
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, "PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path), **env},
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -45,7 +45,7 @@ def _keys(cw: Casework) -> list[str]:
 
 
 @pytest.fixture
-def fresh(tmp_path, database_url: str, clock: FixedClock) -> Iterator[callable]:  # noqa: ANN001
+def fresh(tmp_path, database_url: str, clock: FixedClock) -> Iterator[callable]:
     """A new engine (a new process, as it were) over the same database, with settings overridden."""
     made: list[Casework] = []
 
@@ -59,13 +59,12 @@ def fresh(tmp_path, database_url: str, clock: FixedClock) -> Iterator[callable]:
         cw.close()
 
 
-def test_a_store_keyed_by_an_earlier_release_is_refused_until_upgraded_and_then_rekeyed(cw: Casework, fresh) -> None:  # noqa: ANN001
+def test_a_store_keyed_by_an_earlier_release_is_refused_until_upgraded_and_then_rekeyed(cw: Casework, fresh) -> None:
     first = cw.open_case("hardship", CASEWORKER, **hardship_application())
     _as_an_earlier_release_left_it(cw)
     restarted = fresh()
     with pytest.raises(PersonKeyMismatch) as refused:
-        restarted.open_case("hardship", CASEWORKER, **hardship_application(
-            worker={"name": "张伟", "id_number": OTHER}))
+        restarted.open_case("hardship", CASEWORKER, **hardship_application(worker={"name": "张伟", "id_number": OTHER}))
     assert "casework db upgrade" in str(refused.value) and "CASEWORK_PERSON_KEY" in str(refused.value)
     report = upgrade_store(restarted)
     assert report is not None and report.reservations == 1 and report.problems == []
@@ -76,7 +75,7 @@ def test_a_store_keyed_by_an_earlier_release_is_refused_until_upgraded_and_then_
     assert upgrade_store(restarted) is None  # already keyed: nothing to do
 
 
-def test_a_changed_person_key_is_refused_until_rekeyed(cw: Casework, fresh) -> None:  # noqa: ANN001
+def test_a_changed_person_key_is_refused_until_rekeyed(cw: Casework, fresh) -> None:
     cw.open_case("hardship", CASEWORKER, **hardship_application())
     other_key = fresh(person_key="k" * 40)
     with pytest.raises(PersonKeyMismatch):
@@ -98,13 +97,15 @@ def test_rekeying_names_a_second_open_case_of_one_person_and_keeps_one_reservati
         session.execute(delete(installation_keys))
         for case, typed in ((first, ID), (second, full_width)):
             old = hmac.new(b"casework-person-key", typed.encode(), hashlib.sha256).hexdigest()
-            session.execute(person_reservations.insert().values(person_key=old, case_id=case.case_id,
-                                                                number=case.number))
+            session.execute(
+                person_reservations.insert().values(person_key=old, case_id=case.case_id, number=case.number)
+            )
     cw.persons._checked = False
     report = rekey(cw)
     assert report.reservations == 1
-    assert report.problems == [f"{second.number}: a second open case for the person of {first.number}; "
-                               "close one of them"]
+    assert report.problems == [
+        f"{second.number}: a second open case for the person of {first.number}; close one of them"
+    ]
 
 
 def test_rebuild_keys_every_reservation_with_the_installation_key(cw: Casework) -> None:
@@ -118,7 +119,7 @@ def test_rebuild_keys_every_reservation_with_the_installation_key(cw: Casework) 
         cw.open_case("hardship", CASEWORKER, **hardship_application())
 
 
-def test_the_key_file_is_made_once_private_and_refused_when_others_may_read_it(tmp_path, sqlite_url: str) -> None:  # noqa: ANN001
+def test_the_key_file_is_made_once_private_and_refused_when_others_may_read_it(tmp_path, sqlite_url: str) -> None:
     cw = Casework(make_settings(tmp_path, sqlite_url))
     upgrade(cw.sql_engine)
     try:
@@ -138,7 +139,7 @@ def test_the_key_file_is_made_once_private_and_refused_when_others_may_read_it(t
     loose.close()
 
 
-def test_a_configured_key_is_used_as_given_and_no_file_is_made(tmp_path, sqlite_url: str) -> None:  # noqa: ANN001
+def test_a_configured_key_is_used_as_given_and_no_file_is_made(tmp_path, sqlite_url: str) -> None:
     with pytest.raises(ConfigurationError, match="at least 32 characters"):
         Casework(make_settings(tmp_path, sqlite_url, person_key="short")).persons.secret  # noqa: B018
     cw = Casework(make_settings(tmp_path, sqlite_url, person_key="s" * 32))
@@ -149,7 +150,7 @@ def test_a_configured_key_is_used_as_given_and_no_file_is_made(tmp_path, sqlite_
         cw.close()
 
 
-def test_two_installations_key_the_same_number_differently(tmp_path, sqlite_url: str) -> None:  # noqa: ANN001
+def test_two_installations_key_the_same_number_differently(tmp_path, sqlite_url: str) -> None:
     a = Casework(make_settings(tmp_path / "a", sqlite_url))
     b = Casework(make_settings(tmp_path / "b", sqlite_url))
     try:
@@ -159,7 +160,7 @@ def test_two_installations_key_the_same_number_differently(tmp_path, sqlite_url:
         b.close()
 
 
-def test_an_unwritable_data_directory_is_named(tmp_path, sqlite_url: str) -> None:  # noqa: ANN001
+def test_an_unwritable_data_directory_is_named(tmp_path, sqlite_url: str) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     cw = Casework(make_settings(tmp_path, sqlite_url, data_dir=blocker))

@@ -25,7 +25,7 @@ def dump(cw: Casework) -> dict[str, list[tuple]]:
     return tables
 
 
-def test_rebuild_produces_exactly_the_rows_the_inline_path_produced(cw: Casework, settings) -> None:  # noqa: ANN001
+def test_rebuild_produces_exactly_the_rows_the_inline_path_produced(cw: Casework, settings) -> None:
     load_demo(settings, size=1, seed=3)
     inline = dump(cw)
     assert len(inline["case_index"]) > 40 and inline["case_statistics"] and inline["open_clocks"]
@@ -34,7 +34,7 @@ def test_rebuild_produces_exactly_the_rows_the_inline_path_produced(cw: Casework
     assert dump(cw) == inline
 
 
-def test_rebuild_after_losing_the_read_model(cw: Casework, settings) -> None:  # noqa: ANN001
+def test_rebuild_after_losing_the_read_model(cw: Casework, settings) -> None:
     load_demo(settings, size=1, seed=5)
     inline = dump(cw)
     with cw.write_transaction() as session:
@@ -47,15 +47,15 @@ def test_rebuild_after_losing_the_read_model(cw: Casework, settings) -> None:  #
 def test_an_old_hardship_event_stored_as_version_1_is_upcast_on_read(cw: Casework) -> None:
     opened = cw.open_case("hardship", CASEWORKER, **hardship_application(category="relative"))
     with cw.write_transaction() as session:
-        row = session.execute(text(
-            "select id, state from casework_events where originator_version = 1"
-        )).one()
+        row = session.execute(text("select id, state from casework_events where originator_version = 1")).one()
         state = json.loads(bytes(row.state))
         assert state.pop("class_version") == 3
         state["data"]["category"] = "困难"  # how version 1 recorded the category
         state["data"]["person_key"] = "5f1c" * 16  # and the keyed hash versions 1 and 2 carried
-        session.execute(text("update casework_events set state = :s where id = :i"),
-                        {"s": json.dumps(state, ensure_ascii=False).encode(), "i": row.id})
+        session.execute(
+            text("update casework_events set state = :s where id = :i"),
+            {"s": json.dumps(state, ensure_ascii=False).encode(), "i": row.id},
+        )
     rehash_last_event(cw, opened.case_id)  # version 1 code hashed the content it wrote: every read checks that
     case = cw.get(opened.case_id)
     assert case.category == "relative"

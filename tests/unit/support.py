@@ -19,10 +19,22 @@ class Desk:
     now: datetime = field(default_factory=lambda: datetime(2026, 3, 2, 9, 0, tzinfo=DEFAULT_TZ))
     policy: DeadlinePolicy = DEFAULT_POLICY
 
-    def ctx(self, role: str = "supervisor", actor: str | None = None, reason: str | None = None,
-            occurred_at: datetime | None = None) -> Context:
-        return Context(actor_id=actor or f"{role}-1", actor_role=role, command_id=f"cmd-{next(_ids)}",
-                       recorded_at=self.now, occurred_at=occurred_at, reason=reason, policy=self.policy)
+    def ctx(
+        self,
+        role: str = "supervisor",
+        actor: str | None = None,
+        reason: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> Context:
+        return Context(
+            actor_id=actor or f"{role}-1",
+            actor_role=role,
+            command_id=f"cmd-{next(_ids)}",
+            recorded_at=self.now,
+            occurred_at=occurred_at,
+            reason=reason,
+            policy=self.policy,
+        )
 
     def advance(self, days: int = 0, hours: int = 0) -> None:
         self.now += timedelta(days=days, hours=hours)

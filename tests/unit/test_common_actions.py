@@ -19,8 +19,13 @@ NUMBER = "LD-2026-000042"
 
 def file_dispute(desk: Desk, **ctx_kwargs) -> LaborDispute:
     return LaborDispute.file(
-        desk.ctx("mediator", **ctx_kwargs), case_id=uuid4(), number=NUMBER, org_unit="gusu",
-        employer={"name": "Gusu Textiles"}, applicants=[{"name": "Chen Jing"}], workers_involved=1,
+        desk.ctx("mediator", **ctx_kwargs),
+        case_id=uuid4(),
+        number=NUMBER,
+        org_unit="gusu",
+        employer={"name": "Gusu Textiles"},
+        applicants=[{"name": "Chen Jing"}],
+        workers_involved=1,
         claims=[{"category": "wages", "amount": "3000"}],
     )
 
@@ -97,17 +102,17 @@ def test_link_case():
     desk = Desk()
     case = file_dispute(desk)
     other = uuid4()
-    case.link_case(desk.ctx("mediator"), case_id=other, number="RP-2026-000001", kind="rectification",
-                   relation="caused")
-    assert case.links == [{"case_id": other, "number": "RP-2026-000001", "kind": "rectification",
-                           "relation": "caused"}]
+    case.link_case(
+        desk.ctx("mediator"), case_id=other, number="RP-2026-000001", kind="rectification", relation="caused"
+    )
+    assert case.links == [{"case_id": other, "number": "RP-2026-000001", "kind": "rectification", "relation": "caused"}]
     with pytest.raises(InvalidCommand) as err:
-        case.link_case(desk.ctx("mediator"), case_id=other, number="RP-2026-000001", kind="rectification",
-                       relation="caused")
+        case.link_case(
+            desk.ctx("mediator"), case_id=other, number="RP-2026-000001", kind="rectification", relation="caused"
+        )
     assert err.value.fields == {"case_id": "already linked to RP-2026-000001"}
     with pytest.raises(InvalidCommand) as err:
-        case.link_case(desk.ctx("mediator"), case_id=case.id, number=NUMBER, kind="labor_dispute",
-                       relation="self")
+        case.link_case(desk.ctx("mediator"), case_id=case.id, number=NUMBER, kind="labor_dispute", relation="self")
     assert "case_id" in err.value.fields
     assert len(case.links) == 1
 
@@ -201,8 +206,11 @@ def test_extend_clock_by_days_or_to_a_date():
     case.extend_clock(desk.ctx("supervisor", reason="applicant to bring documents"), clock="acceptance", days=2)
     assert case.clocks["acceptance"].due_on == date(2026, 3, 7)
     assert case.clocks["acceptance"].extensions == 1
-    assert last_event(case).data == {"clock": "acceptance", "due_on": date(2026, 3, 7),
-                                     "previous_due_on": date(2026, 3, 5)}
+    assert last_event(case).data == {
+        "clock": "acceptance",
+        "due_on": date(2026, 3, 7),
+        "previous_due_on": date(2026, 3, 5),
+    }
     case.extend_clock(desk.ctx("supervisor", reason="again"), clock="acceptance", due_on=date(2026, 3, 10))
     assert case.clocks["acceptance"].due_on == date(2026, 3, 10)
     assert case.clocks["acceptance"].extensions == 2
@@ -279,8 +287,7 @@ def test_raise_alert_records_the_clock_its_due_date_and_whom_it_told():
     desk = Desk()
     case = file_dispute(desk)
     desk.advance(days=4)
-    case.raise_alert(desk.ctx("system", actor="scheduler"), clock="acceptance",
-                     notify=[" supervisor-1 ", "mediator-2"])
+    case.raise_alert(desk.ctx("system", actor="scheduler"), clock="acceptance", notify=[" supervisor-1 ", "mediator-2"])
     event = last_event(case)
     assert type(event).__name__ == "DeadlineAlertRaised"
     assert event.data == {"clock": "acceptance", "due_on": date(2026, 3, 5), "notify": ["supervisor-1", "mediator-2"]}
@@ -288,8 +295,14 @@ def test_raise_alert_records_the_clock_its_due_date_and_whom_it_told():
     assert event.clocks_opened == {} and event.clocks_closed == []
     assert case.stage == "filed"
     assert case.clocks["acceptance"].due_on == date(2026, 3, 5)  # the clock itself is untouched
-    assert case.alerts == [{"clock": "acceptance", "due_on": date(2026, 3, 5),
-                            "notify": ["supervisor-1", "mediator-2"], "raised_at": desk.now}]
+    assert case.alerts == [
+        {
+            "clock": "acceptance",
+            "due_on": date(2026, 3, 5),
+            "notify": ["supervisor-1", "mediator-2"],
+            "raised_at": desk.now,
+        }
+    ]
     assert case.statistics(event) == {}
     assert replay(case).alerts == case.alerts
 
@@ -334,8 +347,10 @@ def test_raise_alert_again_once_an_extended_clock_runs_out_again():
     assert "has not run out (due 2026-03-08)" in err.value.why
     desk.advance(days=3)  # 9 March
     case.raise_alert(desk.ctx("system"), clock="acceptance")
-    assert [(a["clock"], a["due_on"]) for a in case.alerts] == [("acceptance", date(2026, 3, 5)),
-                                                                ("acceptance", date(2026, 3, 8))]
+    assert [(a["clock"], a["due_on"]) for a in case.alerts] == [
+        ("acceptance", date(2026, 3, 5)),
+        ("acceptance", date(2026, 3, 8)),
+    ]
     assert [a["due_on"] for a in case.active_alerts] == [date(2026, 3, 8)]
 
 
@@ -352,8 +367,14 @@ def test_a_paused_clock_raises_no_alert():
 def test_the_deadline_alert_flag_shows_until_someone_acts_on_the_clock():
     desk = Desk()
     case = LaborDispute.file(
-        desk.ctx("mediator"), case_id=uuid4(), number=NUMBER, org_unit="gusu", employer={"name": "Gusu Textiles"},
-        applicants=[{"name": "Chen Jing"}], workers_involved=12, claims=[{"category": "wages", "amount": "3000"}],
+        desk.ctx("mediator"),
+        case_id=uuid4(),
+        number=NUMBER,
+        org_unit="gusu",
+        employer={"name": "Gusu Textiles"},
+        applicants=[{"name": "Chen Jing"}],
+        workers_involved=12,
+        claims=[{"category": "wages", "amount": "3000"}],
     )
     desk.advance(days=4)
     case.raise_alert(desk.ctx("system"), clock="acceptance")
@@ -446,8 +467,13 @@ def test_business_date_is_taken_in_shanghai():
     ctx = Context(actor_id="a", actor_role="mediator", command_id="c", recorded_at=late_utc)
     assert ctx.today == date(2026, 3, 2)
     assert ctx.business_time == late_utc
-    back = Context(actor_id="a", actor_role="mediator", command_id="c", recorded_at=late_utc,
-                   occurred_at=datetime(2026, 2, 28, 8, 0, tzinfo=UTC))
+    back = Context(
+        actor_id="a",
+        actor_role="mediator",
+        command_id="c",
+        recorded_at=late_utc,
+        occurred_at=datetime(2026, 2, 28, 8, 0, tzinfo=UTC),
+    )
     assert back.today == date(2026, 2, 28)
 
 
@@ -459,5 +485,9 @@ def test_clock_helpers():
     assert new_clock(ctx, "mediation", "dispute.mediation", start=date(2026, 3, 1)).due_on == date(2026, 3, 16)
     assert not clock.is_overdue(date(2026, 3, 11))
     assert clock.is_overdue(date(2026, 3, 12))
-    assert clock.to_data() == {"started_on": date(2026, 3, 6), "due_on": date(2026, 3, 11),
-                               "paused_on": None, "extensions": 0}
+    assert clock.to_data() == {
+        "started_on": date(2026, 3, 6),
+        "due_on": date(2026, 3, 11),
+        "paused_on": None,
+        "extensions": 0,
+    }

@@ -26,12 +26,18 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def string_constants(path: Path) -> set[str]:
-    return {node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    return {
+        node.value
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
 
 
-WITHOUT_THE_SERVICE = ["unit_of_work.py", "reactions.py", *sorted(
-    str(p.relative_to(ENGINE)) for p in (ENGINE / "case_types").glob("*.py"))]
+WITHOUT_THE_SERVICE = [
+    "unit_of_work.py",
+    "reactions.py",
+    *sorted(str(p.relative_to(ENGINE)) for p in (ENGINE / "case_types").glob("*.py")),
+]
 
 
 @pytest.mark.parametrize("module", WITHOUT_THE_SERVICE)

@@ -79,67 +79,132 @@ class CaseType:
 
 CASE_TYPES = [
     CaseType(
-        LaborDispute, labor_dispute.NUMBER, labor_dispute.file_dispute,
+        LaborDispute,
+        labor_dispute.NUMBER,
+        labor_dispute.file_dispute,
         openers={"mediator", "supervisor", "caseworker"},
         workers={"mediator", "supervisor"},
         terminal={"declined", "resolved", "referred_to_arbitration", "withdrawn"},
         reasons={"decline", "extend_mediation", "fail_mediation", "withdraw"},
         clock=("acceptance", "dispute.acceptance", date(2026, 3, 5)),  # 3 working days
-        stages=labor_dispute.STAGE_BUILDERS, valid=labor_dispute.VALID,
-        history=labor_dispute.long_path, history_ends=("resolved", 12),
-        history_statistics={"disputes_filed": 1, "disputes_accepted": 1, "dispute_workers_involved": 12,
-                            "collective_disputes_accepted": 1, "disputes_mediated": 1,
-                            "dispute_agreed_amount": Decimal("15000.25"), "disputes_resolved": 1},
-        withdrawn={}, withdrawn_statistics={"disputes_withdrawn": 1},
+        stages=labor_dispute.STAGE_BUILDERS,
+        valid=labor_dispute.VALID,
+        history=labor_dispute.long_path,
+        history_ends=("resolved", 12),
+        history_statistics={
+            "disputes_filed": 1,
+            "disputes_accepted": 1,
+            "dispute_workers_involved": 12,
+            "collective_disputes_accepted": 1,
+            "disputes_mediated": 1,
+            "dispute_agreed_amount": Decimal("15000.25"),
+            "disputes_resolved": 1,
+        },
+        withdrawn={},
+        withdrawn_statistics={"disputes_withdrawn": 1},
     ),
     CaseType(
-        WageNegotiation, wage_negotiation.NUMBER, wage_negotiation.issue,
+        WageNegotiation,
+        wage_negotiation.NUMBER,
+        wage_negotiation.issue,
         openers={"negotiator", "supervisor", "system"},  # the system issues the offers of a campaign
         workers={"negotiator", "supervisor"},
         terminal={"referred_to_inspectorate", "concluded", "closed", "withdrawn"},
-        reasons={"refuse_offer", "escalate_to_acting_offer", "issue_rectification", "refer_to_inspectorate",
-                 "declare_impasse", "close", "record_objection", "conclude", "withdraw", "reject_by_congress",
-                 "propose_escalation", "dismiss_escalation"},
+        reasons={
+            "refuse_offer",
+            "escalate_to_acting_offer",
+            "issue_rectification",
+            "refer_to_inspectorate",
+            "declare_impasse",
+            "close",
+            "record_objection",
+            "conclude",
+            "withdraw",
+            "reject_by_congress",
+            "propose_escalation",
+            "dismiss_escalation",
+        },
         clock=("reply", "negotiation.reply", date(2026, 3, 22)),  # 20 days
-        stages=wage_negotiation.STAGE_BUILDERS, valid=wage_negotiation.VALID,
-        history=wage_negotiation.long_history, history_ends=("concluded", 28),
-        history_statistics={"enterprises_covered": 1, "offers_written": 1, "acting_offers": 1, "offers_refused": 1,
-                            "rectification_proposals": 1, "agreed_to_rectify": 1, "contracts_signed": 2,
-                            "contract_workers_covered": 320, "contracts_effective": 1},
-        withdrawn={"outcome": "withdrawn"}, withdrawn_statistics={},
-        before_reason={"dismiss_escalation": lambda case, desk: case.propose_escalation(
-            desk.ctx("system", reason="the enterprise did not answer"))},
+        stages=wage_negotiation.STAGE_BUILDERS,
+        valid=wage_negotiation.VALID,
+        history=wage_negotiation.long_history,
+        history_ends=("concluded", 28),
+        history_statistics={
+            "enterprises_covered": 1,
+            "offers_written": 1,
+            "acting_offers": 1,
+            "offers_refused": 1,
+            "rectification_proposals": 1,
+            "agreed_to_rectify": 1,
+            "contracts_signed": 2,
+            "contract_workers_covered": 320,
+            "contracts_effective": 1,
+        },
+        withdrawn={"outcome": "withdrawn"},
+        withdrawn_statistics={},
+        before_reason={
+            "dismiss_escalation": lambda case, desk: case.propose_escalation(
+                desk.ctx("system", reason="the enterprise did not answer")
+            )
+        },
     ),
     CaseType(
-        RectificationProposal, rectification.NUMBER, rectification.issue,
+        RectificationProposal,
+        rectification.NUMBER,
+        rectification.issue,
         openers={"inspector", "supervisor", "system"},  # the system issues one on the negotiation's ladder
         workers={"inspector", "supervisor"},
         terminal={"rectified", "closed", "withdrawn"},
         reasons={"refuse", "refer_to_inspectorate", "withdraw", "propose_referral", "dismiss_referral"},
         clock=("reply", "rectification.reply", date(2026, 3, 17)),  # 15 days
-        stages=rectification.STAGE_BUILDERS, valid=rectification.VALID,
-        history=rectification.long_history, history_ends=("closed", 9),
-        history_statistics={"rectifications_issued": 1, "rectifications_accepted": 1, "items_verified": 2,
-                            "rectifications_referred": 1, "enforcement_penalty_amount": Decimal("5000.50")},
-        withdrawn={}, withdrawn_statistics={},
-        before_reason={"dismiss_referral": lambda case, desk: case.propose_referral(
-            desk.ctx("system", reason="the enterprise did not reply"), trigger="reply")},
+        stages=rectification.STAGE_BUILDERS,
+        valid=rectification.VALID,
+        history=rectification.long_history,
+        history_ends=("closed", 9),
+        history_statistics={
+            "rectifications_issued": 1,
+            "rectifications_accepted": 1,
+            "items_verified": 2,
+            "rectifications_referred": 1,
+            "enforcement_penalty_amount": Decimal("5000.50"),
+        },
+        withdrawn={},
+        withdrawn_statistics={},
+        before_reason={
+            "dismiss_referral": lambda case, desk: case.propose_referral(
+                desk.ctx("system", reason="the enterprise did not reply"), trigger="reply"
+            )
+        },
     ),
     CaseType(
-        HardshipCase, hardship.NUMBER, hardship.apply,
+        HardshipCase,
+        hardship.NUMBER,
+        hardship.apply,
         openers={"caseworker", "supervisor"},
         workers={"caseworker", "supervisor"},
         terminal={"rejected", "exited", "withdrawn"},
         reasons={"reject", "exit", "withdraw"},
         clock=("verification", "hardship.verification", date(2026, 3, 17)),  # 15 days
-        stages=hardship.STAGE_BUILDERS, valid=hardship.VALID,
-        history=hardship.long_path, history_ends=("exited", 14),
-        history_statistics={"hardship_applications": 1, "hardship_registered": 1, "hardship_registered_deep": 1,
-                            "disbursements": 3, "disbursements_living": 1, "disbursed_amount_living": Decimal("1000"),
-                            "disbursements_medical": 1, "disbursed_amount_medical": Decimal("8000"),
-                            "disbursements_holiday": 1, "disbursed_amount_holiday": Decimal("800"),
-                            "hardship_reviews": 2, "hardship_exited": 1},
-        withdrawn={"releases_person": True}, withdrawn_statistics={},  # the person may apply again
+        stages=hardship.STAGE_BUILDERS,
+        valid=hardship.VALID,
+        history=hardship.long_path,
+        history_ends=("exited", 14),
+        history_statistics={
+            "hardship_applications": 1,
+            "hardship_registered": 1,
+            "hardship_registered_deep": 1,
+            "disbursements": 3,
+            "disbursements_living": 1,
+            "disbursed_amount_living": Decimal("1000"),
+            "disbursements_medical": 1,
+            "disbursed_amount_medical": Decimal("8000"),
+            "disbursements_holiday": 1,
+            "disbursed_amount_holiday": Decimal("800"),
+            "hardship_reviews": 2,
+            "hardship_exited": 1,
+        },
+        withdrawn={"releases_person": True},
+        withdrawn_statistics={},  # the person may apply again
     ),
 ]
 
@@ -148,8 +213,10 @@ EACH_TYPE = pytest.mark.parametrize("ct", CASE_TYPES, ids=str)
 
 def each_action(which: Callable[[CaseType, Action], bool] = lambda ct, a: True) -> pytest.MarkDecorator:
     """Parametrise over (case type, own action), for the actions `which` picks."""
-    return pytest.mark.parametrize(("ct", "a"), [pytest.param(ct, a, id=f"{ct}-{a.name}")
-                                                 for ct in CASE_TYPES for a in ct.own_actions() if which(ct, a)])
+    return pytest.mark.parametrize(
+        ("ct", "a"),
+        [pytest.param(ct, a, id=f"{ct}-{a.name}") for ct in CASE_TYPES for a in ct.own_actions() if which(ct, a)],
+    )
 
 
 def run(case: Any, name: str, ctx: Any, kwargs: Mapping[str, Any]) -> None:
@@ -183,8 +250,9 @@ def test_every_action_of_the_table_is_exercised_here(ct: CaseType) -> None:
     assert set(ct.stages) == set(ct.cls.TABLE.stages)
 
 
-@pytest.mark.parametrize(("ct", "stage"), [pytest.param(ct, stage, id=f"{ct}-{stage}")
-                                            for ct in CASE_TYPES for stage in ct.cls.TABLE.stages])
+@pytest.mark.parametrize(
+    ("ct", "stage"), [pytest.param(ct, stage, id=f"{ct}-{stage}") for ct in CASE_TYPES for stage in ct.cls.TABLE.stages]
+)
 def test_every_stage_is_reached_and_an_auditor_may_only_read_it(ct: CaseType, stage: str) -> None:
     desk = Desk()
     case = ct.stages[stage](desk)
@@ -279,10 +347,15 @@ def test_reasons_are_required_exactly_where_the_law_says(ct: CaseType) -> None:
 @EACH_TYPE
 def test_a_terminal_stage_allows_nothing_not_even_the_common_actions(ct: CaseType) -> None:
     name, _, _ = ct.clock
-    common = {"assign": {"assignee": "x"}, "add_note": {"text": "x"},
-              "link_case": {"case_id": uuid4(), "number": "n", "kind": "k", "relation": "r"},
-              "pause_clock": {"clock": name}, "resume_clock": {"clock": name},
-              "extend_clock": {"clock": name, "days": 1}, "raise_alert": {"clock": name}}
+    common = {
+        "assign": {"assignee": "x"},
+        "add_note": {"text": "x"},
+        "link_case": {"case_id": uuid4(), "number": "n", "kind": "k", "relation": "r"},
+        "pause_clock": {"clock": name},
+        "resume_clock": {"clock": name},
+        "extend_clock": {"clock": name, "days": 1},
+        "raise_alert": {"clock": name},
+    }
     for stage in sorted(ct.terminal):
         desk = Desk()
         case = ct.stages[stage](desk)
@@ -297,8 +370,14 @@ def test_a_terminal_stage_allows_nothing_not_even_the_common_actions(ct: CaseTyp
                 assert "allowed now: none" in str(err.value)
 
 
-@pytest.mark.parametrize(("ct", "stage"), [pytest.param(ct, stage, id=f"{ct}-{stage}") for ct in CASE_TYPES
-                                            for stage in ct.cls.TABLE.actions["withdraw"].sources])
+@pytest.mark.parametrize(
+    ("ct", "stage"),
+    [
+        pytest.param(ct, stage, id=f"{ct}-{stage}")
+        for ct in CASE_TYPES
+        for stage in ct.cls.TABLE.actions["withdraw"].sources
+    ],
+)
 def test_a_withdrawal_needs_a_reason_and_closes_every_clock(ct: CaseType, stage: str) -> None:
     for role in sorted(ct.cls.TABLE.actions["withdraw"].roles):
         desk = Desk()

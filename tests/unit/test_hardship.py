@@ -80,8 +80,14 @@ def withdrawn(desk: Desk) -> HardshipCase:
 
 
 # How a case reaches each stage of its table: the tests of every case type walk it.
-STAGE_BUILDERS = {"applied": apply, "verified": verified, "registered": registered, "rejected": rejected,
-                  "exited": exited, "withdrawn": withdrawn}
+STAGE_BUILDERS = {
+    "applied": apply,
+    "verified": verified,
+    "registered": registered,
+    "rejected": rejected,
+    "exited": exited,
+    "withdrawn": withdrawn,
+}
 
 # Valid data for each of the case's own commands, for the table-driven refusals of every case type.
 VALID = {
@@ -116,12 +122,19 @@ def test_apply_opens_the_15_day_verification_clock():
 
 def test_apply_records_state():
     case = apply(Desk(), employer="  Suzhou Steel ", found_on_visit=True)
-    assert case.worker == {"name": "Liu Yan", "id_number": ID_NUMBER, "phone": "13900000000",
-                           "address": "Gusu District"}
+    assert case.worker == {
+        "name": "Liu Yan",
+        "id_number": ID_NUMBER,
+        "phone": "13900000000",
+        "address": "Gusu District",
+    }
     assert not hasattr(case, "person_key")  # the engine keys the person; a case never carries the key
     assert case.person_identity == ID_NUMBER
-    assert case.household == {"members": 3, "monthly_income_per_capita": Decimal("820.50"),
-                              "local_minimum": Decimal("1095.00")}
+    assert case.household == {
+        "members": 3,
+        "monthly_income_per_capita": Decimal("820.50"),
+        "local_minimum": Decimal("1095.00"),
+    }
     assert case.causes == ["illness", "low_income"]
     assert case.category == "relative"
     assert case.found_on_visit is True
@@ -170,8 +183,9 @@ ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
 
 
-@pytest.mark.parametrize("digits", [FULL_WIDTH, ARABIC_INDIC, DEVANAGARI],
-                         ids=["full-width", "arabic-indic", "devanagari"])
+@pytest.mark.parametrize(
+    "digits", [FULL_WIDTH, ARABIC_INDIC, DEVANAGARI], ids=["full-width", "arabic-indic", "devanagari"]
+)
 def test_an_id_number_in_other_digits_is_stored_as_the_same_ascii_number(digits):
     typed = "32050219800101123X".translate(digits)
     assert typed != "32050219800101123X"
@@ -181,11 +195,14 @@ def test_an_id_number_in_other_digits_is_stored_as_the_same_ascii_number(digits)
     assert case.person_identity == "32050219800101123X"
 
 
-@pytest.mark.parametrize(("id_number", "problem"), [
-    ("320503198807154321", "check digit"),     # the last character mistyped
-    ("320503198807514324", "check digit"),     # two digits swapped
-    ("320503198813154320", "birth date"),      # month 13, with a correct check digit
-])
+@pytest.mark.parametrize(
+    ("id_number", "problem"),
+    [
+        ("320503198807154321", "check digit"),  # the last character mistyped
+        ("320503198807514324", "check digit"),  # two digits swapped
+        ("320503198813154320", "birth date"),  # month 13, with a correct check digit
+    ],
+)
 def test_apply_refuses_an_id_number_that_fails_its_check(id_number, problem):
     from stdnum.cn import ric
 
@@ -209,16 +226,23 @@ def test_apply_names_every_bad_field():
             employer=42,
         )
     assert err.value.fields.keys() == {
-        "worker.name", "worker.id_number", "household.members",
-        "household.monthly_income_per_capita", "household.local_minimum", "causes[1]", "category",
-        "found_on_visit", "employer",
+        "worker.name",
+        "worker.id_number",
+        "household.members",
+        "household.monthly_income_per_capita",
+        "household.local_minimum",
+        "causes[1]",
+        "category",
+        "found_on_visit",
+        "employer",
     }
     assert err.value.case == f"HardshipCase {NUMBER}"
     assert err.value.action == "apply"
 
 
-@pytest.mark.parametrize("id_number", ["", "32050319880715432", "3205031988071543240", "32050319880715432Y",
-                                       "3205031988071543A1"])
+@pytest.mark.parametrize(
+    "id_number", ["", "32050319880715432", "3205031988071543240", "32050319880715432Y", "3205031988071543A1"]
+)
 def test_apply_refuses_a_malformed_id_number(id_number):
     with pytest.raises(InvalidCommand) as err:
         apply(Desk(), worker={"name": "Liu Yan", "id_number": id_number})
@@ -231,8 +255,10 @@ def test_apply_refuses_a_malformed_id_number(id_number):
         (None, "household"),
         ({"members": True, "monthly_income_per_capita": "1", "local_minimum": "1"}, "household.members"),
         ({"members": "3", "monthly_income_per_capita": "1", "local_minimum": "1"}, "household.members"),
-        ({"members": 1, "monthly_income_per_capita": "abc", "local_minimum": "1"},
-         "household.monthly_income_per_capita"),
+        (
+            {"members": 1, "monthly_income_per_capita": "abc", "local_minimum": "1"},
+            "household.monthly_income_per_capita",
+        ),
         ({"members": 1, "monthly_income_per_capita": "1"}, "household.local_minimum"),
     ],
 )
@@ -262,14 +288,22 @@ def test_verify_closes_the_verification_clock_and_remembers_the_verifier():
     desk = Desk()
     case = apply(desk)
     desk.advance(days=6)
-    case.verify(desk.ctx("caseworker", actor="caseworker-3"), visited_on=date(2026, 3, 7), findings="  seen ",
-                household=household(members=4, monthly_income_per_capita="500"), recommended_category="特困")
+    case.verify(
+        desk.ctx("caseworker", actor="caseworker-3"),
+        visited_on=date(2026, 3, 7),
+        findings="  seen ",
+        household=household(members=4, monthly_income_per_capita="500"),
+        recommended_category="特困",
+    )
     assert case.stage == "verified"
     assert case.clocks == {}
     assert last_event(case).clocks_closed == ["verification"]
     assert case.verifier == "caseworker-3"
-    assert case.household == {"members": 4, "monthly_income_per_capita": Decimal("500.00"),
-                              "local_minimum": Decimal("1095.00")}
+    assert case.household == {
+        "members": 4,
+        "monthly_income_per_capita": Decimal("500.00"),
+        "local_minimum": Decimal("1095.00"),
+    }
     assert case.recommended_category == "deep"
     assert case.category == "relative"  # the category changes only on approval
     assert case.visit["findings"] == "seen"
@@ -287,9 +321,13 @@ def test_verify_names_every_bad_field():
     desk = Desk()
     case = apply(desk)
     with pytest.raises(InvalidCommand) as err:
-        case.verify(desk.ctx("caseworker"), visited_on=date(2026, 3, 3), findings=" ",
-                    household={"members": 0, "monthly_income_per_capita": 1, "local_minimum": 1},
-                    recommended_category="poor")
+        case.verify(
+            desk.ctx("caseworker"),
+            visited_on=date(2026, 3, 3),
+            findings=" ",
+            household={"members": 0, "monthly_income_per_capita": 1, "local_minimum": 1},
+            recommended_category="poor",
+        )
     assert err.value.fields.keys() == {"visited_on", "findings", "household.members", "recommended_category"}
     assert err.value.fields["visited_on"] == "may not lie in the future"
     with pytest.raises(InvalidCommand) as err:
@@ -365,8 +403,16 @@ def test_approve_refused_before_the_home_visit():
         case.approve(desk.ctx("supervisor"))
     e = err.value
     assert (e.case, e.stage, e.action) == (f"HardshipCase {NUMBER}", "applied", "approve")
-    assert e.allowed == ["verify", "reject", "withdraw", "assign", "add_note", "link_case", "pause_clock",
-                         "extend_clock"]  # no clock is paused: resume_clock would be refused, so it is not offered
+    assert e.allowed == [
+        "verify",
+        "reject",
+        "withdraw",
+        "assign",
+        "add_note",
+        "link_case",
+        "pause_clock",
+        "extend_clock",
+    ]  # no clock is paused: resume_clock would be refused, so it is not offered
     for part in (NUMBER, "'applied'", "'approve'", "verify, reject, withdraw"):
         assert part in str(e)
 
@@ -397,15 +443,25 @@ def test_reject_needs_a_reason_and_closes_every_clock(stage):
 def test_disburse_records_aid_and_yearly_totals():
     desk = Desk()
     case = registered(desk)
-    case.disburse(desk.ctx("caseworker"), aid_type="medical", amount="3000.456", fund="federation hardship fund",
-                  period="2026-03")
+    case.disburse(
+        desk.ctx("caseworker"), aid_type="medical", amount="3000.456", fund="federation hardship fund", period="2026-03"
+    )
     assert case.stage == "registered"
     assert list(case.clocks) == ["review"]
     event = last_event(case)
-    assert event.data == {"aid_type": "medical", "amount": Decimal("3000.46"), "fund": "federation hardship fund",
-                          "period": "2026-03", "year": 2026, "disbursed_on": date(2026, 3, 2)}
-    assert case.statistics(event) == {"disbursements": 1, "disbursements_medical": 1,
-                                      "disbursed_amount_medical": Decimal("3000.46")}
+    assert event.data == {
+        "aid_type": "medical",
+        "amount": Decimal("3000.46"),
+        "fund": "federation hardship fund",
+        "period": "2026-03",
+        "year": 2026,
+        "disbursed_on": date(2026, 3, 2),
+    }
+    assert case.statistics(event) == {
+        "disbursements": 1,
+        "disbursements_medical": 1,
+        "disbursed_amount_medical": Decimal("3000.46"),
+    }
     case.disburse(desk.ctx("supervisor"), aid_type="medical", amount=1000, fund="f", period="2026")
     assert case.totals == {(2026, "medical"): Decimal("4000.46")}
     assert case.disbursed(2026, "medical") == Decimal("4000.46")
@@ -491,8 +547,13 @@ def test_review_is_refused_until_30_days_before_it_is_due():
     assert (review.started_on, review.due_on) == (date(2027, 1, 31), date(2028, 1, 31))
     event = last_event(case)
     assert event.clocks_closed == ["review"]
-    assert event.data == {"outcome": "continue", "category": None, "previous_category": "relative",
-                          "notes": "still on medication", "reviewed_on": date(2027, 1, 31)}
+    assert event.data == {
+        "outcome": "continue",
+        "category": None,
+        "previous_category": "relative",
+        "notes": "still on medication",
+        "reviewed_on": date(2027, 1, 31),
+    }
     assert case.statistics(event) == {"hardship_reviews": 1}
     assert case.reviews == [event.data]
 
@@ -584,18 +645,23 @@ def long_path(desk: Desk) -> HardshipCase:
     case.pause_clock(desk.ctx("supervisor", reason="worker in hospital"), clock="verification")
     desk.advance(days=5)
     case.resume_clock(desk.ctx("supervisor"), clock="verification")
-    case.verify(desk.ctx("caseworker"), visited_on=desk.now.date(), findings="confirmed",
-                household=household(members=4), recommended_category="deep")
+    case.verify(
+        desk.ctx("caseworker"),
+        visited_on=desk.now.date(),
+        findings="confirmed",
+        household=household(members=4),
+        recommended_category="deep",
+    )
     case.approve(desk.ctx("supervisor", actor="supervisor-2"))
     case.disburse(desk.ctx("caseworker"), aid_type="living", amount="1000", fund="f", period="2026-03")
     case.disburse(desk.ctx("caseworker"), aid_type="medical", amount="8000", fund="f", period="2026")
-    case.link_case(desk.ctx("caseworker"), case_id=uuid4(), number="LD-2026-000003", kind="labor_dispute",
-                   relation="related")
+    case.link_case(
+        desk.ctx("caseworker"), case_id=uuid4(), number="LD-2026-000003", kind="labor_dispute", relation="related"
+    )
     desk.now = datetime(2027, 2, 15, 9, 0, tzinfo=DEFAULT_TZ)
     case.disburse(desk.ctx("caseworker"), aid_type="holiday", amount="800", fund="f", period="2027")
     case.review(desk.ctx("caseworker"), outcome="reclassify", category="relative")
-    case.extend_clock(desk.ctx("supervisor", reason="align with the district's review month"), clock="review",
-                      days=14)
+    case.extend_clock(desk.ctx("supervisor", reason="align with the district's review month"), clock="review", days=14)
     desk.now = datetime(2028, 2, 1, 9, 0, tzinfo=DEFAULT_TZ)
     case.review(desk.ctx("supervisor", reason="stable employment"), outcome="exit")
     return case
@@ -603,8 +669,11 @@ def long_path(desk: Desk) -> HardshipCase:
 
 def test_the_long_path_keeps_aid_totals_per_year_and_aid_type():
     case = long_path(Desk())
-    assert case.totals == {(2026, "living"): Decimal("1000.00"), (2026, "medical"): Decimal("8000.00"),
-                           (2027, "holiday"): Decimal("800.00")}
+    assert case.totals == {
+        (2026, "living"): Decimal("1000.00"),
+        (2026, "medical"): Decimal("8000.00"),
+        (2027, "holiday"): Decimal("800.00"),
+    }
 
 
 def test_the_application_event_is_a_versioned_created_event():
@@ -648,8 +717,12 @@ def test_a_stored_v1_event_is_upcast_when_read():
     # What version 1 wrote: the old term, no class_version.
     del state["class_version"]
     state["data"]["category"] = "特困"
-    v1 = StoredEvent(originator_id=stored.originator_id, originator_version=stored.originator_version,
-                     topic=stored.topic, state=json.dumps(state).encode())
+    v1 = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=json.dumps(state).encode(),
+    )
     event = mapper.to_domain_event(v1)
     assert type(event) is HardshipCase.HardshipApplied
     assert event.data["category"] == "deep"
@@ -673,8 +746,12 @@ def test_a_stored_v2_event_loses_the_person_key_it_carried_when_read():
     assert "person_key" not in state["data"]
     state["class_version"] = 2
     state["data"]["person_key"] = "5f1c" * 16
-    v2 = StoredEvent(originator_id=stored.originator_id, originator_version=stored.originator_version,
-                     topic=stored.topic, state=json.dumps(state).encode())
+    v2 = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=json.dumps(state).encode(),
+    )
     event = mapper.to_domain_event(v2)
     assert "person_key" not in event.data
     assert "5f1c" not in repr(vars(event.mutate(None)))

@@ -25,8 +25,10 @@ def file_dispute(desk: Desk, role: str = "mediator", **overrides) -> LaborDisput
         "employer": {"name": "Suzhou Precision Parts Co.", "credit_code": "91320594MA1XXXXXXH"},
         "applicants": [{"name": "Wang Fang", "id_number": "320501199001011238", "phone": "13800000000"}],
         "workers_involved": 1,
-        "claims": [{"category": "wages", "amount": "5200.5", "description": "March wages unpaid"},
-                   {"category": "overtime", "amount": 800}],
+        "claims": [
+            {"category": "wages", "amount": "5200.5", "description": "March wages unpaid"},
+            {"category": "overtime", "amount": 800},
+        ],
         "summary": "Unpaid wages",
     }
     fields.update(overrides)
@@ -165,7 +167,9 @@ def test_ten_or_more_workers_make_a_collective_dispute():
     assert case.flags() == ["collective"]
     case.accept(desk.ctx("mediator"))
     assert case.statistics(last_event(case)) == {
-        "disputes_accepted": 1, "dispute_workers_involved": 10, "collective_disputes_accepted": 1,
+        "disputes_accepted": 1,
+        "dispute_workers_involved": 10,
+        "collective_disputes_accepted": 1,
     }
 
 
@@ -185,8 +189,12 @@ def test_file_names_every_bad_field():
             claims=[{"category": "bonus", "amount": "-5"}, {"category": "wages", "amount": "lots"}],
         )
     assert err.value.fields.keys() == {
-        "employer.name", "applicants[0].name", "workers_involved",
-        "claims[0].category", "claims[0].amount", "claims[1].amount",
+        "employer.name",
+        "applicants[0].name",
+        "workers_involved",
+        "claims[0].category",
+        "claims[0].amount",
+        "claims[1].amount",
     }
     assert err.value.action == "file"
     assert err.value.case == f"LaborDispute {NUMBER}"
@@ -219,8 +227,9 @@ def test_accept_closes_acceptance_and_opens_15_day_mediation():
     assert (mediation.started_on, mediation.due_on) == (date(2026, 3, 9), date(2026, 3, 24))
     event = last_event(case)
     assert event.clocks_closed == ["acceptance"]
-    assert event.clocks_opened == {"mediation": {"started_on": date(2026, 3, 9), "due_on": date(2026, 3, 24),
-                                                 "paused_on": None, "extensions": 0}}
+    assert event.clocks_opened == {
+        "mediation": {"started_on": date(2026, 3, 9), "due_on": date(2026, 3, 24), "paused_on": None, "extensions": 0}
+    }
     assert case.statistics(event) == {"disputes_accepted": 1, "dispute_workers_involved": 1}
 
 
@@ -298,11 +307,16 @@ def test_record_session():
     desk = Desk()
     case = in_mediation(desk)
     desk.advance(days=2)
-    case.record_session(desk.ctx("mediator"), held_on=date(2026, 3, 4), summary="  both parties heard ",
-                        attendees=["Wang Fang", "HR manager"])
+    case.record_session(
+        desk.ctx("mediator"),
+        held_on=date(2026, 3, 4),
+        summary="  both parties heard ",
+        attendees=["Wang Fang", "HR manager"],
+    )
     assert case.stage == "in_mediation"
-    assert case.sessions == [{"held_on": date(2026, 3, 4), "summary": "both parties heard",
-                              "attendees": ["Wang Fang", "HR manager"]}]
+    assert case.sessions == [
+        {"held_on": date(2026, 3, 4), "summary": "both parties heard", "attendees": ["Wang Fang", "HR manager"]}
+    ]
     assert case.statistics(last_event(case)) == {}
 
 
@@ -341,8 +355,12 @@ def test_extend_mediation_once_with_consent(started):
     assert clock.due_on == date(2026, 3, 17) + timedelta(days=15)
     assert clock.extensions == 1
     assert case.mediation_extended is True
-    assert last_event(case).data == {"clock": "mediation", "due_on": date(2026, 4, 1),
-                                     "previous_due_on": date(2026, 3, 17), "parties_consent": True}
+    assert last_event(case).data == {
+        "clock": "mediation",
+        "due_on": date(2026, 4, 1),
+        "previous_due_on": date(2026, 3, 17),
+        "parties_consent": True,
+    }
     with pytest.raises(ActionNotAllowed) as err:
         case.extend_mediation(ctx, parties_consent=True)
     assert "only once" in str(err.value)
@@ -383,15 +401,22 @@ def test_reach_agreement_opens_the_performance_clock():
     desk = Desk()
     case = in_mediation(desk)
     desk.advance(days=5)
-    case.reach_agreement(desk.ctx("mediator"), terms=" pay wages and overtime ",
-                         amounts={"wages": "5200.5", "overtime": 800}, performance_due=date(2026, 3, 31))
+    case.reach_agreement(
+        desk.ctx("mediator"),
+        terms=" pay wages and overtime ",
+        amounts={"wages": "5200.5", "overtime": 800},
+        performance_due=date(2026, 3, 31),
+    )
     assert case.stage == "agreement_reached"
     assert list(case.clocks) == ["performance"]
     perf = case.clocks["performance"]
     assert (perf.started_on, perf.due_on) == (date(2026, 3, 7), date(2026, 3, 31))
-    assert case.agreement == {"terms": "pay wages and overtime",
-                              "amounts": {"wages": Decimal("5200.50"), "overtime": Decimal("800.00")},
-                              "total_amount": Decimal("6000.50"), "performance_due": date(2026, 3, 31)}
+    assert case.agreement == {
+        "terms": "pay wages and overtime",
+        "amounts": {"wages": Decimal("5200.50"), "overtime": Decimal("800.00")},
+        "total_amount": Decimal("6000.50"),
+        "performance_due": date(2026, 3, 31),
+    }
     event = last_event(case)
     assert event.clocks_closed == ["mediation"]
     assert case.statistics(event) == {"disputes_mediated": 1, "dispute_agreed_amount": Decimal("6000.50")}
@@ -408,8 +433,9 @@ def test_reach_agreement_names_every_bad_field():
     desk = Desk()
     case = in_mediation(desk)
     with pytest.raises(InvalidCommand) as err:
-        case.reach_agreement(desk.ctx("mediator"), terms="", amounts={"wages": "-1", "bonus": "abc"},
-                             performance_due=date(2026, 3, 1))
+        case.reach_agreement(
+            desk.ctx("mediator"), terms="", amounts={"wages": "-1", "bonus": "abc"}, performance_due=date(2026, 3, 1)
+        )
     assert err.value.fields.keys() == {"terms", "performance_due", "amounts.wages", "amounts.bonus"}
     with pytest.raises(InvalidCommand) as err:
         case.reach_agreement(desk.ctx("mediator"), terms="x", performance_due=None)
@@ -526,8 +552,13 @@ def test_allowed_actions_by_role():
     desk = Desk()
     case = in_mediation(desk)
     assert case.allowed_actions("mediator") == [
-        "record_session", "extend_mediation", "reach_agreement", "fail_mediation", "withdraw",
-        "add_note", "link_case",
+        "record_session",
+        "extend_mediation",
+        "reach_agreement",
+        "fail_mediation",
+        "withdraw",
+        "add_note",
+        "link_case",
     ]
     assert case.allowed_actions("system") == []  # the mediation clock is running: nothing for the scheduler
     assert "assign" in case.allowed_actions("supervisor")
@@ -546,8 +577,9 @@ def long_path(desk: Desk) -> LaborDispute:
     case.assign(desk.ctx("supervisor"), assignee="mediator-7")
     case.accept(desk.ctx("mediator"))
     case.add_note(desk.ctx("mediator"), text="called the employer")
-    case.link_case(desk.ctx("mediator"), case_id=uuid4(), number="WN-2026-000004", kind="wage_negotiation",
-                   relation="related")
+    case.link_case(
+        desk.ctx("mediator"), case_id=uuid4(), number="WN-2026-000004", kind="wage_negotiation", relation="related"
+    )
     case.start_mediation(desk.ctx("mediator"), mediator="mediator-7")
     desk.advance(days=2)
     case.record_session(desk.ctx("mediator"), held_on=date(2026, 3, 5), summary="first session")
@@ -556,8 +588,12 @@ def long_path(desk: Desk) -> LaborDispute:
     case.resume_clock(desk.ctx("supervisor"), clock="mediation")
     case.extend_mediation(desk.ctx("mediator", reason="both consent"), parties_consent=True)
     desk.advance(days=3)
-    case.reach_agreement(desk.ctx("mediator"), terms="pay in two instalments",
-                         amounts={"wages": "12000", "overtime": "3000.25"}, performance_due=date(2026, 4, 30))
+    case.reach_agreement(
+        desk.ctx("mediator"),
+        terms="pay in two instalments",
+        amounts={"wages": "12000", "overtime": "3000.25"},
+        performance_due=date(2026, 4, 30),
+    )
     desk.advance(days=20)
     case.confirm_performance(desk.ctx("supervisor"))
     return case

@@ -17,8 +17,20 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ("aggregates", "engine", "api", "web", "workflows", "cli", "bootstrap")
 """The packages (and the one module, bootstrap.py) whose imports are checked; `web` once it exists."""
 ADAPTERS = frozenset({"api", "web", "workflows", "cli", "bootstrap"})
-FRAMEWORKS = frozenset({"flask", "flask_smorest", "flask_swagger_ui", "marshmallow", "webargs", "werkzeug", "gunicorn",
-                        "prefect", "click", "rich"})
+FRAMEWORKS = frozenset(
+    {
+        "flask",
+        "flask_smorest",
+        "flask_swagger_ui",
+        "marshmallow",
+        "webargs",
+        "werkzeug",
+        "gunicorn",
+        "prefect",
+        "click",
+        "rich",
+    }
+)
 MAY_NOT_IMPORT: dict[str, frozenset[str]] = {
     "aggregates": ADAPTERS | FRAMEWORKS | {"engine", "migrations", "sqlalchemy", "alembic"},
     "engine": ADAPTERS | FRAMEWORKS,
@@ -55,8 +67,9 @@ def imported(path: Path, source: str | None = None) -> list[tuple[int, str]]:
 
 def wrong_way(layer: str, path: Path, source: str | None = None) -> list[str]:
     forbidden = MAY_NOT_IMPORT[layer]
-    return [f"{path.relative_to(ROOT)}:{line} imports {name}" for line, name in imported(path, source)
-            if name in forbidden]
+    return [
+        f"{path.relative_to(ROOT)}:{line} imports {name}" for line, name in imported(path, source) if name in forbidden
+    ]
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -66,12 +79,18 @@ def test_every_import_points_down_the_layers(layer: str) -> None:
 
 
 def test_the_check_sees_imports_inside_functions_and_type_checking_blocks() -> None:
-    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from api.app import create_app\n"
-              "def serve() -> None:\n    import prefect\n    from engine import service\n")
+    source = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from api.app import create_app\n"
+        "def serve() -> None:\n    import prefect\n    from engine import service\n"
+    )
     assert wrong_way("engine", ROOT / "engine" / "example.py", source) == [
-        "engine/example.py:3 imports api", "engine/example.py:5 imports prefect"]
+        "engine/example.py:3 imports api",
+        "engine/example.py:5 imports prefect",
+    ]
     assert imported(ROOT / "aggregates" / "example.py", "from .base import Case\nimport sqlalchemy.orm\n") == [
-        (1, "aggregates"), (2, "sqlalchemy")]
+        (1, "aggregates"),
+        (2, "sqlalchemy"),
+    ]
 
 
 def test_every_layer_has_code_to_check() -> None:

@@ -42,12 +42,18 @@ def test_the_escalation_policy_is_per_rung_and_one_mode_is_shorthand_for_every_r
     assert [signed.confirms(rung) for rung in ESCALATION_RUNGS] == [False, True, False]  # a rung left out: auto
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("sometimes", "escalation must be 'auto' or 'confirm', got 'sometimes'"),
-    ({"rectification": "yes"}, "escalation.rectification must be 'auto' or 'confirm', got 'yes'"),
-    ({"acting-offer": "auto"}, "escalation: unknown rung 'acting-offer'; rungs: acting_offer, rectification, referral"),
-    (5, "escalation must be 'auto', 'confirm', or a table of rungs"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("sometimes", "escalation must be 'auto' or 'confirm', got 'sometimes'"),
+        ({"rectification": "yes"}, "escalation.rectification must be 'auto' or 'confirm', got 'yes'"),
+        (
+            {"acting-offer": "auto"},
+            "escalation: unknown rung 'acting-offer'; rungs: acting_offer, rectification, referral",
+        ),
+        (5, "escalation must be 'auto', 'confirm', or a table of rungs"),
+    ],
+)
 def test_a_wrong_escalation_setting_is_refused_naming_it(value, message):
     with pytest.raises(ValueError) as err:
         DeadlinePolicy(escalation=value)
@@ -130,8 +136,13 @@ def test_policies_do_not_share_their_caps():
 def test_an_aggregate_uses_the_policy_in_its_context():
     desk = Desk(now=datetime(2026, 4, 30, 9, 0, tzinfo=DEFAULT_TZ), policy=CALENDAR)
     case = LaborDispute.file(
-        desk.ctx("mediator"), case_id=uuid4(), number="LD-2026-000100", org_unit="u",
-        employer={"name": "E"}, applicants=[{"name": "A"}], workers_involved=1,
+        desk.ctx("mediator"),
+        case_id=uuid4(),
+        number="LD-2026-000100",
+        org_unit="u",
+        employer={"name": "E"},
+        applicants=[{"name": "A"}],
+        workers_involved=1,
         claims=[{"category": "wages", "amount": 1}],
     )
     assert case.clocks["acceptance"].due_on == date(2026, 5, 8)

@@ -140,10 +140,12 @@ def common_builders(clock_names: Sequence[str]) -> dict[str, Builder]:
 
     def link_case(pick: Pick, case: Case, today: date) -> dict[str, Any]:
         linked = [link["case_id"] for link in case.links]
-        return {"case_id": pick.either(OTHER_CASES, (case.id, *linked), "case_id"),
-                "number": pick(("LD-2026-000009", "RP-2026-000002"), "number"),
-                "kind": pick(("labor_dispute", "rectification_proposal"), "kind"),
-                "relation": pick(("related", "follow_up"), "relation")}
+        return {
+            "case_id": pick.either(OTHER_CASES, (case.id, *linked), "case_id"),
+            "number": pick(("LD-2026-000009", "RP-2026-000002"), "number"),
+            "kind": pick(("labor_dispute", "rectification_proposal"), "kind"),
+            "relation": pick(("related", "follow_up"), "relation"),
+        }
 
     def pause_or_resume(pick: Pick, case: Case, today: date) -> dict[str, Any]:
         return {"clock": clock(pick, case)}
@@ -157,18 +159,32 @@ def common_builders(clock_names: Sequence[str]) -> dict[str, Builder]:
         if shape in ("days", "both"):
             kwargs["days"] = pick.either((1, 10, 366), (0, -3, 367, True), "days")
         if shape in ("due_on", "both"):
-            kwargs["due_on"] = pick.either((base + timedelta(days=5),),
-                                           (base, base - timedelta(days=1), at_nine(base + timedelta(days=5))),
-                                           "due_on")
+            kwargs["due_on"] = pick.either(
+                (base + timedelta(days=5),),
+                (base, base - timedelta(days=1), at_nine(base + timedelta(days=5))),
+                "due_on",
+            )
         return kwargs
 
     def raise_alert(pick: Pick, case: Case, today: date) -> dict[str, Any]:
-        return {"clock": clock(pick, case),
-                "notify": pick.either(((), ("supervisor-1",), ["mediator-2", " supervisor-1 "]),
-                                      ("supervisor-1", [""], ["  "], [None], [7]), "notify")}
+        return {
+            "clock": clock(pick, case),
+            "notify": pick.either(
+                ((), ("supervisor-1",), ["mediator-2", " supervisor-1 "]),
+                ("supervisor-1", [""], ["  "], [None], [7]),
+                "notify",
+            ),
+        }
 
-    return {"assign": assign, "add_note": add_note, "link_case": link_case, "pause_clock": pause_or_resume,
-            "resume_clock": pause_or_resume, "extend_clock": extend_clock, "raise_alert": raise_alert}
+    return {
+        "assign": assign,
+        "add_note": add_note,
+        "link_case": link_case,
+        "pause_clock": pause_or_resume,
+        "resume_clock": pause_or_resume,
+        "extend_clock": extend_clock,
+        "raise_alert": raise_alert,
+    }
 
 
 def common_valid() -> dict[str, Valid]:
@@ -180,15 +196,22 @@ def common_valid() -> dict[str, Valid]:
     return {
         "assign": lambda case, today: {"assignee": "caseworker-3"},
         "add_note": lambda case, today: {"text": "called the employer"},
-        "link_case": lambda case, today: {"case_id": UUID(int=9000 + case.version), "number": "LD-2026-000009",
-                                          "kind": "labor_dispute", "relation": "related"},
+        "link_case": lambda case, today: {
+            "case_id": UUID(int=9000 + case.version),
+            "number": "LD-2026-000009",
+            "kind": "labor_dispute",
+            "relation": "related",
+        },
         "pause_clock": lambda case, today: {"clock": first_clock(case, lambda c: c.paused_on is None)},
         "resume_clock": lambda case, today: {"clock": first_clock(case, lambda c: c.paused_on is not None)},
         "extend_clock": lambda case, today: {
-            "clock": first_clock(case, lambda c: c.name not in case.DEDICATED_EXTENSIONS), "days": 10},
+            "clock": first_clock(case, lambda c: c.name not in case.DEDICATED_EXTENSIONS),
+            "days": 10,
+        },
         "raise_alert": lambda case, today: {
             "clock": first_clock(case, lambda c: c.is_overdue(today) and not case.alerted(c)),
-            "notify": ["supervisor-1"]},
+            "notify": ["supervisor-1"],
+        },
     }
 
 
@@ -265,10 +288,15 @@ class CaseMachine(RuleBasedStateMachine):
         # that stays put or leads to an open stage no earlier in the table's order.
         order = list(table.stages)
         here = order.index(self.case.stage)
-        forward = [name for name in allowed if name not in COMMON
-                   and (not table.actions[name].targets
-                        or any(not table.is_terminal(t) and order.index(t) >= here
-                               for t in table.actions[name].targets))]
+        forward = [
+            name
+            for name in allowed
+            if name not in COMMON
+            and (
+                not table.actions[name].targets
+                or any(not table.is_terminal(t) and order.index(t) >= here for t in table.actions[name].targets)
+            )
+        ]
         mode = pick(("forward", "forward", "allowed", "any"), "mode")
         if mode == "forward" and forward:
             name = pick(forward, "action")
@@ -310,8 +338,9 @@ class CaseMachine(RuleBasedStateMachine):
                     try:
                         getattr(trial, name)(ctx, **kwargs)
                     except DomainError as e:
-                        raise AssertionError(f"{name} is listed for {role} in {stage} but refused {kwargs}: {e!r}") \
-                            from e
+                        raise AssertionError(
+                            f"{name} is listed for {role} in {stage} but refused {kwargs}: {e!r}"
+                        ) from e
                     assert trial.version == version + 1, f"{name} was accepted but recorded nothing"
                     tally(f"probe: listed {name} accepted")
                 else:
@@ -381,8 +410,12 @@ class CaseMachine(RuleBasedStateMachine):
     # -- checks ----------------------------------------------------------------------------------
 
     def check_event(self, event: Case.Event) -> None:
-        fields = {"originator_id": event.originator_id, "originator_version": event.originator_version,
-                  "timestamp": event.timestamp, **{k: getattr(event, k) for k in EVENT_FIELDS}}
+        fields = {
+            "originator_id": event.originator_id,
+            "originator_version": event.originator_version,
+            "timestamp": event.timestamp,
+            **{k: getattr(event, k) for k in EVENT_FIELDS},
+        }
         assert event_hash(type(event).__qualname__, fields) == event.hash, "event hash does not match its fields"
 
     def check_state(self, before: dict[str, Any] | None) -> None:
@@ -439,39 +472,66 @@ def ld_start_mediation(pick: Pick, case: Any, today: date) -> dict[str, Any]:
 
 
 def ld_record_session(pick: Pick, case: Any, today: date) -> dict[str, Any]:
-    return {"held_on": pick.either((today, today - timedelta(days=3)),
-                                   (today + timedelta(days=1), at_nine(today), None), "held_on"),
-            "summary": required_text(pick, "both sides heard", "summary"),
-            "attendees": pick(((), ("Wang Fang", "HR manager")), "attendees")}
+    return {
+        "held_on": pick.either(
+            (today, today - timedelta(days=3)), (today + timedelta(days=1), at_nine(today), None), "held_on"
+        ),
+        "summary": required_text(pick, "both sides heard", "summary"),
+        "attendees": pick(((), ("Wang Fang", "HR manager")), "attendees"),
+    }
 
 
 def ld_extend_mediation(pick: Pick, case: Any, today: date) -> dict[str, Any]:
-    return {"parties_consent": pick.either((True,), (False, None, "yes"), "parties_consent"),
-            "days": pick.either((None, 1, 15), (0, -3, 400, True), "days")}
+    return {
+        "parties_consent": pick.either((True,), (False, None, "yes"), "parties_consent"),
+        "days": pick.either((None, 1, 15), (0, -3, 400, True), "days"),
+    }
 
 
 def ld_reach_agreement(pick: Pick, case: Any, today: date) -> dict[str, Any]:
-    return {"terms": required_text(pick, "employer pays arrears in two instalments", "terms"),
-            "amounts": pick.either((None, {}, {"wages": "5200.50", "overtime": 800}),
-                                   ({"wages": "-1"}, {"wages": "lots"}, {"wages": "NaN"}, {"wages": HUGE}),
-                                   "amounts"),
-            "performance_due": pick.either((today, today + timedelta(days=30)),
-                                           (today - timedelta(days=1), at_nine(today), None), "performance_due")}
+    return {
+        "terms": required_text(pick, "employer pays arrears in two instalments", "terms"),
+        "amounts": pick.either(
+            (None, {}, {"wages": "5200.50", "overtime": 800}),
+            ({"wages": "-1"}, {"wages": "lots"}, {"wages": "NaN"}, {"wages": HUGE}),
+            "amounts",
+        ),
+        "performance_due": pick.either(
+            (today, today + timedelta(days=30)), (today - timedelta(days=1), at_nine(today), None), "performance_due"
+        ),
+    }
 
 
 class LaborDisputeMachine(CaseMachine):
     CASE = LaborDispute
     BUILDERS = {
         **common_builders(("acceptance", "mediation", "performance")),
-        "accept": no_args, "decline": no_args, "start_mediation": ld_start_mediation,
-        "record_session": ld_record_session, "extend_mediation": ld_extend_mediation,
-        "reach_agreement": ld_reach_agreement, "confirm_performance": no_args, "fail_mediation": no_args,
-        "deem_failed": no_args, "refer_to_arbitration": no_args, "withdraw": no_args,
+        "accept": no_args,
+        "decline": no_args,
+        "start_mediation": ld_start_mediation,
+        "record_session": ld_record_session,
+        "extend_mediation": ld_extend_mediation,
+        "reach_agreement": ld_reach_agreement,
+        "confirm_performance": no_args,
+        "fail_mediation": no_args,
+        "deem_failed": no_args,
+        "refer_to_arbitration": no_args,
+        "withdraw": no_args,
     }
     VALID = {
         **common_valid(),
-        **dict.fromkeys(("accept", "decline", "confirm_performance", "fail_mediation", "deem_failed",
-                         "refer_to_arbitration", "withdraw"), takes_nothing),
+        **dict.fromkeys(
+            (
+                "accept",
+                "decline",
+                "confirm_performance",
+                "fail_mediation",
+                "deem_failed",
+                "refer_to_arbitration",
+                "withdraw",
+            ),
+            takes_nothing,
+        ),
         "start_mediation": lambda case, today: {"mediator": "mediator-7"},
         "record_session": lambda case, today: {"held_on": today, "summary": "both sides heard"},
         "extend_mediation": lambda case, today: {"parties_consent": True},
@@ -479,17 +539,28 @@ class LaborDisputeMachine(CaseMachine):
     }
 
     def open(self, pick: Pick) -> Case:
-        applicants = [{"name": f"Worker {i}", "id_number": f"32050119900101{i:03d}" + "642"[i - 1]}
-                      for i in range(1, pick.int(1, 3, "applicants") + 1)]
-        claims = [{"category": pick(CLAIM_CATEGORIES, "claim.category"),
-                   "amount": pick(("0", "800", "5200.5", 1200), "claim.amount")}
-                  for _ in range(pick.int(1, 3, "claims"))]
+        applicants = [
+            {"name": f"Worker {i}", "id_number": f"32050119900101{i:03d}" + "642"[i - 1]}
+            for i in range(1, pick.int(1, 3, "applicants") + 1)
+        ]
+        claims = [
+            {
+                "category": pick(CLAIM_CATEGORIES, "claim.category"),
+                "amount": pick(("0", "800", "5200.5", 1200), "claim.amount"),
+            }
+            for _ in range(pick.int(1, 3, "claims"))
+        ]
         role = pick(("mediator", "supervisor", "caseworker"), "open.role")
         return LaborDispute.file(
-            self.desk.ctx(role), case_id=uuid4(), number="LD-2026-000001", org_unit="suzhou-industrial-park",
+            self.desk.ctx(role),
+            case_id=uuid4(),
+            number="LD-2026-000001",
+            org_unit="suzhou-industrial-park",
             employer={"name": "Suzhou Precision Parts Co.", "credit_code": "91320594MA1XXXXXXH"},
-            applicants=applicants, workers_involved=len(applicants) + pick.int(0, 20, "more_workers"),
-            claims=claims, summary="unpaid wages",
+            applicants=applicants,
+            workers_involved=len(applicants) + pick.int(0, 20, "more_workers"),
+            claims=claims,
+            summary="unpaid wages",
         )
 
     def check_type_invariants(self, before: dict[str, Any] | None) -> None:
@@ -518,8 +589,10 @@ def wn_escalate(pick: Pick, case: Any, today: date) -> dict[str, Any]:
 def wn_issue_rectification(pick: Pick, case: Any, today: date) -> dict[str, Any]:
     linked = [link["case_id"] for link in case.links]
     fresh = UUID(int=1000 + case.version)
-    return {"rectification_case_id": pick.either((fresh,), (case.id, "not-a-uuid", None, *linked), "rp_case_id"),
-            "rectification_number": required_text(pick, "RP-2026-000001", "rp_number")}
+    return {
+        "rectification_case_id": pick.either((fresh,), (case.id, "not-a-uuid", None, *linked), "rp_case_id"),
+        "rectification_number": required_text(pick, "RP-2026-000001", "rp_number"),
+    }
 
 
 def wn_confirm_escalation(pick: Pick, case: Any, today: date) -> dict[str, Any]:
@@ -529,17 +602,25 @@ def wn_confirm_escalation(pick: Pick, case: Any, today: date) -> dict[str, Any]:
         return wn_escalate(pick, case, today)
     if pending is not None:
         return wn_issue_rectification(pick, case, today)
-    return pick(({}, {"acting_union": "苏州市总工会"},
-                 {"rectification_case_id": UUID(int=1000 + case.version), "rectification_number": "RP-2026-000001"}),
-                "confirm.args")
+    return pick(
+        (
+            {},
+            {"acting_union": "苏州市总工会"},
+            {"rectification_case_id": UUID(int=1000 + case.version), "rectification_number": "RP-2026-000001"},
+        ),
+        "confirm.args",
+    )
 
 
 def wn_submit_proposal(pick: Pick, case: Any, today: date) -> dict[str, Any]:
-    return {"side": pick.either(SIDES, ("government", None), "side"),
-            "wage_increase_pct": pick.either(("5", "3.5", 0, -2, 100),
-                                             ("-150", "150", "abc", None, True, "Infinity", HUGE), "pct"),
-            "minimum_wage": pick.either((None, "2490", 2600), ("0", "-1", "x", HUGE), "minimum_wage"),
-            "other_terms": pick.either(("", "meal subsidy", None), (5,), "other_terms")}
+    return {
+        "side": pick.either(SIDES, ("government", None), "side"),
+        "wage_increase_pct": pick.either(
+            ("5", "3.5", 0, -2, 100), ("-150", "150", "abc", None, True, "Infinity", HUGE), "pct"
+        ),
+        "minimum_wage": pick.either((None, "2490", 2600), ("0", "-1", "x", HUGE), "minimum_wage"),
+        "other_terms": pick.either(("", "meal subsidy", None), (5,), "other_terms"),
+    }
 
 
 def wn_accept_proposal(pick: Pick, case: Any, today: date) -> dict[str, Any]:
@@ -556,13 +637,15 @@ def wn_approve_by_congress(pick: Pick, case: Any, today: date) -> dict[str, Any]
     votes_for, votes_against, representatives = pick.either(
         ((40, 10, 60), (31, 0, 60), (1, 0, 1)),
         ((30, 0, 60), (50, 20, 60), (-1, 0, 60), (True, 0, 1), ("40", 0, 60), (1, 0, 0), (40, -1, 60)),
-        "votes")
+        "votes",
+    )
     return {"votes_for": votes_for, "votes_against": votes_against, "representatives": representatives}
 
 
 def wn_reject_by_congress(pick: Pick, case: Any, today: date) -> dict[str, Any]:
-    votes_for, representatives = pick.either(((20, 60), (0, 1), (30, 60)),
-                                             ((31, 60), (-1, 60), (True, 1), ("10", 60), (0, 0)), "votes")
+    votes_for, representatives = pick.either(
+        ((20, 60), (0, 1), (30, 60)), ((31, 60), (-1, 60), (True, 1), ("10", 60), (0, 0)), "votes"
+    )
     return {"votes_for": votes_for, "representatives": representatives}
 
 
@@ -570,9 +653,15 @@ def wn_sign(pick: Pick, case: Any, today: date) -> dict[str, Any]:
     one_year = today + timedelta(days=365)
     signed_on, term_start, term_end = pick.either(
         ((today, today, one_year), (today, today + timedelta(days=10), today + timedelta(days=100))),
-        ((today + timedelta(days=1), today, one_year), (today, one_year, today),
-         (today - timedelta(days=60), today, one_year), (at_nine(today), today, one_year), (today, None, one_year)),
-        "signing")
+        (
+            (today + timedelta(days=1), today, one_year),
+            (today, one_year, today),
+            (today - timedelta(days=60), today, one_year),
+            (at_nine(today), today, one_year),
+            (today, None, one_year),
+        ),
+        "signing",
+    )
     return {"signed_on": signed_on, "term_start": term_start, "term_end": term_end}
 
 
@@ -598,35 +687,64 @@ class WageNegotiationMachine(CaseMachine):
     CASE = WageNegotiation
     BUILDERS = {
         **common_builders(("reply", "proposal_reply", "filing", "objection", "renewal")),
-        "accept_offer": no_args, "refuse_offer": no_args, "escalate_to_acting_offer": wn_escalate,
-        "issue_rectification": wn_issue_rectification, "resume_after_rectification": no_args,
-        "refer_to_inspectorate": no_args, "propose_escalation": no_args,
-        "confirm_escalation": wn_confirm_escalation, "dismiss_escalation": no_args,
+        "accept_offer": no_args,
+        "refuse_offer": no_args,
+        "escalate_to_acting_offer": wn_escalate,
+        "issue_rectification": wn_issue_rectification,
+        "resume_after_rectification": no_args,
+        "refer_to_inspectorate": no_args,
+        "propose_escalation": no_args,
+        "confirm_escalation": wn_confirm_escalation,
+        "dismiss_escalation": no_args,
         "submit_proposal": wn_submit_proposal,
-        "accept_proposal": wn_accept_proposal, "declare_impasse": no_args,
-        "request_coordination": wn_request_coordination, "resume_negotiation": no_args, "close": no_args,
-        "approve_by_congress": wn_approve_by_congress, "reject_by_congress": wn_reject_by_congress,
-        "sign": wn_sign, "file_with_bureau": wn_file_with_bureau, "record_objection": no_args,
-        "take_effect": wn_take_effect, "mark_expiring": no_args, "conclude": no_args, "withdraw": no_args,
+        "accept_proposal": wn_accept_proposal,
+        "declare_impasse": no_args,
+        "request_coordination": wn_request_coordination,
+        "resume_negotiation": no_args,
+        "close": no_args,
+        "approve_by_congress": wn_approve_by_congress,
+        "reject_by_congress": wn_reject_by_congress,
+        "sign": wn_sign,
+        "file_with_bureau": wn_file_with_bureau,
+        "record_objection": no_args,
+        "take_effect": wn_take_effect,
+        "mark_expiring": no_args,
+        "conclude": no_args,
+        "withdraw": no_args,
     }
     VALID = {
         **common_valid(),
-        **dict.fromkeys(("accept_offer", "refuse_offer", "resume_after_rectification", "refer_to_inspectorate",
-                         "propose_escalation", "dismiss_escalation", "declare_impasse", "resume_negotiation",
-                         "close", "record_objection", "mark_expiring", "conclude", "withdraw"), takes_nothing),
+        **dict.fromkeys(
+            (
+                "accept_offer",
+                "refuse_offer",
+                "resume_after_rectification",
+                "refer_to_inspectorate",
+                "propose_escalation",
+                "dismiss_escalation",
+                "declare_impasse",
+                "resume_negotiation",
+                "close",
+                "record_objection",
+                "mark_expiring",
+                "conclude",
+                "withdraw",
+            ),
+            takes_nothing,
+        ),
         "escalate_to_acting_offer": lambda case, today: {"acting_union": "苏州市总工会"},
         "issue_rectification": lambda case, today: wn_valid_rectification(case),
         "confirm_escalation": lambda case, today: (
             {"acting_union": "苏州市总工会"}
             if (case.pending_escalation or {}).get("action") == "escalate_to_acting_offer"
-            else wn_valid_rectification(case)),
+            else wn_valid_rectification(case)
+        ),
         "submit_proposal": lambda case, today: {"side": wn_other_side(case), "wage_increase_pct": "5"},
         "accept_proposal": lambda case, today: {"side": wn_other_side(case)},
         "request_coordination": lambda case, today: {"authority": "姑苏区人社局"},
         "approve_by_congress": lambda case, today: {"votes_for": 40, "votes_against": 10, "representatives": 60},
         "reject_by_congress": lambda case, today: {"votes_for": 20, "representatives": 60},
-        "sign": lambda case, today: {"signed_on": today, "term_start": today,
-                                     "term_end": today + timedelta(days=365)},
+        "sign": lambda case, today: {"signed_on": today, "term_start": today, "term_end": today + timedelta(days=365)},
         "file_with_bureau": lambda case, today: {"bureau": "苏州市人社局"},
         "take_effect": lambda case, today: {"bureau_confirmed": True},
     }
@@ -634,11 +752,16 @@ class WageNegotiationMachine(CaseMachine):
     def open(self, pick: Pick) -> Case:
         role = pick(("negotiator", "supervisor", "system"), "open.role")
         return WageNegotiation.issue_offer(
-            self.desk.ctx(role), case_id=uuid4(), number="WN-2026-000001", org_unit="suzhou/gusu",
+            self.desk.ctx(role),
+            case_id=uuid4(),
+            number="WN-2026-000001",
+            org_unit="suzhou/gusu",
             enterprise={"name": "苏州精密机械有限公司", "employees": pick((None, 0, 320), "employees")},
-            issuing_union="苏州精密机械有限公司工会", document_number="苏工要〔2026〕7号",
+            issuing_union="苏州精密机械有限公司工会",
+            document_number="苏工要〔2026〕7号",
             terms=pick((None, {"wage_increase_pct": "5.5", "minimum_wage": "2490"}), "terms"),
-            first_of_document=pick((True, False), "first_of_document"), covers=pick.int(1, 4, "covers"),
+            first_of_document=pick((True, False), "first_of_document"),
+            covers=pick.int(1, 4, "covers"),
         )
 
     def check_type_invariants(self, before: dict[str, Any] | None) -> None:
@@ -679,8 +802,14 @@ def rp_accept_plan(pick: Pick, case: Any, today: date) -> dict[str, Any]:
     lapsed = [item["no"] for item in case.items if item["deadline"] < today]
     shape = pick.either(("lapsed", "all", "none"), ("unknown", "past", "twice"), "deadlines.shape")
     later = today + timedelta(days=pick.int(1, 60, "deadlines.days"))
-    numbers = {"lapsed": lapsed, "all": [item["no"] for item in case.items], "none": [],
-               "unknown": [len(case.items) + 1], "past": [1], "twice": [1, 1]}[shape]
+    numbers = {
+        "lapsed": lapsed,
+        "all": [item["no"] for item in case.items],
+        "none": [],
+        "unknown": [len(case.items) + 1],
+        "past": [1],
+        "twice": [1, 1],
+    }[shape]
     if numbers:
         due = today if shape == "past" else later
         kwargs["item_deadlines"] = [{"item_no": no, "deadline": due} for no in numbers]
@@ -690,14 +819,18 @@ def rp_accept_plan(pick: Pick, case: Any, today: date) -> dict[str, Any]:
 def rp_verify_item(pick: Pick, case: Any, today: date) -> dict[str, Any]:
     unpassed = [item["no"] for item in case.items if item["status"] != "passed"]
     passed = [item["no"] for item in case.items if item["status"] == "passed"]
-    return {"item_no": pick.either(unpassed or [1], (*passed, len(case.items) + 1, 0, -1, True, "1"), "item_no"),
-            "result": pick.either(("passed", "passed", "failed"), ("maybe", None), "result"),
-            "findings": pick.either(("overtime still unpaid", "", None), (5,), "findings")}
+    return {
+        "item_no": pick.either(unpassed or [1], (*passed, len(case.items) + 1, 0, -1, True, "1"), "item_no"),
+        "result": pick.either(("passed", "passed", "failed"), ("maybe", None), "result"),
+        "findings": pick.either(("overtime still unpaid", "", None), (5,), "findings"),
+    }
 
 
 def rp_record_enforcement(pick: Pick, case: Any, today: date) -> dict[str, Any]:
-    return {"outcome": required_text(pick, "fined and ordered to pay", "outcome"),
-            "penalty": pick.either((None, "5000", 0), ("-1", "abc", True, HUGE), "penalty")}
+    return {
+        "outcome": required_text(pick, "fined and ordered to pay", "outcome"),
+        "penalty": pick.either((None, "5000", 0), ("-1", "abc", True, HUGE), "penalty"),
+    }
 
 
 def rp_propose_referral(pick: Pick, case: Any, today: date) -> dict[str, Any]:
@@ -709,35 +842,60 @@ class RectificationMachine(CaseMachine):
     CASE = RectificationProposal
     BUILDERS = {
         **common_builders(("reply", "item-1", "item-2")),
-        "accept_plan": rp_accept_plan, "refuse": no_args, "verify_item": rp_verify_item,
-        "refer_to_inspectorate": no_args, "record_enforcement": rp_record_enforcement, "withdraw": no_args,
-        "propose_referral": rp_propose_referral, "confirm_referral": no_args, "dismiss_referral": no_args,
+        "accept_plan": rp_accept_plan,
+        "refuse": no_args,
+        "verify_item": rp_verify_item,
+        "refer_to_inspectorate": no_args,
+        "record_enforcement": rp_record_enforcement,
+        "withdraw": no_args,
+        "propose_referral": rp_propose_referral,
+        "confirm_referral": no_args,
+        "dismiss_referral": no_args,
     }
     VALID = {
         **common_valid(),
-        **dict.fromkeys(("refuse", "refer_to_inspectorate", "withdraw", "confirm_referral", "dismiss_referral"),
-                        takes_nothing),
+        **dict.fromkeys(
+            ("refuse", "refer_to_inspectorate", "withdraw", "confirm_referral", "dismiss_referral"), takes_nothing
+        ),
         "propose_referral": lambda case, today: {
-            "trigger": next((trigger for trigger, _ in case.referral_triggers(today)), "reply")},
+            "trigger": next((trigger for trigger, _ in case.referral_triggers(today)), "reply")
+        },
         "accept_plan": lambda case, today: {
             "plan": "pay the arrears",
-            "item_deadlines": [{"item_no": item["no"], "deadline": today + timedelta(days=30)} for item in case.items]},
+            "item_deadlines": [{"item_no": item["no"], "deadline": today + timedelta(days=30)} for item in case.items],
+        },
         "verify_item": lambda case, today: {
-            "item_no": next((i["no"] for i in case.items if i["status"] != "passed"), 1), "result": "passed"},
+            "item_no": next((i["no"] for i in case.items if i["status"] != "passed"), 1),
+            "result": "passed",
+        },
         "record_enforcement": lambda case, today: {"outcome": "fined and ordered to pay"},
     }
 
     def open(self, pick: Pick) -> Case:
         today = self.desk.now.date()
-        items = [{"category": pick(ITEM_CATEGORIES, "item.category"), "description": "overtime unpaid",
-                  "legal_basis": "劳动法第四十四条", "deadline": today + timedelta(days=pick.int(1, 60, "deadline"))}
-                 for _ in range(pick.int(1, 3, "items"))]
-        source = pick(({"kind": "negotiation", "case_id": OTHER_CASES[0], "number": "WN-2026-000001"},
-                       {"kind": "inspection"}), "source")
+        items = [
+            {
+                "category": pick(ITEM_CATEGORIES, "item.category"),
+                "description": "overtime unpaid",
+                "legal_basis": "劳动法第四十四条",
+                "deadline": today + timedelta(days=pick.int(1, 60, "deadline")),
+            }
+            for _ in range(pick.int(1, 3, "items"))
+        ]
+        source = pick(
+            ({"kind": "negotiation", "case_id": OTHER_CASES[0], "number": "WN-2026-000001"}, {"kind": "inspection"}),
+            "source",
+        )
         role = pick(("inspector", "supervisor", "system"), "open.role")
         return RectificationProposal.issue(
-            self.desk.ctx(role), case_id=uuid4(), number="RP-2026-000001", org_unit="suzhou/gusu",
-            enterprise={"name": "苏州精密机械有限公司"}, issuing_union="姑苏区总工会", source=source, items=items,
+            self.desk.ctx(role),
+            case_id=uuid4(),
+            number="RP-2026-000001",
+            org_unit="suzhou/gusu",
+            enterprise={"name": "苏州精密机械有限公司"},
+            issuing_union="姑苏区总工会",
+            source=source,
+            items=items,
         )
 
     def check_type_invariants(self, before: dict[str, Any] | None) -> None:
@@ -772,15 +930,25 @@ HOUSEHOLD = {"members": 3, "monthly_income_per_capita": "820.5", "local_minimum"
 
 def hs_verify(pick: Pick, case: Any, today: date) -> dict[str, Any]:
     applied_on = case.opened_at.date()
-    return {"visited_on": pick.either((today, max(applied_on, today - timedelta(days=3))),
-                                      (today + timedelta(days=1), applied_on - timedelta(days=1), at_nine(today),
-                                       None), "visited_on"),
-            "findings": required_text(pick, "medical bills seen", "findings"),
-            "household": pick.either((None, HOUSEHOLD, {**HOUSEHOLD, "members": 4}),
-                                     ({**HOUSEHOLD, "members": 0}, {**HOUSEHOLD, "local_minimum": "0"},
-                                      {**HOUSEHOLD, "monthly_income_per_capita": HUGE}, "three people"),
-                                     "household"),
-            "recommended_category": pick.either((None, *CATEGORIES, "特困"), ("bogus", 5), "recommended_category")}
+    return {
+        "visited_on": pick.either(
+            (today, max(applied_on, today - timedelta(days=3))),
+            (today + timedelta(days=1), applied_on - timedelta(days=1), at_nine(today), None),
+            "visited_on",
+        ),
+        "findings": required_text(pick, "medical bills seen", "findings"),
+        "household": pick.either(
+            (None, HOUSEHOLD, {**HOUSEHOLD, "members": 4}),
+            (
+                {**HOUSEHOLD, "members": 0},
+                {**HOUSEHOLD, "local_minimum": "0"},
+                {**HOUSEHOLD, "monthly_income_per_capita": HUGE},
+                "three people",
+            ),
+            "household",
+        ),
+        "recommended_category": pick.either((None, *CATEGORIES, "特困"), ("bogus", 5), "recommended_category"),
+    }
 
 
 def hs_approve(pick: Pick, case: Any, today: date) -> dict[str, Any]:
@@ -789,21 +957,25 @@ def hs_approve(pick: Pick, case: Any, today: date) -> dict[str, Any]:
 
 def hs_disburse(pick: Pick, case: Any, today: date) -> dict[str, Any]:
     year = today.year
-    return {"aid_type": pick.either(AID_TYPES, ("bogus", None), "aid_type"),
-            "amount": pick.either(("500", "2000", "4999.99", 300, "12000"), ("0", "-5", "abc", True, HUGE, None),
-                                  "amount"),
-            "fund": required_text(pick, "送温暖资金", "fund"),
-            "period": pick.either((str(year), f"{year}-03"), (f"{year}-13", "", "last year", None, year), "period")}
+    return {
+        "aid_type": pick.either(AID_TYPES, ("bogus", None), "aid_type"),
+        "amount": pick.either(("500", "2000", "4999.99", 300, "12000"), ("0", "-5", "abc", True, HUGE, None), "amount"),
+        "fund": required_text(pick, "送温暖资金", "fund"),
+        "period": pick.either((str(year), f"{year}-03"), (f"{year}-13", "", "last year", None, year), "period"),
+    }
 
 
 def hs_review(pick: Pick, case: Any, today: date) -> dict[str, Any]:
     outcome = pick.either(("continue", "reclassify", "exit"), ("bogus", None), "outcome")
     others = [c for c in CATEGORIES if c != case.category]
     valid = others if outcome == "reclassify" else [None]
-    return {"outcome": outcome,
-            "category": pick.either(valid, (case.category, "bogus", *([None] if outcome == "reclassify" else others))
-                                    , "category"),
-            "notes": pick.either(("", "income recovered", None), (3,), "notes")}
+    return {
+        "outcome": outcome,
+        "category": pick.either(
+            valid, (case.category, "bogus", *([None] if outcome == "reclassify" else others)), "category"
+        ),
+        "notes": pick.either(("", "income recovered", None), (3,), "notes"),
+    }
 
 
 def hs_valid_disbursement(case: Any, today: date) -> dict[str, Any]:
@@ -811,16 +983,25 @@ def hs_valid_disbursement(case: Any, today: date) -> dict[str, Any]:
     caps = DEFAULT_POLICY.annual_caps
     room = {t: caps[t] - case.disbursed(today.year, t) for t in caps}
     aid_type = next((t for t, left in room.items() if left > 0), "living")
-    return {"aid_type": aid_type, "amount": str(min(room[aid_type], Decimal("100")).quantize(Decimal("0.01"))),
-            "fund": "送温暖资金", "period": str(today.year)}
+    return {
+        "aid_type": aid_type,
+        "amount": str(min(room[aid_type], Decimal("100")).quantize(Decimal("0.01"))),
+        "fund": "送温暖资金",
+        "period": str(today.year),
+    }
 
 
 class HardshipMachine(CaseMachine):
     CASE = HardshipCase
     BUILDERS = {
         **common_builders(("verification", "review")),
-        "verify": hs_verify, "approve": hs_approve, "reject": no_args, "disburse": hs_disburse,
-        "review": hs_review, "exit": no_args, "withdraw": no_args,
+        "verify": hs_verify,
+        "approve": hs_approve,
+        "reject": no_args,
+        "disburse": hs_disburse,
+        "review": hs_review,
+        "exit": no_args,
+        "withdraw": no_args,
     }
     VALID = {
         **common_valid(),
@@ -833,9 +1014,13 @@ class HardshipMachine(CaseMachine):
     def open(self, pick: Pick) -> Case:
         role = pick(("caseworker", "supervisor"), "open.role")
         return HardshipCase.apply(
-            self.desk.ctx(role), case_id=uuid4(), number="HS-2026-000007", org_unit="suzhou-gusu",
+            self.desk.ctx(role),
+            case_id=uuid4(),
+            number="HS-2026-000007",
+            org_unit="suzhou-gusu",
             worker={"name": "Liu Yan", "id_number": "320503198807154324"},
-            household=dict(HOUSEHOLD), causes=["illness", "low_income"],
+            household=dict(HOUSEHOLD),
+            causes=["illness", "low_income"],
             category=pick((*CATEGORIES, "特困", "困难"), "category"),
         )
 
@@ -883,16 +1068,30 @@ def test_a_plan_accepted_after_an_item_deadline_must_give_that_item_a_new_one():
     desk = Desk()
     today = desk.now.date()
     case = RectificationProposal.issue(
-        desk.ctx("inspector"), case_id=uuid4(), number="RP-2026-000001", org_unit="suzhou/gusu",
-        enterprise={"name": "苏州精密机械有限公司"}, issuing_union="姑苏区总工会", source={"kind": "inspection"},
-        items=[{"category": "wages", "description": "overtime unpaid", "legal_basis": "劳动法第四十四条",
-                "deadline": today + timedelta(days=1)}],
+        desk.ctx("inspector"),
+        case_id=uuid4(),
+        number="RP-2026-000001",
+        org_unit="suzhou/gusu",
+        enterprise={"name": "苏州精密机械有限公司"},
+        issuing_union="姑苏区总工会",
+        source={"kind": "inspection"},
+        items=[
+            {
+                "category": "wages",
+                "description": "overtime unpaid",
+                "legal_basis": "劳动法第四十四条",
+                "deadline": today + timedelta(days=1),
+            }
+        ],
     )
     desk.advance(days=3)
     with pytest.raises(InvalidCommand) as err:
         case.accept_plan(desk.ctx("inspector"), plan="pay the arrears")
     assert "item 1" in err.value.fields["item_deadlines"]
-    case.accept_plan(desk.ctx("inspector"), plan="pay the arrears",
-                     item_deadlines=[{"item_no": 1, "deadline": today + timedelta(days=20)}])
+    case.accept_plan(
+        desk.ctx("inspector"),
+        plan="pay the arrears",
+        item_deadlines=[{"item_no": 1, "deadline": today + timedelta(days=20)}],
+    )
     assert case.clocks[item_clock(1)].started_on == today + timedelta(days=3)
     assert case.clocks[item_clock(1)].due_on == today + timedelta(days=20)

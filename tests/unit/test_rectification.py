@@ -22,10 +22,13 @@ def days(n: int) -> date:
 
 
 ITEMS = [
-    {"category": "collective_contract", "description": "拒绝工会工资集体协商要约",
-     "legal_basis": "集体合同规定第三十二条", "deadline": days(30)},
-    {"category": "wages", "description": "加班工资未足额支付", "legal_basis": "劳动法第四十四条",
-     "deadline": days(45)},
+    {
+        "category": "collective_contract",
+        "description": "拒绝工会工资集体协商要约",
+        "legal_basis": "集体合同规定第三十二条",
+        "deadline": days(30),
+    },
+    {"category": "wages", "description": "加班工资未足额支付", "legal_basis": "劳动法第四十四条", "deadline": days(45)},
 ]
 
 
@@ -89,8 +92,15 @@ def withdrawn(desk: Desk) -> RectificationProposal:
 
 
 # How a proposal reaches each stage of its table: the tests of every case type walk it.
-STAGE_BUILDERS = {"issued": issue, "rectifying": rectifying, "refused": refused, "referred": referred,
-                  "rectified": rectified, "closed": closed, "withdrawn": withdrawn}
+STAGE_BUILDERS = {
+    "issued": issue,
+    "rectifying": rectifying,
+    "refused": refused,
+    "referred": referred,
+    "rectified": rectified,
+    "closed": closed,
+    "withdrawn": withdrawn,
+}
 
 # Valid data for each of the proposal's own commands, for the table-driven refusals of every case type.
 VALID = {
@@ -122,9 +132,17 @@ def test_issue_opens_the_case_with_a_15_day_reply_clock():
     assert case.source == {"kind": "negotiation", "case_id": NEGOTIATION_ID, "number": "WN-2026-000001"}
     assert case.source_case_id == NEGOTIATION_ID
     assert [(i["no"], i["category"], i["status"]) for i in case.items] == [
-        (1, "collective_contract", "open"), (2, "wages", "open")]
-    assert case.items[1] == {"no": 2, "category": "wages", "description": "加班工资未足额支付",
-                             "legal_basis": "劳动法第四十四条", "deadline": days(45), "status": "open"}
+        (1, "collective_contract", "open"),
+        (2, "wages", "open"),
+    ]
+    assert case.items[1] == {
+        "no": 2,
+        "category": "wages",
+        "description": "加班工资未足额支付",
+        "legal_basis": "劳动法第四十四条",
+        "deadline": days(45),
+        "status": "open",
+    }
     assert [i["no"] for i in last_event(case).data["items"]] == [1, 2]
     assert "status" not in last_event(case).data["items"][0]
     assert case.plan is None and case.outcome is None
@@ -154,14 +172,25 @@ def test_a_source_case_id_given_as_text_is_stored_as_a_uuid():
 
 def test_issue_names_every_bad_field():
     with pytest.raises(InvalidCommand) as err:
-        issue(Desk(), enterprise={"name": ""}, issuing_union=" ",
-              source={"kind": "rumour", "case_id": "nope"},
-              items=[{"category": "noise", "description": "", "legal_basis": "", "deadline": START},
-                     {"category": "wages", "description": "x", "legal_basis": "y",
-                      "deadline": datetime(2026, 5, 1, 9, 0)}])
+        issue(
+            Desk(),
+            enterprise={"name": ""},
+            issuing_union=" ",
+            source={"kind": "rumour", "case_id": "nope"},
+            items=[
+                {"category": "noise", "description": "", "legal_basis": "", "deadline": START},
+                {"category": "wages", "description": "x", "legal_basis": "y", "deadline": datetime(2026, 5, 1, 9, 0)},
+            ],
+        )
     assert set(err.value.fields) == {
-        "enterprise.name", "issuing_union", "source.kind", "source.case_id",
-        "items[0].category", "items[0].description", "items[0].legal_basis", "items[0].deadline",
+        "enterprise.name",
+        "issuing_union",
+        "source.kind",
+        "source.case_id",
+        "items[0].category",
+        "items[0].description",
+        "items[0].legal_basis",
+        "items[0].deadline",
         "items[1].deadline",
     }
     assert err.value.action == "issue" and NUMBER in str(err.value)
@@ -210,12 +239,23 @@ def test_accept_plan_may_move_item_deadlines_and_must_move_lapsed_ones():
     assert set(err.value.fields) == {"item_deadlines"}
     assert "item 1" in err.value.fields["item_deadlines"] and str(days(30)) in err.value.fields["item_deadlines"]
     with pytest.raises(InvalidCommand) as err:
-        case.accept_plan(desk.ctx("inspector"), plan="p", item_deadlines=[
-            {"item_no": 3, "deadline": days(60)}, {"item_no": 1, "deadline": days(31)},
-            {"item_no": 1, "deadline": days(60)}, "not an entry"])
+        case.accept_plan(
+            desk.ctx("inspector"),
+            plan="p",
+            item_deadlines=[
+                {"item_no": 3, "deadline": days(60)},
+                {"item_no": 1, "deadline": days(31)},
+                {"item_no": 1, "deadline": days(60)},
+                "not an entry",
+            ],
+        )
     assert set(err.value.fields) == {
-        "item_deadlines[0].item_no", "item_deadlines[1].deadline", "item_deadlines[2].item_no",
-        "item_deadlines[3].item_no", "item_deadlines[3].deadline"}
+        "item_deadlines[0].item_no",
+        "item_deadlines[1].deadline",
+        "item_deadlines[2].item_no",
+        "item_deadlines[3].item_no",
+        "item_deadlines[3].deadline",
+    }
     assert "1 to 2" in err.value.fields["item_deadlines[0].item_no"]
     assert "twice" in err.value.fields["item_deadlines[2].item_no"]
     with pytest.raises(InvalidCommand) as err:
@@ -288,7 +328,10 @@ def test_verify_items_until_rectified():
     assert not case.is_open
     assert stats(case) == {"items_verified": 1, "rectifications_completed": 1}
     assert [(v["item_no"], v["result"], v["verified_on"]) for v in case.verifications] == [
-        (1, "passed", days(20)), (2, "failed", days(30)), (2, "passed", days(35))]
+        (1, "passed", days(20)),
+        (2, "failed", days(30)),
+        (2, "passed", days(35)),
+    ]
 
 
 def test_a_single_item_passing_rectifies_the_case():
@@ -444,7 +487,10 @@ def test_a_proposed_referral_is_confirmed_by_a_supervisor_as_the_referral_itself
     case.propose_referral(desk.ctx("system", reason="the enterprise did not reply by 2026-03-17"), trigger="reply")
     assert case.stage == "issued" and stats(case) == {}
     assert {k: case.pending_referral[k] for k in ("trigger", "due_on", "proposed_by")} == {
-        "trigger": "reply", "due_on": days(15), "proposed_by": "system-1"}
+        "trigger": "reply",
+        "due_on": days(15),
+        "proposed_by": "system-1",
+    }
     supervisor_may = case.allowed_actions("supervisor", desk.ctx("supervisor").now)
     assert {"confirm_referral", "dismiss_referral"} <= set(supervisor_may)
     assert not {"confirm_referral", "dismiss_referral"} & set(case.allowed_actions("inspector"))
@@ -474,7 +520,8 @@ def test_a_dismissed_referral_is_not_proposed_again_for_that_deadline():
     case.dismiss_referral(desk.ctx("supervisor", reason="已现场核实，正在整改"))
     assert case.pending_referral is None and case.stage == "rectifying"
     assert [(d["trigger"], d["due_on"], d["dismissed_by"]) for d in case.dismissed_referrals] == [
-        ("item-1", days(30), "supervisor-1")]
+        ("item-1", days(30), "supervisor-1")
+    ]
     assert "propose_referral" not in case.allowed_actions("system", desk.ctx("system").now)
     desk.advance(days=15)  # item 2 has run out too: that one may be proposed
     assert case.referral_triggers(desk.now.date()) == [("item-2", days(45))]

@@ -15,16 +15,26 @@ CASE = UUID("0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90")
 PROPOSAL = UUID("7c1d9e3a-2b4f-4a6d-8e5c-1f0a9b8c7d6e")
 
 DUES = [
-    (Due(CASE, "wage_negotiation", ClockRanOut("reply"), date(2026, 3, 22)),
-     "sweep/0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90/reply/2026-03-22"),
-    (Due(CASE, "rectification_proposal", ClockRanOut("item-2"), date(2026, 4, 1)),
-     "sweep/0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90/item-2/2026-04-01"),
-    (Due(CASE, "wage_negotiation", InStage("offer_refused", 3)),
-     "sweep/0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90/stage:offer_refused@3/-"),
-    (Due(CASE, "wage_negotiation", FollowUp(PROPOSAL, "refer_to_inspectorate")),
-     "sweep/0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90/reaction:7c1d9e3a-2b4f-4a6d-8e5c-1f0a9b8c7d6e@refer_to_inspectorate/-"),
-    (Due(CASE, "wage_negotiation", FollowUp(PROPOSAL)),  # as recorded before the step was part of the id
-     "sweep/0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90/reaction:7c1d9e3a-2b4f-4a6d-8e5c-1f0a9b8c7d6e/-"),
+    (
+        Due(CASE, "wage_negotiation", ClockRanOut("reply"), date(2026, 3, 22)),
+        "sweep/0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90/reply/2026-03-22",
+    ),
+    (
+        Due(CASE, "rectification_proposal", ClockRanOut("item-2"), date(2026, 4, 1)),
+        "sweep/0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90/item-2/2026-04-01",
+    ),
+    (
+        Due(CASE, "wage_negotiation", InStage("offer_refused", 3)),
+        "sweep/0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90/stage:offer_refused@3/-",
+    ),
+    (
+        Due(CASE, "wage_negotiation", FollowUp(PROPOSAL, "refer_to_inspectorate")),
+        "sweep/0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90/reaction:7c1d9e3a-2b4f-4a6d-8e5c-1f0a9b8c7d6e@refer_to_inspectorate/-",
+    ),
+    (
+        Due(CASE, "wage_negotiation", FollowUp(PROPOSAL)),  # as recorded before the step was part of the id
+        "sweep/0b5e2a44-6f0e-4f1e-9d3c-2f6a1c7d8e90/reaction:7c1d9e3a-2b4f-4a6d-8e5c-1f0a9b8c7d6e/-",
+    ),
 ]
 
 
@@ -53,5 +63,12 @@ def test_each_trigger_finds_its_rule() -> None:
 def test_a_flow_runs_outcome_names_the_trigger_by_its_key() -> None:
     refused = DUES[2][0]
     outcome = Outcome(refused, "applied", "escalate_to_acting_offer", "WN-2026-000001")
-    assert outcome.to_dict() == {"case": "WN-2026-000001", "trigger": "stage:offer_refused@3", "status": "applied",
-                                 "action": "escalate_to_acting_offer", "detail": "", "linked": [], "notify": []}
+    assert outcome.to_dict() == {
+        "case": "WN-2026-000001",
+        "trigger": "stage:offer_refused@3",
+        "status": "applied",
+        "action": "escalate_to_acting_offer",
+        "detail": "",
+        "linked": [],
+        "notify": [],
+    }

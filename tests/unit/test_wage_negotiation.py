@@ -109,16 +109,20 @@ def to_offer_refused(desk: Desk) -> WageNegotiation:
 
 def to_acting_offer(desk: Desk) -> WageNegotiation:
     case = to_offer_refused(desk)
-    case.escalate_to_acting_offer(desk.ctx("supervisor", reason="refused without good reason"),
-                                  acting_union="姑苏区总工会")
+    case.escalate_to_acting_offer(
+        desk.ctx("supervisor", reason="refused without good reason"), acting_union="姑苏区总工会"
+    )
     return case
 
 
 def to_rectification_pending(desk: Desk) -> WageNegotiation:
     case = to_acting_offer(desk)
     case.refuse_offer(desk.ctx("negotiator", reason="refused again"))
-    case.issue_rectification(desk.ctx("system", reason="acting offer refused"),
-                             rectification_case_id=uuid4(), rectification_number="RP-2026-000001")
+    case.issue_rectification(
+        desk.ctx("system", reason="acting offer refused"),
+        rectification_case_id=uuid4(),
+        rectification_number="RP-2026-000001",
+    )
     return case
 
 
@@ -218,21 +222,28 @@ def test_issue_offer_opens_the_case_with_a_20_day_reply_clock():
     assert case.summary()["parties"] == "苏州精密机械有限公司"
     assert stats(case) == {"enterprises_covered": 1, "offers_written": 1}
     assert case.allowed_actions("negotiator") == [
-        "accept_offer", "refuse_offer", "add_note", "link_case",
+        "accept_offer",
+        "refuse_offer",
+        "add_note",
+        "link_case",
     ]
 
 
 def test_one_written_offer_covering_several_enterprises_counts_once():
     desk = Desk()
     first = issue(desk, covers=3, first_of_document=True)
-    second = issue(desk, number="WN-2026-000002", covers=3, first_of_document=False,
-                   enterprise={"name": "苏州纺织有限公司"})
+    second = issue(
+        desk, number="WN-2026-000002", covers=3, first_of_document=False, enterprise={"name": "苏州纺织有限公司"}
+    )
     assert stats(first) == {"enterprises_covered": 1, "offers_written": 1}
     assert stats(second) == {"enterprises_covered": 1}
     assert second.flags() == ["multi_enterprise_offer"]
     assert second.enterprise == {"name": "苏州纺织有限公司", "credit_code": "", "employees": None}
-    assert second.terms == {"wage_increase_pct": Decimal("5.5"), "minimum_wage": Decimal("2490.00"),
-                            "other": "高温津贴"}
+    assert second.terms == {
+        "wage_increase_pct": Decimal("5.5"),
+        "minimum_wage": Decimal("2490.00"),
+        "other": "高温津贴",
+    }
 
 
 def test_issue_offer_without_terms():
@@ -242,11 +253,24 @@ def test_issue_offer_without_terms():
 
 def test_issue_offer_names_every_bad_field():
     with pytest.raises(InvalidCommand) as err:
-        issue(Desk(), enterprise={"name": " ", "employees": -1}, issuing_union="", document_number="  ",
-              terms={"wage_increase_pct": "lots", "minimum_wage": "-5"}, first_of_document="yes", covers=0)
+        issue(
+            Desk(),
+            enterprise={"name": " ", "employees": -1},
+            issuing_union="",
+            document_number="  ",
+            terms={"wage_increase_pct": "lots", "minimum_wage": "-5"},
+            first_of_document="yes",
+            covers=0,
+        )
     assert set(err.value.fields) == {
-        "enterprise.name", "enterprise.employees", "issuing_union", "document_number",
-        "terms.wage_increase_pct", "terms.minimum_wage", "first_of_document", "covers",
+        "enterprise.name",
+        "enterprise.employees",
+        "issuing_union",
+        "document_number",
+        "terms.wage_increase_pct",
+        "terms.minimum_wage",
+        "first_of_document",
+        "covers",
     }
     assert err.value.action == "issue_offer"
     assert NUMBER in str(err.value)
@@ -392,17 +416,22 @@ def test_rectification_after_the_acting_offer_ran_out():
     rp_id = uuid4()
     desk.advance(days=20)
     with pytest.raises(ActionNotAllowed) as err:
-        case.issue_rectification(desk.ctx("system", reason="no reply"), rectification_case_id=rp_id,
-                                 rectification_number="RP-2026-000009")
+        case.issue_rectification(
+            desk.ctx("system", reason="no reply"), rectification_case_id=rp_id, rectification_number="RP-2026-000009"
+        )
     assert "due 2026-03-22" in err.value.why
     desk.advance(days=1)
-    case.issue_rectification(desk.ctx("system", reason="no reply to the acting offer"), rectification_case_id=rp_id,
-                             rectification_number="RP-2026-000009")
+    case.issue_rectification(
+        desk.ctx("system", reason="no reply to the acting offer"),
+        rectification_case_id=rp_id,
+        rectification_number="RP-2026-000009",
+    )
     assert case.stage == "rectification_pending"
     assert case.clocks == {}
     assert case.ladder_step == 2
-    assert case.links == [{"case_id": rp_id, "number": "RP-2026-000009", "kind": "rectification_proposal",
-                           "relation": "rectification"}]
+    assert case.links == [
+        {"case_id": rp_id, "number": "RP-2026-000009", "kind": "rectification_proposal", "relation": "rectification"}
+    ]
     assert case.rectification["case_id"] == rp_id and case.rectification["outcome"] is None
     assert last_event(case).data == {"rectification_case_id": rp_id, "rectification_number": "RP-2026-000009"}
     assert stats(case) == {"rectification_proposals": 1}
@@ -421,8 +450,11 @@ def test_rectification_needs_an_acting_offer_first():
     desk = Desk()
     case = to_offer_refused(desk)
     with pytest.raises(ActionNotAllowed) as err:
-        case.issue_rectification(desk.ctx("supervisor", reason="refused"), rectification_case_id=uuid4(),
-                                 rectification_number="RP-2026-000001")
+        case.issue_rectification(
+            desk.ctx("supervisor", reason="refused"),
+            rectification_case_id=uuid4(),
+            rectification_number="RP-2026-000001",
+        )
     assert "acting offer first" in err.value.why
 
 
@@ -431,18 +463,21 @@ def test_rectification_roles_reason_and_data():
     case = to_acting_offer(desk)
     case.refuse_offer(desk.ctx("negotiator", reason="refused again"))
     with pytest.raises(ActionNotAllowed):
-        case.issue_rectification(desk.ctx("negotiator", reason="x"), rectification_case_id=uuid4(),
-                                 rectification_number="RP-1")
+        case.issue_rectification(
+            desk.ctx("negotiator", reason="x"), rectification_case_id=uuid4(), rectification_number="RP-1"
+        )
     with pytest.raises(InvalidCommand) as err:
         case.issue_rectification(desk.ctx("supervisor"), rectification_case_id=uuid4(), rectification_number="RP-1")
     assert set(err.value.fields) == {"reason"}
     with pytest.raises(InvalidCommand) as err:
-        case.issue_rectification(desk.ctx("supervisor", reason="x"), rectification_case_id="not-a-uuid",
-                                 rectification_number="")
+        case.issue_rectification(
+            desk.ctx("supervisor", reason="x"), rectification_case_id="not-a-uuid", rectification_number=""
+        )
     assert set(err.value.fields) == {"rectification_case_id", "rectification_number"}
     with pytest.raises(InvalidCommand) as err:
-        case.issue_rectification(desk.ctx("supervisor", reason="x"), rectification_case_id=case.id,
-                                 rectification_number="RP-1")
+        case.issue_rectification(
+            desk.ctx("supervisor", reason="x"), rectification_case_id=case.id, rectification_number="RP-1"
+        )
     assert set(err.value.fields) == {"rectification_case_id"}
     assert case.stage == "offer_refused"
 
@@ -500,15 +535,29 @@ def test_after_agreeing_to_rectify_the_enterprise_is_referred_from_wherever_its_
 
     case = to_rectification_pending(desk)
     case.resume_after_rectification(desk.ctx("system", reason="RP-2026-000001: the enterprise agreed to rectify"))
-    walk = {"negotiating": [], "impasse": ["declare_impasse"], "agreed": ["submit_proposal", "accept_proposal"],
-            "signed": ["submit_proposal", "accept_proposal", "approve_by_congress", "sign"],
-            "effective": ["submit_proposal", "accept_proposal", "approve_by_congress", "sign", "file_with_bureau",
-                          "take_effect"]}[stage]
-    arguments = {"declare_impasse": {}, "submit_proposal": {"side": "union", "wage_increase_pct": "5"},
-                 "accept_proposal": {"side": "enterprise"}, "file_with_bureau": {"bureau": "苏州市人社局"},
-                 "approve_by_congress": {"votes_for": 80, "votes_against": 10, "representatives": 100},
-                 "sign": {"signed_on": desk.now.date(), "term_start": date(2026, 4, 1), "term_end": date(2029, 3, 31)},
-                 "take_effect": {"bureau_confirmed": True}}
+    walk = {
+        "negotiating": [],
+        "impasse": ["declare_impasse"],
+        "agreed": ["submit_proposal", "accept_proposal"],
+        "signed": ["submit_proposal", "accept_proposal", "approve_by_congress", "sign"],
+        "effective": [
+            "submit_proposal",
+            "accept_proposal",
+            "approve_by_congress",
+            "sign",
+            "file_with_bureau",
+            "take_effect",
+        ],
+    }[stage]
+    arguments = {
+        "declare_impasse": {},
+        "submit_proposal": {"side": "union", "wage_increase_pct": "5"},
+        "accept_proposal": {"side": "enterprise"},
+        "file_with_bureau": {"bureau": "苏州市人社局"},
+        "approve_by_congress": {"votes_for": 80, "votes_against": 10, "representatives": 100},
+        "sign": {"signed_on": desk.now.date(), "term_start": date(2026, 4, 1), "term_end": date(2029, 3, 31)},
+        "take_effect": {"bureau_confirmed": True},
+    }
     for action in walk:
         getattr(case, action)(desk.ctx("negotiator", reason="as agreed"), **arguments[action])
     assert case.stage == stage
@@ -534,8 +583,11 @@ def test_rectification_when_the_union_proposal_goes_unanswered_past_20_days():
     case = union_proposal_unanswered(desk)
     rp_id = uuid4()
     desk.advance(days=21)
-    case.issue_rectification(desk.ctx("system", reason="no answer to the union's proposal in 20 days"),
-                             rectification_case_id=rp_id, rectification_number="RP-2026-000011")
+    case.issue_rectification(
+        desk.ctx("system", reason="no answer to the union's proposal in 20 days"),
+        rectification_case_id=rp_id,
+        rectification_number="RP-2026-000011",
+    )
     assert case.stage == "rectification_pending"
     assert case.clocks == {}
     assert last_event(case).clocks_closed == ["proposal_reply"]
@@ -543,8 +595,9 @@ def test_rectification_when_the_union_proposal_goes_unanswered_past_20_days():
     assert case.open_proposal is None
     assert case.ladder_step == 2
     assert case.rectification["case_id"] == rp_id and case.rectification["outcome"] is None
-    assert case.links == [{"case_id": rp_id, "number": "RP-2026-000011", "kind": "rectification_proposal",
-                           "relation": "rectification"}]
+    assert case.links == [
+        {"case_id": rp_id, "number": "RP-2026-000011", "kind": "rectification_proposal", "relation": "rectification"}
+    ]
     assert "rectification" in case.flags()
     assert stats(case) == {"rectification_proposals": 1}
     assert live_state(replay(case)) == live_state(case)
@@ -557,8 +610,9 @@ def test_a_rectification_from_the_table_does_not_flag_an_acting_offer():
     desk = Desk()
     case = union_proposal_unanswered(desk)
     desk.advance(days=21)
-    case.issue_rectification(desk.ctx("system", reason="no answer"), rectification_case_id=uuid4(),
-                             rectification_number="RP-2026-000011")
+    case.issue_rectification(
+        desk.ctx("system", reason="no answer"), rectification_case_id=uuid4(), rectification_number="RP-2026-000011"
+    )
     assert case.acting_union is None
     assert case.flags() == ["rectification"]
 
@@ -568,8 +622,9 @@ def test_rectification_from_the_table_before_the_proposal_clock_runs_out_is_refu
     case = union_proposal_unanswered(desk)
     desk.advance(days=20)  # the due day itself
     with pytest.raises(ActionNotAllowed) as err:
-        case.issue_rectification(desk.ctx("system", reason="no answer"), rectification_case_id=uuid4(),
-                                 rectification_number="RP-2026-000011")
+        case.issue_rectification(
+            desk.ctx("system", reason="no answer"), rectification_case_id=uuid4(), rectification_number="RP-2026-000011"
+        )
     assert "still has time to answer the union's proposal" in err.value.why
     assert "due 2026-03-22" in err.value.why
     assert case.stage == "negotiating" and case.open_proposal["no"] == 1 and "proposal_reply" in case.clocks
@@ -582,8 +637,11 @@ def test_rectification_from_the_table_waits_for_a_paused_proposal_clock():
     case.pause_clock(desk.ctx("supervisor", reason="enterprise's director abroad"), clock="proposal_reply")
     desk.advance(days=30)
     with pytest.raises(ActionNotAllowed) as err:
-        case.issue_rectification(desk.ctx("supervisor", reason="no answer"), rectification_case_id=uuid4(),
-                                 rectification_number="RP-2026-000011")
+        case.issue_rectification(
+            desk.ctx("supervisor", reason="no answer"),
+            rectification_case_id=uuid4(),
+            rectification_number="RP-2026-000011",
+        )
     assert "paused since 2026-03-07" in err.value.why
     assert case.stage == "negotiating"
 
@@ -595,8 +653,11 @@ def test_no_rectification_from_the_table_while_the_enterprise_proposal_awaits_th
     case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="3")
     desk.advance(days=40)  # the enterprise's proposal has gone unanswered: that is no ground against it
     with pytest.raises(ActionNotAllowed) as err:
-        case.issue_rectification(desk.ctx("supervisor", reason="stalling"), rectification_case_id=uuid4(),
-                                 rectification_number="RP-2026-000011")
+        case.issue_rectification(
+            desk.ctx("supervisor", reason="stalling"),
+            rectification_case_id=uuid4(),
+            rectification_number="RP-2026-000011",
+        )
     assert "only a union proposal left unanswered" in err.value.why
     assert case.stage == "negotiating" and case.open_proposal["side"] == "enterprise"
     assert case.ladder_step == 0 and case.links == []
@@ -607,8 +668,11 @@ def test_no_rectification_from_the_table_without_an_open_proposal():
     case = to_negotiating(desk)
     desk.advance(days=40)
     with pytest.raises(ActionNotAllowed) as err:
-        case.issue_rectification(desk.ctx("supervisor", reason="stalling"), rectification_case_id=uuid4(),
-                                 rectification_number="RP-2026-000011")
+        case.issue_rectification(
+            desk.ctx("supervisor", reason="stalling"),
+            rectification_case_id=uuid4(),
+            rectification_number="RP-2026-000011",
+        )
     assert "none is open" in err.value.why
     assert case.stage == "negotiating"
 
@@ -618,14 +682,14 @@ def test_rectification_from_the_table_roles_reason_and_data():
     case = union_proposal_unanswered(desk)
     desk.advance(days=21)
     with pytest.raises(ActionNotAllowed):
-        case.issue_rectification(desk.ctx("negotiator", reason="x"), rectification_case_id=uuid4(),
-                                 rectification_number="RP-1")
+        case.issue_rectification(
+            desk.ctx("negotiator", reason="x"), rectification_case_id=uuid4(), rectification_number="RP-1"
+        )
     with pytest.raises(InvalidCommand) as err:
         case.issue_rectification(desk.ctx("system"), rectification_case_id=uuid4(), rectification_number="RP-1")
     assert set(err.value.fields) == {"reason"}
     with pytest.raises(InvalidCommand) as err:
-        case.issue_rectification(desk.ctx("system", reason="x"), rectification_case_id="RP-1",
-                                 rectification_number=" ")
+        case.issue_rectification(desk.ctx("system", reason="x"), rectification_case_id="RP-1", rectification_number=" ")
     assert set(err.value.fields) == {"rectification_case_id", "rectification_number"}
     assert case.stage == "negotiating" and case.open_proposal["status"] == "open"
 
@@ -638,23 +702,30 @@ def test_next_escalation_for_an_unanswered_offer_is_due_from_day_21():
     case = issue(desk)
     assert case.next_escalation(days(20)) is None
     step = case.next_escalation(days(21))
-    assert step == Escalation("escalate_to_acting_offer", "reply", days(20),
-                              "the enterprise did not answer the written offer by 2026-03-22")
+    assert step == Escalation(
+        "escalate_to_acting_offer", "reply", days(20), "the enterprise did not answer the written offer by 2026-03-22"
+    )
     assert step.key() == ("escalate_to_acting_offer", "reply", days(20))
-    assert step.to_data() == {"action": "escalate_to_acting_offer", "trigger": "reply", "due_on": days(20),
-                              "why": "the enterprise did not answer the written offer by 2026-03-22"}
+    assert step.to_data() == {
+        "action": "escalate_to_acting_offer",
+        "trigger": "reply",
+        "due_on": days(20),
+        "why": "the enterprise did not answer the written offer by 2026-03-22",
+    }
     assert case.next_escalation(days(60)) == step
 
 
 def test_next_escalation_after_a_refusal_is_due_at_once():
     desk = Desk()
     case = to_offer_refused(desk)
-    assert case.next_escalation(START) == Escalation("escalate_to_acting_offer", "refused", None,
-                                                     "the enterprise refused the offer")
+    assert case.next_escalation(START) == Escalation(
+        "escalate_to_acting_offer", "refused", None, "the enterprise refused the offer"
+    )
     case = to_acting_offer(desk)
     case.refuse_offer(desk.ctx("negotiator", reason="refused again"))
-    assert case.next_escalation(START) == Escalation("issue_rectification", "refused", None,
-                                                     "the enterprise refused the acting offer")
+    assert case.next_escalation(START) == Escalation(
+        "issue_rectification", "refused", None, "the enterprise refused the acting offer"
+    )
 
 
 def test_next_escalation_for_an_unanswered_acting_offer():
@@ -662,7 +733,8 @@ def test_next_escalation_for_an_unanswered_acting_offer():
     case = to_acting_offer(desk)
     assert case.next_escalation(days(20)) is None
     assert case.next_escalation(days(21)) == Escalation(
-        "issue_rectification", "reply", days(20), "the enterprise did not answer the acting offer by 2026-03-22")
+        "issue_rectification", "reply", days(20), "the enterprise did not answer the acting offer by 2026-03-22"
+    )
 
 
 def test_next_escalation_for_an_unanswered_union_proposal_only():
@@ -672,14 +744,18 @@ def test_next_escalation_for_an_unanswered_union_proposal_only():
     case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6")
     assert case.next_escalation(days(20)) is None
     assert case.next_escalation(days(21)) == Escalation(
-        "issue_rectification", "proposal_reply", days(20),
-        "the enterprise did not answer the union's proposal 1 by 2026-03-22")
+        "issue_rectification",
+        "proposal_reply",
+        days(20),
+        "the enterprise did not answer the union's proposal 1 by 2026-03-22",
+    )
     case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="3")
     assert case.next_escalation(days(60)) is None  # the union owes the answer now
 
 
-@pytest.mark.parametrize("stage", ["rectification_pending", "impasse", "coordination", "agreed", "signed", "filed",
-                                   "effective", "expiring"])
+@pytest.mark.parametrize(
+    "stage", ["rectification_pending", "impasse", "coordination", "agreed", "signed", "filed", "effective", "expiring"]
+)
 def test_no_escalation_outside_the_ladder(stage):
     desk = Desk()
     case = STAGE_BUILDERS[stage](desk)
@@ -710,8 +786,12 @@ def test_propose_and_confirm_an_acting_offer_day_21():
     case.propose_escalation(desk.ctx("system", actor="scheduler", reason="overdue offers sweep"))
     event = last_event(case)
     assert type(event).__name__ == "EscalationProposed"
-    assert event.data == {"action": "escalate_to_acting_offer", "trigger": "reply", "due_on": days(20),
-                          "why": "the enterprise did not answer the written offer by 2026-03-22"}
+    assert event.data == {
+        "action": "escalate_to_acting_offer",
+        "trigger": "reply",
+        "due_on": days(20),
+        "why": "the enterprise did not answer the written offer by 2026-03-22",
+    }
     assert event.clocks_opened == {} and event.clocks_closed == []
     assert case.stage == "offer_issued" and case.ladder_step == 0  # only proposed: nothing applied yet
     assert case.pending_escalation == {**event.data, "proposed_at": desk.now, "proposed_by": "scheduler"}
@@ -754,8 +834,9 @@ def test_propose_and_confirm_a_rectification_for_an_unanswered_acting_offer():
     assert set(err.value.fields) == {"rectification_case_id", "rectification_number"}
     assert case.pending_escalation is not None and case.stage == "acting_offer_issued"
     rp_id = uuid4()
-    case.confirm_escalation(desk.ctx("supervisor", actor="supervisor-3"), rectification_case_id=rp_id,
-                            rectification_number="RP-2026-000012")
+    case.confirm_escalation(
+        desk.ctx("supervisor", actor="supervisor-3"), rectification_case_id=rp_id, rectification_number="RP-2026-000012"
+    )
     event = last_event(case)
     assert type(event).__name__ == "RectificationProposed"
     assert event.actor_id == "supervisor-3"
@@ -772,8 +853,9 @@ def test_propose_and_confirm_a_rectification_for_an_unanswered_union_proposal():
     desk.advance(days=21)
     case.propose_escalation(desk.ctx("system", reason="proposal sweep"))
     assert case.pending_escalation["trigger"] == "proposal_reply"
-    case.confirm_escalation(desk.ctx("supervisor"), rectification_case_id=uuid4(),
-                            rectification_number="RP-2026-000013")
+    case.confirm_escalation(
+        desk.ctx("supervisor"), rectification_case_id=uuid4(), rectification_number="RP-2026-000013"
+    )
     assert type(last_event(case)).__name__ == "RectificationProposed"
     assert last_event(case).clocks_closed == ["proposal_reply"]
     assert case.stage == "rectification_pending" and case.proposals[0]["status"] == "lapsed"
@@ -854,8 +936,14 @@ def test_dismiss_needs_a_reason_and_blocks_proposing_the_same_step_again():
     assert event.reason == "the enterprise asked for a week"
     assert case.stage == "offer_issued" and case.ladder_step == 0
     assert case.pending_escalation is None
-    assert case.dismissed_escalations == [{**event.data, "dismissed_at": desk.now, "dismissed_by": "supervisor-4",
-                                           "reason": "the enterprise asked for a week"}]
+    assert case.dismissed_escalations == [
+        {
+            **event.data,
+            "dismissed_at": desk.now,
+            "dismissed_by": "supervisor-4",
+            "reason": "the enterprise asked for a week",
+        }
+    ]
     assert live_state(replay(case)) == live_state(case)
     desk.advance(days=1)  # the next sweep: the same step for the same deadline is not proposed again
     with pytest.raises(ActionNotAllowed) as err:
@@ -895,8 +983,10 @@ def test_dismissing_a_refusal_step_blocks_it_for_that_refusal():
     [
         (lambda case, desk: case.accept_offer(desk.ctx("negotiator")), "negotiating"),
         (lambda case, desk: case.refuse_offer(desk.ctx("negotiator", reason="no")), "offer_refused"),
-        (lambda case, desk: case.extend_clock(desk.ctx("supervisor", reason="grace"), clock="reply", days=5),
-         "offer_issued"),
+        (
+            lambda case, desk: case.extend_clock(desk.ctx("supervisor", reason="grace"), clock="reply", days=5),
+            "offer_issued",
+        ),
         (lambda case, desk: case.withdraw(desk.ctx("supervisor", reason="enterprise closed")), "withdrawn"),
     ],
     ids=["accepted", "refused", "extended", "withdrawn"],
@@ -924,8 +1014,9 @@ def test_a_pending_rectification_lapses_when_the_enterprise_answers_the_proposal
     case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="4")
     assert case.pending_escalation is None
     with pytest.raises(ActionNotAllowed) as err:
-        case.confirm_escalation(desk.ctx("supervisor"), rectification_case_id=uuid4(),
-                                rectification_number="RP-2026-000014")
+        case.confirm_escalation(
+            desk.ctx("supervisor"), rectification_case_id=uuid4(), rectification_number="RP-2026-000014"
+        )
     assert err.value.why == "no escalation is pending"
     assert case.stage == "negotiating" and case.ladder_step == 0
 
@@ -961,14 +1052,23 @@ def test_the_reply_clock_alert_flags_the_offer_until_it_is_answered():
 def test_proposals_and_counter_proposals_each_have_a_reply_clock():
     desk = Desk()
     case = to_negotiating(desk)
-    case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6", minimum_wage="2600",
-                         other_terms="夜班津贴")
+    case.submit_proposal(
+        desk.ctx("negotiator"), side="union", wage_increase_pct="6", minimum_wage="2600", other_terms="夜班津贴"
+    )
     assert case.stage == "negotiating"
     assert case.clocks["proposal_reply"].due_on == days(20)
     assert last_event(case).clocks_closed == []
-    assert case.proposals == [{"no": 1, "side": "union", "wage_increase_pct": Decimal("6"),
-                               "minimum_wage": Decimal("2600.00"), "other_terms": "夜班津贴",
-                               "submitted_at": desk.now, "status": "open"}]
+    assert case.proposals == [
+        {
+            "no": 1,
+            "side": "union",
+            "wage_increase_pct": Decimal("6"),
+            "minimum_wage": Decimal("2600.00"),
+            "other_terms": "夜班津贴",
+            "submitted_at": desk.now,
+            "status": "open",
+        }
+    ]
     assert stats(case) == {}
     desk.advance(days=7)
     case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct=Decimal("3.5"))
@@ -976,7 +1076,9 @@ def test_proposals_and_counter_proposals_each_have_a_reply_clock():
     assert case.clocks["proposal_reply"].started_on == days(7)
     assert case.clocks["proposal_reply"].due_on == days(27)
     assert [(p["no"], p["side"], p["status"]) for p in case.proposals] == [
-        (1, "union", "countered"), (2, "enterprise", "open")]
+        (1, "union", "countered"),
+        (2, "enterprise", "open"),
+    ]
     assert case.proposals[1]["minimum_wage"] is None
     assert case.open_proposal is case.proposals[1]
 
@@ -995,8 +1097,9 @@ def test_submit_proposal_names_every_bad_field():
     desk = Desk()
     case = to_negotiating(desk)
     with pytest.raises(InvalidCommand) as err:
-        case.submit_proposal(desk.ctx("negotiator"), side="workers", wage_increase_pct="150", minimum_wage="0",
-                             other_terms=42)
+        case.submit_proposal(
+            desk.ctx("negotiator"), side="workers", wage_increase_pct="150", minimum_wage="0", other_terms=42
+        )
     assert set(err.value.fields) == {"side", "wage_increase_pct", "minimum_wage", "other_terms"}
     with pytest.raises(InvalidCommand) as err:
         case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct=None)
@@ -1010,8 +1113,14 @@ def test_accept_proposal_agrees_the_last_proposals_terms():
     case = to_agreed(desk)
     assert case.stage == "agreed"
     assert case.clocks == {}
-    assert case.agreed_terms == {"proposal_no": 2, "proposed_by": "enterprise", "wage_increase_pct": Decimal("4.5"),
-                                 "minimum_wage": None, "other_terms": "年终奖", "agreed_at": desk.now}
+    assert case.agreed_terms == {
+        "proposal_no": 2,
+        "proposed_by": "enterprise",
+        "wage_increase_pct": Decimal("4.5"),
+        "minimum_wage": None,
+        "other_terms": "年终奖",
+        "agreed_at": desk.now,
+    }
     assert [p["status"] for p in case.proposals] == ["countered", "accepted"]
     assert last_event(case).data["side"] == "union"
 
@@ -1118,8 +1227,14 @@ def test_sign_opens_the_10_day_filing_clock_from_the_signing_date():
     assert case.stage == "signed"
     assert case.clocks["filing"].started_on == days(2)
     assert case.clocks["filing"].due_on == days(12)
-    assert case.contract == {"signed_on": days(2), "term_start": date(2026, 4, 1), "term_end": date(2029, 3, 31),
-                             "bureau": None, "filed_on": None, "effective_on": None}
+    assert case.contract == {
+        "signed_on": days(2),
+        "term_start": date(2026, 4, 1),
+        "term_end": date(2029, 3, 31),
+        "bureau": None,
+        "filed_on": None,
+        "effective_on": None,
+    }
     assert stats(case) == {"contracts_signed": 1}
 
 
@@ -1274,8 +1389,11 @@ def long_history(desk: Desk) -> WageNegotiation:
     desk.advance(days=21)
     case.escalate_to_acting_offer(desk.ctx("system", reason="no reply in 20 days"), acting_union="姑苏区总工会")
     case.refuse_offer(desk.ctx("negotiator", reason="refuses again"))
-    case.issue_rectification(desk.ctx("supervisor", reason="acting offer refused"), rectification_case_id=uuid4(),
-                             rectification_number="RP-2026-000003")
+    case.issue_rectification(
+        desk.ctx("supervisor", reason="acting offer refused"),
+        rectification_case_id=uuid4(),
+        rectification_number="RP-2026-000003",
+    )
     desk.advance(days=10)
     case.resume_after_rectification(desk.ctx("system"))
     case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="6", minimum_wage="2600")
@@ -1288,15 +1406,17 @@ def long_history(desk: Desk) -> WageNegotiation:
     case.submit_proposal(desk.ctx("negotiator"), side="union", wage_increase_pct="4.5")
     case.accept_proposal(desk.ctx("negotiator"), side="enterprise")
     case.approve_by_congress(desk.ctx("negotiator"), votes_for=70, votes_against=5, representatives=90)
-    case.sign(desk.ctx("negotiator"), signed_on=desk.now.date(), term_start=date(2026, 6, 1),
-              term_end=date(2027, 5, 31))
+    case.sign(
+        desk.ctx("negotiator"), signed_on=desk.now.date(), term_start=date(2026, 6, 1), term_end=date(2027, 5, 31)
+    )
     case.file_with_bureau(desk.ctx("negotiator"), bureau="姑苏区人社局")
     case.record_objection(desk.ctx("negotiator", reason="term start precedes signing"))
     case.submit_proposal(desk.ctx("negotiator"), side="enterprise", wage_increase_pct="4.5")
     case.accept_proposal(desk.ctx("negotiator"), side="union")
     case.approve_by_congress(desk.ctx("negotiator"), votes_for=70, votes_against=5, representatives=90)
-    case.sign(desk.ctx("negotiator"), signed_on=desk.now.date(), term_start=date(2026, 7, 1),
-              term_end=date(2027, 6, 30))
+    case.sign(
+        desk.ctx("negotiator"), signed_on=desk.now.date(), term_start=date(2026, 7, 1), term_end=date(2027, 6, 30)
+    )
     case.file_with_bureau(desk.ctx("negotiator"), bureau="姑苏区人社局")
     case.pause_clock(desk.ctx("supervisor", reason="bureau asked for documents"), clock="objection")
     desk.advance(days=3)

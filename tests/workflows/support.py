@@ -23,8 +23,9 @@ ADMIN = Actor("admin-1", "admin")
 
 ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 """For tests that run flows: the SQLite file only (the engine-level tests run on both databases)."""
-ON_POSTGRES = pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)],
-                                      indirect=True)
+ON_POSTGRES = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 """For tests that need PostgreSQL itself (a trigger that injects a fault)."""
 
 ORGS = (
@@ -51,11 +52,25 @@ def org_tree(cw: Casework) -> None:
     add_user(cw, "street-negotiator", "街道协商指导员", "negotiator", STREET, by=ADMIN)
 
 
-def issue_offer(cw: Casework, name: str = "苏州示例电子有限公司", *, org_unit: str = STREET,
-                document_number: str = "姑工要〔2026〕1号", actor: Actor = NEGOTIATOR, **extra: Any) -> CommandResult:
-    return cw.open_case("wage_negotiation", actor, org_unit=org_unit, document_number=document_number,
-                        enterprise={"name": name, "employees": 120}, issuing_union="双塔街道总工会",
-                        terms={"wage_increase_pct": "5"}, **extra)
+def issue_offer(
+    cw: Casework,
+    name: str = "苏州示例电子有限公司",
+    *,
+    org_unit: str = STREET,
+    document_number: str = "姑工要〔2026〕1号",
+    actor: Actor = NEGOTIATOR,
+    **extra: Any,
+) -> CommandResult:
+    return cw.open_case(
+        "wage_negotiation",
+        actor,
+        org_unit=org_unit,
+        document_number=document_number,
+        enterprise={"name": name, "employees": 120},
+        issuing_union="双塔街道总工会",
+        terms={"wage_increase_pct": "5"},
+        **extra,
+    )
 
 
 def events(cw: Casework, ref: UUID | str, event: str | None = None) -> list[HistoryEntry]:
@@ -107,4 +122,5 @@ def artifacts(flow_run: str) -> list[Any]:
 
     with get_client(sync_client=True) as client:
         return client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(flow_run)])))
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(flow_run)]))
+        )

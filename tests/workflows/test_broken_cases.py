@@ -23,7 +23,7 @@ from workflows.runtime import using
 from workflows.sweeps import escalation_sweep
 
 
-def _three_overdue_offers(cw: Casework, clock) -> list[CommandResult]:  # noqa: ANN001
+def _three_overdue_offers(cw: Casework, clock) -> list[CommandResult]:
     """Three offers of three events each (issued, two notes), all past their reply clock on day 21."""
     offers = [issue_offer(cw, f"苏州示例电子有限公司{i}") for i in range(3)]
     for offer in offers:
@@ -35,7 +35,8 @@ def _three_overdue_offers(cw: Casework, clock) -> list[CommandResult]:  # noqa: 
 
 @pytest.mark.parametrize("tampering", list(TAMPERINGS))
 def test_an_escalation_sweep_escalates_the_others_and_reports_the_broken_offer(
-        cw: Casework, clock, tampering: str) -> None:  # noqa: ANN001
+    cw: Casework, clock, tampering: str
+) -> None:
     org_tree(cw)
     first, broken, last = _three_overdue_offers(cw, clock)
     TAMPERINGS[tampering](cw, broken.case_id)
@@ -59,7 +60,8 @@ def test_an_escalation_sweep_escalates_the_others_and_reports_the_broken_offer(
 
 @ON_SQLITE
 def test_the_escalation_flow_completes_with_the_broken_case_in_its_result_artifact_and_log(
-        cw: Casework, clock, caplog) -> None:  # noqa: ANN001
+    cw: Casework, clock, caplog
+) -> None:
     org_tree(cw)
     first, broken, last = _three_overdue_offers(cw, clock)
     TAMPERINGS["deleted"](cw, broken.case_id)
@@ -79,4 +81,3 @@ def test_the_escalation_flow_completes_with_the_broken_case_in_its_result_artifa
     assert text.index("Broken cases") < text.index(first.number)  # named first, above the table
     logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any(broken.number in m and "version 2" in m and GUSU_SUPERVISORS[0] in m for m in logged), logged
-

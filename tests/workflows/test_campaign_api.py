@@ -33,8 +33,10 @@ NO_SCHEDULES = {item.setting: "off" for item in SCHEDULES if item.setting}
 
 
 def enterprises(n: int) -> list[dict[str, Any]]:
-    return [{"name": f"苏州要约{i:02d}有限公司", "credit_code": credit_code(i, "91320500MA2Y"), "employees": 20 + i}
-            for i in range(1, n + 1)]
+    return [
+        {"name": f"苏州要约{i:02d}有限公司", "credit_code": credit_code(i, "91320500MA2Y"), "employees": 20 + i}
+        for i in range(1, n + 1)
+    ]
 
 
 @pytest.fixture
@@ -42,8 +44,11 @@ def tokens(cw: Casework) -> dict[str, str]:
     for path, name in ORGS:
         add_org(cw, path, name)
     found = {}
-    for user_id, role in (("gusu-negotiator", "negotiator"), ("gusu-supervisor", "supervisor"),
-                          ("gusu-auditor", "auditor")):
+    for user_id, role in (
+        ("gusu-negotiator", "negotiator"),
+        ("gusu-supervisor", "supervisor"),
+        ("gusu-auditor", "auditor"),
+    ):
         _, found[role] = add_user(cw, user_id, user_id, role, "suzhou.gusu", by=Actor("tests", "admin"))
     return found
 
@@ -86,13 +91,24 @@ def call(app: Flask, token: str, method: str, path: str, body: Any = None) -> An
 
 
 def test_a_campaign_of_30_is_started_over_http_run_by_the_flow_and_followed_to_the_end(
-        cw: Casework, app: Flask, tokens: dict[str, str], unserved: list[str]) -> None:
+    cw: Casework, app: Flask, tokens: dict[str, str], unserved: list[str]
+) -> None:
     from prefect.client.orchestration import get_client
 
     negotiator, supervisor = tokens["negotiator"], tokens["supervisor"]
-    response = call(app, negotiator, "POST", "/campaigns", {
-        "document_number": DOCUMENT, "issuing_union": "姑苏区总工会", "org_unit": "suzhou.gusu",
-        "terms": {"wage_increase_pct": "5.5", "minimum_wage": "2490"}, "enterprises": enterprises(30)})
+    response = call(
+        app,
+        negotiator,
+        "POST",
+        "/campaigns",
+        {
+            "document_number": DOCUMENT,
+            "issuing_union": "姑苏区总工会",
+            "org_unit": "suzhou.gusu",
+            "terms": {"wage_increase_pct": "5.5", "minimum_wage": "2490"},
+            "enterprises": enterprises(30),
+        },
+    )
     assert response.status_code == 202, response.get_json()
     started = response.get_json()
     campaign_id, run_id = started["campaign_id"], started["flow_run_id"]
@@ -149,18 +165,30 @@ def test_a_campaign_of_30_is_started_over_http_run_by_the_flow_and_followed_to_t
     assert case["details"]["covers"] == 30 and case["details"]["terms"]["wage_increase_pct"] == "5.5"
     history = call(app, negotiator, "GET", f"/cases/{first['number']}/history").get_json()["events"]
     [issued] = history
-    assert (issued["event"], issued["actor_id"], issued["actor_role"]) == ("OfferIssued", "gusu-negotiator",
-                                                                          "negotiator")
+    assert (issued["event"], issued["actor_id"], issued["actor_role"]) == (
+        "OfferIssued",
+        "gusu-negotiator",
+        "negotiator",
+    )
     assert issued["flow_run_id"] == flow_run_id(state)
 
 
 def test_an_unreachable_scheduler_is_503_naming_the_stored_campaign(
-        cw: Casework, app: Flask, tokens: dict[str, str], scheduler: str, unserved: list[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    cw: Casework,
+    app: Flask,
+    tokens: dict[str, str],
+    scheduler: str,
+    unserved: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-    body = {"document_number": "姑工要〔2026〕41号", "issuing_union": "姑苏区总工会", "org_unit": "suzhou.gusu",
-            "enterprises": enterprises(3)}
+    body = {
+        "document_number": "姑工要〔2026〕41号",
+        "issuing_union": "姑苏区总工会",
+        "org_unit": "suzhou.gusu",
+        "enterprises": enterprises(3),
+    }
     nowhere = "http://127.0.0.1:9/api"
     monkeypatch.setenv("PREFECT_API_URL", nowhere)
     with temporary_settings(updates={PREFECT_API_URL: nowhere, PREFECT_CLIENT_MAX_RETRIES: 0}):

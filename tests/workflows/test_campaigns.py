@@ -70,14 +70,20 @@ def test_each_bad_enterprise_is_named_by_its_row_and_nothing_is_stored(cw: Casew
 def test_bad_terms_missing_fields_and_a_role_that_may_not_issue_offers_are_refused(cw: Casework) -> None:
     enterprises = [{"name": "苏州甲公司"}, {"name": "苏州乙公司"}]
     with pytest.raises(CampaignError) as error:
-        create_campaign(cw, NEGOTIATOR, document_number="D-1", enterprises=enterprises,
-                        **{**OFFER, "terms": {"wage_increase_pct": "150", "minimum_wage": "-1"}})
+        create_campaign(
+            cw,
+            NEGOTIATOR,
+            document_number="D-1",
+            enterprises=enterprises,
+            **{**OFFER, "terms": {"wage_increase_pct": "150", "minimum_wage": "-1"}},
+        )
     assert set(fields_of(error)) == {"terms.wage_increase_pct", "terms.minimum_wage"}
     assert "-100 to 100" in fields_of(error)["terms.wage_increase_pct"]
 
     with pytest.raises(CampaignError) as error:
-        create_campaign(cw, NEGOTIATOR, document_number=" ", issuing_union="", org_unit="suzhou.gusu",
-                        enterprises=enterprises)
+        create_campaign(
+            cw, NEGOTIATOR, document_number=" ", issuing_union="", org_unit="suzhou.gusu", enterprises=enterprises
+        )
     assert fields_of(error) == {"document_number": "is required", "issuing_union": "is required"}
 
     with pytest.raises(CampaignError) as error:
@@ -102,10 +108,12 @@ def test_a_document_number_already_used_by_a_campaign_or_a_negotiation_is_refuse
 
 
 def test_read_csv_takes_chinese_headers_and_names_the_line_of_a_bad_value() -> None:
-    content = ("\ufeff企业名称,统一社会信用代码,职工人数\n"
-               "苏州甲公司,91320500MA1AAAAAAL,120\n"
-               "苏州乙公司,,\n"
-               "苏州丙公司,91320500MA1CCCCCCB, 35 \n")
+    content = (
+        "\ufeff企业名称,统一社会信用代码,职工人数\n"
+        "苏州甲公司,91320500MA1AAAAAAL,120\n"
+        "苏州乙公司,,\n"
+        "苏州丙公司,91320500MA1CCCCCCB, 35 \n"
+    )
     assert read_csv(content) == [
         {"name": "苏州甲公司", "credit_code": "91320500MA1AAAAAAL", "employees": 120},
         {"name": "苏州乙公司", "credit_code": ""},
@@ -113,8 +121,10 @@ def test_read_csv_takes_chinese_headers_and_names_the_line_of_a_bad_value() -> N
     ]
     with pytest.raises(CampaignError) as error:
         read_csv("单位名称,职工数\n苏州甲公司,120\n苏州乙公司,一百\n苏州丙公司,3.5\n")
-    assert fields_of(error) == {"line 3.employees": "'一百' is not a whole number",
-                                "line 4.employees": "'3.5' is not a whole number"}
+    assert fields_of(error) == {
+        "line 3.employees": "'一百' is not a whole number",
+        "line 4.employees": "'3.5' is not a whole number",
+    }
     with pytest.raises(CampaignError) as error:
         read_csv("公司,人数\n苏州甲公司,120\n")
     assert list(fields_of(error)) == ["csv"] and "企业名称" in fields_of(error)["csv"]
@@ -142,29 +152,44 @@ def opened_so_far(cw: Casework, campaign_id: UUID) -> int:
 
 @ON_SQLITE
 def test_a_campaign_of_500_killed_halfway_and_resumed_opens_exactly_500_negotiations(
-        cw: Casework, tmp_path: Path, prefect_server: str) -> None:
+    cw: Casework, tmp_path: Path, prefect_server: str
+) -> None:
     document = "苏工要〔2026〕100号"
-    enterprises = [{"name": f"苏州示例企业{i:03d}有限公司", "credit_code": credit_code(i),
-                    "employees": 10 + i} for i in range(TOTAL)]
-    campaign = create_campaign(cw, Actor("negotiator-1", "negotiator"), document_number=document,
-                               enterprises=enterprises, **OFFER)
+    enterprises = [
+        {"name": f"苏州示例企业{i:03d}有限公司", "credit_code": credit_code(i), "employees": 10 + i}
+        for i in range(TOTAL)
+    ]
+    campaign = create_campaign(
+        cw, Actor("negotiator-1", "negotiator"), document_number=document, enterprises=enterprises, **OFFER
+    )
     assert (campaign.total, campaign.pending) == (TOTAL, TOTAL)
 
     # A worker process runs the campaign against the same database and the same Prefect server ...
     script = tmp_path / "run_campaign.py"
     script.write_text(RUNNER, encoding="utf-8")
-    env = {**os.environ, "CASEWORK_DATA_DIR": str(tmp_path), "CASEWORK_DATABASE_URL": cw.settings.database_url,
-           "PREFECT_API_URL": prefect_server, "PREFECT_HOME": str(tmp_path / "prefect-home"),
-           "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, str(script), str(campaign.campaign_id), str(BATCH)], cwd=REPO,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "CASEWORK_DATA_DIR": str(tmp_path),
+        "CASEWORK_DATABASE_URL": cw.settings.database_url,
+        "PREFECT_API_URL": prefect_server,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PYTHONPATH": str(REPO),
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(campaign.campaign_id), str(BATCH)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 120
         while opened_so_far(cw, campaign.campaign_id) < KILL_AT:
             if process.poll() is not None:
                 output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                pytest.fail(f"the campaign process ended (rc {process.returncode}) before it was killed:\n"
-                            f"{output[-4000:]}")
+                pytest.fail(
+                    f"the campaign process ended (rc {process.returncode}) before it was killed:\n{output[-4000:]}"
+                )
             assert time.monotonic() < deadline, "the campaign process opened too few negotiations in time"
             time.sleep(0.01)
     finally:
@@ -197,10 +222,16 @@ def test_a_campaign_of_500_killed_halfway_and_resumed_opens_exactly_500_negotiat
     assert count_cases(cw, "wage_negotiation", reference=document) == TOTAL
     t = campaign_targets.c
     with cw.read_transaction() as session:
-        targets = session.execute(select(t.seq, t.case_id, t.number, t.enterprise)
-                                  .where(t.campaign_id == campaign.campaign_id).order_by(t.seq)).all()
-        indexed = dict(session.execute(select(case_index.c.case_id, case_index.c.number)
-                                       .where(case_index.c.reference == document)).all())
+        targets = session.execute(
+            select(t.seq, t.case_id, t.number, t.enterprise)
+            .where(t.campaign_id == campaign.campaign_id)
+            .order_by(t.seq)
+        ).all()
+        indexed = dict(
+            session.execute(
+                select(case_index.c.case_id, case_index.c.number).where(case_index.c.reference == document)
+            ).all()
+        )
     assert len({r.case_id for r in targets}) == TOTAL
     assert {r.case_id: r.number for r in targets} == indexed
     first = []

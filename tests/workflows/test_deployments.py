@@ -14,7 +14,7 @@ ESCALATION = SCHEDULES[0]
 SETTING = "CASEWORK_SCHEDULE_ESCALATION"
 
 
-def parsed(value: str, timezone: str = "Asia/Shanghai"):  # noqa: ANN201
+def parsed(value: str, timezone: str = "Asia/Shanghai"):
     return schedule_for(ESCALATION, timezone, {SETTING: value})
 
 
@@ -43,14 +43,17 @@ def test_an_unset_or_empty_setting_takes_the_default() -> None:
     assert schedule_for(Scheduled("offer-campaign", None, "off"), "Asia/Shanghai", {SETTING: "10m"}) is None
 
 
-@pytest.mark.parametrize(("value", "problem"), [
-    ("61 * * * *", "not a valid cron expression"),
-    ("* * *", "expected a cron expression, an interval like 10m, or off"),
-    ("10d", "expected a cron expression"),
-    ("every 10m", "expected a cron expression"),
-    ("3s", "at least 5 seconds"),
-    ("0", "at least 5 seconds"),
-])
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("61 * * * *", "not a valid cron expression"),
+        ("* * *", "expected a cron expression, an interval like 10m, or off"),
+        ("10d", "expected a cron expression"),
+        ("every 10m", "expected a cron expression"),
+        ("3s", "at least 5 seconds"),
+        ("0", "at least 5 seconds"),
+    ],
+)
 def test_a_bad_value_is_refused_naming_the_setting(value: str, problem: str) -> None:
     with pytest.raises(ConfigurationError) as error:
         parsed(value)
@@ -60,15 +63,26 @@ def test_a_bad_value_is_refused_naming_the_setting(value: str, problem: str) -> 
 
 def test_deployments_builds_all_six_with_their_configured_schedules(tmp_path: Path) -> None:
     settings = Settings.from_env({"CASEWORK_DATA_DIR": str(tmp_path), "CASEWORK_TIMEZONE": "Asia/Shanghai"})
-    env = {"CASEWORK_SCHEDULE_ESCALATION": "10m", "CASEWORK_SCHEDULE_LEGAL_CLOCKS": "off",
-           "CASEWORK_SCHEDULE_REBUILD": "0 3 * * SUN"}
+    env = {
+        "CASEWORK_SCHEDULE_ESCALATION": "10m",
+        "CASEWORK_SCHEDULE_LEGAL_CLOCKS": "off",
+        "CASEWORK_SCHEDULE_REBUILD": "0 3 * * SUN",
+    }
     built = {f"{d.flow_name}/{d.name}": d for d in deployments(settings, env)}
-    assert set(built) == {"escalation-sweep/casework", "legal-clock-sweep/casework", "verify-event-store/casework",
-                          "statistics-report/casework", "rebuild-read-models/casework", CAMPAIGN_DEPLOYMENT}
+    assert set(built) == {
+        "escalation-sweep/casework",
+        "legal-clock-sweep/casework",
+        "verify-event-store/casework",
+        "statistics-report/casework",
+        "rebuild-read-models/casework",
+        CAMPAIGN_DEPLOYMENT,
+    }
 
     def schedules(name: str) -> list[tuple[object, object, str]]:
-        return [(s.schedule.model_dump().get("cron"), s.schedule.model_dump().get("interval"),
-                 s.schedule.timezone) for s in built[name].schedules]
+        return [
+            (s.schedule.model_dump().get("cron"), s.schedule.model_dump().get("interval"), s.schedule.timezone)
+            for s in built[name].schedules
+        ]
 
     assert schedules("escalation-sweep/casework") == [(None, timedelta(minutes=10), "Asia/Shanghai")]
     assert schedules("legal-clock-sweep/casework") == []

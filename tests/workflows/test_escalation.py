@@ -66,7 +66,7 @@ def index_row(cw: Casework, case_id: UUID) -> Any:
 
 
 @ON_SQLITE
-def test_an_offer_is_untouched_at_day_19_and_escalated_to_an_acting_offer_at_day_21(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_an_offer_is_untouched_at_day_19_and_escalated_to_an_acting_offer_at_day_21(cw: Casework, clock) -> None:
     org_tree(cw)
     offer = issue_offer(cw)
     assert cw.get(offer.case_id).clocks["reply"].due_on == DAY_0 + timedelta(days=20)
@@ -99,14 +99,15 @@ def test_an_offer_is_untouched_at_day_19_and_escalated_to_an_acting_offer_at_day
     assert row.stage == "acting_offer_issued" and "acting_offer" in row.flags.split(",")
 
 
-def test_the_reply_clock_runs_out_the_day_after_its_due_date(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_the_reply_clock_runs_out_the_day_after_its_due_date(cw: Casework, clock) -> None:
     offer = issue_offer(cw, org_unit="suzhou.gusu")  # no org_units rows at all
     clock.advance(days=20)  # the due date itself: the enterprise may still answer today
     assert list_due(cw, ESCALATION) == []
     assert run_sweep(cw, ESCALATION, SYSTEM).found == 0
     clock.advance(days=1)
     assert list_due(cw, ESCALATION) == [
-        Due(offer.case_id, "wage_negotiation", ClockRanOut("reply"), DAY_0 + timedelta(days=20))]
+        Due(offer.case_id, "wage_negotiation", ClockRanOut("reply"), DAY_0 + timedelta(days=20))
+    ]
     assert list_due(cw, LEGAL) == []  # the reply clock is the escalation sweep's, not the legal one's
     run_sweep(cw, ESCALATION, SYSTEM)
     # Without org_units rows the higher-level union is named by the parent unit's path.
@@ -116,25 +117,27 @@ def test_the_reply_clock_runs_out_the_day_after_its_due_date(cw: Casework, clock
 # -- each rung in turn -------------------------------------------------------------------------
 
 
-def climb_to_rectification(cw: Casework, clock, offer_id: UUID) -> tuple[Case, Case]:  # noqa: ANN001
+def climb_to_rectification(cw: Casework, clock, offer_id: UUID) -> tuple[Case, Case]:
     """Day 21: acting offer; day 42: rectification proposal. Returns (negotiation, proposal)."""
     clock.advance(days=21)
     report = run_sweep(cw, ESCALATION, SYSTEM)
     assert [(o.due.case_id, o.status, o.action) for o in report.outcomes] == [
-        (offer_id, "applied", "escalate_to_acting_offer")]
+        (offer_id, "applied", "escalate_to_acting_offer")
+    ]
     clock.advance(days=20)  # day 41: the acting offer's reply is due today, not yet overdue
     assert list_due(cw, ESCALATION) == []
     clock.advance(days=1)
     report = run_sweep(cw, ESCALATION, SYSTEM)
     assert [(o.due.case_id, o.status, o.action) for o in report.outcomes] == [
-        (offer_id, "applied", "issue_rectification")]
+        (offer_id, "applied", "issue_rectification")
+    ]
     negotiation = cw.get(offer_id)
     proposal = cw.get(negotiation.rectification["case_id"])
     assert report.outcomes[0].linked == [proposal.number]
     return negotiation, proposal
 
 
-def test_each_ladder_step_in_turn_until_the_enterprise_agrees_to_rectify(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_each_ladder_step_in_turn_until_the_enterprise_agrees_to_rectify(cw: Casework, clock) -> None:
     org_tree(cw)
     offer = issue_offer(cw)
     negotiation, proposal = climb_to_rectification(cw, clock, offer.case_id)
@@ -144,8 +147,14 @@ def test_each_ladder_step_in_turn_until_the_enterprise_agrees_to_rectify(cw: Cas
     assert negotiation.stage == "rectification_pending" and negotiation.ladder_step == 2
     assert negotiation.clocks == {}  # the acting offer's reply clock closed with the step
     # Linked both ways: the negotiation names the proposal, the proposal names its source.
-    assert negotiation.links == [{"case_id": proposal.id, "number": proposal.number,
-                                  "kind": "rectification_proposal", "relation": "rectification"}]
+    assert negotiation.links == [
+        {
+            "case_id": proposal.id,
+            "number": proposal.number,
+            "kind": "rectification_proposal",
+            "relation": "rectification",
+        }
+    ]
     assert negotiation.rectification["number"] == proposal.number
     assert proposal.source == {"kind": "negotiation", "case_id": negotiation.id, "number": negotiation.number}
     assert index_row(cw, proposal.id).reference == negotiation.number
@@ -165,8 +174,14 @@ def test_each_ladder_step_in_turn_until_the_enterprise_agrees_to_rectify(cw: Cas
     clock.advance(days=3)
     accepted = cw.execute(proposal.id, "accept_plan", INSPECTOR, plan="十日内书面应约并启动工资集体协商")
     assert accepted.stage == "rectifying"
-    assert accepted.linked == [{"case_id": str(negotiation.id), "number": negotiation.number,
-                                "kind": "wage_negotiation", "stage": "negotiating"}]
+    assert accepted.linked == [
+        {
+            "case_id": str(negotiation.id),
+            "number": negotiation.number,
+            "kind": "wage_negotiation",
+            "stage": "negotiating",
+        }
+    ]
     resumed = cw.get(negotiation.id)
     assert resumed.stage == "negotiating" and resumed.rectification["outcome"] == "agreed_to_rectify"
     [follow] = events(cw, negotiation.id, "NegotiationResumedAfterRectification")
@@ -179,13 +194,18 @@ def test_each_ladder_step_in_turn_until_the_enterprise_agrees_to_rectify(cw: Cas
     # The settled pair leaves nothing for the sweep's safety net to do.
     assert list_due(cw, ESCALATION) == []
     assert run_sweep(cw, ESCALATION, SYSTEM).outcomes == []
-    assert event_names(cw, negotiation.id) == ["OfferIssued", "ActingOfferIssued", "RectificationProposed",
-                                               "NegotiationResumedAfterRectification"]
+    assert event_names(cw, negotiation.id) == [
+        "OfferIssued",
+        "ActingOfferIssued",
+        "RectificationProposed",
+        "NegotiationResumedAfterRectification",
+    ]
 
 
 @ON_SQLITE
 def test_an_unanswered_rectification_proposal_is_referred_by_the_legal_sweep_and_the_negotiation_follows(
-        cw: Casework, clock) -> None:  # noqa: ANN001
+    cw: Casework, clock
+) -> None:
     org_tree(cw)
     offer = issue_offer(cw)
     negotiation, proposal = climb_to_rectification(cw, clock, offer.case_id)
@@ -216,7 +236,7 @@ def test_an_unanswered_rectification_proposal_is_referred_by_the_legal_sweep_and
     assert list_due(cw, ESCALATION) == [] and list_due(cw, LEGAL) == []
 
 
-def test_a_refused_offer_escalates_on_the_next_sweep_without_waiting_for_its_clock(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_refused_offer_escalates_on_the_next_sweep_without_waiting_for_its_clock(cw: Casework, clock) -> None:
     offer = issue_offer(cw)
     clock.advance(days=2)
     cw.execute(offer.case_id, "refuse_offer", NEGOTIATOR, reason="企业称经营困难，拒绝协商")
@@ -239,7 +259,7 @@ def test_a_refused_offer_escalates_on_the_next_sweep_without_waiting_for_its_clo
     assert run_sweep(cw, ESCALATION, SYSTEM).found == 0
 
 
-def test_a_union_proposal_unanswered_past_20_days_leads_to_a_rectification_proposal(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_union_proposal_unanswered_past_20_days_leads_to_a_rectification_proposal(cw: Casework, clock) -> None:
     offer = issue_offer(cw)
     clock.advance(days=1)
     cw.execute(offer.case_id, "accept_offer", NEGOTIATOR)
@@ -249,7 +269,8 @@ def test_a_union_proposal_unanswered_past_20_days_leads_to_a_rectification_propo
     clock.advance(days=1)
     report = run_sweep(cw, ESCALATION, SYSTEM)
     assert [(o.due.trigger.key(), o.status, o.action) for o in report.outcomes] == [
-        ("proposal_reply", "applied", "issue_rectification")]
+        ("proposal_reply", "applied", "issue_rectification")
+    ]
     case = cw.get(offer.case_id)
     assert case.stage == "rectification_pending"
     assert case.proposals[-1]["status"] == "lapsed"
@@ -260,7 +281,7 @@ def test_a_union_proposal_unanswered_past_20_days_leads_to_a_rectification_propo
     assert count_cases(cw, "rectification_proposal") == 1
 
 
-def test_an_enterprise_proposal_left_unanswered_alerts_supervisors_instead_of_escalating(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_an_enterprise_proposal_left_unanswered_alerts_supervisors_instead_of_escalating(cw: Casework, clock) -> None:
     org_tree(cw)
     offer = issue_offer(cw)
     clock.advance(days=1)
@@ -288,8 +309,9 @@ def test_an_enterprise_proposal_left_unanswered_alerts_supervisors_instead_of_es
 # -- the reactions safety net ------------------------------------------------------------------
 
 
-def record_without_reaction(cw: Casework, case_id: UUID, action: str, actor: Actor, reason: str | None = None,
-                            **data: Any) -> None:
+def record_without_reaction(
+    cw: Casework, case_id: UUID, action: str, actor: Actor, reason: str | None = None, **data: Any
+) -> None:
     """Record a proposal's outcome the way an engine without the inline reactions did: the proposal's own
     command through the engine's transaction (events, read model, command log), and nothing else.
 
@@ -305,7 +327,7 @@ def record_without_reaction(cw: Casework, case_id: UUID, action: str, actor: Act
     cw.transact(actor, action, work, reason=reason)
 
 
-def test_the_sweep_follows_a_settled_proposal_its_negotiation_missed(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_the_sweep_follows_a_settled_proposal_its_negotiation_missed(cw: Casework, clock) -> None:
     agreed = issue_offer(cw, "甲公司").case_id
     refused = issue_offer(cw, "乙公司").case_id
     clock.advance(days=21)
@@ -322,12 +344,16 @@ def test_the_sweep_follows_a_settled_proposal_its_negotiation_missed(cw: Casewor
     assert cw.get(agreed).stage == cw.get(refused).stage == "rectification_pending"
 
     due = list_due(cw, ESCALATION)
-    assert sorted((d.case_id, d.trigger.key()) for d in due) == sorted([
-        (agreed, f"reaction:{agreed_rp['case_id']}@resume_after_rectification"),
-        (refused, f"reaction:{refused_rp['case_id']}@refer_to_inspectorate")])
+    assert sorted((d.case_id, d.trigger.key()) for d in due) == sorted(
+        [
+            (agreed, f"reaction:{agreed_rp['case_id']}@resume_after_rectification"),
+            (refused, f"reaction:{refused_rp['case_id']}@refer_to_inspectorate"),
+        ]
+    )
     report = run_sweep(cw, ESCALATION, SYSTEM)
-    assert sorted((o.due.case_id, o.status, o.action) for o in report.outcomes) == sorted([
-        (agreed, "applied", "resume_after_rectification"), (refused, "applied", "refer_to_inspectorate")])
+    assert sorted((o.due.case_id, o.status, o.action) for o in report.outcomes) == sorted(
+        [(agreed, "applied", "resume_after_rectification"), (refused, "applied", "refer_to_inspectorate")]
+    )
     assert cw.get(agreed).stage == "negotiating"
     assert cw.get(refused).stage == "referred_to_inspectorate"
     [resumed] = events(cw, agreed, "NegotiationResumedAfterRectification")
@@ -343,7 +369,7 @@ def test_the_sweep_follows_a_settled_proposal_its_negotiation_missed(cw: Casewor
 # -- a referral after an agreement to rectify ------------------------------------------------------------
 
 
-def agreed_to_rectify(cw: Casework, clock, *names: str) -> list[tuple[UUID, Case]]:  # noqa: ANN001
+def agreed_to_rectify(cw: Casework, clock, *names: str) -> list[tuple[UUID, Case]]:
     """Day 45: each enterprise (one, unless named) was sent a rectification proposal on day 42 and agreed to
     rectify (its item is due on day 72), and its negotiation resumed. Returns (negotiation id, proposal)."""
     offers = [issue_offer(cw, name).case_id for name in names or ("苏州示例电子有限公司",)]
@@ -361,7 +387,8 @@ def agreed_to_rectify(cw: Casework, clock, *names: str) -> list[tuple[UUID, Case
 
 
 def test_a_proposal_referred_after_the_enterprise_agreed_to_rectify_refers_its_negotiation_wherever_it_stands(
-        cw: Casework, clock) -> None:  # noqa: ANN001
+    cw: Casework, clock
+) -> None:
     from engine.reports import statistics
 
     org_tree(cw)
@@ -373,9 +400,12 @@ def test_a_proposal_referred_after_the_enterprise_agreed_to_rectify_refers_its_n
     clock.advance(days=(item_due - today(clock)).days + 1)  # both items are overdue
 
     report = run_sweep(cw, LEGAL, SYSTEM)
-    assert sorted((o.number, o.action, tuple(o.linked)) for o in report.outcomes) == sorted([
-        (proposal.number, "refer_to_inspectorate", (cw.get(negotiating).number,)),
-        (agreed_proposal.number, "refer_to_inspectorate", (cw.get(agreed).number,))])
+    assert sorted((o.number, o.action, tuple(o.linked)) for o in report.outcomes) == sorted(
+        [
+            (proposal.number, "refer_to_inspectorate", (cw.get(negotiating).number,)),
+            (agreed_proposal.number, "refer_to_inspectorate", (cw.get(agreed).number,)),
+        ]
+    )
     for case_id, rp in ((negotiating, proposal), (agreed, agreed_proposal)):
         assert cw.get(rp.id).stage == "referred"
         followed = cw.get(case_id)
@@ -389,13 +419,25 @@ def test_a_proposal_referred_after_the_enterprise_agreed_to_rectify_refers_its_n
 
     # Counted once in each figure that applies: both agreed to rectify, and both were referred.
     figures = statistics(cw, org_unit="suzhou").figures
-    assert {m: int(figures.get(m, 0)) for m in ("rectification_proposals", "agreed_to_rectify", "negotiations_referred",
-                                                "rectifications_accepted", "rectifications_referred")} == {
-        "rectification_proposals": 2, "agreed_to_rectify": 2, "negotiations_referred": 2,
-        "rectifications_accepted": 2, "rectifications_referred": 2}
+    assert {
+        m: int(figures.get(m, 0))
+        for m in (
+            "rectification_proposals",
+            "agreed_to_rectify",
+            "negotiations_referred",
+            "rectifications_accepted",
+            "rectifications_referred",
+        )
+    } == {
+        "rectification_proposals": 2,
+        "agreed_to_rectify": 2,
+        "negotiations_referred": 2,
+        "rectifications_accepted": 2,
+        "rectifications_referred": 2,
+    }
 
 
-def test_a_supervisor_refers_the_negotiation_of_an_enterprise_that_agreed_to_rectify(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_supervisor_refers_the_negotiation_of_an_enterprise_that_agreed_to_rectify(cw: Casework, clock) -> None:
     [(negotiation, proposal)] = agreed_to_rectify(cw, clock)
     assert "refer_to_inspectorate" in cw.get(negotiation).allowed_actions("supervisor")
     referred = cw.execute(negotiation, "refer_to_inspectorate", SUPERVISOR, reason="拒不履行整改承诺")
@@ -403,7 +445,7 @@ def test_a_supervisor_refers_the_negotiation_of_an_enterprise_that_agreed_to_rec
     assert cw.get(proposal.id).stage == "rectifying"  # the proposal's own referral is the inspector's to record
 
 
-def test_the_sweep_refers_a_resumed_negotiation_whose_proposal_was_referred_without_it(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_the_sweep_refers_a_resumed_negotiation_whose_proposal_was_referred_without_it(cw: Casework, clock) -> None:
     offer = issue_offer(cw)
     negotiation, proposal = climb_to_rectification(cw, clock, offer.case_id)
     clock.advance(days=3)
@@ -416,7 +458,8 @@ def test_the_sweep_refers_a_resumed_negotiation_whose_proposal_was_referred_with
     record_without_reaction(cw, proposal.id, "refer_to_inspectorate", INSPECTOR, reason="逾期未整改")
     assert cw.get(negotiation.id).stage == "negotiating"
     assert list_due(cw, ESCALATION) == [
-        Due(negotiation.id, "wage_negotiation", FollowUp(proposal.id, "refer_to_inspectorate"))]
+        Due(negotiation.id, "wage_negotiation", FollowUp(proposal.id, "refer_to_inspectorate"))
+    ]
     [referred] = run_sweep(cw, ESCALATION, SYSTEM).outcomes
     assert (referred.status, referred.action, referred.linked) == ("applied", "refer_to_inspectorate", [])
     assert cw.get(negotiation.id).stage == "referred_to_inspectorate"
@@ -425,7 +468,7 @@ def test_the_sweep_refers_a_resumed_negotiation_whose_proposal_was_referred_with
     assert run_sweep(cw, ESCALATION, SYSTEM).found == 0
 
 
-def test_a_sweep_links_only_the_cases_it_recorded_on(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_sweep_links_only_the_cases_it_recorded_on(cw: Casework, clock) -> None:
     [(negotiation, proposal)] = agreed_to_rectify(cw, clock)
     cw.execute(negotiation, "withdraw", SUPERVISOR, reason="企业已注销")
     before = len(events(cw, negotiation))
@@ -440,7 +483,7 @@ def test_a_sweep_links_only_the_cases_it_recorded_on(cw: Casework, clock) -> Non
 
 
 @pytest.fixture
-def confirming(tmp_path, database_url: str, clock: FixedClock) -> Iterator[Casework]:  # noqa: ANN001
+def confirming(tmp_path, database_url: str, clock: FixedClock) -> Iterator[Casework]:
     """A service whose policy has the scheduler propose each ladder step for a supervisor to confirm."""
     policy = dataclasses.replace(DeadlinePolicy(), escalation="confirm")
     cw = Casework(make_settings(tmp_path, database_url, policy=policy), clock)
@@ -450,20 +493,25 @@ def confirming(tmp_path, database_url: str, clock: FixedClock) -> Iterator[Casew
 
 
 def test_with_the_confirm_policy_the_sweep_proposes_and_a_supervisor_confirms_or_dismisses(
-        confirming: Casework, clock) -> None:  # noqa: ANN001
+    confirming: Casework, clock
+) -> None:
     cw = confirming
     org_tree(cw)
     confirmed, dismissed = issue_offer(cw, "甲公司").case_id, issue_offer(cw, "乙公司").case_id
     clock.advance(days=21)
     report = run_sweep(cw, ESCALATION, SYSTEM)
-    assert sorted((o.due.case_id, o.status, o.action) for o in report.outcomes) == sorted([
-        (confirmed, "proposed", "propose_escalation"), (dismissed, "proposed", "propose_escalation")])
+    assert sorted((o.due.case_id, o.status, o.action) for o in report.outcomes) == sorted(
+        [(confirmed, "proposed", "propose_escalation"), (dismissed, "proposed", "propose_escalation")]
+    )
     for case_id in (confirmed, dismissed):
         case = cw.get(case_id)
         assert case.stage == "offer_issued"
         assert {k: case.pending_escalation[k] for k in ("action", "trigger", "due_on", "proposed_by")} == {
-            "action": "escalate_to_acting_offer", "trigger": "reply", "due_on": DAY_0 + timedelta(days=20),
-            "proposed_by": "system"}
+            "action": "escalate_to_acting_offer",
+            "trigger": "reply",
+            "due_on": DAY_0 + timedelta(days=20),
+            "proposed_by": "system",
+        }
         [proposed] = events(cw, case_id, "EscalationProposed")
         assert proposed.actor_role == "system" and "confirmation" in proposed.reason
         assert event_names(cw, case_id) == ["OfferIssued", "EscalationProposed"]
@@ -501,7 +549,7 @@ def test_with_the_confirm_policy_the_sweep_proposes_and_a_supervisor_confirms_or
 
 
 @pytest.fixture
-def per_rung(tmp_path, database_url: str, clock: FixedClock) -> Iterator[Casework]:  # noqa: ANN001
+def per_rung(tmp_path, database_url: str, clock: FixedClock) -> Iterator[Casework]:
     """A service where an acting offer is routine but a rectification proposal and a referral are a supervisor's
     to sign: the scheduler takes the first rung itself and proposes the other two."""
     policy = DeadlinePolicy(escalation={"acting_offer": "auto", "rectification": "confirm", "referral": "confirm"})
@@ -511,16 +559,18 @@ def per_rung(tmp_path, database_url: str, clock: FixedClock) -> Iterator[Casewor
     cw.close()
 
 
-def test_each_rung_of_the_ladder_follows_its_own_policy(per_rung: Casework, clock) -> None:  # noqa: ANN001
+def test_each_rung_of_the_ladder_follows_its_own_policy(per_rung: Casework, clock) -> None:
     cw = per_rung
     org_tree(cw)
     confirmed, dismissed = issue_offer(cw, "甲公司").case_id, issue_offer(cw, "乙公司").case_id
     clock.advance(days=21)
     assert {(o.status, o.action) for o in run_sweep(cw, ESCALATION, SYSTEM).outcomes} == {
-        ("applied", "escalate_to_acting_offer")}  # routine: taken by the scheduler
+        ("applied", "escalate_to_acting_offer")
+    }  # routine: taken by the scheduler
     clock.advance(days=21)
     assert {(o.status, o.action) for o in run_sweep(cw, ESCALATION, SYSTEM).outcomes} == {
-        ("proposed", "propose_escalation")}  # a formal act: proposed
+        ("proposed", "propose_escalation")
+    }  # a formal act: proposed
     proposals = {}
     for case_id in (confirmed, dismissed):
         assert cw.get(case_id).pending_escalation["action"] == "issue_rectification"
@@ -561,7 +611,7 @@ def assert_escalated_once(cw: Casework, case_ids: list[UUID]) -> None:
 
 
 @ON_SQLITE
-def test_a_sweep_run_twice_escalates_each_case_once(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_sweep_run_twice_escalates_each_case_once(cw: Casework, clock) -> None:
     offers = [issue_offer(cw, f"企业{i:02d}") for i in range(5)]
     clock.advance(days=21)
     with using(cw):
@@ -576,7 +626,7 @@ def test_a_sweep_run_twice_escalates_each_case_once(cw: Casework, clock) -> None
     assert all(o.number in summary.data for o in offers)
 
 
-def test_two_sweeps_acting_on_the_same_overdue_cases_at_once_escalate_each_once(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_two_sweeps_acting_on_the_same_overdue_cases_at_once_escalate_each_once(cw: Casework, clock) -> None:
     case_ids = [issue_offer(cw, f"企业{i:02d}").case_id for i in range(12)]
     clock.advance(days=21)
     barrier = threading.Barrier(2)
@@ -597,7 +647,7 @@ def test_two_sweeps_acting_on_the_same_overdue_cases_at_once_escalate_each_once(
 
 
 @ON_SQLITE
-def test_two_sweep_flows_started_together_escalate_each_case_once(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_two_sweep_flows_started_together_escalate_each_case_once(cw: Casework, clock) -> None:
     case_ids = [issue_offer(cw, f"企业{i:02d}").case_id for i in range(12)]
     clock.advance(days=21)
     barrier = threading.Barrier(2)
@@ -632,7 +682,7 @@ create trigger fail_third_command before insert on command_log
 
 
 @ON_POSTGRES
-def test_a_batch_that_fails_mid_sweep_is_retried_and_escalates_each_case_once(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_batch_that_fails_mid_sweep_is_retried_and_escalates_each_case_once(cw: Casework, clock) -> None:
     case_ids = [issue_offer(cw, f"企业{i:02d}").case_id for i in range(6)]
     clock.advance(days=21)
     # A real database fault: the third command the sweep records is refused once (a sequence is not
@@ -650,8 +700,10 @@ def test_a_batch_that_fails_mid_sweep_is_retried_and_escalates_each_case_once(cw
         # 2 inserts, the refused one, then the retry's 4: the fault fired exactly once.
         assert session.execute(text("select last_value from command_log_faults")).scalar_one() == 7
 
-    [batch] = task_runs(flow_run_id(state), "apply-batch",
-                        until=lambda runs: bool(runs) and all(r.state_type and r.state_type.value == "COMPLETED"
-                                                              for r in runs))
+    [batch] = task_runs(
+        flow_run_id(state),
+        "apply-batch",
+        until=lambda runs: bool(runs) and all(r.state_type and r.state_type.value == "COMPLETED" for r in runs),
+    )
     assert batch.state_type.value == "COMPLETED"
     assert batch.run_count == 2

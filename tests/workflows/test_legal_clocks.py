@@ -52,7 +52,7 @@ def outcomes(report: Any) -> list[tuple[UUID, str, str | None]]:
 
 
 @ON_SQLITE
-def test_mediation_is_deemed_failed_at_day_16_unless_it_was_extended(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_mediation_is_deemed_failed_at_day_16_unless_it_was_extended(cw: Casework, clock) -> None:
     plain, extended = file_dispute(cw).case_id, file_dispute(cw).case_id
     for case_id in (plain, extended):
         cw.execute(case_id, "accept", MEDIATOR)
@@ -82,8 +82,7 @@ def test_mediation_is_deemed_failed_at_day_16_unless_it_was_extended(cw: Casewor
 
 
 @ON_SQLITE
-def test_an_application_not_accepted_in_3_working_days_alerts_the_nearest_supervisors_once(
-        cw: Casework, clock) -> None:  # noqa: ANN001
+def test_an_application_not_accepted_in_3_working_days_alerts_the_nearest_supervisors_once(cw: Casework, clock) -> None:
     org_tree(cw)
     street = file_dispute(cw, org_unit=STREET).case_id  # supervisors: none active in the street -> gusu's
     wuzhong = file_dispute(cw, org_unit="suzhou.wuzhong").case_id  # none in wuzhong -> the city's
@@ -116,12 +115,18 @@ def test_an_application_not_accepted_in_3_working_days_alerts_the_nearest_superv
     assert "deadline_alert" not in flags(cw, street) and "deadline_alert" in flags(cw, wuzhong)
 
 
-def test_an_unconfirmed_mediation_agreement_alerts_when_performance_is_overdue(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_an_unconfirmed_mediation_agreement_alerts_when_performance_is_overdue(cw: Casework, clock) -> None:
     dispute = file_dispute(cw).case_id
     cw.execute(dispute, "accept", MEDIATOR)
     cw.execute(dispute, "start_mediation", MEDIATOR, mediator=MEDIATOR.id)
-    cw.execute(dispute, "reach_agreement", MEDIATOR, terms="分两期支付", amounts={"wages": "8600"},
-               performance_due=DAY_0 + timedelta(days=5))
+    cw.execute(
+        dispute,
+        "reach_agreement",
+        MEDIATOR,
+        terms="分两期支付",
+        amounts={"wages": "8600"},
+        performance_due=DAY_0 + timedelta(days=5),
+    )
     clock.advance(days=5)
     assert run_sweep(cw, LEGAL, SYSTEM).found == 0
     clock.advance(days=1)
@@ -134,20 +139,25 @@ def test_an_unconfirmed_mediation_agreement_alerts_when_performance_is_overdue(c
 # -- the collective contract ---------------------------------------------------------------------
 
 
-def signed_contract(cw: Casework, clock, *, file: bool = True) -> UUID:  # noqa: ANN001
+def signed_contract(cw: Casework, clock, *, file: bool = True) -> UUID:
     case_id = issue_offer(cw).case_id
-    for action, data in (("accept_offer", {}), ("submit_proposal", {"side": "union", "wage_increase_pct": "6"}),
-                         ("accept_proposal", {"side": "enterprise"}),
-                         ("approve_by_congress", {"votes_for": 50, "votes_against": 2, "representatives": 60}),
-                         ("sign", {"signed_on": today(clock), "term_start": today(clock),
-                                   "term_end": today(clock) + timedelta(days=365)})):
+    for action, data in (
+        ("accept_offer", {}),
+        ("submit_proposal", {"side": "union", "wage_increase_pct": "6"}),
+        ("accept_proposal", {"side": "enterprise"}),
+        ("approve_by_congress", {"votes_for": 50, "votes_against": 2, "representatives": 60}),
+        (
+            "sign",
+            {"signed_on": today(clock), "term_start": today(clock), "term_end": today(clock) + timedelta(days=365)},
+        ),
+    ):
         cw.execute(case_id, action, NEGOTIATOR, **data)
     if file:
         cw.execute(case_id, "file_with_bureau", NEGOTIATOR, bureau="姑苏区人力资源和社会保障局")
     return case_id
 
 
-def test_contract_clocks_take_effect_then_expiring_then_the_term_end_alert(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_contract_clocks_take_effect_then_expiring_then_the_term_end_alert(cw: Casework, clock) -> None:
     org_tree(cw)
     case_id = signed_contract(cw, clock)
     term_end = DAY_0 + timedelta(days=365)
@@ -181,7 +191,7 @@ def test_contract_clocks_take_effect_then_expiring_then_the_term_end_alert(cw: C
     assert list_due(cw, ESCALATION) == []  # contract clocks are the legal sweep's alone
 
 
-def test_a_contract_not_filed_within_10_days_alerts(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_contract_not_filed_within_10_days_alerts(cw: Casework, clock) -> None:
     case_id = signed_contract(cw, clock, file=False)
     clock.advance(days=10)
     assert run_sweep(cw, LEGAL, SYSTEM).found == 0
@@ -195,15 +205,28 @@ def test_a_contract_not_filed_within_10_days_alerts(cw: Casework, clock) -> None
 # -- rectification proposals and hardship --------------------------------------------------------
 
 
-def inspection_proposal(cw: Casework, clock, *deadline_days: int) -> UUID:  # noqa: ANN001
-    items = [{"category": "wages", "description": f"拖欠工资第{i}项", "legal_basis": "《劳动法》第五十条",
-              "deadline": today(clock) + timedelta(days=days)} for i, days in enumerate(deadline_days, start=1)]
-    return cw.open_case("rectification_proposal", INSPECTOR, org_unit="suzhou.gusu",
-                        enterprise={"name": "苏州示例纺织有限公司"}, issuing_union="姑苏区总工会",
-                        source={"kind": "inspection", "case_id": None, "number": None}, items=items).case_id
+def inspection_proposal(cw: Casework, clock, *deadline_days: int) -> UUID:
+    items = [
+        {
+            "category": "wages",
+            "description": f"拖欠工资第{i}项",
+            "legal_basis": "《劳动法》第五十条",
+            "deadline": today(clock) + timedelta(days=days),
+        }
+        for i, days in enumerate(deadline_days, start=1)
+    ]
+    return cw.open_case(
+        "rectification_proposal",
+        INSPECTOR,
+        org_unit="suzhou.gusu",
+        enterprise={"name": "苏州示例纺织有限公司"},
+        issuing_union="姑苏区总工会",
+        source={"kind": "inspection", "case_id": None, "number": None},
+        items=items,
+    ).case_id
 
 
-def test_a_rectification_item_past_its_deadline_is_referred_to_the_inspectorate(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_rectification_item_past_its_deadline_is_referred_to_the_inspectorate(cw: Casework, clock) -> None:
     proposal = inspection_proposal(cw, clock, 10, 20)
     cw.execute(proposal, "accept_plan", INSPECTOR, plan="按期整改")
     clock.advance(days=10)
@@ -211,7 +234,8 @@ def test_a_rectification_item_past_its_deadline_is_referred_to_the_inspectorate(
     clock.advance(days=1)
     report = run_sweep(cw, LEGAL, SYSTEM)
     assert [(o.due.trigger.key(), o.status, o.action) for o in report.outcomes] == [
-        ("item-1", "applied", "refer_to_inspectorate")]
+        ("item-1", "applied", "refer_to_inspectorate")
+    ]
     case = cw.get(proposal)
     assert case.stage == "referred" and case.clocks == {}
     [referral] = events(cw, proposal, "RectificationReferred")
@@ -220,7 +244,7 @@ def test_a_rectification_item_past_its_deadline_is_referred_to_the_inspectorate(
     assert run_sweep(cw, LEGAL, SYSTEM).found == 0
 
 
-def test_a_refused_rectification_proposal_is_referred_on_the_next_sweep(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_refused_rectification_proposal_is_referred_on_the_next_sweep(cw: Casework, clock) -> None:
     proposal = inspection_proposal(cw, clock, 30)
     clock.advance(days=2)
     cw.execute(proposal, "refuse", INSPECTOR, reason="企业拒绝整改")
@@ -231,7 +255,7 @@ def test_a_refused_rectification_proposal_is_referred_on_the_next_sweep(cw: Case
     assert run_sweep(cw, LEGAL, SYSTEM).found == 0
 
 
-def test_a_hardship_home_visit_not_recorded_in_15_days_alerts(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_a_hardship_home_visit_not_recorded_in_15_days_alerts(cw: Casework, clock) -> None:
     org_tree(cw)
     case_id = cw.open_case("hardship", CASEWORKER, **hardship_application()).case_id
     assert cw.get(case_id).clocks["verification"].due_on == DAY_0 + timedelta(days=15)

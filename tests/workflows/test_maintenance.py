@@ -20,7 +20,7 @@ from workflows.runtime import using
 pytestmark = ON_SQLITE
 
 
-def small_store(cw: Casework, clock) -> tuple[UUID, UUID]:  # noqa: ANN001
+def small_store(cw: Casework, clock) -> tuple[UUID, UUID]:
     """A dispute with three events and an offer with one."""
     dispute = file_dispute(cw).case_id
     clock.advance(hours=3)
@@ -34,7 +34,7 @@ def artifact(run: str, key: str) -> Any:
     return found
 
 
-def test_verify_event_store_passes_on_an_untouched_store(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_verify_event_store_passes_on_an_untouched_store(cw: Casework, clock) -> None:
     small_store(cw, clock)
     with using(cw):
         state = run_flow(verify_event_store)
@@ -43,14 +43,14 @@ def test_verify_event_store_passes_on_an_untouched_store(cw: Casework, clock) ->
     assert "4 events of 2 cases verify" in artifact(flow_run_id(state), "chain-verification").data
 
 
-def test_verify_event_store_fails_the_run_and_names_the_case_whose_event_was_altered(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_verify_event_store_fails_the_run_and_names_the_case_whose_event_was_altered(cw: Casework, clock) -> None:
     dispute, offer = small_store(cw, clock)
     with cw.write_transaction() as session:
         # the dispute's second event (the offer has only one): flip one bit of its actor id
         row = session.execute(text("select id, state from casework_events where originator_version = 2")).one()
         state = bytes(row.state)
         position = state.index(b'"actor_id":"') + len(b'"actor_id":"')
-        tampered = state[:position] + bytes([state[position] ^ 0x01]) + state[position + 1:]
+        tampered = state[:position] + bytes([state[position] ^ 0x01]) + state[position + 1 :]
         session.execute(text("update casework_events set state = :s where id = :i"), {"s": tampered, "i": row.id})
 
     with using(cw):
@@ -64,7 +64,7 @@ def test_verify_event_store_fails_the_run_and_names_the_case_whose_event_was_alt
     assert "CHAIN BROKEN" in report and str(dispute) in report
 
 
-def test_statistics_report_tables_last_months_figures_for_the_unit(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_statistics_report_tables_last_months_figures_for_the_unit(cw: Casework, clock) -> None:
     # March 2026 in suzhou.gusu: two disputes (one collective, accepted; one declined) and a written
     # offer covering two enterprises, one of which answered.
     accepted = file_dispute(cw, workers_involved=12).case_id
@@ -84,9 +84,17 @@ def test_statistics_report_tables_last_months_figures_for_the_unit(cw: Casework,
     assert state.is_completed(), state.message
     result = state.result()
     assert (result["org_unit"], result["from"], result["to"]) == ("suzhou.gusu", "2026-03-01", "2026-03-31")
-    expected = {"disputes_filed": "2", "disputes_accepted": "1", "collective_disputes_accepted": "1",
-                "dispute_workers_involved": "12", "disputes_mediated": "0", "offers_written": "1",
-                "enterprises_covered": "2", "offers_answered": "1", "acting_offers": "0"}
+    expected = {
+        "disputes_filed": "2",
+        "disputes_accepted": "1",
+        "collective_disputes_accepted": "1",
+        "dispute_workers_involved": "12",
+        "disputes_mediated": "0",
+        "offers_written": "1",
+        "enterprises_covered": "2",
+        "offers_answered": "1",
+        "acting_offers": "0",
+    }
     assert {k: result["figures"][k] for k in expected} == expected
     assert result["rates"]["answer_rate"] == "50.0"
 
@@ -99,7 +107,7 @@ def test_statistics_report_tables_last_months_figures_for_the_unit(cw: Casework,
     assert "发出书面要约" in rows["offers_written"]["label"]
 
 
-def test_rebuild_read_models_restores_a_deleted_case_index_row(cw: Casework, clock) -> None:  # noqa: ANN001
+def test_rebuild_read_models_restores_a_deleted_case_index_row(cw: Casework, clock) -> None:
     dispute, offer = small_store(cw, clock)
     with cw.read_transaction() as session:
         before = session.execute(select(case_index).where(case_index.c.case_id == offer)).one()._asdict()
