@@ -67,6 +67,22 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.slow)
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under `-m "not slow"` (alone or joined by `and`), the slow folders and files are not even imported:
+    collecting them costs seconds (schemathesis builds the app's document, the flow tests import Prefect)."""
+    if collection_path in _SLOW_PATHS and _every_slow_test_deselected(config.getoption("markexpr") or ""):
+        return True
+    return None  # not False, which would override --ignore and the other hooks
+
+
+def _every_slow_test_deselected(markexpr: str) -> bool:
+    words = markexpr.replace("(", " ( ").replace(")", " ) ").split()
+    if "or" in words or "(" in words:
+        return False
+    conjuncts = " ".join(words).split(" and ")
+    return "not slow" in conjuncts
+
+
 @pytest.fixture
 def start_time() -> datetime:
     return datetime(2026, 3, 2, 9, 0, tzinfo=DEFAULT_TZ)  # a Monday
