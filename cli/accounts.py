@@ -104,6 +104,30 @@ def users_token(ctx: click.Context, user_id: str) -> None:
     click.echo(token)
 
 
+@users.command(
+    "password",
+    help="Set a user's password for the web workspace (asked twice, at least 10 characters), or with --generate "
+    "make a random one and print it once. Lifts a lockout; recorded in the account changes.",
+)
+@click.argument("user_id")
+@click.option("--generate", is_flag=True, help="Make a random password and print it (shown only this once).")
+@click.pass_context
+def users_password(ctx: click.Context, user_id: str, generate: bool) -> None:
+    from engine.passwords import generate_password, set_password
+
+    cw = ready(ctx)
+    password = (
+        generate_password()
+        if generate
+        else click.prompt("new password", hide_input=True, confirmation_prompt="repeat the password")
+    )
+    with operator_errors():
+        set_password(cw, user_id, password, by=cli_actor())
+    console.print(f"password set for {user_id}" + ("; shown only now:" if generate else ""))
+    if generate:
+        click.echo(password)
+
+
 @users.command("set", help="Change a user's name, role or org unit.")
 @click.argument("user_id")
 @click.option("--name", default=None)

@@ -37,7 +37,16 @@ ORG_LEVELS = ("city", "district", "street", "enterprise")
 _SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,119}$")
 TOKEN_PREFIX = "cw_"
-CHANGES = ("created", "name_changed", "role_changed", "unit_changed", "token_issued", "deactivated", "reactivated")
+CHANGES = (
+    "created",
+    "name_changed",
+    "role_changed",
+    "unit_changed",
+    "token_issued",
+    "password_set",
+    "deactivated",
+    "reactivated",
+)
 """What `account_changes.change` may say."""
 
 

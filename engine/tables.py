@@ -129,6 +129,9 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(120), nullable=False),
+    Column("password_hash", String(200)),  # argon2id; null: no password (bearer token only)
+    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
     Index("ix_users_org_unit", "org_unit"),
 )
 
