@@ -206,6 +206,8 @@ class Case(Aggregate):
     PERSONAL_DATA: ClassVar[tuple[str, ...]] = ()
 
     class Event(Aggregate.Event):
+        # The stage-table action this event class records; set on each class by `case_type`.
+        ACTION: ClassVar[str]
         actor_id: str
         actor_role: str
         command_id: str
@@ -606,6 +608,13 @@ def event_action(event: Case.Event) -> str:
     return type(event).ACTION
 
 
+def case_event(event: object) -> Case.Event:
+    """`event` as the case event it is: the library hands events out typed as any domain event."""
+    if not isinstance(event, Case.Event):
+        raise TypeError(f"{type(event).__qualname__} is not a case's event")
+    return event
+
+
 def require(fields: dict[str, str], condition: bool, name: str, problem: str) -> None:
     """Collect a field problem so one refusal names every bad field."""
     if not condition:
@@ -616,6 +625,7 @@ __all__ = [
     "Case",
     "Clock",
     "Context",
+    "case_event",
     "case_type",
     "common_actions",
     "event_action",

@@ -32,9 +32,14 @@ from aggregates.values import checked_resident_id, identifier, money, text
 ASSISTING = ("caseworker", "supervisor")
 
 CATEGORIES = ("deep", "relative", "sudden")
-LEGACY_CATEGORIES = {"特困": "deep", "困难": "relative"}
+LEGACY_CATEGORIES: dict[str, str] = {"特困": "deep", "困难": "relative"}
 """The seeds' older terms, as stored by version 1 of HardshipApplied."""
-CATEGORY_ALIASES = {**LEGACY_CATEGORIES, "深度困难": "deep", "相对困难": "relative", "意外致困": "sudden"}
+CATEGORY_ALIASES: dict[str, str] = {
+    **LEGACY_CATEGORIES,
+    "深度困难": "deep",
+    "相对困难": "relative",
+    "意外致困": "sudden",
+}
 CAUSES = ("illness", "disability", "unemployment", "disaster", "education", "low_income", "other")
 AID_TYPES = ("living", "medical", "education", "holiday", "employment")
 OUTCOMES = ("continue", "reclassify", "exit")
@@ -163,10 +168,10 @@ def normalise_category(value: Any) -> str | None:
     """The category in the current terms, or None when it is not one."""
     if not isinstance(value, str):
         return None
-    value = value.strip()
-    if value in CATEGORIES:
-        return value
-    return CATEGORY_ALIASES.get(value)
+    name = value.strip()
+    if name in CATEGORIES:
+        return name
+    return CATEGORY_ALIASES.get(name)
 
 
 def _household(bad: dict[str, str], household: Any, prefix: str = "household") -> dict[str, Any] | None:

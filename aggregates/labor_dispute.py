@@ -262,7 +262,7 @@ class LaborDispute(Case):
         d = event.data
         self.employer = d["employer"]
         self.applicants = d["applicants"]
-        self.workers_involved = d["workers_involved"]
+        self.workers_involved: int = d["workers_involved"]
         self.claims = d["claims"]
         self.summary_text = d["summary"]
         self.mediator: str | None = None

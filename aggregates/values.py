@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
 from uuid import UUID
 
 from stdnum.cn import ric, uscc
@@ -19,12 +19,13 @@ def text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def is_day(value: Any) -> bool:
+def is_day(value: Any) -> TypeGuard[date]:
     """A calendar date (a datetime is refused: it cannot be compared with one)."""
     return isinstance(value, date) and not isinstance(value, datetime)
 
 
-def is_whole(value: Any) -> bool:
+def is_whole(value: Any) -> TypeGuard[int]:
+    """A whole number (a bool is refused, though Python counts it as one)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 

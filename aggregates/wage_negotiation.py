@@ -629,7 +629,7 @@ class WageNegotiation(Case):
         else:
             self.issue_rectification(
                 ctx,
-                rectification_case_id=rectification_case_id,  # type: ignore[arg-type]
+                rectification_case_id=rectification_case_id,
                 rectification_number=rectification_number,
             )
 
@@ -680,7 +680,9 @@ class WageNegotiation(Case):
         self.acting_union = event.data["acting_union"]
         self.ladder_step = LADDER_ACTING_OFFER
 
-    def issue_rectification(self, ctx: Context, *, rectification_case_id: UUID, rectification_number: str) -> None:
+    def issue_rectification(
+        self, ctx: Context, *, rectification_case_id: UUID | None, rectification_number: str
+    ) -> None:
         a = self._guard(ctx, "issue_rectification")
         bad: dict[str, str] = {}
         require(bad, isinstance(rectification_case_id, UUID), "rectification_case_id", "must be a case id (UUID)")

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
 
-from aggregates.base import Case
+from aggregates.base import Case, case_event
 from aggregates.chain import GENESIS
 from engine.database import in_unit
 from engine.errors import CaseNotFound
@@ -48,7 +48,7 @@ def checked_events(cw: Casework, ref: UUID | str, lte: int | None = None) -> lis
     case_id = cw.resolve(ref)
     with cw.read_transaction() as session:
         head = indexed_head(session, case_id)
-        events: list[Case.Event] = list(cw.store.events.get(case_id, lte=lte))
+        events = [case_event(e) for e in cw.store.events.get(case_id, lte=lte)]
     check_head(case_id, head, (events[-1].originator_version, events[-1].hash) if events else (0, None), lte)
     if not events:
         raise CaseNotFound(ref)
@@ -132,6 +132,7 @@ class ChainChecker:
 
     def check(self, stored: StoredEvent, notification_id: int | None = None) -> Break | None:
         case_id = stored.originator_id
+        assert isinstance(case_id, UUID)  # the store's ids are UUIDs (CaseStore is an Application[UUID])
         state, problem = decode_link(self.mapper, stored, *self.heads.get(case_id, (0, GENESIS)))
         if problem:
             return Break(case_id, problem[0], notification_id, problem[1])

@@ -155,7 +155,7 @@ def read_csv(content: str) -> list[dict[str, Any]]:
         key: next((index[a.lower()] for a in aliases if a.lower() in index), None)
         for key, aliases in CSV_COLUMNS.items()
     }
-    if columns["name"] is None:
+    if header is None or columns["name"] is None:
         raise CampaignError(
             _by_line(
                 {
@@ -194,7 +194,7 @@ def read_csv(content: str) -> list[dict[str, Any]]:
 def _records(content: str, bad: dict[str, str]) -> list[tuple[int, list[str]]]:
     """(the line a record starts on, its cells) for every record; a quote problem is noted in `bad` by line."""
     reader = csv.reader(io.StringIO(content, newline=None), strict=True)
-    records = []
+    records: list[tuple[int, list[str]]] = []
     while True:
         start = reader.line_num + 1
         try:
@@ -497,7 +497,7 @@ def open_targets(
     return counts
 
 
-def _opener(cw: Casework, campaign: Campaign, seq: int):
+def _opener(cw: Casework, campaign: Campaign, seq: int) -> Callable[[UnitOfWork], Case]:
     def work(uow: UnitOfWork) -> Case:
         t = campaign_targets.c
         row = uow.session.execute(

@@ -83,7 +83,7 @@ class Settings:
         timezone = env.get("CASEWORK_TIMEZONE") or "Asia/Shanghai"
         policy_file = env.get("CASEWORK_POLICY_FILE")
         policy = load_policy(Path(policy_file)) if policy_file else DeadlinePolicy()
-        values: dict[str, object] = dict(
+        values: dict[str, Any] = dict(
             database_url=url,
             data_dir=data_dir,
             cipher_key=env.get("CASEWORK_CIPHER_KEY") or None,
@@ -94,7 +94,7 @@ class Settings:
             connect_timeout=_whole_number(env, "CASEWORK_DB_CONNECT_TIMEOUT", 10),
         )
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)
 
 
 MIN_PERSON_KEY_LENGTH = 32

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -421,10 +422,10 @@ def load_demo_accounts(cw: Casework) -> dict[str, str]:
         if user_id not in existing:
             _, tokens[user_id] = add_user(cw, user_id, name, role, org_unit, by=DEMO_LOADER)
     if tokens:
-        path = cw.settings.data_dir / DEMO_TOKENS_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as f:
-            path.chmod(0o600)
+        tokens_file = cw.settings.data_dir / DEMO_TOKENS_FILE
+        tokens_file.parent.mkdir(parents=True, exist_ok=True)
+        with tokens_file.open("a", encoding="utf-8") as f:
+            tokens_file.chmod(0o600)
             for user_id, token in tokens.items():
                 role = next(r for u, _, r, _ in DEMO_USERS if u == user_id)
                 f.write(f"{user_id}\t{role}\t{token}\n")
@@ -437,8 +438,8 @@ def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
     path = settings.data_dir / DEMO_TOKENS_FILE
     if not path.exists():
         return []
-    kept = [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [t for t in kept if t[1] != "system"]  # type: ignore[misc]
+    kept = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [(user_id, role, token) for user_id, role, token, *_ in kept if role != "system"]
 
 
 DEMO_DAYS = 365
@@ -467,14 +468,14 @@ def load_demo(
     plans: list[Callable[[Scenario], None]] = []
     for unit in range(size):
         for ending in DISPUTE_ENDINGS * 2:
-            plans.append(lambda s, e=ending: dispute(s, e))
-        plans.append(lambda s, u=unit: written_offer(s, 100 * u + 1, list(NEGOTIATION_ENDINGS)))
+            plans.append(partial(dispute, ending=ending))
+        plans.append(partial(written_offer, serial=100 * unit + 1, endings=list(NEGOTIATION_ENDINGS)))
         for i, ending in enumerate(NEGOTIATION_ENDINGS):
-            plans.append(lambda s, u=unit, i=i, e=ending: written_offer(s, 100 * u + 10 + i, [e]))
-        plans.append(lambda s: inspection(s, True))
-        plans.append(lambda s: inspection(s, False))
+            plans.append(partial(written_offer, serial=100 * unit + 10 + i, endings=[ending]))
+        plans.append(partial(inspection, passed=True))
+        plans.append(partial(inspection, passed=False))
         for ending in HARDSHIP_ENDINGS:
-            plans.append(lambda s, e=ending: hardship(s, e))
+            plans.append(partial(hardship, ending=ending))
     commands = 0
     cases_before = _stored_cases(cw)
     try:

@@ -12,8 +12,8 @@ whole-store verification (engine/audit.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
@@ -63,14 +63,17 @@ class CaseMapper(Mapper[UUID]):
         """The domain event from its decoded content (which it takes over), upcast to its class's version, as
         Mapper.to_domain_event does."""
         cls = resolve_topic(stored.topic)
-        state["originator_id"] = find_id_convertor(cls, type(stored.originator_id))(stored.originator_id)
+        # cast: as the library's own Mapper does (its lru_cache wants Hashable, which mypy denies a class)
+        state["originator_id"] = find_id_convertor(cls, cast(Hashable, type(stored.originator_id)))(
+            stored.originator_id
+        )
         state["originator_version"] = stored.originator_version
         class_version = getattr(cls, "class_version", 1)
         from_version = state.pop("class_version", 1)
         while from_version < class_version:
             getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
             from_version += 1
-        event = object.__new__(cls)
+        event: DomainEventProtocol[UUID] = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event
 
@@ -136,7 +139,7 @@ class CheckedEventStore(EventStore[UUID]):
         return reversed(list(self._checked(originator_id, stored[::-1], after)))
 
     def _checked(
-        self, case_id: UUID, stored: list[StoredEvent], after: int | None
+        self, case_id: UUID, stored: Sequence[StoredEvent], after: int | None
     ) -> Iterator[DomainEventProtocol[UUID]]:
         """The events of `stored`, oldest first, each checked before it is built; `after` is the version the read
         starts after (None: unknown). Only a read from the first event knows the hash the chain starts from."""

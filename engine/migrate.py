@@ -103,8 +103,8 @@ def _no_sqlite_file(engine: Engine) -> bool:
     database = engine.url.database
     return (
         engine.url.get_backend_name() == "sqlite"
-        and bool(database)
-        and database != ":memory:"
+        and database is not None
+        and database not in ("", ":memory:")
         and not Path(database).exists()
     )
 
@@ -116,11 +116,14 @@ def head_revisions() -> frozenset[str]:
     revised: set[str] = set()
     for script in VERSIONS.glob("*.py"):
         values = _assignments(script, ("revision", "down_revision"))
-        if "revision" not in values:
+        revision, down = values.get("revision"), values.get("down_revision")
+        if not isinstance(revision, str):
             continue
-        revisions.add(values["revision"])
-        down = values.get("down_revision")
-        revised.update([down] if isinstance(down, str) else down or ())
+        revisions.add(revision)
+        if isinstance(down, str):
+            revised.add(down)
+        elif isinstance(down, tuple | list):  # a merge revision
+            revised.update(str(d) for d in down)
     return frozenset(revisions - revised)
 
 

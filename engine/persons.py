@@ -32,6 +32,7 @@ from engine.database import upsert
 from engine.tables import installation_keys, person_reservations
 
 if TYPE_CHECKING:
+    from aggregates.base import Case
     from engine.service import Casework
 
 KEY_FILE = "person.key"
@@ -194,7 +195,7 @@ def rekey(cw: Casework) -> Rekeyed | None:
         keyed: dict[str, tuple[object, str]] = {}
         for case_id, number in rows:
             try:
-                case = cw.store.repository.get(case_id, version=1)
+                case: Case = cw.store.repository.get(case_id, version=1)
                 identity = str(getattr(case, "person_identity", ""))
             except Exception as e:
                 report.problems.append(

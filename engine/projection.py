@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, tzinfo
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, tuple_
@@ -84,7 +85,8 @@ class ProjectionBatch:
 
     @staticmethod
     def _write_cases(session: Session, cases: Iterable[Case]) -> None:
-        rows, clocks = [], []
+        rows: list[dict[str, Any]] = []
+        clocks: list[dict[str, Any]] = []
         for case in cases:
             row = case.summary()
             row["is_open"] = case.is_open

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, select
 
-from aggregates.base import Case
+from aggregates.base import Case, case_event
 from engine.projection import ProjectionBatch
 from engine.service import Casework
 from engine.tables import READ_MODEL_TABLES, case_index, projection_tracking
@@ -48,11 +48,12 @@ def rebuild(
                 break
             batch = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
             for notification in page:
-                event = store.mapper.to_domain_event(notification)
+                event = case_event(store.mapper.to_domain_event(notification))
                 case = cache.pop(event.originator_id, None)
                 if case is None and event.originator_version > 1:
                     case = store.repository.get(event.originator_id, version=event.originator_version - 1)
                 case = event.mutate(case)
+                assert case is not None  # a case's events never discard it
                 cache[case.id] = case
                 if len(cache) > CACHE_SIZE:
                     cache.popitem(last=False)

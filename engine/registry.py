@@ -34,7 +34,8 @@ class _CaseTypes(Mapping[str, "type[Case]"]):
             return self._loaded[key]
         except KeyError:
             module, name = self._where[key]  # KeyError for an unknown key, as a dict
-            cls = self._loaded[key] = getattr(import_module(module), name)
+            cls: type[Case] = getattr(import_module(module), name)
+            self._loaded[key] = cls
             return cls
 
     def __contains__(self, key: object) -> bool:

@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError as StoreIntegrityError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from aggregates.base import Case, Context
+from aggregates.base import Case, Context, case_event
 from engine.case_types import prepare, prepare_opening
 from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
@@ -251,7 +251,7 @@ class Casework:
             uow = UnitOfWork(session, ctx, self.load_for_command, self.persons)
             main = work(uow)
             batch = ProjectionBatch(tz=self.settings.tz, person_key=self.persons.key_for)
-            pending = [(case, case.collect_events()) for case in uow.touched.values()]
+            pending = [(case, [case_event(e) for e in case.collect_events()]) for case in uow.touched.values()]
             if action is None:
                 action = next(type(events[-1]).ACTION for case, events in pending if case is main and events)
             recordings = self.store.save(*[e for _, events in pending for e in events])
@@ -344,7 +344,9 @@ class Casework:
         if not is_case_number(ref):
             raise CaseNotFound(ref)  # not the shape of a number (e.g. a NUL byte, which PostgreSQL refuses)
         with self.read_transaction() as session:
-            found = session.execute(select(case_index.c.case_id).where(case_index.c.number == ref)).scalar()
+            found: UUID | None = session.execute(
+                select(case_index.c.case_id).where(case_index.c.number == ref)
+            ).scalar()
         if found is None:
             raise CaseNotFound(ref)
         return found

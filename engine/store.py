@@ -7,10 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import EventStore, InfrastructureFactory, JSONTranscoder, Mapper, Transcoding
+from eventsourcing.persistence import EventStore, InfrastructureFactory, JSONTranscoder, Transcoding
 from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 
@@ -30,11 +31,14 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class CaseStore(Application):
+class CaseStore(Application[UUID]):
     """Stores every case's events in the `casework_events` table (created by Alembic); every read of them checks
     the case's hash chain (engine/integrity.py)."""
 
     name = "Casework"
+    mapper: CaseMapper
+    recorder: SQLAlchemyApplicationRecorder
+    """Its sessions (`transaction`) are the ones the read models are written and read in."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self._db_engine = engine
@@ -47,22 +51,32 @@ class CaseStore(Application):
             env["CIPHER_KEY"] = settings.cipher_key
         super().__init__(env=env)
 
-    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+    def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
+        # [Any]: the library declares TrackingRecorder, and the factory is invariant in it.
         factory = SQLAlchemyFactory(env)
         factory.datastore = SQLAlchemyDatastore(session_maker=sessionmaker(bind=self._db_engine))
         return factory
 
-    def construct_mapper(self) -> Mapper[UUID]:
-        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=CaseMapper)
+    def construct_recorder(self) -> SQLAlchemyApplicationRecorder:
+        recorder = super().construct_recorder()
+        assert isinstance(recorder, SQLAlchemyApplicationRecorder)  # made by the SQLAlchemyFactory above
+        return recorder
+
+    def construct_mapper(self) -> CaseMapper:
+        mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=CaseMapper)
+        assert isinstance(mapper, CaseMapper)
+        return mapper
 
     def construct_event_store(self) -> EventStore[UUID]:
-        assert isinstance(self.mapper, CaseMapper)
         return CheckedEventStore(self.mapper, self.recorder, self.case_number)
 
     def case_number(self, case_id: UUID) -> str | None:
         """The number the case index knows `case_id` by, to name a case whose events cannot be trusted."""
-        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
-            return session.execute(select(case_index.c.number).where(case_index.c.case_id == case_id)).scalar()
+        with self.recorder.transaction(commit=False) as session:
+            number: str | None = session.execute(
+                select(case_index.c.number).where(case_index.c.case_id == case_id)
+            ).scalar()
+            return number
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -94,7 +94,8 @@ def case_view(
         "details": details(case),
     }
     data["details"] = masked_for(role, data["details"], case.PERSONAL_DATA) if role else data["details"]
-    return jsonable(data, tz)
+    view: dict[str, Any] = jsonable(data, tz)
+    return view
 
 
 def event_data_for(role: str | None, case_cls: type[Case], data: Mapping[str, Any], tz: tzinfo | None = None) -> Any:
