@@ -44,7 +44,7 @@ def _check_postgres() -> str | None:
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text("select 1"))
         engine.dispose()
-    except Exception as e:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as e:  # any failure means "not reachable"
         return f"{type(e).__name__}: {str(e).splitlines()[0]}"
     return None
 
@@ -94,7 +94,7 @@ def clock(start_time: datetime) -> FixedClock:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:  # noqa: ANN001
+def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'casework.db'}"
 
 
@@ -124,13 +124,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("postgres_url")
 
 
-def make_settings(tmp_path, database_url: str, **overrides: object) -> Settings:  # noqa: ANN001
+def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
     env = {"CASEWORK_DATA_DIR": str(tmp_path), "CASEWORK_DATABASE_URL": database_url}
     return Settings.from_env(env, **overrides)
 
 
 @pytest.fixture
-def settings(tmp_path, database_url: str) -> Settings:  # noqa: ANN001
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url)
 
 
