@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.exceptions import HTTPException
@@ -21,6 +22,13 @@ API_VERSION = "1"
 log = logging.getLogger("casework.api")
 TOKEN_PARAMETERS = frozenset({"access_token", "token", "bearer", "api_key", "apikey"})
 """Query parameters a client might put a bearer token in: such a request is refused (the URL is logged)."""
+
+
+class JSONAsBuilt(DefaultJSONProvider):
+    """JSON with its keys in the order they were built and Chinese text as it is, not as \\u escapes."""
+
+    sort_keys = False
+    ensure_ascii = False
 
 
 class CaseworkApi(Api):
@@ -49,8 +57,7 @@ def create_app(cw: Casework, scheduler: Scheduler | None = None, config: dict[st
         },
     )
     app.config.update(config or {})
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
+    app.json = JSONAsBuilt(app)
     app.extensions["casework"] = cw
     app.extensions["casework.scheduler"] = scheduler or NoScheduler()
     app.extensions["casework"].persons.secret  # noqa: B018 - read (or make) the person key now: fail at start

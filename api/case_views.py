@@ -108,7 +108,7 @@ class CaseSchema(ma.Schema):
     clocks = fields.List(fields.Nested(ClockSchema), required=True)
     links = _many(LinkSchema)
     notes = _many(NoteSchema)
-    details = fields.Dict(required=True)
+    details: fields.Field[Any] = fields.Dict(required=True)  # each case type's schema declares its own
 
 
 class AlertSchema(ma.Schema):

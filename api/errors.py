@@ -33,9 +33,12 @@ class ErrorSchema(ma.Schema):
     status = ma.fields.Integer(required=True, metadata={"description": "the HTTP status"})
     code = ma.fields.String(required=True, metadata={"description": "a stable machine-readable error code"})
     message = ma.fields.String(required=True, metadata={"description": "what went wrong, for a person"})
-    fields = ma.fields.Dict(
+    # Not declared as `fields`: that name is the schema's own table of its fields.
+    bad_fields = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.String(),
+        attribute="fields",
+        data_key="fields",
         metadata={"description": "each bad field (dotted path) and what is wrong with it"},
     )
     fields_omitted = ma.fields.Integer(

@@ -9,9 +9,9 @@ import marshmallow as ma
 from apispec.ext.marshmallow import resolver
 from marshmallow import fields, validate
 
-from aggregates.stages import ROLES
+from aggregates.stages import ROLES, SCHEDULER_ROLE, USER_ROLES
 from api.fields import Strict, Text
-from engine.accounts import CHANGES, ORG_LEVELS, SCHEDULER_ROLE, USER_ROLES
+from engine.accounts import CHANGES, ORG_LEVELS
 from engine.queries import SORTS
 from engine.registry import CASE_TYPES
 
@@ -117,7 +117,7 @@ class UserWithTokenSchema(UserSchema):
     token = fields.String(required=True, metadata={"description": "the bearer token; shown only this once"})
 
 
-def _user_role(**kwargs: object) -> fields.String:
+def _user_role(**kwargs: Any) -> fields.String:
     """A role a user may hold; the refusal of `system` says whose role it is."""
     return fields.String(
         validate=validate.OneOf(

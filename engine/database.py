@@ -57,7 +57,7 @@ def create_db_engine(settings: Settings) -> Engine:
     )
 
 
-def database_problem(error: Exception, settings: Settings) -> str:
+def database_problem(error: BaseException, settings: Settings) -> str:
     """One line for an operator: which database could not be used and why, in words they can act on.
 
     `error` is what SQLAlchemy raised (OperationalError, InterfaceError, DatabaseError). The driver's message is

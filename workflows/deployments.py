@@ -142,7 +142,8 @@ class PrefectScheduler:
             )
         except Exception as e:
             raise SchedulerUnavailable(f"could not be started ({type(e).__name__}: {str(e)[:200]})") from e
-        return str(run.id)
+        # Prefect's async_dispatch types the result as a FlowRun or a coroutine; called from sync code, a FlowRun.
+        return str(run.id)  # type: ignore[union-attr]
 
     def run_state(self, run_id: str) -> RunState:
         """A flow run's state as the Prefect server knows it ({"state": "unknown", ...} when unreachable)."""
