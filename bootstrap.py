@@ -41,10 +41,14 @@ def scheduler() -> Scheduler:
 
 
 def http_app(cw: Casework | None = None) -> Flask:
-    """The HTTP API over `cw` (default: a service from the environment's settings), starting runs on Prefect."""
+    """The HTTP API over `cw` (default: a service from the environment's settings), starting runs on Prefect, with
+    the web workspace at `/` (its settings from the environment)."""
     from api.app import create_app
+    from web import WebSettings, register
 
-    return create_app(cw or casework(), scheduler())
+    app = create_app(cw or casework(), scheduler())
+    register(app, WebSettings.from_env())
+    return app
 
 
 def serve_http(host: str, port: int, workers: int) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session
 
+from aggregates.policy import DeadlinePolicy
 from engine.database import in_unit
 from engine.service import Casework
 from engine.tables import case_index, open_clocks
@@ -90,19 +92,67 @@ def search_cases(
     query = select(case_index).where(*where).order_by(*order).limit(per_page).offset((page - 1) * per_page)
     with cw.read_transaction() as session:
         total = session.execute(select(func.count()).select_from(case_index).where(*where)).scalar_one()
-        rows = [dict(r._mapping) for r in session.execute(query)]
-        ids = [r["case_id"] for r in rows]
-        clocks: dict[Any, list[dict[str, Any]]] = {i: [] for i in ids}
-        if ids:
-            k = open_clocks.c
-            for r in session.execute(
-                select(k.case_id, k.clock, k.due_on, k.paused).where(k.case_id.in_(ids)).order_by(k.due_on)
-            ):
-                clocks[r.case_id].append({"name": r.clock, "due_on": r.due_on, "paused": r.paused})
+        return _with_clocks(cw, session, query), total
+
+
+def _with_clocks(cw: Casework, session: Session, query: Select[Any]) -> list[dict[str, Any]]:
+    """The case-index rows `query` selects, each with its open clocks and its times in the installation's zone."""
+    rows = [dict(r._mapping) for r in session.execute(query)]
+    ids = [r["case_id"] for r in rows]
+    clocks: dict[Any, list[dict[str, Any]]] = {i: [] for i in ids}
+    if ids:
+        k = open_clocks.c
+        for r in session.execute(
+            select(k.case_id, k.clock, k.due_on, k.paused).where(k.case_id.in_(ids)).order_by(k.due_on)
+        ):
+            clocks[r.case_id].append({"name": r.clock, "due_on": r.due_on, "paused": r.paused})
     tz = cw.settings.tz
     for row in rows:
         row["opened_at"], row["updated_at"] = aware(row["opened_at"], tz), aware(row["updated_at"], tz)
         row["flags"] = [x for x in (row["flags"] or "").split(",") if x]
         row["clocks"] = clocks[row["case_id"]]
         row.pop("head_hash", None)
-    return rows, total
+    return rows
+
+
+SOON_WORKING_DAYS = 3
+"""A case whose next clock falls due within this many working days comes right after the overdue ones."""
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    """One page of a work queue and its counts over every page: all, overdue, due within SOON_WORKING_DAYS."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    overdue: int
+    due_soon: int
+
+
+def working_days_left(policy: DeadlinePolicy, today: date, due_on: date) -> int:
+    """Working days from `today` until `due_on`: 0 when due today, negative (the working days since) once past."""
+    if due_on >= today:
+        return sum(1 for n in range(1, (due_on - today).days + 1) if policy.is_working_day(today + timedelta(n)))
+    return -sum(1 for n in range(0, (today - due_on).days) if policy.is_working_day(today - timedelta(n)))
+
+
+def work_queue(cw: Casework, f: CaseFilter, today: date, *, page: int = 1, per_page: int = 50) -> WorkQueue:
+    """Open cases matching `f` in the order they need work: overdue first (most overdue first), then due within
+    SOON_WORKING_DAYS working days (soonest first), then the rest by stage and number."""
+    c, k = case_index.c, open_clocks.c
+    soon = cw.settings.policy.add_days(today, SOON_WORKING_DAYS, working_days=True)
+    next_due = (
+        select(func.min(k.due_on)).where(k.case_id == c.case_id, k.paused.is_(False)).correlate(case_index)
+    ).scalar_subquery()
+    urgency = case((next_due < today, 0), (next_due <= soon, 1), else_=2)
+    where = [*_conditions(f), c.is_open.is_(True)]
+    order = [urgency, case((next_due <= soon, next_due), else_=None).asc().nulls_last(), c.stage, c.number]
+    query = select(case_index).where(*where).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    counts = select(
+        func.count(),
+        func.coalesce(func.sum(case((urgency == 0, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((urgency == 1, 1), else_=0)), 0),
+    ).where(*where)
+    with cw.read_transaction() as session:
+        total, overdue, due_soon = session.execute(counts).one()
+        return WorkQueue(_with_clocks(cw, session, query), int(total), int(overdue), int(due_soon))

@@ -1,0 +1,90 @@
+"""The work queue and the case page: the reader's unit and below, overdue first, search and pages, and exactly the
+actions the engine would accept from the reader now, with personal data masked for the roles that see it masked."""
+
+from __future__ import annotations
+
+import re
+
+from engine.service import Actor
+from engine.views import case_view
+from tests.integration.scenarios import file_dispute
+from tests.web.conftest import WebWorld
+
+MEDIATOR = Actor("gusu-mediator", "mediator")
+ACTION = re.compile(r'data-action="([a-z_]+)"')
+CASE_LINK = re.compile(r'href="/case/([A-Z]{2}-\d{4}-\d{6})"')
+
+
+def _queue_numbers(page: str) -> list[str]:
+    return CASE_LINK.findall(page)
+
+
+def test_the_queue_lists_overdue_cases_first_then_those_due_soon_then_the_rest_with_counts(web: WebWorld) -> None:
+    overdue = file_dispute(web.cw, MEDIATOR, summary="拖欠工资 A").number  # acceptance due in 3 working days
+    web.clock.advance(days=8)
+    due_soon = file_dispute(web.cw, MEDIATOR, summary="拖欠工资 B").number
+    accepted = file_dispute(web.cw, MEDIATOR, employer={"name": "姑苏纺织服装有限公司"}).number
+    web.cw.execute(web.cw.resolve(accepted), "accept", MEDIATOR)  # no clock runs while it waits for mediation
+    elsewhere = file_dispute(web.cw, Actor("wuzhong-mediator", "mediator"), org_unit="suzhou.wuzhong").number
+    page = web.signed_in("gusu-mediator").get("/").get_data(as_text=True)
+    assert _queue_numbers(page) == [overdue, due_soon, accepted]
+    assert elsewhere not in page
+    assert "在办案件：3" in page and "已逾期：1" in page and "3 个工作日内到期：1" in page
+    assert re.search(r'class="clock overdue">\s*acceptance', page)
+
+
+def test_the_queue_searches_by_number_party_or_enterprise_and_pages(web: WebWorld) -> None:
+    numbers = [file_dispute(web.cw, MEDIATOR).number for _ in range(26)]
+    textile = file_dispute(web.cw, MEDIATOR, employer={"name": "姑苏纺织服装有限公司"}).number
+    browser = web.signed_in("gusu-mediator")
+    assert _queue_numbers(browser.get("/?q=纺织").get_data(as_text=True)) == [textile]
+    assert _queue_numbers(browser.get(f"/?q={numbers[3]}").get_data(as_text=True)) == [numbers[3]]
+    first, second = browser.get("/").get_data(as_text=True), browser.get("/?page=2").get_data(as_text=True)
+    assert len(_queue_numbers(first)) == 25 and len(_queue_numbers(second)) == 2
+    assert set(_queue_numbers(first)) | set(_queue_numbers(second)) == {*numbers, textile}
+    assert "第 1 页，共 2 页" in first and 'href="/?page=2"' in first
+
+
+def test_a_case_of_another_district_does_not_exist_for_the_reader(web: WebWorld) -> None:
+    number = file_dispute(web.cw, MEDIATOR).number
+    outsider = web.signed_in("wuzhong-mediator")
+    assert outsider.get(f"/case/{number}").status_code == 404
+    assert outsider.get("/case/LD-2026-999999").status_code == 404
+    assert web.signed_in("gusu-mediator").get(f"/case/{number}").status_code == 200
+
+
+def test_the_case_page_offers_exactly_the_actions_the_engine_would_accept_from_the_reader(web: WebWorld) -> None:
+    number = file_dispute(web.cw, MEDIATOR).number
+    case = web.cw.get(web.cw.resolve(number))
+    today = web.clock.now().astimezone(web.cw.settings.tz).date()
+    for user_id, role in (
+        ("gusu-mediator", "mediator"),
+        ("gusu-supervisor", "supervisor"),
+        ("gusu-auditor", "auditor"),
+    ):
+        page = web.signed_in(user_id).get(f"/case/{number}").get_data(as_text=True)
+        expected = case_view(case, role, today, web.cw.settings.tz, actor_id=user_id, policy=web.cw.settings.policy)
+        assert ACTION.findall(page) == expected["allowed_actions"], role
+    assert "accept" in ACTION.findall(web.signed_in("gusu-mediator").get(f"/case/{number}").get_data(as_text=True))
+    assert ACTION.findall(web.signed_in("gusu-auditor").get(f"/case/{number}").get_data(as_text=True)) == []
+
+
+def test_the_case_page_shows_stage_clocks_with_working_days_left_and_notes(web: WebWorld) -> None:
+    number = file_dispute(web.cw, MEDIATOR).number
+    web.cw.execute(web.cw.resolve(number), "add_note", MEDIATOR, text="已电话联系申请人")
+    page = web.signed_in("gusu-mediator").get(f"/case/{number}").get_data(as_text=True)
+    assert "申请 filed" in page
+    assert "acceptance: 2026年3月5日" in page and "剩余 3 个工作日" in page  # filed on Monday 2 March
+    assert "已电话联系申请人" in page
+    web.clock.advance(days=4)
+    later = web.signed_in("gusu-mediator").get(f"/case/{number}").get_data(as_text=True)
+    assert re.search(r'class="clock overdue">\s*acceptance', later) and "已逾期 1 个工作日" in later
+
+
+def test_personal_data_is_masked_for_the_roles_that_see_it_masked(web: WebWorld) -> None:
+    number = file_dispute(web.cw, MEDIATOR).number
+    full = "32050219800101123X"
+    assert full in web.signed_in("gusu-mediator").get(f"/case/{number}").get_data(as_text=True)
+    for reader in ("gusu-auditor", "gusu-inspector"):
+        page = web.signed_in(reader).get(f"/case/{number}").get_data(as_text=True)
+        assert full not in page and "13800000000" not in page, reader

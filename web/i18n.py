@@ -1,0 +1,64 @@
+"""Translations: Chinese (zh-CN) by default, English by choice, the choice kept in the session.
+
+The strings in code and templates are English; `translations/zh_CN/LC_MESSAGES/messages.po` translates them. The
+catalog is compiled in memory from the .po file the first time it is needed (babel's own reader and writer), so a
+fresh clone needs no compile step and no .mo file is kept. To add strings: `pybabel extract -F web/babel.cfg -o
+/tmp/messages.pot web` and `pybabel update -i /tmp/messages.pot -d web/translations`, then translate the new ones.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from flask import Flask, session
+from flask_babel import Babel, Domain, get_locale
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+"""The languages a user may choose, by locale, each named in itself."""
+DEFAULT_LANGUAGE = "zh_CN"
+
+
+@cache
+def catalog(language: str) -> NullTranslations:
+    """The compiled catalog of `language` (a key of LANGUAGES); English is the strings themselves."""
+    po = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+    if not po.is_file():
+        return NullTranslations()
+    with po.open("rb") as source:
+        messages = read_po(source, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, messages)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def chosen_language() -> str:
+    """The session's language if it is one of LANGUAGES, else Chinese."""
+    language = session.get("lang")
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+class CatalogDomain(Domain):
+    """flask-babel's domain, reading our in-memory catalogs instead of .mo files on disk."""
+
+    def get_translations(self) -> NullTranslations:
+        locale = get_locale()
+        return catalog("zh_CN" if locale is not None and locale.language == "zh" else "en")
+
+
+def init_app(app: Flask, tz: tzinfo) -> None:
+    babel = Babel()
+    babel.init_app(
+        app,
+        default_locale=DEFAULT_LANGUAGE,
+        default_timezone=str(tz),
+        locale_selector=chosen_language,
+    )
+    babel.domain_instance = CatalogDomain()  # type: ignore[misc]  # flask-babel caches it as a cached_property

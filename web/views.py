@@ -1,0 +1,212 @@
+"""The workspace's screens: sign-in and sign-out, the language switch, the work queue and the case page."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import format_time, gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from aggregates.errors import DomainError
+from engine.accounts import User, get_user
+from engine.passwords import sign_in
+from engine.queries import CaseFilter, work_queue, working_days_left
+from engine.service import Casework
+from engine.views import case_view
+from web.app import csrf, secure_headers
+from web.i18n import LANGUAGES
+
+blueprint = Blueprint(
+    "web", __name__, static_folder="static", static_url_path="/assets", template_folder="templates", url_prefix="/"
+)
+PUBLIC = frozenset({"web.sign_in", "web.static", "web.language"})
+"""Endpoints that need no signed-in user."""
+PER_PAGE = 25
+
+
+def casework() -> Casework:
+    cw: Casework = current_app.extensions["casework"]
+    return cw
+
+
+def today() -> date:
+    cw = casework()
+    return cw.clock.now().astimezone(cw.settings.tz).date()
+
+
+def _now_seconds() -> float:
+    """Now, by the service's clock (so tests can move it), in seconds."""
+    return casework().clock.now().timestamp()
+
+
+def signed_in_user() -> User | None:
+    """The session's user, if the session has not been idle too long and the user is still active. Each request
+    renews the session's idle time."""
+    user_id, seen = session.get("user"), session.get("seen")
+    if not user_id:
+        return None
+    idle = current_app.config["CASEWORK_SESSION_IDLE_MINUTES"] * 60
+    now = _now_seconds()
+    if not isinstance(seen, int | float) or now - seen > idle:
+        session.clear()
+        session["expired"] = True
+        return None
+    user = get_user(casework(), user_id)
+    if user is None or not user.active:
+        session.clear()
+        return None
+    session["seen"] = now
+    return user
+
+
+def _safe_next(target: str | None) -> str:
+    """A path on this site to go back to, never another site (an open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("web.queue")
+
+
+@blueprint.before_request
+def _check_session_and_csrf() -> BaseResponse | None:
+    if request.method == "POST":
+        csrf.protect()
+    if request.endpoint in PUBLIC:
+        return None
+    user = signed_in_user()
+    if user is None:
+        return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
+    g.web_user = user
+    return None
+
+
+blueprint.after_request(secure_headers)
+
+
+@blueprint.app_context_processor
+def _page_context() -> dict[str, Any]:
+    return {"languages": LANGUAGES, "web_user": g.get("web_user")}
+
+
+def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(template, **context), status
+
+
+@blueprint.errorhandler(CSRFError)
+def _csrf_refused(error: CSRFError) -> tuple[str, int]:
+    message = gettext("The form has expired or did not come from this site. Go back, reload the page and try again.")
+    return _page("error.html", 400, message=message)
+
+
+@blueprint.errorhandler(404)
+def _not_found(error: HTTPException) -> tuple[str, int]:
+    return _page("error.html", 404, message=gettext("There is no such page or case, or it is outside your unit."))
+
+
+@blueprint.errorhandler(DomainError)
+def _refused(error: DomainError) -> tuple[str, int]:
+    return _page("error.html", 409, message=str(error))
+
+
+@blueprint.route("sign-in", methods=["GET", "POST"], endpoint="sign_in")
+def sign_in_page() -> Any:
+    next_page = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        expired = session.pop("expired", False)
+        message = gettext("You were signed out after a time without activity.") if expired else None
+        return _page("sign_in.html", next=next_page, message=message, user_id="")
+    user_id = request.form.get("user_id", "").strip()
+    result = sign_in(casework(), user_id, request.form.get("password", ""))
+    if result.user is None:
+        if result.locked_until is not None:
+            until = format_time(result.locked_until.astimezone(casework().settings.tz), "HH:mm")
+            message = gettext(
+                "Too many wrong passwords: this account is locked until %(time)s. Ask an admin to reset the "
+                "password if you cannot wait.",
+                time=until,
+            )
+        else:
+            message = gettext("The user id or password is wrong, or the account is not active.")
+        return _page("sign_in.html", 401, next=next_page, message=message, user_id=user_id)
+    language = session.get("lang")
+    session.clear()  # a new session at sign-in: nothing carried over from before (session fixation)
+    if language:
+        session["lang"] = language
+    session["user"], session["seen"] = result.user.user_id, _now_seconds()
+    return redirect(next_page)
+
+
+@blueprint.post("sign-out")
+def sign_out() -> BaseResponse:
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    return redirect(url_for("web.sign_in"))
+
+
+@blueprint.post("language")
+def language() -> BaseResponse:
+    chosen = request.form.get("lang", "")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    return redirect(_safe_next(request.form.get("next")))
+
+
+def _clock_rows(clocks: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
+    """Each clock with its due date as a date and the working days left (negative: overdue by)."""
+    policy = casework().settings.policy
+    rows = []
+    for clock in clocks:
+        due = clock["due_on"] if isinstance(clock["due_on"], date) else date.fromisoformat(clock["due_on"])
+        paused = bool(clock.get("paused") or clock.get("paused_on"))
+        left = working_days_left(policy, on, due)
+        rows.append({"name": clock["name"], "due_on": due, "paused": paused, "left": left, "overdue": left < 0})
+    return rows
+
+
+@blueprint.get("")
+def queue() -> str:
+    user: User = g.web_user
+    text = (request.args.get("q") or "").strip()[:120]
+    mine = request.args.get("mine") == "1"
+    page = request.args.get("page", "1")
+    page_number = int(page) if page.isdigit() and int(page) >= 1 else 1
+    on = today()
+    found = work_queue(
+        casework(),
+        CaseFilter(scope=user.org_unit, text=text or None, assignee=user.user_id if mine else None),
+        on,
+        page=page_number,
+        per_page=PER_PAGE,
+    )
+    rows = [{**row, "clocks": _clock_rows([c for c in row["clocks"] if not c["paused"]], on)} for row in found.rows]
+    pages = max(1, math.ceil(found.total / PER_PAGE))
+    return render_template("queue.html", queue=found, rows=rows, q=text, mine=mine, page=page_number, pages=pages)
+
+
+@blueprint.get("case/<number>")
+def case_page(number: str) -> str:
+    user: User = g.web_user
+    cw = casework()
+    found = cw.find(number)
+    if found is None or not user.sees(found.org_unit):
+        abort(404)  # a case outside the reader's unit does not exist for them
+    case = cw.get(found.case_id)
+    on = today()
+    view = case_view(case, user.role, on, cw.settings.tz, actor_id=user.user_id, policy=cw.settings.policy)
+    clocks = _clock_rows(view["clocks"], on)
+    notes = [
+        {**n, "at": datetime.fromisoformat(n["at"]) if isinstance(n["at"], str) else n["at"]} for n in view["notes"]
+    ]
+    return render_template("case.html", case=view, clocks=clocks, notes=notes, details=view["details"])
+
+
+@blueprint.get("case/<number>/<action>")
+def action_form(number: str, action: str) -> str:
+    abort(404)
