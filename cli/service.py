@@ -40,14 +40,17 @@ from engine.config import Settings
 )
 @click.pass_context
 def api(ctx: click.Context, host: str, port: int, workers: int | None, show_demo_tokens: bool) -> None:
-    from engine.demo import demo_tokens
+    from engine.demo import demo_passwords, demo_tokens
 
     cw = ready(ctx)
     workers = workers or min(2 * (os.cpu_count() or 1), 8)
     base = f"http://{host}:{port}"
     console.print(f"Casework API on [bold]{base}[/] ({workers} workers, {cw.sql_engine.url.get_backend_name()})")
+    console.print(f"  web workspace     {base}/")
     console.print(f"  OpenAPI document  {base}/openapi.json")
     console.print(f"  interactive docs  {base}/docs/")
+    if show_demo_tokens:
+        print_demo_sign_ins(demo_passwords(cw.settings), base)
     tokens = demo_tokens(cw.settings) if show_demo_tokens else []
     if tokens:
         console.print("demo users (from the demo data set), with their bearer tokens:")
@@ -140,7 +143,7 @@ def describe(schedule: object) -> str:
 )
 @click.pass_context
 def run(ctx: click.Context, host: str, port: int, prefect_port: int, workers: int | None, demo: bool) -> None:
-    from engine.demo import demo_tokens, load_demo
+    from engine.demo import demo_passwords, demo_tokens, load_demo
     from engine.migrate import upgrade_store
     from workflows.supervisor import (
         Child,
@@ -189,12 +192,14 @@ def run(ctx: click.Context, host: str, port: int, prefect_port: int, workers: in
     base = f"http://{host}:{port}"
     console.print(f"[bold green]Casework is running[/] on {settings.database_url.split(':')[0]}")
     # plain echo: addresses must stay on one line each when the output is piped (rich wraps at 80 columns)
+    click.echo(f"  web workspace     {base}/")
     click.echo(f"  API               {base}")
     click.echo(f"  OpenAPI docs      {base}/docs/  ({base}/openapi.json)")
     click.echo(f"  Prefect UI        http://{host}:{prefect_port}")
     click.echo(f"  logs              {logs}")
     for child in supervisor.children:
         click.echo(f"  {child.name:<17} pid {child.pid}")
+    print_demo_sign_ins(demo_passwords(settings), base)
     tokens = demo_tokens(settings)
     if tokens:
         console.print("demo users and their bearer tokens:")
@@ -210,6 +215,14 @@ def run(ctx: click.Context, host: str, port: int, prefect_port: int, workers: in
     console.print("stopped")
     if died is not None:
         ctx.exit(1)
+
+
+def print_demo_sign_ins(passwords: list[tuple[str, str, str]], base: str) -> None:
+    """The demo users' sign-ins for the web workspace, one a line."""
+    if passwords:
+        console.print(f"demo sign-ins for the web workspace ({base}/sign-in):")
+        for user_id, role, password in passwords:
+            click.echo(f"  {user_id:<20} {role:<11} {password}")
 
 
 COMMANDS = (api, worker, run)

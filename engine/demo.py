@@ -409,18 +409,23 @@ def hardship(s: Scenario, ending: str) -> None:
 
 
 def load_demo_accounts(cw: Casework) -> dict[str, str]:
-    """The demo's org tree and one user per role; returns {user id: token} and keeps it in the data
-    directory (demo-tokens.txt, readable by its owner only) so the demo's tokens can be shown again."""
+    """The demo's org tree and one user per role, each with a random password for the web workspace; returns
+    {user id: token} and keeps the tokens and passwords in the data directory (demo-tokens.txt, readable by its
+    owner only) so they can be shown again."""
     from engine.accounts import add_org, add_user, get_org, list_users
+    from engine.passwords import generate_password, set_password
 
     for path, name in sorted(ORG_NAMES.items(), key=lambda item: item[0].count(".")):
         if get_org(cw, path) is None:
             add_org(cw, path, name)
     existing = {u.user_id for u in list_users(cw)}
     tokens = {}
+    passwords = {}
     for user_id, name, role, org_unit in DEMO_USERS:
         if user_id not in existing:
             _, tokens[user_id] = add_user(cw, user_id, name, role, org_unit, by=DEMO_LOADER)
+            passwords[user_id] = generate_password()
+            set_password(cw, user_id, passwords[user_id], by=DEMO_LOADER)
     if tokens:
         tokens_file = cw.settings.data_dir / DEMO_TOKENS_FILE
         tokens_file.parent.mkdir(parents=True, exist_ok=True)
@@ -428,7 +433,7 @@ def load_demo_accounts(cw: Casework) -> dict[str, str]:
             tokens_file.chmod(0o600)
             for user_id, token in tokens.items():
                 role = next(r for u, _, r, _ in DEMO_USERS if u == user_id)
-                f.write(f"{user_id}\t{role}\t{token}\n")
+                f.write(f"{user_id}\t{role}\t{token}\t{passwords[user_id]}\n")
     return tokens
 
 
@@ -440,6 +445,16 @@ def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
         return []
     kept = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line]
     return [(user_id, role, token) for user_id, role, token, *_ in kept if role != "system"]
+
+
+def demo_passwords(settings: Settings) -> list[tuple[str, str, str]]:
+    """(user id, role, password) of the demo users, as kept by load_demo_accounts (none for users of a demo
+    loaded before the workspace had passwords: give them one with `casework users password`)."""
+    path = settings.data_dir / DEMO_TOKENS_FILE
+    if not path.exists():
+        return []
+    kept = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [(row[0], row[1], row[3]) for row in kept if len(row) >= 4 and row[1] != "system"]
 
 
 DEMO_DAYS = 365

@@ -134,12 +134,23 @@ def test_the_demo_makes_an_org_tree_and_one_user_per_role(run, tmp_path) -> None
     listed = run("users", "list").output
     for role in USER_ROLES:
         assert role in listed
-    tokens = [line.split("\t") for line in (tmp_path / "demo-tokens.txt").read_text().splitlines()]
-    assert {role for _, role, _ in tokens} == set(USER_ROLES)  # not `system`: that role is the scheduler's
+    kept = [line.split("\t") for line in (tmp_path / "demo-tokens.txt").read_text().splitlines()]
+    assert {role for _, role, _, _ in kept} == set(USER_ROLES)  # not `system`: that role is the scheduler's
     assert (tmp_path / "demo-tokens.txt").stat().st_mode & 0o077 == 0
     created = json.loads(run("users", "changes", "--json").output)
-    expected = {(user_id, "created", "demo") for user_id, _, _ in tokens}
+    expected = {(user_id, change, "demo") for user_id, *_ in kept for change in ("created", "password_set")}
     assert {(c["user_id"], c["change"], c["actor_id"]) for c in created} == expected
+    from engine.config import Settings
+    from engine.passwords import sign_in
+    from engine.service import Casework
+
+    cw = Casework(Settings.from_env({"CASEWORK_DATA_DIR": str(tmp_path)}))
+    try:
+        for user_id, _, _, password in kept:  # each demo user signs in to the workspace with the kept password
+            signed_in = sign_in(cw, user_id, password).user
+            assert signed_in is not None and signed_in.user_id == user_id
+    finally:
+        cw.close()
 
 
 def test_account_changes_at_the_command_line_are_recorded_with_the_operators_login(run, monkeypatch) -> None:
