@@ -198,7 +198,9 @@ def run(
                 opens.append(time.perf_counter() - t0)
                 cases.append(result.case_id)
 
-            anchor_times, notes, loaded = [], [], 0
+            anchor_times: list[float] = []
+            notes: list[float] = []
+            loaded = 0
             for first in range(0, n, block):
                 size = min(block, n - first)
                 anchor_times.extend(anchor.insert_one() for _ in range(size))
@@ -313,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     results = [measure(kind, args, cipher_key) for kind in kinds]
 
     engine_label = "engine" + (" (cipher)" if cipher_key else "")
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for r in results:
         a = r.anchor
         rows.append(

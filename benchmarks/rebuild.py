@@ -215,6 +215,7 @@ def child_main(spec: dict[str, Any]) -> None:
     try:
         backend = Backend.from_json(spec["backend"])
         page_size = spec.get("page_size", 1000)
+        run: Callable[[], object]
         if spec["op"] == "rebuild":
             from engine.rebuild import rebuild
 
@@ -491,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = [measure_backend(kind, args, cipher_key, demo_ok) for kind in kinds]
 
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for r in results:
         a_n, a_s = r.anchor
         d_n, d_s = r.decode

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID
 
+from aggregates.base import Case
 from engine.service import Actor, Casework, CommandResult
+
+C = TypeVar("C", bound=Case)
 
 MEDIATOR = Actor("mediator-1", "mediator")
 SUPERVISOR = Actor("supervisor-1", "supervisor")
@@ -43,6 +47,13 @@ def hardship_application(**overrides: Any) -> dict[str, Any]:
     )
     data.update(overrides)
     return data
+
+
+def get_as(cw: Casework, ref: UUID | str, cls: type[C]) -> C:
+    """The case `ref` as the case type it is, whose own state a test then reads."""
+    case = cw.get(ref)
+    assert isinstance(case, cls), f"{case.label} is not a {cls.__name__}"
+    return case
 
 
 def count_rows(cw: Casework, table: str) -> int:

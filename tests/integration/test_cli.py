@@ -78,7 +78,8 @@ def test_a_policy_file_sets_the_escalation_per_rung(run, tmp_path, monkeypatch) 
 
     policy = tmp_path / "policy.toml"
     policy.write_text('escalation = "confirm"\n', encoding="utf-8")
-    assert set(load_policy(policy).escalation.values()) == {"confirm"}
+    modes = load_policy(policy).escalation
+    assert not isinstance(modes, str) and set(modes.values()) == {"confirm"}
     policy.write_text('[escalation]\nacting_offer = "auto"\nrectification = "confirm"\n', encoding="utf-8")
     assert load_policy(policy).escalation == {"acting_offer": "auto", "rectification": "confirm", "referral": "auto"}
     policy.write_text('[escalation]\nrectification = "signed"\n', encoding="utf-8")

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -34,7 +35,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def postgres(**parts: object) -> str:
+def postgres(**parts: Any) -> str:
     """The test server's URL with some parts changed (another database, user, port)."""
     return make_url(POSTGRES_URL).set(**parts).render_as_string(hide_password=False)
 
@@ -51,7 +52,7 @@ def write(relative: str, content: bytes | str = b"", *, directory: bool = False)
     return setup
 
 
-def policy(text: str, encoding: str = "utf-8") -> dict[str, object]:
+def policy(text: str, encoding: str = "utf-8") -> dict[str, Any]:
     """A case whose policy file holds `text`."""
     return {
         "env": {"CASEWORK_POLICY_FILE": "{tmp}/policy.toml"},
@@ -77,7 +78,7 @@ class Bad:
 
 def p(id: str, text: str, *problem: str, encoding: str = "utf-8", args: tuple[str, ...] = ("db", "upgrade")) -> Bad:
     case = policy(text, encoding)
-    return Bad(id, (*case["names"], *problem), case["env"], args, case["setup"])  # type: ignore[arg-type]
+    return Bad(id, (*case["names"], *problem), case["env"], args, case["setup"])
 
 
 BAD = [

@@ -7,6 +7,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from aggregates.rectification import RectificationProposal
+from aggregates.wage_negotiation import WageNegotiation
+from engine.audit import checked_events
 from engine.demo import ORG_NAMES, load_demo
 from engine.service import Casework
 from engine.tables import case_index
@@ -19,7 +22,7 @@ def test_the_demo_covers_the_year_up_to_today_and_nothing_after(cw: Casework, se
     today = datetime.now(settings.tz).date()
     times = [(n.originator_id, n.originator_version) for n in cw.store.recorder.select_notifications(1, 10_000)]
     assert len(times) > 150
-    events = [e for case_id in {c for c, _ in times} for e in cw.store.events.get(case_id)]
+    events = [e for case_id in {c for c, _ in times} for e in checked_events(cw, case_id)]
     latest = max(max(e.timestamp, e.occurred_at) for e in events)
     earliest = min(e.occurred_at for e in events)
     assert latest.astimezone(settings.tz).date() <= today
@@ -52,6 +55,7 @@ def test_unions_are_named_as_people_name_them(cw: Casework, settings) -> None:
         )
     for case_id in ids:
         case = cw.get(case_id)
+        assert isinstance(case, WageNegotiation | RectificationProposal)
         unions.add(case.issuing_union)
         unions.update(filter(None, [getattr(case, "acting_union", None)]))
     assert unions and all(u.isascii() is False and "." not in u and "suzhou" not in u for u in unions), unions

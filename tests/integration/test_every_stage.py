@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from aggregates.wage_negotiation import WageNegotiation
 from engine.registry import CASE_TYPES
 from engine.service import Actor, Casework
-from tests.integration.scenarios import CASEWORKER, MEDIATOR, NEGOTIATOR, SUPERVISOR, hardship_application
+from tests.integration.scenarios import CASEWORKER, MEDIATOR, NEGOTIATOR, SUPERVISOR, get_as, hardship_application
 
 INSPECTOR = Actor("inspector-1", "inspector")
 SUPERVISOR_2 = Actor("supervisor-2", "supervisor")
@@ -98,8 +99,8 @@ def test_every_stage_of_every_case_type_is_reached(cw: Casework, clock) -> None:
     rp = UUID(w(n, "issue_rectification", SYSTEM, days=21, reason="逾期", items=items()).linked[0]["case_id"])
     accepted = w(rp, "accept_plan", INSPECTOR, plan="同意整改")
     assert [(c["number"], c["stage"]) for c in accepted.linked] == [(cw.get(n).number, "negotiating")]
-    resumed = cw.get(n)
-    assert resumed.rectification["outcome"] == "agreed_to_rectify"
+    resumed = get_as(cw, n, WageNegotiation)
+    assert resumed.rectification is not None and resumed.rectification["outcome"] == "agreed_to_rectify"
     w(rp, "verify_item", INSPECTOR, days=5, item_no=1, result="passed", findings="已应约")
     w(n, "submit_proposal", NEGOTIATOR, side="union", wage_increase_pct="6")
     w(n, "declare_impasse", NEGOTIATOR, reason="分歧")

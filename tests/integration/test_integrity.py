@@ -87,6 +87,7 @@ def test_a_removed_last_event_and_a_case_whose_events_were_all_removed_are_broke
     result = verify_case(cw, emptied.number)
     assert not result.ok and result.events == 0
     broken = result.first_break
+    assert broken is not None
     assert (broken.case_id, broken.number, broken.version) == (emptied.case_id, emptied.number, 1)
     assert "no events" in broken.problem and str(broken).startswith(f"case {emptied.number} (id {emptied.case_id})")
     assert not verify_case(cw, emptied.case_id).ok
@@ -96,6 +97,7 @@ def test_verification_names_the_broken_case_by_its_number(cw: Casework, clock) -
     opened = _dispute_of_three_events(cw, clock)
     flip_byte(cw, opened.case_id, 2)
     for result in (verify_case(cw, opened.case_id), verify_store(cw)):
+        assert result.first_break is not None
         assert (result.first_break.number, result.first_break.version) == (opened.number, 2)
         assert str(result.first_break).startswith(f"case {opened.number} (id {opened.case_id}) event v2")
 

@@ -7,19 +7,21 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Table
 
 from aggregates.base import Case
 from aggregates.errors import InvalidCommand
+from aggregates.rectification import RectificationProposal
 from engine.errors import DuplicatePerson, VersionConflict
 from engine.service import SYSTEM, Casework
 from engine.tables import broke, command_log, person_reservations
 from engine.unit_of_work import UnitOfWork
-from tests.integration.scenarios import CASEWORKER, NEGOTIATOR, SUPERVISOR, count_rows, hardship_application
+from tests.integration.scenarios import CASEWORKER, NEGOTIATOR, SUPERVISOR, count_rows, get_as, hardship_application
 
-OFFER = dict(
+OFFER: dict[str, Any] = dict(
     org_unit="suzhou.sip",
     enterprise={"name": "苏州工业园区示例电子有限公司", "employees": 320},
     issuing_union="苏州工业园区总工会",
@@ -55,7 +57,7 @@ def test_the_rectification_step_opens_a_linked_proposal_in_the_same_transaction(
         ],
     )
     assert result.stage == "rectification_pending" and len(result.linked) == 1
-    proposal = cw.get(result.linked[0]["number"])
+    proposal = get_as(cw, result.linked[0]["number"], RectificationProposal)
     negotiation = cw.get(opened.case_id)
     assert proposal.source_case_id == negotiation.id
     assert negotiation.links[0]["case_id"] == proposal.id

@@ -7,12 +7,13 @@ import uuid
 
 from sqlalchemy import text
 
+from aggregates.hardship import HardshipCase
 from engine.audit import history
 from engine.demo import load_demo
 from engine.rebuild import rebuild
 from engine.service import Casework
 from engine.tables import READ_MODEL_TABLES, projection_tracking
-from tests.integration.scenarios import CASEWORKER, hardship_application
+from tests.integration.scenarios import CASEWORKER, get_as, hardship_application
 from tests.integration.tamper import rehash_last_event
 
 
@@ -57,7 +58,7 @@ def test_an_old_hardship_event_stored_as_version_1_is_upcast_on_read(cw: Casewor
             {"s": json.dumps(state, ensure_ascii=False).encode(), "i": row.id},
         )
     rehash_last_event(cw, opened.case_id)  # version 1 code hashed the content it wrote: every read checks that
-    case = cw.get(opened.case_id)
+    case = get_as(cw, opened.case_id, HardshipCase)
     assert case.category == "relative"
     assert not hasattr(case, "person_key") and all("person_key" not in e.data for e in history(cw, opened.case_id))
     assert case.stage == "applied" and isinstance(case.id, uuid.UUID)

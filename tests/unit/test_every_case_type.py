@@ -347,7 +347,7 @@ def test_reasons_are_required_exactly_where_the_law_says(ct: CaseType) -> None:
 @EACH_TYPE
 def test_a_terminal_stage_allows_nothing_not_even_the_common_actions(ct: CaseType) -> None:
     name, _, _ = ct.clock
-    common = {
+    common: dict[str, dict[str, Any]] = {
         "assign": {"assignee": "x"},
         "add_note": {"text": "x"},
         "link_case": {"case_id": uuid4(), "number": "n", "kind": "k", "relation": "r"},

@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -34,7 +35,7 @@ def household(**overrides):
 
 
 def apply(desk: Desk, role: str = "caseworker", **overrides) -> HardshipCase:
-    fields = {
+    fields: dict[str, Any] = {
         "case_id": uuid4(),
         "number": NUMBER,
         "org_unit": "suzhou-gusu",
@@ -90,7 +91,7 @@ STAGE_BUILDERS = {
 }
 
 # Valid data for each of the case's own commands, for the table-driven refusals of every case type.
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "verify": {"visited_on": date(2026, 3, 2), "findings": "household visited"},
     "approve": {},
     "reject": {},

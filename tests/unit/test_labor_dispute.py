@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -18,7 +19,7 @@ FRIDAY = datetime(2026, 3, 6, 9, 0, tzinfo=DEFAULT_TZ)
 
 
 def file_dispute(desk: Desk, role: str = "mediator", **overrides) -> LaborDispute:
-    fields = {
+    fields: dict[str, Any] = {
         "case_id": uuid4(),
         "number": NUMBER,
         "org_unit": "suzhou-industrial-park",
@@ -97,7 +98,7 @@ STAGE_BUILDERS = {
 }
 
 # Valid data for each of the dispute's own commands, for the table-driven refusals of every case type.
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "accept": {},
     "decline": {},
     "start_mediation": {"mediator": "mediator-7"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -33,7 +34,7 @@ ITEMS = [
 
 
 def issue(desk: Desk, role: str = "inspector", **overrides) -> RectificationProposal:
-    fields = {
+    fields: dict[str, Any] = {
         "case_id": uuid4(),
         "number": NUMBER,
         "org_unit": "suzhou/gusu",
@@ -103,7 +104,7 @@ STAGE_BUILDERS = {
 }
 
 # Valid data for each of the proposal's own commands, for the table-driven refusals of every case type.
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "accept_plan": {"plan": "p"},
     "refuse": {},
     "verify_item": {"item_no": 1, "result": "passed"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -21,7 +22,7 @@ def days(n: int) -> date:
 
 
 def issue(desk: Desk, role: str = "negotiator", **overrides) -> WageNegotiation:
-    fields = {
+    fields: dict[str, Any] = {
         "case_id": uuid4(),
         "number": NUMBER,
         "org_unit": "suzhou/gusu",
@@ -172,7 +173,7 @@ STAGE_BUILDERS = {
 }
 
 # Valid data for each of the negotiation's own commands, for the table-driven refusals of every case type.
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "accept_offer": {},
     "refuse_offer": {},
     "escalate_to_acting_offer": {"acting_union": "姑苏区总工会"},
@@ -1456,4 +1457,5 @@ def test_marking_expiring_replaces_the_renewal_clock_with_the_term_end() -> None
     assert "renewal" in case.clocks
     case.mark_expiring(desk.ctx("system"))
     assert "renewal" not in case.clocks
+    assert case.contract is not None
     assert case.clocks["term_end"].due_on == case.contract["term_end"]
