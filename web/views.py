@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import re
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
+from uuid import UUID, uuid4
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import format_time, gettext
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from aggregates.errors import DomainError
+from aggregates.base import Case
+from aggregates.errors import DomainError, InvalidCommand
 from engine.accounts import User, get_user
+from engine.errors import VersionConflict
 from engine.passwords import sign_in
 from engine.queries import CaseFilter, work_queue, working_days_left
-from engine.service import Casework
+from engine.service import Actor, Casework
 from engine.views import case_view
 from web.app import csrf, secure_headers
+from web.forms import action_form as action_form_for
+from web.forms import read
 from web.i18n import LANGUAGES
 
 blueprint = Blueprint(
@@ -193,20 +202,99 @@ def queue() -> str:
 @blueprint.get("case/<number>")
 def case_page(number: str) -> str:
     user: User = g.web_user
-    cw = casework()
-    found = cw.find(number)
-    if found is None or not user.sees(found.org_unit):
-        abort(404)  # a case outside the reader's unit does not exist for them
-    case = cw.get(found.case_id)
-    on = today()
-    view = case_view(case, user.role, on, cw.settings.tz, actor_id=user.user_id, policy=cw.settings.policy)
-    clocks = _clock_rows(view["clocks"], on)
+    view = _view_for(_visible_case(user, number), user)
+    clocks = _clock_rows(view["clocks"], today())
     notes = [
         {**n, "at": datetime.fromisoformat(n["at"]) if isinstance(n["at"], str) else n["at"]} for n in view["notes"]
     ]
     return render_template("case.html", case=view, clocks=clocks, notes=notes, details=view["details"])
 
 
-@blueprint.get("case/<number>/<action>")
-def action_form(number: str, action: str) -> str:
-    abort(404)
+def _visible_case(user: User, number: str) -> Case:
+    """The case `number` names, if the reader may see it; 404 otherwise (a case elsewhere does not exist)."""
+    cw = casework()
+    found = cw.find(number)
+    if found is None or not user.sees(found.org_unit):
+        abort(404)
+    return cw.get(found.case_id)
+
+
+def _view_for(case: Case, user: User) -> dict[str, Any]:
+    """The case as `user` sees it today, with exactly the actions the engine would accept from them now."""
+    cw = casework()
+    return case_view(case, user.role, today(), cw.settings.tz, actor_id=user.user_id, policy=cw.settings.policy)
+
+
+def _fingerprint(case_id: UUID, action: str, data: dict[str, Any], reason: str | None) -> str:
+    """A digest of the command as sent: the same key with other values is another request, not a retry."""
+    canonical = json.dumps(
+        {"case": str(case_id), "action": action, "data": data, "reason": reason}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _field_of(key: str) -> str:
+    """The form field a refusal names (`claims[0].amount` is about `claims`)."""
+    return re.split(r"[.\[]", key, maxsplit=1)[0]
+
+
+@blueprint.route("case/<number>/<action>", methods=["GET", "POST"])
+def action_form(number: str, action: str) -> Any:
+    user: User = g.web_user
+    case = _visible_case(user, number)
+    if action not in case.TABLE.actions or case.TABLE.actions[action].creates:
+        abort(404)
+    form = action_form_for(case.KIND, action)
+    view = _view_for(case, user)
+    context: dict[str, Any] = {
+        "case": view,
+        "form": form,
+        "action": action,
+        "reason_required": case.TABLE.actions[action].reason_required,
+        "values": request.form if request.method == "POST" else MultiDict(),
+        "problems": {},
+        "message": None,
+        "stale": None,
+        "key": uuid4().hex,
+        "version": case.version,
+    }
+    if request.method == "GET":
+        if action not in view["allowed_actions"]:
+            context["message"] = gettext("This action is not possible on this case now.")
+        return _page("action.html", **context)
+    sent_version = request.form.get("version", "")
+    key = request.form.get("key", "")
+    if not sent_version.isdigit() or not re.fullmatch(r"[0-9a-f]{32}", key):
+        abort(400)
+    submitted = read(form, request.form)
+    reason = (request.form.get("reason") or "").strip() or None
+    if context["reason_required"] and reason is None:
+        submitted.problems["reason"] = "is required for this action"
+    if submitted.problems or form.blocked:
+        return _page("action.html", 422, **{**context, "problems": submitted.problems})
+    cw = casework()
+    try:
+        result = cw.execute(
+            case.id,
+            action,
+            Actor(user.user_id, user.role),
+            command_id=f"{user.user_id}:web-{key}",
+            expected_version=int(sent_version),
+            reason=reason,
+            fingerprint=_fingerprint(case.id, action, submitted.data, reason),
+            **submitted.data,
+        )
+    except VersionConflict as conflict:
+        stale = {"sent": int(sent_version), "current": conflict.current}
+        return _page("action.html", 409, **{**context, "stale": stale})
+    except InvalidCommand as refused:
+        problems: dict[str, str] = {}
+        for name, problem in refused.fields.items():
+            problems.setdefault(_field_of(name), problem)
+        return _page("action.html", 422, **{**context, "problems": problems, "message": str(refused)})
+    except DomainError as refused:
+        return _page("action.html", 409, **{**context, "message": str(refused)})
+    if result.replayed and result.fingerprint != _fingerprint(case.id, action, submitted.data, reason):
+        message = gettext("This form was already sent with other values; open the action again to send new ones.")
+        return _page("action.html", 422, **{**context, "message": message})
+    return redirect(url_for("web.case_page", number=case.number), 303)
