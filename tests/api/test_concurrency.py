@@ -175,11 +175,11 @@ def test_two_clients_with_the_same_etag_one_wins_and_nothing_is_lost(api: ApiWor
         current = api["mediator"].get(f"/cases/{case['case_id']}")
         version = current.get_json()["version"]
         tag = current.headers["ETag"]
-        responses = _race(
-            api,
-            "mediator",
-            lambda c, tag=tag, r=round_: c.post(_note(case), {"text": f"第{r}轮 {id(c)}"}, headers={"If-Match": tag}),
-        )
+
+        def add_note(c: Caller, tag: str = tag, r: int = round_) -> TestResponse:
+            return c.post(_note(case), {"text": f"第{r}轮 {id(c)}"}, headers={"If-Match": tag})
+
+        responses = _race(api, "mediator", add_note)
         statuses = sorted(r.status_code for r in responses)
         assert statuses[0] == 200 and statuses[1] in (409, 412), [r.get_json() for r in responses]
         winner = next(r for r in responses if r.status_code == 200).get_json()

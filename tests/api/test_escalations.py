@@ -225,7 +225,7 @@ def test_a_negotiation_lists_for_a_supervisor_exactly_the_actions_it_would_accep
     n = w(n, "submit_proposal", "negotiator", side="union", wage_increase_pct="6")
     case = read(api, n)
     assert case["stage"] == "negotiating"
-    refused_now = {
+    refused_now: dict[str, dict[str, Any]] = {
         "issue_rectification": {"items": items(w.today), "reason": "企业未答复工会方案"},
         "confirm_escalation": {},
         "dismiss_escalation": {"reason": "无需升级"},

@@ -108,10 +108,12 @@ def test_the_docs_page_and_its_assets_come_from_the_app_itself(api: ApiWorld) ->
         response = api.client.get(asset)
         assert response.status_code == 200 and len(response.get_data()) > 100, asset
         if asset.endswith(".js"):
-            assert "javascript" in response.mimetype, asset
+            assert "javascript" in (response.mimetype or ""), asset
         if asset.endswith(".css"):
             assert response.mimetype == "text/css", asset
-    config = json.loads(re.search(r"var user_config = (\{.*?\});", html).group(1))
+    user_config = re.search(r"var user_config = (\{.*?\});", html)
+    assert user_config is not None
+    config = json.loads(user_config.group(1))
     assert config["url"] == "/openapi.json"
     # Swagger UI would otherwise load a badge from validator.swagger.io on every visit
     assert "validatorUrl" in config and config["validatorUrl"] is None
@@ -124,13 +126,14 @@ def test_a_command_field_is_what_its_parameter_declares_not_what_its_name_sugges
     text = field_for(Parameter("mediator", str, True))  # was 120 characters, for being called `mediator`
     assert isinstance(text, Text) and text.max_length == 2000
     limited = field_for(Parameter("anything", str, True, metadata=(declared.Text(max=48), declared.Choice(("a", "b")))))
-    assert limited.max_length == 48 and limited.metadata["enum"] == ["a", "b"]
+    assert isinstance(limited, Text) and limited.max_length == 48 and limited.metadata["enum"] == ["a", "b"]
     money = field_for(Parameter("anything", Any, False, metadata=(declared.Money(),)))
     assert isinstance(money, DecimalText) and money.pattern.pattern == r"^\d{1,12}(\.\d{1,2})?$"
     percent = field_for(Parameter("anything", Any, True, metadata=(declared.Percent(signed=True),)))
-    assert percent.pattern.pattern == r"^-?\d{1,3}(\.\d{1,4})?$"
+    assert isinstance(percent, DecimalText) and percent.pattern.pattern == r"^-?\d{1,3}(\.\d{1,4})?$"
     claims = field_for(Parameter("anything", Sequence[Mapping[str, Any]], True, metadata=(declared.Nested("claim"),)))
-    assert isinstance(claims, ma.fields.List) and claims.inner.nested is ClaimSchema and claims.required
+    assert isinstance(claims, ma.fields.List) and isinstance(claims.inner, ma.fields.Nested)
+    assert claims.inner.nested is ClaimSchema and claims.required
     unknown_shape = Parameter("x", Mapping[str, Any], True, metadata=(declared.Nested("nothing"),))
     for undeclared, problem in [
         (Parameter("wage_increase_pct", Any, True), "Money or Percent"),
