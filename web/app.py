@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine.config import ConfigurationError
 from engine.service import Casework
-from web import i18n
+from web import i18n, labels
 
 IDLE_MINUTES = 30
 CONTENT_SECURITY_POLICY = (
@@ -82,6 +82,7 @@ def register(app: Flask, settings: WebSettings | None = None) -> None:
     )
     csrf.init_app(app)
     i18n.init_app(app, cw.settings.tz)
+    labels.init_app(app)
     app.register_blueprint(blueprint)
 
 

@@ -25,18 +25,31 @@ LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh_CN"
 
 
-@cache
-def catalog(language: str) -> NullTranslations:
-    """The compiled catalog of `language` (a key of LANGUAGES); English is the strings themselves."""
-    po = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
-    if not po.is_file():
-        return NullTranslations()
+CATALOGS = ("messages", "terms")
+"""messages.po: the strings of the code and templates (pybabel extract/update keep it); terms.po: the names of
+actions, fields and clocks (msgctxt action, field, clock), kept by hand, as no source string holds them."""
+
+
+def _compiled(po: Path, language: str) -> Translations:
     with po.open("rb") as source:
         messages = read_po(source, locale=language)
     compiled = BytesIO()
     write_mo(compiled, messages)
     compiled.seek(0)
     return Translations(compiled)
+
+
+@cache
+def catalog(language: str) -> NullTranslations:
+    """The compiled catalogs of `language` (a key of LANGUAGES); English is the strings themselves."""
+    found = [TRANSLATIONS / language / "LC_MESSAGES" / f"{name}.po" for name in CATALOGS]
+    found = [po for po in found if po.is_file()]
+    if not found:
+        return NullTranslations()
+    merged = _compiled(found[0], language)
+    for po in found[1:]:
+        merged.merge(_compiled(po, language))
+    return merged
 
 
 def chosen_language() -> str:

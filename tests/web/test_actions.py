@@ -78,7 +78,7 @@ def test_a_stale_form_says_so_shows_the_case_as_it_now_stands_and_changes_nothin
     stale = browser.client.post(path, data={**hidden, "text": "我的备注"})
     assert stale.status_code == 409
     text = stale.get_data(as_text=True)
-    assert 'id="stale"' in text and "受理 accepted" in text and 'name="version" value="2"' in text
+    assert 'id="stale"' in text and '<dd class="stage">受理</dd>' in text and 'name="version" value="2"' in text
     case = web.cw.get(web.cw.resolve(number))
     assert case.version == 2 and case.notes == []
 

@@ -30,7 +30,7 @@ def test_the_queue_lists_overdue_cases_first_then_those_due_soon_then_the_rest_w
     assert _queue_numbers(page) == [overdue, due_soon, accepted]
     assert elsewhere not in page
     assert "在办案件：3" in page and "已逾期：1" in page and "3 个工作日内到期：1" in page
-    assert re.search(r'class="clock overdue">\s*acceptance', page)
+    assert re.search(r'class="clock overdue">\s*受理期限', page)
 
 
 def test_the_queue_searches_by_number_party_or_enterprise_and_pages(web: WebWorld) -> None:
@@ -73,12 +73,12 @@ def test_the_case_page_shows_stage_clocks_with_working_days_left_and_notes(web: 
     number = file_dispute(web.cw, MEDIATOR).number
     web.cw.execute(web.cw.resolve(number), "add_note", MEDIATOR, text="已电话联系申请人")
     page = web.signed_in("gusu-mediator").get(f"/case/{number}").get_data(as_text=True)
-    assert "申请 filed" in page
-    assert "acceptance: 2026年3月5日" in page and "剩余 3 个工作日" in page  # filed on Monday 2 March
+    assert '<dd class="stage">申请</dd>' in page
+    assert "受理期限: 2026年3月5日" in page and "剩余 3 个工作日" in page  # filed on Monday 2 March
     assert "已电话联系申请人" in page
     web.clock.advance(days=4)
     later = web.signed_in("gusu-mediator").get(f"/case/{number}").get_data(as_text=True)
-    assert re.search(r'class="clock overdue">\s*acceptance', later) and "已逾期 1 个工作日" in later
+    assert re.search(r'class="clock overdue">\s*受理期限', later) and "已逾期 1 个工作日" in later
 
 
 def test_personal_data_is_masked_for_the_roles_that_see_it_masked(web: WebWorld) -> None:
