@@ -20,12 +20,16 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from aggregates.base import Case
 from aggregates.errors import DomainError, InvalidCommand
+from engine.access import may
 from engine.accounts import User, get_user
-from engine.errors import VersionConflict
+from engine.audit import as_of, history, verify_case
+from engine.errors import NoSuchVersion, NotFound, VersionConflict
+from engine.lookup import IndexedCase
 from engine.passwords import sign_in
 from engine.queries import CaseFilter, work_queue, working_days_left
+from engine.registry import CASE_TYPES
 from engine.service import Actor, Casework
-from engine.views import case_view
+from engine.views import case_view, event_data_for
 from web.app import csrf, secure_headers
 from web.forms import action_form as action_form_for
 from web.forms import read
@@ -113,12 +117,19 @@ def _csrf_refused(error: CSRFError) -> tuple[str, int]:
 
 
 @blueprint.errorhandler(404)
-def _not_found(error: HTTPException) -> tuple[str, int]:
+def _not_found(error: Exception) -> tuple[str, int]:
     return _page("error.html", 404, message=gettext("There is no such page or case, or it is outside your unit."))
+
+
+@blueprint.errorhandler(403)
+def _forbidden(error: HTTPException) -> tuple[str, int]:
+    return _page("error.html", 403, message=gettext("Your role may not do this."))
 
 
 @blueprint.errorhandler(DomainError)
 def _refused(error: DomainError) -> tuple[str, int]:
+    if isinstance(error, NotFound):
+        return _not_found(error)
     return _page("error.html", 409, message=str(error))
 
 
@@ -201,22 +212,85 @@ def queue() -> str:
 
 @blueprint.get("case/<number>")
 def case_page(number: str) -> str:
+    """The case now, with the actions the reader may take; or, with `?version=N`, as it stood then (no actions)."""
     user: User = g.web_user
-    view = _view_for(_visible_case(user, number), user)
+    wanted = request.args.get("version")
+    as_it_stood = None
+    if wanted is None:
+        view = _view_for(_visible_case(user, number), user)
+    else:
+        _require(user, "read_history")
+        found = _visible(user, number)
+        if not wanted.isdigit() or int(wanted) < 1:
+            abort(404)
+        try:
+            then = as_of(casework(), found.case_id, version=int(wanted))
+        except NoSuchVersion:
+            abort(404)
+        as_it_stood = then.version
+        view = {**_view_for(then, user), "allowed_actions": []}
     clocks = _clock_rows(view["clocks"], today())
     notes = [
         {**n, "at": datetime.fromisoformat(n["at"]) if isinstance(n["at"], str) else n["at"]} for n in view["notes"]
     ]
-    return render_template("case.html", case=view, clocks=clocks, notes=notes, details=view["details"])
+    return render_template(
+        "case.html",
+        case=view,
+        clocks=clocks,
+        notes=notes,
+        details=view["details"],
+        as_it_stood=as_it_stood,
+        reads_history=may(user.role, "read_history"),
+        verifies=may(user.role, "verify_chains"),
+    )
+
+
+@blueprint.get("case/<number>/history")
+def history_page(number: str) -> str:
+    """Every event of the case: what, who in which role, business and recorded time, why, the stage it led to."""
+    user: User = g.web_user
+    _require(user, "read_history")
+    found = _visible(user, number)
+    cls = CASE_TYPES[found.kind]
+    tz = casework().settings.tz
+    entries = [
+        {
+            **vars(e),
+            "occurred_at": e.occurred_at.astimezone(tz),
+            "recorded_at": e.recorded_at.astimezone(tz),
+            "data": event_data_for(user.role, cls, e.data, tz),
+        }
+        for e in history(casework(), found.case_id)
+    ]
+    return render_template("history.html", number=found.number, kind=found.kind, entries=entries)
+
+
+@blueprint.get("case/<number>/verification")
+def verification_page(number: str) -> str:
+    """The case's hash chain checked now, the result in plain words."""
+    user: User = g.web_user
+    _require(user, "verify_chains")
+    found = _visible(user, number)
+    result = verify_case(casework(), found.case_id)
+    return render_template("verification.html", number=found.number, result=result)
+
+
+def _require(user: User, capability: str) -> None:
+    """403 unless the reader's role has `capability` (engine/access.py)."""
+    if not may(user.role, capability):
+        abort(403)
+
+
+def _visible(user: User, number: str) -> IndexedCase:
+    """The case `number` names, if the reader may see it; 404 otherwise (a case elsewhere does not exist)."""
+    found = casework().find(number)
+    if found is None or not user.sees(found.org_unit):
+        abort(404)
+    return found
 
 
 def _visible_case(user: User, number: str) -> Case:
-    """The case `number` names, if the reader may see it; 404 otherwise (a case elsewhere does not exist)."""
-    cw = casework()
-    found = cw.find(number)
-    if found is None or not user.sees(found.org_unit):
-        abort(404)
-    return cw.get(found.case_id)
+    return casework().get(_visible(user, number).case_id)
 
 
 def _view_for(case: Case, user: User) -> dict[str, Any]:
