@@ -8,6 +8,7 @@ to the record of account changes (change `password_set`), with who did it and ne
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,6 +75,14 @@ def set_password(cw: Casework, user_id: str, password: str, *, by: Actor) -> Non
             .values(password_hash=hashed, failed_logins=0, locked_until=None)
         )
         _record(session, user_id, "password_set", {}, by, now)
+
+
+def password_stamp(cw: Casework, user_id: str) -> str | None:
+    """A short digest of the user's current password hash (None without a password): a session keeps the stamp it
+    was signed in under, so setting a new password ends every session signed in with the old one."""
+    with cw.read_transaction() as session:
+        hashed = session.execute(select(users.c.password_hash).where(users.c.user_id == user_id)).scalar_one_or_none()
+    return None if hashed is None else hashlib.sha256(hashed.encode()).hexdigest()[:16]
 
 
 def _matches(hashed: str | None, password: str) -> bool:

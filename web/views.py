@@ -25,7 +25,7 @@ from engine.accounts import User, get_user
 from engine.audit import as_of, history, verify_case
 from engine.errors import NoSuchVersion, NotFound, VersionConflict
 from engine.lookup import IndexedCase
-from engine.passwords import sign_in
+from engine.passwords import password_stamp, sign_in
 from engine.queries import CaseFilter, work_queue, working_days_left
 from engine.registry import CASE_TYPES
 from engine.service import Actor, Casework
@@ -71,8 +71,8 @@ def signed_in_user() -> User | None:
         session["expired"] = True
         return None
     user = get_user(casework(), user_id)
-    if user is None or not user.active:
-        session.clear()
+    if user is None or not user.active or session.get("stamp") != password_stamp(casework(), user_id):
+        session.clear()  # deactivated, or a new password was set since this session signed in
         return None
     session["seen"] = now
     return user
@@ -158,6 +158,7 @@ def sign_in_page() -> Any:
     if language:
         session["lang"] = language
     session["user"], session["seen"] = result.user.user_id, _now_seconds()
+    session["stamp"] = password_stamp(casework(), result.user.user_id)
     return redirect(next_page)
 
 

@@ -45,6 +45,14 @@ def test_the_queue_searches_by_number_party_or_enterprise_and_pages(web: WebWorl
     assert "第 1 页，共 2 页" in first and 'href="/?page=2"' in first
 
 
+def test_only_mine_lists_the_cases_assigned_to_the_reader(web: WebWorld) -> None:
+    mine = file_dispute(web.cw, MEDIATOR, assignee="gusu-mediator").number
+    file_dispute(web.cw, MEDIATOR, assignee="someone-else")
+    browser = web.signed_in("gusu-mediator")
+    assert len(_queue_numbers(browser.get("/").get_data(as_text=True))) == 2
+    assert _queue_numbers(browser.get("/?mine=1").get_data(as_text=True)) == [mine]
+
+
 def test_a_case_of_another_district_does_not_exist_for_the_reader(web: WebWorld) -> None:
     number = file_dispute(web.cw, MEDIATOR).number
     outsider = web.signed_in("wuzhong-mediator")

@@ -101,6 +101,18 @@ def test_a_deactivated_user_is_signed_out_at_their_next_request(web: WebWorld) -
     assert browser.get("/").status_code == 302
 
 
+def test_a_new_password_ends_every_session_signed_in_with_the_old_one(web: WebWorld) -> None:
+    from engine.passwords import set_password
+    from tests.web.conftest import TESTS
+
+    browser, other = web.signed_in("gusu-mediator"), web.signed_in("gusu-supervisor")
+    set_password(web.cw, "gusu-mediator", "another long password", by=TESTS)
+    assert browser.get("/").status_code == 302
+    assert other.get("/").status_code == 200  # another user's session is untouched
+    assert browser.sign_in("gusu-mediator", "another long password").status_code == 302
+    assert browser.get("/").status_code == 200
+
+
 def test_every_page_forbids_inline_script_and_framing_and_is_not_cached(web: WebWorld) -> None:
     for response in (web.browser().get("/sign-in"), web.signed_in("gusu-mediator").get("/")):
         csp = response.headers["Content-Security-Policy"]
