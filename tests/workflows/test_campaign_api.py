@@ -120,6 +120,7 @@ def test_a_campaign_of_30_is_started_over_http_run_by_the_flow_and_followed_to_t
 
     with get_client(sync_client=True) as client:  # the run the API started, as the server knows it
         run = client.read_flow_run(UUID(run_id))
+        assert run.deployment_id is not None
         deployment = client.read_deployment(run.deployment_id)
         flow = client.read_flow(deployment.flow_id)
     assert f"{flow.name}/{deployment.name}" == CAMPAIGN_DEPLOYMENT

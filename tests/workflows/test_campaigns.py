@@ -8,23 +8,29 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
 
+from aggregates.wage_negotiation import WageNegotiation
 from engine.accounts import add_org
 from engine.campaigns import CampaignError, create_campaign, get_campaign, list_campaigns, read_csv
 from engine.reports import statistics
 from engine.service import Actor, Casework
 from engine.tables import campaign_targets, case_index
-from tests.integration.scenarios import MEDIATOR, NEGOTIATOR, credit_code
+from tests.integration.scenarios import MEDIATOR, NEGOTIATOR, credit_code, get_as
 from tests.workflows.support import ON_SQLITE, artifacts, count_cases, flow_run_id, issue_offer, run_flow
 from workflows.campaigns import offer_campaign
 from workflows.runtime import using
 
 REPO = Path(__file__).resolve().parents[2]
-OFFER = {"issuing_union": "姑苏区总工会", "org_unit": "suzhou.gusu", "terms": {"wage_increase_pct": "5"}}
+OFFER: dict[str, Any] = {
+    "issuing_union": "姑苏区总工会",
+    "org_unit": "suzhou.gusu",
+    "terms": {"wage_increase_pct": "5"},
+}
 
 
 @pytest.fixture
@@ -43,7 +49,7 @@ def fields_of(error: pytest.ExceptionInfo[CampaignError]) -> dict[str, str]:
 
 
 def test_each_bad_enterprise_is_named_by_its_row_and_nothing_is_stored(cw: Casework) -> None:
-    enterprises = [
+    enterprises: list[dict[str, Any]] = [
         {"name": "苏州甲公司", "credit_code": "91320500MA1AAAAAAL"},
         {"name": "  ", "credit_code": "91320500MA1BBBBBB0"},
         {"name": "苏州甲公司（分厂）", "credit_code": "91320500ma1aaaaaal"},  # the same code, another spelling
@@ -228,15 +234,15 @@ def test_a_campaign_of_500_killed_halfway_and_resumed_opens_exactly_500_negotiat
             .order_by(t.seq)
         ).all()
         indexed = dict(
-            session.execute(
-                select(case_index.c.case_id, case_index.c.number).where(case_index.c.reference == document)
-            ).all()
+            session.execute(select(case_index.c.case_id, case_index.c.number).where(case_index.c.reference == document))
+            .tuples()
+            .all()
         )
     assert len({r.case_id for r in targets}) == TOTAL
     assert {r.case_id: r.number for r in targets} == indexed
     first = []
     for row in targets:
-        case = cw.get(row.case_id)
+        case = get_as(cw, row.case_id, WageNegotiation)
         assert case.covers == TOTAL and case.document_number == document
         assert case.enterprise["name"] == json.loads(row.enterprise)["name"]
         if case.first_of_document:

@@ -20,6 +20,8 @@ from sqlalchemy import select, text
 
 from aggregates.base import Case
 from aggregates.policy import DeadlinePolicy
+from aggregates.rectification import RectificationProposal
+from aggregates.wage_negotiation import WageNegotiation
 from engine.clock import FixedClock
 from engine.migrate import upgrade
 from engine.service import Actor, Casework
@@ -27,7 +29,7 @@ from engine.sweeps import ESCALATION, LEGAL, ClockRanOut, Due, FollowUp, apply_a
 from engine.tables import case_index
 from engine.unit_of_work import UnitOfWork
 from tests.conftest import make_settings
-from tests.integration.scenarios import NEGOTIATOR
+from tests.integration.scenarios import NEGOTIATOR, get_as
 from tests.workflows.support import (
     GUSU_SUPERVISORS,
     INSPECTOR,
@@ -85,7 +87,7 @@ def test_an_offer_is_untouched_at_day_19_and_escalated_to_an_acting_offer_at_day
     assert result["today"] == "2026-03-23" and result["due"] == 1 and result["counts"] == {"applied": 1}
     assert result["outcomes"][0]["case"] == offer.number
 
-    case = cw.get(offer.case_id)
+    case = get_as(cw, offer.case_id, WageNegotiation)
     assert case.stage == "acting_offer_issued"
     assert case.acting_union == "姑苏区总工会"  # the name of the street union's parent unit
     assert case.clocks["reply"].started_on == DAY_0 + timedelta(days=21)
@@ -94,7 +96,7 @@ def test_an_offer_is_untouched_at_day_19_and_escalated_to_an_acting_offer_at_day
     assert (acting.actor_id, acting.actor_role) == ("system", "system")
     assert acting.flow_run_id == flow_run_id(state)
     assert acting.data == {"acting_union": "姑苏区总工会"}
-    assert "2026-03-22" in acting.reason
+    assert "2026-03-22" in (acting.reason or "")
     row = index_row(cw, offer.case_id)
     assert row.stage == "acting_offer_issued" and "acting_offer" in row.flags.split(",")
 
@@ -111,13 +113,13 @@ def test_the_reply_clock_runs_out_the_day_after_its_due_date(cw: Casework, clock
     assert list_due(cw, LEGAL) == []  # the reply clock is the escalation sweep's, not the legal one's
     run_sweep(cw, ESCALATION, SYSTEM)
     # Without org_units rows the higher-level union is named by the parent unit's path.
-    assert cw.get(offer.case_id).acting_union == "suzhou"
+    assert get_as(cw, offer.case_id, WageNegotiation).acting_union == "suzhou"
 
 
 # -- each rung in turn -------------------------------------------------------------------------
 
 
-def climb_to_rectification(cw: Casework, clock, offer_id: UUID) -> tuple[Case, Case]:
+def climb_to_rectification(cw: Casework, clock, offer_id: UUID) -> tuple[WageNegotiation, RectificationProposal]:
     """Day 21: acting offer; day 42: rectification proposal. Returns (negotiation, proposal)."""
     clock.advance(days=21)
     report = run_sweep(cw, ESCALATION, SYSTEM)
@@ -131,8 +133,9 @@ def climb_to_rectification(cw: Casework, clock, offer_id: UUID) -> tuple[Case, C
     assert [(o.due.case_id, o.status, o.action) for o in report.outcomes] == [
         (offer_id, "applied", "issue_rectification")
     ]
-    negotiation = cw.get(offer_id)
-    proposal = cw.get(negotiation.rectification["case_id"])
+    negotiation = get_as(cw, offer_id, WageNegotiation)
+    assert negotiation.rectification is not None
+    proposal = get_as(cw, negotiation.rectification["case_id"], RectificationProposal)
     assert report.outcomes[0].linked == [proposal.number]
     return negotiation, proposal
 
@@ -155,7 +158,7 @@ def test_each_ladder_step_in_turn_until_the_enterprise_agrees_to_rectify(cw: Cas
             "relation": "rectification",
         }
     ]
-    assert negotiation.rectification["number"] == proposal.number
+    assert negotiation.rectification is not None and negotiation.rectification["number"] == proposal.number
     assert proposal.source == {"kind": "negotiation", "case_id": negotiation.id, "number": negotiation.number}
     assert index_row(cw, proposal.id).reference == negotiation.number
     assert (proposal.stage, proposal.org_unit, proposal.issuing_union) == ("issued", STREET, "双塔街道总工会")
@@ -169,7 +172,7 @@ def test_each_ladder_step_in_turn_until_the_enterprise_agrees_to_rectify(cw: Cas
     [opened] = events(cw, proposal.id, "RectificationIssued")
     assert (step.actor_id, step.actor_role, opened.actor_id, opened.actor_role) == ("system",) * 4
     assert step.command_id == opened.command_id  # one command opened the proposal and moved the negotiation
-    assert "acting offer" in step.reason and str(DAY_0 + timedelta(days=41)) in step.reason
+    assert "acting offer" in (step.reason or "") and str(DAY_0 + timedelta(days=41)) in (step.reason or "")
 
     clock.advance(days=3)
     accepted = cw.execute(proposal.id, "accept_plan", INSPECTOR, plan="十日内书面应约并启动工资集体协商")
@@ -182,11 +185,12 @@ def test_each_ladder_step_in_turn_until_the_enterprise_agrees_to_rectify(cw: Cas
             "stage": "negotiating",
         }
     ]
-    resumed = cw.get(negotiation.id)
-    assert resumed.stage == "negotiating" and resumed.rectification["outcome"] == "agreed_to_rectify"
+    resumed = get_as(cw, negotiation.id, WageNegotiation)
+    assert resumed.stage == "negotiating" and resumed.rectification is not None
+    assert resumed.rectification["outcome"] == "agreed_to_rectify"
     [follow] = events(cw, negotiation.id, "NegotiationResumedAfterRectification")
     assert (follow.actor_id, follow.actor_role) == ("system", "system")
-    assert proposal.number in follow.reason and "同意整改" in follow.reason
+    assert proposal.number in (follow.reason or "") and "同意整改" in (follow.reason or "")
     [acceptance] = events(cw, proposal.id, "RectificationAccepted")
     assert acceptance.actor_id == INSPECTOR.id
     assert follow.command_id == acceptance.command_id == accepted.command_id  # in the same command
@@ -221,16 +225,17 @@ def test_an_unanswered_rectification_proposal_is_referred_by_the_legal_sweep_and
     assert result["outcomes"][0]["linked"] == [negotiation.number]
 
     assert cw.get(proposal.id).stage == "referred"
-    followed = cw.get(negotiation.id)
+    followed = get_as(cw, negotiation.id, WageNegotiation)
     assert followed.stage == "referred_to_inspectorate" and followed.outcome == "referred_to_inspectorate"
-    assert followed.rectification["outcome"] == "referred"
+    assert followed.rectification is not None and followed.rectification["outcome"] == "referred"
     [referral] = events(cw, proposal.id, "RectificationReferred")
     [follow] = events(cw, negotiation.id, "ReferredToInspectorate")
     run = flow_run_id(state)
     for event in (referral, follow):
         assert (event.actor_id, event.actor_role, event.flow_run_id) == ("system", "system", run)
-    assert "did not reply" in referral.reason and str(proposal.clocks["reply"].due_on) in referral.reason
-    assert proposal.number in follow.reason
+    assert "did not reply" in (referral.reason or "")
+    assert str(proposal.clocks["reply"].due_on) in (referral.reason or "")
+    assert proposal.number in (follow.reason or "")
     assert follow.command_id == referral.command_id
     assert index_row(cw, negotiation.id).stage == "referred_to_inspectorate"
     assert list_due(cw, ESCALATION) == [] and list_due(cw, LEGAL) == []
@@ -246,7 +251,7 @@ def test_a_refused_offer_escalates_on_the_next_sweep_without_waiting_for_its_clo
     assert case.stage == "acting_offer_issued"
     assert case.clocks["reply"].due_on == DAY_0 + timedelta(days=22)
     [acting] = events(cw, offer.case_id, "ActingOfferIssued")
-    assert acting.actor_id == "system" and "refused" in acting.reason
+    assert acting.actor_id == "system" and "refused" in (acting.reason or "")
 
     clock.advance(days=1)
     cw.execute(offer.case_id, "refuse_offer", NEGOTIATOR, reason="仍拒绝协商")
@@ -255,7 +260,7 @@ def test_a_refused_offer_escalates_on_the_next_sweep_without_waiting_for_its_clo
     case = cw.get(offer.case_id)
     assert case.stage == "rectification_pending"
     [step] = events(cw, offer.case_id, "RectificationProposed")
-    assert "refused the acting offer" in step.reason
+    assert "refused the acting offer" in (step.reason or "")
     assert run_sweep(cw, ESCALATION, SYSTEM).found == 0
 
 
@@ -271,13 +276,14 @@ def test_a_union_proposal_unanswered_past_20_days_leads_to_a_rectification_propo
     assert [(o.due.trigger.key(), o.status, o.action) for o in report.outcomes] == [
         ("proposal_reply", "applied", "issue_rectification")
     ]
-    case = cw.get(offer.case_id)
+    case = get_as(cw, offer.case_id, WageNegotiation)
     assert case.stage == "rectification_pending"
     assert case.proposals[-1]["status"] == "lapsed"
-    proposal = cw.get(case.rectification["case_id"])
+    assert case.rectification is not None
+    proposal = get_as(cw, case.rectification["case_id"], RectificationProposal)
     assert proposal.source["case_id"] == case.id and proposal.stage == "issued"
     [step] = events(cw, offer.case_id, "RectificationProposed")
-    assert step.actor_id == "system" and "union's proposal 1" in step.reason
+    assert step.actor_id == "system" and "union's proposal 1" in (step.reason or "")
     assert count_cases(cw, "rectification_proposal") == 1
 
 
@@ -290,13 +296,13 @@ def test_an_enterprise_proposal_left_unanswered_alerts_supervisors_instead_of_es
     clock.advance(days=21)
     report = run_sweep(cw, ESCALATION, SYSTEM)
     assert [(o.status, o.action) for o in report.outcomes] == [("alerted", "raise_alert")]
-    case = cw.get(offer.case_id)
+    case = get_as(cw, offer.case_id, WageNegotiation)
     assert case.stage == "negotiating" and case.ladder_step == 0
     assert count_cases(cw, "rectification_proposal") == 0
     [alert] = events(cw, offer.case_id, "DeadlineAlertRaised")
     assert (alert.actor_id, alert.actor_role) == ("system", "system")
     assert alert.data["clock"] == "proposal_reply" and alert.data["notify"] == GUSU_SUPERVISORS
-    assert "union did not answer" in alert.reason
+    assert "union did not answer" in (alert.reason or "")
     assert "deadline_alert" in index_row(cw, offer.case_id).flags.split(",")
     clock.advance(days=1)
     assert run_sweep(cw, ESCALATION, SYSTEM).found == 0  # alerted once per clock and due date
@@ -334,8 +340,9 @@ def test_the_sweep_follows_a_settled_proposal_its_negotiation_missed(cw: Casewor
     run_sweep(cw, ESCALATION, SYSTEM)
     clock.advance(days=21)
     run_sweep(cw, ESCALATION, SYSTEM)
-    agreed_rp = cw.get(agreed).rectification
-    refused_rp = cw.get(refused).rectification
+    agreed_rp = get_as(cw, agreed, WageNegotiation).rectification
+    refused_rp = get_as(cw, refused, WageNegotiation).rectification
+    assert agreed_rp is not None and refused_rp is not None
     assert list_due(cw, ESCALATION) == []  # both proposals still open: nothing to follow
 
     clock.advance(days=16)  # the proposals' reply clocks ran out yesterday
@@ -358,7 +365,7 @@ def test_the_sweep_follows_a_settled_proposal_its_negotiation_missed(cw: Casewor
     assert cw.get(refused).stage == "referred_to_inspectorate"
     [resumed] = events(cw, agreed, "NegotiationResumedAfterRectification")
     [referred] = events(cw, refused, "ReferredToInspectorate")
-    assert agreed_rp["number"] in resumed.reason and refused_rp["number"] in referred.reason
+    assert agreed_rp["number"] in (resumed.reason or "") and refused_rp["number"] in (referred.reason or "")
     assert resumed.actor_id == referred.actor_id == "system"
 
     assert list_due(cw, ESCALATION) == []
@@ -369,7 +376,7 @@ def test_the_sweep_follows_a_settled_proposal_its_negotiation_missed(cw: Casewor
 # -- a referral after an agreement to rectify ------------------------------------------------------------
 
 
-def agreed_to_rectify(cw: Casework, clock, *names: str) -> list[tuple[UUID, Case]]:
+def agreed_to_rectify(cw: Casework, clock, *names: str) -> list[tuple[UUID, RectificationProposal]]:
     """Day 45: each enterprise (one, unless named) was sent a rectification proposal on day 42 and agreed to
     rectify (its item is due on day 72), and its negotiation resumed. Returns (negotiation id, proposal)."""
     offers = [issue_offer(cw, name).case_id for name in names or ("苏州示例电子有限公司",)]
@@ -379,10 +386,12 @@ def agreed_to_rectify(cw: Casework, clock, *names: str) -> list[tuple[UUID, Case
     clock.advance(days=3)
     agreed = []
     for case_id in offers:
-        proposal_id = cw.get(case_id).rectification["case_id"]
+        rectification = get_as(cw, case_id, WageNegotiation).rectification
+        assert rectification is not None
+        proposal_id = rectification["case_id"]
         cw.execute(proposal_id, "accept_plan", INSPECTOR, plan="十日内书面应约并启动工资集体协商")
         assert cw.get(case_id).stage == "negotiating"
-        agreed.append((case_id, cw.get(proposal_id)))
+        agreed.append((case_id, get_as(cw, proposal_id, RectificationProposal)))
     return agreed
 
 
@@ -408,12 +417,12 @@ def test_a_proposal_referred_after_the_enterprise_agreed_to_rectify_refers_its_n
     )
     for case_id, rp in ((negotiating, proposal), (agreed, agreed_proposal)):
         assert cw.get(rp.id).stage == "referred"
-        followed = cw.get(case_id)
+        followed = get_as(cw, case_id, WageNegotiation)
         assert followed.stage == "referred_to_inspectorate" and followed.clocks == {}
-        assert followed.rectification["outcome"] == "referred"
+        assert followed.rectification is not None and followed.rectification["outcome"] == "referred"
         [follow] = events(cw, case_id, "ReferredToInspectorate")
         [referral] = events(cw, rp.id, "RectificationReferred")
-        assert (follow.actor_id, follow.actor_role) == ("system", "system") and rp.number in follow.reason
+        assert (follow.actor_id, follow.actor_role) == ("system", "system") and rp.number in (follow.reason or "")
         assert follow.command_id == referral.command_id  # in the proposal's own command
     assert list_due(cw, ESCALATION) == [] and list_due(cw, LEGAL) == []
 
@@ -464,7 +473,7 @@ def test_the_sweep_refers_a_resumed_negotiation_whose_proposal_was_referred_with
     assert (referred.status, referred.action, referred.linked) == ("applied", "refer_to_inspectorate", [])
     assert cw.get(negotiation.id).stage == "referred_to_inspectorate"
     [follow] = events(cw, negotiation.id, "ReferredToInspectorate")
-    assert follow.actor_id == "system" and proposal.number in follow.reason
+    assert follow.actor_id == "system" and proposal.number in (follow.reason or "")
     assert run_sweep(cw, ESCALATION, SYSTEM).found == 0
 
 
@@ -504,8 +513,8 @@ def test_with_the_confirm_policy_the_sweep_proposes_and_a_supervisor_confirms_or
         [(confirmed, "proposed", "propose_escalation"), (dismissed, "proposed", "propose_escalation")]
     )
     for case_id in (confirmed, dismissed):
-        case = cw.get(case_id)
-        assert case.stage == "offer_issued"
+        case = get_as(cw, case_id, WageNegotiation)
+        assert case.stage == "offer_issued" and case.pending_escalation is not None
         assert {k: case.pending_escalation[k] for k in ("action", "trigger", "due_on", "proposed_by")} == {
             "action": "escalate_to_acting_offer",
             "trigger": "reply",
@@ -513,21 +522,21 @@ def test_with_the_confirm_policy_the_sweep_proposes_and_a_supervisor_confirms_or
             "proposed_by": "system",
         }
         [proposed] = events(cw, case_id, "EscalationProposed")
-        assert proposed.actor_role == "system" and "confirmation" in proposed.reason
+        assert proposed.actor_role == "system" and "confirmation" in (proposed.reason or "")
         assert event_names(cw, case_id) == ["OfferIssued", "EscalationProposed"]
     assert run_sweep(cw, ESCALATION, SYSTEM).found == 0  # proposed once
 
     clock.advance(hours=2)
     cw.execute(confirmed, "confirm_escalation", SUPERVISOR)
-    case = cw.get(confirmed)
+    case = get_as(cw, confirmed, WageNegotiation)
     assert case.stage == "acting_offer_issued" and case.pending_escalation is None
     assert case.acting_union == "姑苏区总工会"
     [acting] = events(cw, confirmed, "ActingOfferIssued")
     assert (acting.actor_id, acting.actor_role) == (SUPERVISOR.id, "supervisor")
-    assert acting.reason.startswith("escalation confirmed")
+    assert (acting.reason or "").startswith("escalation confirmed")
 
     cw.execute(dismissed, "dismiss_escalation", SUPERVISOR, reason="企业已口头应约，书面答复在途")
-    case = cw.get(dismissed)
+    case = get_as(cw, dismissed, WageNegotiation)
     assert case.pending_escalation is None and case.stage == "offer_issued"
     assert [d["dismissed_by"] for d in case.dismissed_escalations] == [SUPERVISOR.id]
     before = len(events(cw, dismissed))
@@ -536,16 +545,17 @@ def test_with_the_confirm_policy_the_sweep_proposes_and_a_supervisor_confirms_or
         clock.advance(days=days)
         run_sweep(cw, ESCALATION, SYSTEM)
         assert len(events(cw, dismissed)) == before  # never proposed again for this deadline
-        assert cw.get(dismissed).pending_escalation is None
-    case = cw.get(confirmed)
-    assert case.stage == "acting_offer_issued" and case.pending_escalation["action"] == "issue_rectification"
+        assert get_as(cw, dismissed, WageNegotiation).pending_escalation is None
+    case = get_as(cw, confirmed, WageNegotiation)
+    assert case.stage == "acting_offer_issued" and case.pending_escalation is not None
+    assert case.pending_escalation["action"] == "issue_rectification"
 
     result = cw.execute(confirmed, "confirm_escalation", SUPERVISOR)
     assert result.stage == "rectification_pending"
     [linked] = result.linked
     [opened] = events(cw, linked["case_id"], "RectificationIssued")
     assert (opened.actor_id, opened.actor_role) == (SUPERVISOR.id, "supervisor")
-    assert cw.get(linked["case_id"]).items[0]["category"] == "collective_contract"
+    assert get_as(cw, linked["case_id"], RectificationProposal).items[0]["category"] == "collective_contract"
 
 
 @pytest.fixture
@@ -573,7 +583,8 @@ def test_each_rung_of_the_ladder_follows_its_own_policy(per_rung: Casework, cloc
     }  # a formal act: proposed
     proposals = {}
     for case_id in (confirmed, dismissed):
-        assert cw.get(case_id).pending_escalation["action"] == "issue_rectification"
+        pending = get_as(cw, case_id, WageNegotiation).pending_escalation
+        assert pending is not None and pending["action"] == "issue_rectification"
         [linked] = cw.execute(case_id, "confirm_escalation", SUPERVISOR).linked
         proposals[case_id] = UUID(linked["case_id"])
 
@@ -581,8 +592,9 @@ def test_each_rung_of_the_ladder_follows_its_own_policy(per_rung: Casework, cloc
     report = run_sweep(cw, LEGAL, SYSTEM)
     assert {(o.status, o.action) for o in report.outcomes} == {("proposed", "propose_referral")}
     for case_id, proposal_id in proposals.items():
-        proposal = cw.get(proposal_id)
-        assert proposal.stage == "issued" and proposal.pending_referral["trigger"] == "reply"
+        proposal = get_as(cw, proposal_id, RectificationProposal)
+        assert proposal.stage == "issued" and proposal.pending_referral is not None
+        assert proposal.pending_referral["trigger"] == "reply"
         assert "awaiting a supervisor's confirmation" in proposal.pending_referral["why"]
         assert cw.get(case_id).stage == "rectification_pending"
     assert run_sweep(cw, LEGAL, SYSTEM).found == 0  # proposed once

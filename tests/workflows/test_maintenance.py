@@ -126,6 +126,7 @@ def test_rebuild_read_models_restores_a_deleted_case_index_row(cw: Casework, clo
         clocks_after = session.execute(select(open_clocks).where(open_clocks.c.case_id == offer)).all()
     assert after == before
     assert clocks_after == clocks_before and [c.clock for c in clocks_after] == ["reply"]
-    assert cw.find(offer).number == before["number"]
+    found = cw.find(offer)
+    assert found is not None and found.number == before["number"]
     assert cw.get(dispute).stage == "in_mediation"
     assert "4 events, 2 cases" in artifact(flow_run_id(state), "rebuild").data
