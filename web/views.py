@@ -41,6 +41,8 @@ blueprint = Blueprint(
 PUBLIC = frozenset({"web.sign_in", "web.static", "web.language"})
 """Endpoints that need no signed-in user."""
 PER_PAGE = 25
+ALERT_FLAG = "deadline_alert"
+"""The flag of a case with an alert the scheduler raised that nobody has acted on yet."""
 
 
 def casework() -> Casework:
@@ -196,19 +198,27 @@ def queue() -> str:
     user: User = g.web_user
     text = (request.args.get("q") or "").strip()[:120]
     mine = request.args.get("mine") == "1"
+    alerts = request.args.get("alerts") == "1"
     page = request.args.get("page", "1")
     page_number = int(page) if page.isdigit() and int(page) >= 1 else 1
     on = today()
     found = work_queue(
         casework(),
-        CaseFilter(scope=user.org_unit, text=text or None, assignee=user.user_id if mine else None),
+        CaseFilter(
+            scope=user.org_unit,
+            text=text or None,
+            assignee=user.user_id if mine else None,
+            flags=(ALERT_FLAG,) if alerts else (),
+        ),
         on,
         page=page_number,
         per_page=PER_PAGE,
     )
     rows = [{**row, "clocks": _clock_rows([c for c in row["clocks"] if not c["paused"]], on)} for row in found.rows]
     pages = max(1, math.ceil(found.total / PER_PAGE))
-    return render_template("queue.html", queue=found, rows=rows, q=text, mine=mine, page=page_number, pages=pages)
+    return render_template(
+        "queue.html", queue=found, rows=rows, q=text, mine=mine, alerts=alerts, page=page_number, pages=pages
+    )
 
 
 @blueprint.get("case/<number>")

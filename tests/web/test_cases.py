@@ -53,6 +53,18 @@ def test_only_mine_lists_the_cases_assigned_to_the_reader(web: WebWorld) -> None
     assert _queue_numbers(browser.get("/?mine=1").get_data(as_text=True)) == [mine]
 
 
+def test_cases_with_a_deadline_alert_from_the_scheduler_are_marked_and_can_be_listed_alone(web: WebWorld) -> None:
+    alerted = file_dispute(web.cw, MEDIATOR).number
+    web.clock.advance(days=5)
+    quiet = file_dispute(web.cw, MEDIATOR).number
+    web.cw.execute(web.cw.resolve(alerted), "raise_alert", Actor("system", "system"), clock="acceptance")
+    browser = web.signed_in("gusu-supervisor")
+    everything = browser.get("/").get_data(as_text=True)
+    assert _queue_numbers(everything) == [alerted, quiet] and everything.count(">时限提醒</span>") == 1
+    assert _queue_numbers(browser.get("/?alerts=1").get_data(as_text=True)) == [alerted]
+    assert ">时限提醒</span>" in browser.get(f"/case/{alerted}").get_data(as_text=True)
+
+
 def test_a_case_of_another_district_does_not_exist_for_the_reader(web: WebWorld) -> None:
     number = file_dispute(web.cw, MEDIATOR).number
     outsider = web.signed_in("wuzhong-mediator")
