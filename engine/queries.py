@@ -141,18 +141,34 @@ def work_queue(cw: Casework, f: CaseFilter, today: date, *, page: int = 1, per_p
     SOON_WORKING_DAYS working days (soonest first), then the rest by stage and number."""
     c, k = case_index.c, open_clocks.c
     soon = cw.settings.policy.add_days(today, SOON_WORKING_DAYS, working_days=True)
-    next_due = (
-        select(func.min(k.due_on)).where(k.case_id == c.case_id, k.paused.is_(False)).correlate(case_index)
-    ).scalar_subquery()
+    due = (  # each case's next unpaused due date, computed once for the query (not once per row)
+        select(k.case_id, func.min(k.due_on).label("next_due"))
+        .where(k.paused.is_(False))
+        .group_by(k.case_id)
+        .subquery()
+    )
+    next_due = due.c.next_due
+    cases = case_index.outerjoin(due, due.c.case_id == c.case_id)
     urgency = case((next_due < today, 0), (next_due <= soon, 1), else_=2)
     where = [*_conditions(f), c.is_open.is_(True)]
     order = [urgency, case((next_due <= soon, next_due), else_=None).asc().nulls_last(), c.stage, c.number]
-    query = select(case_index).where(*where).order_by(*order).limit(per_page).offset((page - 1) * per_page)
-    counts = select(
-        func.count(),
-        func.coalesce(func.sum(case((urgency == 0, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((urgency == 1, 1), else_=0)), 0),
-    ).where(*where)
+    query = (
+        select(case_index)
+        .select_from(cases)
+        .where(*where)
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    counts = (
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((urgency == 0, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((urgency == 1, 1), else_=0)), 0),
+        )
+        .select_from(cases)
+        .where(*where)
+    )
     with cw.read_transaction() as session:
         total, overdue, due_soon = session.execute(counts).one()
         return WorkQueue(_with_clocks(cw, session, query), int(total), int(overdue), int(due_soon))
