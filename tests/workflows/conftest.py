@@ -13,9 +13,9 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
+import pytest
 
 STARTUP_TIMEOUT = 120
 
@@ -28,6 +28,8 @@ def prefect_server() -> Iterator[str]:
     from prefect.testing.utilities import prefect_test_harness
 
     # Heartbeats only tell a server that a long run is alive; off, a flow call costs about 0.2 s, not 1.1 s.
-    with prefect_test_harness(server_startup_timeout=STARTUP_TIMEOUT), \
-            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with (
+        prefect_test_harness(server_startup_timeout=STARTUP_TIMEOUT),
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
         yield str(get_current_settings().api.url)
