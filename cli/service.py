@@ -4,6 +4,7 @@ local Prefect server and watches them."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,24 +15,46 @@ from cli.common import SettingOption, console, operator_errors, progress_bar, re
 from engine.config import Settings
 
 
+def api_address_options(host_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--host, --port and --workers of the HTTP API, as `casework api` and `casework run` both take them."""
+    options = [
+        click.option(
+            "--host",
+            default="127.0.0.1",
+            show_default=True,
+            envvar="CASEWORK_API_HOST",
+            help=host_help,
+            cls=SettingOption,
+        ),
+        click.option(
+            "--port",
+            default=8000,
+            show_default=True,
+            type=click.IntRange(1, 65535),
+            envvar="CASEWORK_API_PORT",
+            help="API port.",
+            cls=SettingOption,
+        ),
+        click.option(
+            "--workers",
+            default=None,
+            type=click.IntRange(1, 64),
+            envvar="CASEWORK_API_WORKERS",
+            help="API worker processes [default: 2 per CPU, at most 8].",
+            cls=SettingOption,
+        ),
+    ]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @click.command(help="Serve the HTTP API under gunicorn.")
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="CASEWORK_API_HOST", cls=SettingOption)
-@click.option(
-    "--port",
-    default=8000,
-    show_default=True,
-    type=click.IntRange(1, 65535),
-    envvar="CASEWORK_API_PORT",
-    cls=SettingOption,
-)
-@click.option(
-    "--workers",
-    default=None,
-    type=click.IntRange(1, 64),
-    envvar="CASEWORK_API_WORKERS",
-    help="Worker processes [default: 2 per CPU, at most 8].",
-    cls=SettingOption,
-)
+@api_address_options("Address the API listens on.")
 @click.option(
     "--show-demo-tokens/--no-show-demo-tokens",
     default=True,
@@ -104,23 +127,7 @@ def describe(schedule: object) -> str:
     help="Start the whole service on this machine: a local Prefect server (its database in the data "
     "directory), the worker and the API; prints their addresses; Ctrl-C stops all three."
 )
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    envvar="CASEWORK_API_HOST",
-    help="Address the API and the Prefect server listen on.",
-    cls=SettingOption,
-)
-@click.option(
-    "--port",
-    default=8000,
-    show_default=True,
-    type=click.IntRange(1, 65535),
-    envvar="CASEWORK_API_PORT",
-    help="API port.",
-    cls=SettingOption,
-)
+@api_address_options("Address the API and the Prefect server listen on.")
 @click.option(
     "--prefect-port",
     default=4200,
@@ -128,14 +135,6 @@ def describe(schedule: object) -> str:
     type=click.IntRange(1, 65535),
     envvar="CASEWORK_PREFECT_PORT",
     help="Prefect server (API and UI) port.",
-    cls=SettingOption,
-)
-@click.option(
-    "--workers",
-    default=None,
-    type=click.IntRange(1, 64),
-    envvar="CASEWORK_API_WORKERS",
-    help="API worker processes [default: 2 per CPU, at most 8].",
     cls=SettingOption,
 )
 @click.option(
