@@ -10,6 +10,7 @@
 | CASEWORK_POLICY_FILE        | unset: legal defaults (see policy.py)     |
 | CASEWORK_DB_POOL_SIZE       | 5 (PostgreSQL only)                       |
 | CASEWORK_DB_CONNECT_TIMEOUT | 10 seconds (PostgreSQL only)              |
+| CASEWORK_PASSWORD_MEMORY_KIB| 65536 (argon2id memory per password hash) |
 
 Every value is checked when the settings are made, so that a wrong one is refused with one
 message naming it before anything is written.
@@ -29,6 +30,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregates.policy import DEFAULT_ANNUAL_CAPS, DEFAULT_CLOCKS, ClockRule, DeadlinePolicy, escalation_modes
 
+MIN_PASSWORD_MEMORY_KIB = 32
+"""argon2id's own floor at the 4 lanes Casework hashes with; anything this low is for tests and demos only."""
+
 
 class ConfigurationError(ValueError):
     """A setting is present but wrong; the message names the setting."""
@@ -46,6 +50,9 @@ class Settings:
     pool_size: int = 5
     connect_timeout: int = 10
     """Seconds PostgreSQL has to answer a new connection, the whole attempt; a silent server is not waited on."""
+    password_memory_kib: int = 65536
+    """The memory one argon2id password hash takes (KiB): what makes a stolen hash slow to guess, and a sign-in
+    take ~0.1 s. A stored hash made with another cost is re-made at the user's next sign-in."""
 
     def __post_init__(self) -> None:
         try:
@@ -57,6 +64,11 @@ class Settings:
         if self.connect_timeout < 2:  # PostgreSQL's client library takes 2 for anything less, and 0 as "forever"
             raise ConfigurationError(
                 f"CASEWORK_DB_CONNECT_TIMEOUT: must be at least 2 seconds, got {self.connect_timeout}"
+            )
+        if self.password_memory_kib < MIN_PASSWORD_MEMORY_KIB:
+            raise ConfigurationError(
+                f"CASEWORK_PASSWORD_MEMORY_KIB: must be at least {MIN_PASSWORD_MEMORY_KIB}, "
+                f"got {self.password_memory_kib}"
             )
         if self.cipher_key is not None:
             check_cipher_key(self.cipher_key)
@@ -92,6 +104,7 @@ class Settings:
             policy=policy,
             pool_size=_whole_number(env, "CASEWORK_DB_POOL_SIZE", 5),
             connect_timeout=_whole_number(env, "CASEWORK_DB_CONNECT_TIMEOUT", 10),
+            password_memory_kib=_whole_number(env, "CASEWORK_PASSWORD_MEMORY_KIB", 65536),
         )
         values.update(overrides)
         return cls(**values)

@@ -28,7 +28,6 @@ MIN_LENGTH = 10
 MAX_LENGTH = 200
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-_HASHER = PasswordHasher()  # argon2id with the library's recommended cost (64 MiB, 3 passes)
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,20 @@ class SignIn:
 
 
 @cache
-def _decoy_hash() -> str:
+def _hasher(memory_kib: int) -> PasswordHasher:
+    """argon2id at the library's recommended cost (3 passes, 4 lanes) with the installation's memory cost."""
+    return PasswordHasher(memory_cost=memory_kib)
+
+
+def hasher(cw: Casework) -> PasswordHasher:
+    """The installation's password hasher (CASEWORK_PASSWORD_MEMORY_KIB)."""
+    return _hasher(cw.settings.password_memory_kib)
+
+
+@cache
+def _decoy_hash(hasher: PasswordHasher) -> str:
     """A hash to verify against when there is no account, so that an unknown user id takes as long as a known one."""
-    return _HASHER.hash(secrets.token_urlsafe(16))
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 def password_problem(password: str) -> str | None:
@@ -65,7 +75,7 @@ def set_password(cw: Casework, user_id: str, password: str, *, by: Actor) -> Non
     """Give a user a new password (replacing any old one) and lift a lockout; recorded as `password_set`."""
     if problem := password_problem(password):
         raise AccountError({"password": problem})
-    hashed = _HASHER.hash(password)
+    hashed = hasher(cw).hash(password)
     now = _now(cw)
     with cw.write_transaction() as session:
         _locked_user(session, user_id)
@@ -85,9 +95,9 @@ def password_stamp(cw: Casework, user_id: str) -> str | None:
     return None if hashed is None else hashlib.sha256(hashed.encode()).hexdigest()[:16]
 
 
-def _matches(hashed: str | None, password: str) -> bool:
+def _matches(hasher: PasswordHasher, hashed: str | None, password: str) -> bool:
     try:
-        return _HASHER.verify(hashed or _decoy_hash(), password) and hashed is not None
+        return hasher.verify(hashed or _decoy_hash(hasher), password) and hashed is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -96,21 +106,22 @@ def sign_in(cw: Casework, user_id: str, password: str) -> SignIn:
     """Check a user id and password. A wrong one counts towards the lockout; a right one resets the count. An
     unknown, deactivated or password-less account is refused like a wrong password (and as slowly)."""
     now = _now(cw)
+    passwords = hasher(cw)
     if not user_id or len(user_id) > 120 or len(password) > MAX_LENGTH:
-        _matches(None, password[:MAX_LENGTH])
+        _matches(passwords, None, password[:MAX_LENGTH])
         return SignIn(None)
     with cw.write_transaction() as session:
         row = session.execute(select(users).where(users.c.user_id == user_id).with_for_update()).one_or_none()
         if row is None or not row.active or row.role == SCHEDULER_ROLE or row.password_hash is None:
-            _matches(None, password)
+            _matches(passwords, None, password)
             return SignIn(None)
         locked_until = aware(row.locked_until, UTC) if row.locked_until is not None else None
         if locked_until is not None and locked_until > now:
             return SignIn(None, locked_until)
-        if _matches(row.password_hash, password):
+        if _matches(passwords, row.password_hash, password):
             values: dict[str, object] = {"failed_logins": 0, "locked_until": None}
-            if _HASHER.check_needs_rehash(row.password_hash):
-                values["password_hash"] = _HASHER.hash(password)
+            if passwords.check_needs_rehash(row.password_hash):
+                values["password_hash"] = passwords.hash(password)
             session.execute(update(users).where(users.c.user_id == user_id).values(**values))
             return SignIn(_user(row))
         failures = row.failed_logins + 1

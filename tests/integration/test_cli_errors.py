@@ -154,6 +154,7 @@ BAD = [
         "connect-timeout-word", ("CASEWORK_DB_CONNECT_TIMEOUT", "whole number"), {"CASEWORK_DB_CONNECT_TIMEOUT": "soon"}
     ),
     Bad("connect-timeout-zero", ("CASEWORK_DB_CONNECT_TIMEOUT", "at least 2"), {"CASEWORK_DB_CONNECT_TIMEOUT": "0"}),
+    Bad("password-memory-tiny", ("CASEWORK_PASSWORD_MEMORY_KIB", "at least 32"), {"CASEWORK_PASSWORD_MEMORY_KIB": "8"}),
     Bad("timezone-unknown", ("CASEWORK_TIMEZONE", "Mars/Olympus"), {"CASEWORK_TIMEZONE": "Mars/Olympus"}),
     Bad("timezone-a-path", ("CASEWORK_TIMEZONE",), {"CASEWORK_TIMEZONE": "../../etc/passwd"}, ("report",)),
     Bad("cipher-key-not-base64", ("CASEWORK_CIPHER_KEY", "base64"), {"CASEWORK_CIPHER_KEY": "not a key!"}),

@@ -3,7 +3,9 @@ wrong passwords in a row, and every set or reset recorded without the secret."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -12,7 +14,7 @@ from sqlalchemy import select
 from cli import main
 from engine.accounts import AccountError, add_org, add_user, list_account_changes, set_active
 from engine.clock import FixedClock
-from engine.config import Settings
+from engine.config import ConfigurationError, Settings
 from engine.passwords import LOCKOUT, MAX_FAILURES, generate_password, set_password, sign_in
 from engine.service import Actor, Casework
 from engine.tables import users
@@ -120,3 +122,24 @@ def test_cli_sets_a_password_asked_twice_or_generates_one(tmp_path, monkeypatch)
         assert "password_set" in run("users", "changes", "zhang.min")
     finally:
         cw.close()
+
+
+def test_a_hash_made_at_another_memory_cost_is_remade_at_the_next_sign_in(member: Casework) -> None:
+    made_cheaply = _stored_hash(member)
+    assert f"m={member.settings.password_memory_kib}," in made_cheaply
+    costlier = Casework(replace(member.settings, password_memory_kib=1024), member.clock)
+    try:
+        assert sign_in(costlier, "zhang.min", PASSWORD + "x").user is None
+        assert _stored_hash(costlier) == made_cheaply  # a wrong password changes nothing
+        assert sign_in(costlier, "zhang.min", PASSWORD).user is not None
+        remade = _stored_hash(costlier)
+        assert "m=1024," in remade and remade != made_cheaply
+        assert sign_in(costlier, "zhang.min", PASSWORD).user is not None
+    finally:
+        costlier.close()
+
+
+def test_a_memory_cost_below_argon2ids_floor_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="CASEWORK_PASSWORD_MEMORY_KIB: must be at least 32, got 16"):
+        Settings.from_env({"CASEWORK_DATA_DIR": str(tmp_path), "CASEWORK_PASSWORD_MEMORY_KIB": "16"})
+    assert Settings.from_env({"CASEWORK_DATA_DIR": str(tmp_path)}).password_memory_kib == 65536
