@@ -10,7 +10,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from aggregates.stages import USER_ROLES
-from bootstrap import http_app
 from engine.accounts import add_org, add_user
 from engine.clock import FixedClock
 from engine.service import Actor, Casework
@@ -56,10 +55,9 @@ class ApiWorld:
 
 
 @pytest.fixture
-def api(cw: Casework, clock: FixedClock) -> ApiWorld:
+def api(cw: Casework, clock: FixedClock, app: Flask) -> ApiWorld:
     for path, name in ORGS:
         add_org(cw, path, name)
-    app = http_app(cw)  # as `casework api` builds it: Prefect's scheduler, no server unless PREFECT_API_URL
     world = ApiWorld(cw, clock, app, app.test_client())
     users = {role: (role, HOME) for role in USER_ROLES} | EXTRA_USERS
     for name, (role, unit) in users.items():

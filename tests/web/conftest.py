@@ -11,7 +11,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from bootstrap import http_app
 from engine.accounts import add_org, add_user
 from engine.clock import FixedClock
 from engine.passwords import set_password
@@ -76,10 +75,10 @@ class WebWorld:
 
 
 @pytest.fixture
-def web(cw: Casework, clock: FixedClock) -> WebWorld:
+def web(cw: Casework, clock: FixedClock, app: Flask) -> WebWorld:
     for path, name in ORGS:
         add_org(cw, path, name)
     for user_id, (role, unit) in USERS.items():
         add_user(cw, user_id, user_id, role, unit, by=TESTS)
         set_password(cw, user_id, PASSWORD, by=TESTS)
-    return WebWorld(cw, clock, http_app(cw))
+    return WebWorld(cw, clock, app)
