@@ -8,6 +8,7 @@ under CI=true, where an unreachable PostgreSQL fails the run.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -22,7 +23,7 @@ from aggregates.base import DEFAULT_TZ
 from bootstrap import http_app
 from engine.clock import FixedClock
 from engine.config import MIN_PASSWORD_MEMORY_KIB, Settings, normalise_database_url
-from engine.migrate import upgrade
+from engine.migrate import is_current, upgrade
 from engine.service import Casework
 from web.app import session_key
 
@@ -96,27 +97,116 @@ def clock(start_time: datetime) -> FixedClock:
     return FixedClock(start_time)
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'casework.db'}"
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated once per test process, for copying."""
+    path = tmp_path_factory.mktemp("migrated") / "casework.db"
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection closed: the WAL is folded into the file
+    return path
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema on the test server, dropped afterwards."""
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A file of this test's own: none yet; or, for a test that asks for the migrated service `cw`, a copy of the
+    process's migrated file (a copy takes well under a millisecond, migrating ~20 ms)."""
+    path = tmp_path / "casework.db"
+    if "cw" in request.fixturenames:
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+    return f"sqlite:///{path}"
+
+
+def _schema_url(schema: str) -> str:
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[sqlalchemy.Engine]:
+    """A connection to the test server for making and dropping the tests' schemas."""
     if _postgres_problem:
         pytest.skip(f"PostgreSQL unreachable: {_postgres_problem}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sqlalchemy.create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
+    yield admin
+    admin.dispose()
+
+
+class MigratedSchema:
+    """A schema migrated once per test process and emptied after each test that used it: what a new schema and
+    `upgrade` give, for a DELETE a table instead of creating every table and dropping them again (~60 ms a test). A
+    test that leaves the schema other than at the head revision with its tables gets it dropped, and the next
+    one a new one."""
+
+    def __init__(self, admin: sqlalchemy.Engine) -> None:
+        self.admin = admin
+        self.schema: str | None = None
+        self.shape: tuple[frozenset[str], str] | None = None
+
+    def _shape(self, connection: sqlalchemy.Connection) -> tuple[frozenset[str], str]:
+        tables = connection.execute(
+            sqlalchemy.text("select tablename from pg_tables where schemaname = :schema"), {"schema": self.schema}
+        ).scalars()
+        versions = connection.execute(sqlalchemy.text(f'select version_num from "{self.schema}".alembic_version'))
+        return frozenset(tables), ",".join(sorted(versions.scalars()))
+
+    def lend(self) -> Iterator[str]:
+        if self.schema is None:
+            self.schema = f"m_{uuid.uuid4().hex[:12]}"
+            with self.admin.begin() as connection:
+                connection.execute(sqlalchemy.text(f'create schema "{self.schema}"'))
+            engine = sqlalchemy.create_engine(_schema_url(self.schema))
+            upgrade(engine)
+            engine.dispose()
+            with self.admin.connect() as connection:
+                self.shape = self._shape(connection)
+        yield _schema_url(self.schema)
+        with self.admin.begin() as connection:
+            connection.execute(sqlalchemy.text("set local lock_timeout = '10s'"))
+            tables, version = shape = self._shape(connection)
+            if shape == self.shape:
+                # DELETE, not TRUNCATE: on a few rows it is ~10 times faster (TRUNCATE makes every table anew)
+                connection.execute(sqlalchemy.text("set local session_replication_role = replica"))  # no FK order
+                for table in tables - {"alembic_version"}:
+                    connection.execute(sqlalchemy.text(f'delete from "{self.schema}"."{table}"'))
+                sequences = connection.execute(
+                    sqlalchemy.text("select sequencename from pg_sequences where schemaname = :schema"),
+                    {"schema": self.schema},
+                ).scalars()
+                for sequence in sequences:
+                    connection.execute(sqlalchemy.text(f'alter sequence "{self.schema}"."{sequence}" restart'))
+                return
+            connection.execute(sqlalchemy.text(f'drop schema "{self.schema}" cascade'))
+            self.schema = None
+
+    def drop(self) -> None:
+        if self.schema is not None:
+            with self.admin.begin() as connection:
+                connection.execute(sqlalchemy.text(f'drop schema "{self.schema}" cascade'))
+
+
+@pytest.fixture(scope="session")
+def migrated_schema(postgres_admin: sqlalchemy.Engine) -> Iterator[MigratedSchema]:
+    schema = MigratedSchema(postgres_admin)
+    yield schema
+    schema.drop()
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest, postgres_admin: sqlalchemy.Engine) -> Iterator[str]:
+    """A schema on the test server of this test's own: a new one, dropped afterwards; or, for a test that asks for
+    the migrated service `cw`, the process's migrated schema, emptied afterwards."""
+    if "cw" in request.fixturenames:
+        yield from request.getfixturevalue("migrated_schema").lend()
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with postgres_admin.begin() as connection:
         connection.execute(sqlalchemy.text(f'create schema "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
     try:
-        yield f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+        yield _schema_url(schema)
     finally:
-        with admin.begin() as connection:
+        with postgres_admin.begin() as connection:
             connection.execute(sqlalchemy.text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -144,7 +234,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def cw(settings: Settings, clock: FixedClock) -> Iterator[Casework]:
     service = Casework(settings, clock)
-    upgrade(service.sql_engine)
+    if not is_current(service.sql_engine):
+        upgrade(service.sql_engine)
     yield service
     service.close()
 
