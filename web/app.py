@@ -63,9 +63,18 @@ def session_key(cw: Casework) -> bytes:
     return hmac.new(cw.persons.secret, b"casework web workspace session", hashlib.sha256).digest()
 
 
+SCREENS: tuple[str, ...] = ()
+"""The modules, besides web.views, whose routes make up the workspace."""
+
+
 def register(app: Flask, settings: WebSettings | None = None) -> None:
     """Add the workspace at `/` to `app` (built by `api.app.create_app` over a Casework service)."""
+    import importlib
+
     from web.views import blueprint
+
+    for screen in SCREENS:
+        importlib.import_module(screen)  # each adds its routes to the blueprint
 
     settings = settings or WebSettings()
     cw: Casework = app.extensions["casework"]

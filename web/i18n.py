@@ -26,8 +26,10 @@ DEFAULT_LANGUAGE = "zh_CN"
 
 
 CATALOGS = ("messages", "terms")
-"""messages.po: the strings of the code and templates (pybabel extract/update keep it); terms.po: the names of
-actions, fields and clocks (msgctxt action, field, clock), kept by hand, as no source string holds them."""
+"""messages.po: the strings of web/views.py and its templates (pybabel extract/update keep it); terms.po: the
+names of actions, fields and clocks (msgctxt action, field, clock), kept by hand, as no source string holds them.
+A screen in a module of its own may keep its strings in a catalog named after it (admin.po for web/admin.py):
+every .po file of the language is read, these two first."""
 
 
 def _compiled(po: Path, language: str) -> Translations:
@@ -42,8 +44,9 @@ def _compiled(po: Path, language: str) -> Translations:
 @cache
 def catalog(language: str) -> NullTranslations:
     """The compiled catalogs of `language` (a key of LANGUAGES); English is the strings themselves."""
-    found = [TRANSLATIONS / language / "LC_MESSAGES" / f"{name}.po" for name in CATALOGS]
-    found = [po for po in found if po.is_file()]
+    folder = TRANSLATIONS / language / "LC_MESSAGES"
+    found = [folder / f"{name}.po" for name in CATALOGS if (folder / f"{name}.po").is_file()]
+    found += sorted(po for po in folder.glob("*.po") if po.stem not in CATALOGS)
     if not found:
         return NullTranslations()
     merged = _compiled(found[0], language)

@@ -1,4 +1,6 @@
-"""The workspace's screens: sign-in and sign-out, the language switch, the work queue and the case page."""
+"""The workspace's blueprint and its first screens: sign-in and sign-out, the language switch, the work queue and
+the case page. Other screens are modules of their own that add routes to `blueprint` and use the helpers here
+(`require`, `visible`, `view_for`, `page`); `web.app.SCREENS` lists them."""
 
 from __future__ import annotations
 
@@ -108,31 +110,31 @@ def _page_context() -> dict[str, Any]:
     return {"languages": LANGUAGES, "web_user": g.get("web_user")}
 
 
-def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(template, **context), status
 
 
 @blueprint.errorhandler(CSRFError)
 def _csrf_refused(error: CSRFError) -> tuple[str, int]:
     message = gettext("The form has expired or did not come from this site. Go back, reload the page and try again.")
-    return _page("error.html", 400, message=message)
+    return page("error.html", 400, message=message)
 
 
 @blueprint.errorhandler(404)
 def _not_found(error: Exception) -> tuple[str, int]:
-    return _page("error.html", 404, message=gettext("There is no such page or case, or it is outside your unit."))
+    return page("error.html", 404, message=gettext("There is no such page or case, or it is outside your unit."))
 
 
 @blueprint.errorhandler(403)
 def _forbidden(error: HTTPException) -> tuple[str, int]:
-    return _page("error.html", 403, message=gettext("Your role may not do this."))
+    return page("error.html", 403, message=gettext("Your role may not do this."))
 
 
 @blueprint.errorhandler(DomainError)
 def _refused(error: DomainError) -> tuple[str, int]:
     if isinstance(error, NotFound):
         return _not_found(error)
-    return _page("error.html", 409, message=str(error))
+    return page("error.html", 409, message=str(error))
 
 
 @blueprint.route("sign-in", methods=["GET", "POST"], endpoint="sign_in")
@@ -141,7 +143,7 @@ def sign_in_page() -> Any:
     if request.method == "GET":
         expired = session.pop("expired", False)
         message = gettext("You were signed out after a time without activity.") if expired else None
-        return _page("sign_in.html", next=next_page, message=message, user_id="")
+        return page("sign_in.html", next=next_page, message=message, user_id="")
     user_id = request.form.get("user_id", "").strip()
     result = sign_in(casework(), user_id, request.form.get("password", ""))
     if result.user is None:
@@ -154,7 +156,7 @@ def sign_in_page() -> Any:
             )
         else:
             message = gettext("The user id or password is wrong, or the account is not active.")
-        return _page("sign_in.html", 401, next=next_page, message=message, user_id=user_id)
+        return page("sign_in.html", 401, next=next_page, message=message, user_id=user_id)
     language = session.get("lang")
     session.clear()  # a new session at sign-in: nothing carried over from before (session fixation)
     if language:
@@ -181,7 +183,7 @@ def language() -> BaseResponse:
     return redirect(_safe_next(request.form.get("next")))
 
 
-def _clock_rows(clocks: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
+def clock_rows(clocks: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
     """Each clock with its due date as a date and the working days left (negative: overdue by)."""
     policy = casework().settings.policy
     rows = []
@@ -214,7 +216,7 @@ def queue() -> str:
         page=page_number,
         per_page=PER_PAGE,
     )
-    rows = [{**row, "clocks": _clock_rows([c for c in row["clocks"] if not c["paused"]], on)} for row in found.rows]
+    rows = [{**row, "clocks": clock_rows([c for c in row["clocks"] if not c["paused"]], on)} for row in found.rows]
     pages = max(1, math.ceil(found.total / PER_PAGE))
     return render_template(
         "queue.html", queue=found, rows=rows, q=text, mine=mine, alerts=alerts, page=page_number, pages=pages
@@ -228,10 +230,10 @@ def case_page(number: str) -> str:
     wanted = request.args.get("version")
     as_it_stood = None
     if wanted is None:
-        view = _view_for(_visible_case(user, number), user)
+        view = view_for(visible_case(user, number), user)
     else:
-        _require(user, "read_history")
-        found = _visible(user, number)
+        require(user, "read_history")
+        found = visible(user, number)
         if not wanted.isdigit() or int(wanted) < 1:
             abort(404)
         try:
@@ -239,8 +241,8 @@ def case_page(number: str) -> str:
         except NoSuchVersion:
             abort(404)
         as_it_stood = then.version
-        view = {**_view_for(then, user), "allowed_actions": []}
-    clocks = _clock_rows(view["clocks"], today())
+        view = {**view_for(then, user), "allowed_actions": []}
+    clocks = clock_rows(view["clocks"], today())
     notes = [
         {**n, "at": datetime.fromisoformat(n["at"]) if isinstance(n["at"], str) else n["at"]} for n in view["notes"]
     ]
@@ -260,8 +262,8 @@ def case_page(number: str) -> str:
 def history_page(number: str) -> str:
     """Every event of the case: what, who in which role, business and recorded time, why, the stage it led to."""
     user: User = g.web_user
-    _require(user, "read_history")
-    found = _visible(user, number)
+    require(user, "read_history")
+    found = visible(user, number)
     cls = CASE_TYPES[found.kind]
     tz = casework().settings.tz
     entries = [
@@ -280,19 +282,19 @@ def history_page(number: str) -> str:
 def verification_page(number: str) -> str:
     """The case's hash chain checked now, the result in plain words."""
     user: User = g.web_user
-    _require(user, "verify_chains")
-    found = _visible(user, number)
+    require(user, "verify_chains")
+    found = visible(user, number)
     result = verify_case(casework(), found.case_id)
     return render_template("verification.html", number=found.number, result=result)
 
 
-def _require(user: User, capability: str) -> None:
+def require(user: User, capability: str) -> None:
     """403 unless the reader's role has `capability` (engine/access.py)."""
     if not may(user.role, capability):
         abort(403)
 
 
-def _visible(user: User, number: str) -> IndexedCase:
+def visible(user: User, number: str) -> IndexedCase:
     """The case `number` names, if the reader may see it; 404 otherwise (a case elsewhere does not exist)."""
     found = casework().find(number)
     if found is None or not user.sees(found.org_unit):
@@ -300,11 +302,11 @@ def _visible(user: User, number: str) -> IndexedCase:
     return found
 
 
-def _visible_case(user: User, number: str) -> Case:
-    return casework().get(_visible(user, number).case_id)
+def visible_case(user: User, number: str) -> Case:
+    return casework().get(visible(user, number).case_id)
 
 
-def _view_for(case: Case, user: User) -> dict[str, Any]:
+def view_for(case: Case, user: User) -> dict[str, Any]:
     """The case as `user` sees it today, with exactly the actions the engine would accept from them now."""
     cw = casework()
     return case_view(case, user.role, today(), cw.settings.tz, actor_id=user.user_id, policy=cw.settings.policy)
@@ -326,11 +328,11 @@ def _field_of(key: str) -> str:
 @blueprint.route("case/<number>/<action>", methods=["GET", "POST"])
 def action_form(number: str, action: str) -> Any:
     user: User = g.web_user
-    case = _visible_case(user, number)
+    case = visible_case(user, number)
     if action not in case.TABLE.actions or case.TABLE.actions[action].creates:
         abort(404)
     form = action_form_for(case.KIND, action)
-    view = _view_for(case, user)
+    view = view_for(case, user)
     context: dict[str, Any] = {
         "case": view,
         "form": form,
@@ -346,7 +348,7 @@ def action_form(number: str, action: str) -> Any:
     if request.method == "GET":
         if action not in view["allowed_actions"]:
             context["message"] = gettext("This action is not possible on this case now.")
-        return _page("action.html", **context)
+        return page("action.html", **context)
     sent_version = request.form.get("version", "")
     key = request.form.get("key", "")
     if not sent_version.isdigit() or not re.fullmatch(r"[0-9a-f]{32}", key):
@@ -356,7 +358,7 @@ def action_form(number: str, action: str) -> Any:
     if context["reason_required"] and reason is None:
         submitted.problems["reason"] = "is required for this action"
     if submitted.problems or form.blocked:
-        return _page("action.html", 422, **{**context, "problems": submitted.problems})
+        return page("action.html", 422, **{**context, "problems": submitted.problems})
     cw = casework()
     try:
         result = cw.execute(
@@ -371,15 +373,15 @@ def action_form(number: str, action: str) -> Any:
         )
     except VersionConflict as conflict:
         stale = {"sent": int(sent_version), "current": conflict.current}
-        return _page("action.html", 409, **{**context, "stale": stale})
+        return page("action.html", 409, **{**context, "stale": stale})
     except InvalidCommand as refused:
         problems: dict[str, str] = {}
         for name, problem in refused.fields.items():
             problems.setdefault(_field_of(name), problem)
-        return _page("action.html", 422, **{**context, "problems": problems, "message": str(refused)})
+        return page("action.html", 422, **{**context, "problems": problems, "message": str(refused)})
     except DomainError as refused:
-        return _page("action.html", 409, **{**context, "message": str(refused)})
+        return page("action.html", 409, **{**context, "message": str(refused)})
     if result.replayed and result.fingerprint != _fingerprint(case.id, action, submitted.data, reason):
         message = gettext("This form was already sent with other values; open the action again to send new ones.")
-        return _page("action.html", 422, **{**context, "message": message})
+        return page("action.html", 422, **{**context, "message": message})
     return redirect(url_for("web.case_page", number=case.number), 303)
