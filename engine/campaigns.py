@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
 
 from aggregates.base import Case
 from aggregates.errors import ActionNotAllowed, DomainError, InvalidCommand
@@ -283,47 +284,19 @@ def create_campaign(
 ) -> Campaign:
     """Store a campaign and its targets in one transaction; nothing is opened yet. The org unit must exist:
     its negotiations would belong to no one's unit otherwise."""
-    if actor.role not in OPENERS:
-        raise CampaignError({"role": f"role '{actor.role}' may not issue offers; roles that may: {', '.join(OPENERS)}"})
-    bad = {}
-    document_number, issuing_union, org_unit = text(document_number), text(issuing_union), text(org_unit)
-    if not document_number:
-        bad["document_number"] = "is required"
-    elif len(document_number) > 120:
-        bad["document_number"] = "must be at most 120 characters"
-    if not issuing_union:
-        bad["issuing_union"] = "is required"
-    if not org_unit:
-        bad["org_unit"] = "is required"
-    elif get_org(cw, org_unit) is None:
-        bad["org_unit"] = f"no org unit {org_unit!r}; add it first"
-    if bad:
-        raise CampaignError(bad)
-    targets = check_enterprises(enterprises)
-    _dry_run(
-        cw, actor, targets, document_number=document_number, issuing_union=issuing_union, org_unit=org_unit, terms=terms
+    targets = check_campaign(
+        cw,
+        actor,
+        document_number=document_number,
+        issuing_union=issuing_union,
+        org_unit=org_unit,
+        enterprises=enterprises,
+        terms=terms,
     )
+    document_number, issuing_union, org_unit = text(document_number), text(issuing_union), text(org_unit)
     campaign_id, now = uuid.uuid4(), cw.clock.now()
     with cw.write_transaction() as session:
-        other = session.execute(
-            select(campaigns.c.campaign_id).where(campaigns.c.document_number == document_number)
-        ).scalar()
-        if other is not None:
-            raise CampaignError(
-                {"document_number": f"campaign {other} already issued {document_number}; resume that campaign instead"}
-            )
-        existing = session.execute(
-            select(func.count())
-            .select_from(case_index)
-            .where(case_index.c.kind == "wage_negotiation", case_index.c.reference == document_number)
-        ).scalar_one()
-        if existing:
-            raise CampaignError(
-                {
-                    "document_number": f"{existing} negotiation(s) already carry {document_number}; "
-                    "a campaign needs a document number of its own"
-                }
-            )
+        _check_document_number(session, document_number)  # again: another campaign may have taken it meanwhile
         session.execute(
             insert(campaigns).values(
                 campaign_id=campaign_id,
@@ -346,6 +319,66 @@ def create_campaign(
             ],
         )
     return get_campaign(cw, campaign_id)
+
+
+def check_campaign(
+    cw: Casework,
+    actor: Actor,
+    *,
+    document_number: str,
+    issuing_union: str,
+    org_unit: str,
+    enterprises: Sequence[Mapping[str, Any]],
+    terms: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Every check `create_campaign` makes, storing nothing: a preview can name every problem before anything is
+    kept. Returns the targets as they would be stored."""
+    if actor.role not in OPENERS:
+        raise CampaignError({"role": f"role '{actor.role}' may not issue offers; roles that may: {', '.join(OPENERS)}"})
+    bad = {}
+    document_number, issuing_union, org_unit = text(document_number), text(issuing_union), text(org_unit)
+    if not document_number:
+        bad["document_number"] = "is required"
+    elif len(document_number) > 120:
+        bad["document_number"] = "must be at most 120 characters"
+    if not issuing_union:
+        bad["issuing_union"] = "is required"
+    if not org_unit:
+        bad["org_unit"] = "is required"
+    elif get_org(cw, org_unit) is None:
+        bad["org_unit"] = f"no org unit {org_unit!r}; add it first"
+    if bad:
+        raise CampaignError(bad)
+    targets = check_enterprises(enterprises)
+    _dry_run(
+        cw, actor, targets, document_number=document_number, issuing_union=issuing_union, org_unit=org_unit, terms=terms
+    )
+    with cw.read_transaction() as session:
+        _check_document_number(session, document_number)
+    return targets
+
+
+def _check_document_number(session: Session, document_number: str) -> None:
+    """A document number belongs to one campaign, and to no negotiation opened before it."""
+    other = session.execute(
+        select(campaigns.c.campaign_id).where(campaigns.c.document_number == document_number)
+    ).scalar()
+    if other is not None:
+        raise CampaignError(
+            {"document_number": f"campaign {other} already issued {document_number}; resume that campaign instead"}
+        )
+    existing = session.execute(
+        select(func.count())
+        .select_from(case_index)
+        .where(case_index.c.kind == "wage_negotiation", case_index.c.reference == document_number)
+    ).scalar_one()
+    if existing:
+        raise CampaignError(
+            {
+                "document_number": f"{existing} negotiation(s) already carry {document_number}; "
+                "a campaign needs a document number of its own"
+            }
+        )
 
 
 def _dry_run(cw: Casework, actor: Actor, targets: list[dict[str, Any]], **offer: Any) -> None:
@@ -427,6 +460,19 @@ def failures(cw: Casework, campaign_id: UUID) -> list[dict[str, Any]]:
             .order_by(t.seq)
         )
         return [{"seq": r.seq, "enterprise": json.loads(r.enterprise)["name"], "error": r.error} for r in rows]
+
+
+def opened_cases(cw: Casework, campaign_id: UUID, limit: int = 100) -> list[dict[str, Any]]:
+    """The first `limit` targets opened, in the list's order, each with the number of the negotiation it opened."""
+    t = campaign_targets.c
+    with cw.read_transaction() as session:
+        rows = session.execute(
+            select(t.seq, t.enterprise, t.number)
+            .where(t.campaign_id == campaign_id, t.case_id.is_not(None))
+            .order_by(t.seq)
+            .limit(limit)
+        )
+        return [{"seq": r.seq, "enterprise": json.loads(r.enterprise)["name"], "number": r.number} for r in rows]
 
 
 def finish(cw: Casework, campaign_id: UUID) -> Campaign:

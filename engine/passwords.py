@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 
 from aggregates.stages import SCHEDULER_ROLE
 from engine.accounts import AccountError, User, _locked_user, _now, _record, _user
+from engine.database import in_unit
 from engine.service import Actor, Casework
 from engine.tables import users
 from engine.views import aware
@@ -93,6 +94,20 @@ def password_stamp(cw: Casework, user_id: str) -> str | None:
     with cw.read_transaction() as session:
         hashed = session.execute(select(users.c.password_hash).where(users.c.user_id == user_id)).scalar_one_or_none()
     return None if hashed is None else hashlib.sha256(hashed.encode()).hexdigest()[:16]
+
+
+def locked_accounts(cw: Casework, scope: str) -> dict[str, datetime]:
+    """The users of `scope` and below locked out now by wrong passwords, with the time each lock ends: an admin
+    sees who cannot sign in and why (setting a new password lifts the lock)."""
+    now = _now(cw)
+    with cw.read_transaction() as session:
+        rows = session.execute(
+            select(users.c.user_id, users.c.locked_until).where(
+                in_unit(users.c.org_unit, scope), users.c.locked_until.is_not(None)
+            )
+        ).all()
+    locks = {r.user_id: aware(r.locked_until, UTC) for r in rows}
+    return {user_id: until for user_id, until in locks.items() if until > now}
 
 
 def _matches(hasher: PasswordHasher, hashed: str | None, password: str) -> bool:
