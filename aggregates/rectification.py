@@ -313,7 +313,10 @@ class RectificationProposal(Case):
         return self.source.get("number")
 
     def flags(self) -> list[str]:
-        return [f"from_{self.source['kind']}"]
+        flags = [f"from_{self.source['kind']}"]
+        if getattr(self, "pending_referral", None) is not None:  # a supervisor's to-do, listed by this flag
+            flags.append("referral_pending")
+        return flags
 
     def statistics(self, event: Case.Event) -> dict[str, Any]:
         stats = super().statistics(event)

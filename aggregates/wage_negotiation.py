@@ -545,6 +545,8 @@ class WageNegotiation(Case):
             flags.append("acting_offer")
         if self.ladder_step >= LADDER_RECTIFICATION:
             flags.append("rectification")
+        if getattr(self, "pending_escalation", None) is not None:  # a supervisor's to-do, listed by this flag
+            flags.append("escalation_pending")
         return flags
 
     def statistics(self, event: Case.Event) -> dict[str, Any]:
