@@ -37,6 +37,7 @@ _postgres_problem: str | None = None
 SLOW = {
     "workflows": "flows on Prefect's test server",
     "e2e": "the whole service started as real processes",
+    "browser": "a real Chromium drives the workspace over HTTP",
     "api/test_schemathesis.py": "fuzzes every operation of the OpenAPI document",
 }
 _SLOW_PATHS = [Path(__file__).parent / path for path in SLOW]
