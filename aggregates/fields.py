@@ -16,13 +16,15 @@ texts of at most 200 characters each.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
 class Text:
-    """Text of at most `max` characters (a text parameter without this marker: at most 2000)."""
+    """Text of at most `max` characters (a text parameter without this marker: at most 2000), and at least `min`."""
 
     max: int = 2000
+    min: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,5 +59,28 @@ class Nested:
     shape: str
 
 
-Marker = Text | Choice | Money | Percent | Nested
+@dataclass(frozen=True)
+class Bounds:
+    """A whole number from `min` to `max` (without this marker: any that fits in 32 bits)."""
+
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class Help:
+    """What a caller needs to know to fill the field in (the OpenAPI description, the form's hint)."""
+
+    text: str
+
+
+class _Omitted:
+    def __repr__(self) -> str:
+        return "OMITTED"
+
+
+OMITTED: Any = _Omitted()
+"""The default of a part a caller may leave out and that has no value of its own (nor null) when left out."""
+
+Marker = Text | Choice | Money | Percent | Nested | Bounds | Help
 """Every kind of declaration a parameter may carry."""

@@ -16,7 +16,8 @@ from marshmallow import fields, validate
 
 from api.auth import casework, require, require_scope, scheduler
 from api.errors import ApiError
-from api.fields import EnterpriseSchema, Strict, TermsSchema, Text
+from api.command_schemas import shape_schema
+from api.fields import Strict, Text
 from api.parsing import Blueprint
 from engine import campaigns
 from engine.accounts import User
@@ -38,10 +39,10 @@ class CampaignRequestSchema(Strict):
     )
     issuing_union = Text(required=True, min_length=1, max_length=200)
     org_unit = Text(required=True, min_length=1, max_length=200)
-    terms = fields.Nested(TermsSchema, load_default=dict)
+    terms = fields.Nested(shape_schema("terms"), load_default=dict)
     assignee = Text(max_length=120, allow_none=True)
     enterprises = fields.List(
-        fields.Nested(EnterpriseSchema),
+        fields.Nested(shape_schema("enterprise")),
         validate=validate.Length(max=campaigns.MAX_TARGETS),
         metadata={"description": "the enterprises; or give `csv` instead"},
     )

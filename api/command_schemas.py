@@ -23,8 +23,9 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from aggregates import fields as declared
-from api.fields import MAX_ITEMS, SHAPES, Day, DecimalText, Strict, Text, Whole
-from engine.catalogue import Parameter, parameters
+from aggregates.shapes import SHAPES, Keyed
+from api.fields import MAX_ITEMS, Day, DecimalText, Strict, Text, Whole
+from engine.catalogue import Parameter, parameters, shape_parts
 from engine.registry import CASE_TYPES
 
 M = TypeVar("M", bound=declared.Marker)
@@ -51,8 +52,8 @@ def _text(p: Parameter, **options: Any) -> fields.Field:
     """Text as declared: its length (at most 2000 characters unless the parameter says otherwise) and choices."""
     length = _marker(p, declared.Text) or declared.Text()
     choice = _marker(p, declared.Choice)
-    metadata = {"enum": list(choice.choices)} if choice else {}
-    return Text(max_length=length.max, metadata=metadata, **options)
+    metadata = {**options.pop("metadata", {}), **({"enum": list(choice.choices)} if choice else {})}
+    return Text(max_length=length.max, min_length=length.min, metadata=metadata, **options)
 
 
 def _decimal(p: Parameter, **options: Any) -> fields.Field:
@@ -77,18 +78,34 @@ def _nested(p: Parameter) -> fields.Field:
         )
     if nested.shape not in SHAPES:
         raise TypeError(
-            f"parameter {p.name!r} has the shape {nested.shape!r}, which api.fields.SHAPES does not "
+            f"parameter {p.name!r} has the shape {nested.shape!r}, which aggregates.shapes.SHAPES does not "
             f"define (it defines {', '.join(SHAPES)})"
         )
-    return SHAPES[nested.shape]()
+    shape = SHAPES[nested.shape]
+    if isinstance(shape, Keyed):
+        return fields.Dict(
+            keys=Text(max_length=shape.key_max),
+            values=DecimalText(digits=shape.value.digits, places=shape.value.places),
+            validate=validate.Length(max=MAX_ITEMS),
+        )
+    return fields.Nested(shape_schema(nested.shape))
+
+
+@cache
+def shape_schema(shape: str) -> type[ma.Schema]:
+    """The request schema of a nested part of `shape`, made once (the OpenAPI document names it by its class)."""
+    attrs: dict[str, Any] = {p.name: field_for(p) for p in shape_parts(shape)}
+    return type(f"{_camel(shape)}Schema", (Strict,), attrs)
 
 
 def field_for(p: Parameter) -> fields.Field:
     """The marshmallow field for one command parameter."""
     annotation, optional = _unwrap_optional(p.annotation)
     options: dict[str, Any] = {"required": p.required, "allow_none": optional}
-    if not p.required and p.default not in (None, (), ""):
+    if not p.required and p.default is not declared.OMITTED and p.default not in (None, (), ""):
         options["load_default"] = p.default
+    if help_ := _marker(p, declared.Help):
+        options["metadata"] = {"description": help_.text}
     origin = typing.get_origin(annotation)
     items = typing.get_args(annotation)[0] if origin in (Sequence, list) and typing.get_args(annotation) else None
     if _is_mapping(annotation) or _is_mapping(items):
@@ -102,6 +119,9 @@ def field_for(p: Parameter) -> fields.Field:
     if annotation is bool:
         return fields.Boolean(**options)
     if annotation is int:
+        bounds = _marker(p, declared.Bounds)
+        if bounds:
+            options["validate"] = validate.Range(min=bounds.min, max=bounds.max)
         return Whole(**options)
     if annotation is date:
         return Day(**options)

@@ -1,22 +1,18 @@
-"""Request field types: bounded text, decimal strings for money, and the nested parts of cases.
+"""Request field types: bounded text, decimal strings for money, whole numbers and days.
 
-Each nested part has one schema here, named in SHAPES by the shape the aggregates declare on their
-parameters (`aggregates.fields.Nested`); the campaign request uses the same ones as the offer it opens.
+The nested parts of cases are declared once in `aggregates.shapes`; `api.command_schemas.shape_schema`
+makes one schema per shape from them, and the campaign request uses the same ones as the offer it opens.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
-
-from aggregates.labor_dispute import CLAIM_CATEGORIES
-from aggregates.rectification import ITEM_CATEGORIES, SOURCE_KINDS
 
 _CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # C0 controls but tab, newline and return; DEL
 _CONTROL = re.compile(f"[{_CONTROL_CHARACTERS}]")
@@ -99,91 +95,3 @@ class Strict(ma.Schema):
 
     class Meta:
         unknown = ma.RAISE
-
-
-# -- the nested parts of case commands -----------------------------------------------------------
-
-
-class EmployerSchema(Strict):
-    name = Text(required=True, min_length=1, max_length=200)
-    credit_code = Text(
-        max_length=40,
-        metadata={  # room for the spaces the engine takes out
-            "description": "unified social credit code (统一社会信用代码): 18 characters; spaces and full-width "
-            "characters are normalised"
-        },
-    )
-
-
-class EnterpriseSchema(EmployerSchema):
-    employees = Whole(validate=validate.Range(min=0, max=10_000_000), allow_none=True)
-
-
-class PersonSchema(Strict):
-    name = Text(required=True, min_length=1, max_length=100)
-    id_number = Text(
-        max_length=40,
-        metadata={  # room for the spaces the engine takes out
-            "description": "居民身份证号码 (GB 11643): 17 digits and a check digit or X; full-width digits and spaces "
-            "are accepted and normalised; a wrong check digit is refused"
-        },
-    )
-    phone = Text(max_length=30)
-    address = Text(max_length=300)
-
-
-class ClaimSchema(Strict):
-    category = Text(required=True, max_length=40, metadata={"enum": list(CLAIM_CATEGORIES)})
-    amount = DecimalText(load_default="0")
-    description = Text(max_length=2000)
-
-
-class HouseholdSchema(Strict):
-    members = Whole(required=True)
-    monthly_income_per_capita = DecimalText(required=True)
-    local_minimum = DecimalText(required=True)
-
-
-class TermsSchema(Strict):
-    wage_increase_pct = DecimalText(signed=True, places=4, digits=3, allow_none=True)
-    minimum_wage = DecimalText(allow_none=True)
-    other = Text(max_length=4000)
-
-
-class ItemSchema(Strict):
-    category = Text(required=True, max_length=40, metadata={"enum": list(ITEM_CATEGORIES)})
-    description = Text(required=True, max_length=2000)
-    legal_basis = Text(required=True, max_length=500)
-    deadline = Day(required=True)
-
-
-class ItemDeadlineSchema(Strict):
-    item_no = Whole(required=True)
-    deadline = Day(required=True)
-
-
-class SourceSchema(Strict):
-    kind = Text(required=True, max_length=20, metadata={"enum": list(SOURCE_KINDS)})
-    case_id = fields.UUID()
-    number = Text(max_length=32)
-
-
-def _nested(schema: type[ma.Schema]) -> Callable[[], fields.Field]:
-    return lambda: fields.Nested(schema)
-
-
-SHAPES: dict[str, Callable[[], fields.Field]] = {
-    "employer": _nested(EmployerSchema),
-    "enterprise": _nested(EnterpriseSchema),
-    "person": _nested(PersonSchema),
-    "claim": _nested(ClaimSchema),
-    "household": _nested(HouseholdSchema),
-    "terms": _nested(TermsSchema),
-    "item": _nested(ItemSchema),
-    "item_deadline": _nested(ItemDeadlineSchema),
-    "source": _nested(SourceSchema),
-    "amounts": lambda: fields.Dict(
-        keys=Text(max_length=100), values=DecimalText(), validate=validate.Length(max=MAX_ITEMS)
-    ),
-}
-"""Shape (as `aggregates.fields.Nested` names it) -> a new field for one part of that shape."""

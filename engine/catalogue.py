@@ -4,13 +4,16 @@ The parameters of an action are its aggregate method's keyword arguments, except
 engine supplies itself (ids, case numbers, whether an offer is the first of its document) and,
 for the few actions the engine prepares (a rectification step opens a linked case; a link names
 the other case by reference), the parameters the engine takes instead, as each case type's
-engine side declares them (engine/case_types/). The API builds its request schemas from this,
+engine side declares them (engine/case_types/). A nested part's fields are its shape's
+(`aggregates.shapes`, `shape_parts`). The API builds its request schemas from this, and the web
+workspace its forms,
 so a new parameter in an aggregate reaches the API without a second declaration: its type, and
 what its `typing.Annotated` markers (`aggregates.fields`) declare.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import operator
@@ -21,6 +24,7 @@ from typing import Annotated, Any
 
 from aggregates.base import Case
 from aggregates.fields import Marker
+from aggregates.shapes import SHAPES
 from engine.case_types import engine_side, prepared
 from engine.registry import CASE_TYPES
 
@@ -75,6 +79,20 @@ def parameters(kind: str, action: str) -> tuple[Parameter, ...]:
 def _parameter(name: str, hint: Any, required: bool, default: Any = None) -> Parameter:
     annotation, metadata = declared(hint)
     return Parameter(name, annotation, required, default, metadata)
+
+
+@functools.cache
+def shape_parts(shape: str) -> tuple[Parameter, ...]:
+    """The fields of a nested part of `shape`, as parameters (a `Keyed` shape has none: its caller names its keys)."""
+    declaration = SHAPES[shape]
+    if not isinstance(declaration, type):
+        return ()
+    hints = typing.get_type_hints(declaration, include_extras=True)
+    parts = []
+    for f in dataclasses.fields(declaration):
+        required = f.default is dataclasses.MISSING
+        parts.append(_parameter(f.name, hints[f.name], required, None if required else f.default))
+    return tuple(parts)
 
 
 def catalogue() -> dict[str, dict[str, tuple[Parameter, ...]]]:

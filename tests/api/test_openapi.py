@@ -16,7 +16,8 @@ import pytest
 from aggregates import fields as declared
 from api.cases import COLLECTIONS
 from api.command_schemas import command_schema, field_for
-from api.fields import ClaimSchema, DecimalText, Text
+from api.command_schemas import shape_schema
+from api.fields import DecimalText, Text
 from api.openapi_dump import document
 from engine.catalogue import Parameter, parameters
 from engine.registry import CASE_TYPES
@@ -133,7 +134,7 @@ def test_a_command_field_is_what_its_parameter_declares_not_what_its_name_sugges
     assert isinstance(percent, DecimalText) and percent.pattern.pattern == r"^-?\d{1,3}(\.\d{1,4})?$"
     claims = field_for(Parameter("anything", Sequence[Mapping[str, Any]], True, metadata=(declared.Nested("claim"),)))
     assert isinstance(claims, ma.fields.List) and isinstance(claims.inner, ma.fields.Nested)
-    assert claims.inner.nested is ClaimSchema and claims.required
+    assert claims.inner.nested is shape_schema("claim") and claims.required
     unknown_shape = Parameter("x", Mapping[str, Any], True, metadata=(declared.Nested("nothing"),))
     for undeclared, problem in [
         (Parameter("wage_increase_pct", Any, True), "Money or Percent"),
