@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
@@ -13,14 +12,14 @@ from marshmallow import fields, validate
 
 from api.auth import casework, require
 from api.case_views import AnyCaseSchema
-from api.cases import case_view_for, etag, visible_case
+from api.cases import case_view_for, etag, today, visible_case
 from api.errors import ApiError
 from api.fields import Strict
 from api.parsing import Blueprint
 from engine.accounts import User
 from engine.audit import HistoryEntry, Verification, as_of, history, verify_case, verify_unit
+from engine.dossier import dossier_csv
 from engine.registry import case_type
-from engine.spreadsheet import csv_bytes
 from engine.views import event_data_for, jsonable
 
 blp = Blueprint("audit", __name__, description="History, past states, tamper evidence and dossier export.")
@@ -155,58 +154,10 @@ class CaseDossier(MethodView):
     @blp.response(200, {"type": "string"}, content_type="text/csv")
     @blp.doc(summary="Export a case: its current state and full history as CSV (supervisor, auditor)")
     def get(self, ref: str) -> Any:
-        user, case_id, kind = _audited(ref, "export_dossier")
-        case = casework().get(case_id)
-        state = case_view_for(case, user)
-        entries = _entries(kind, history(casework(), case_id), user.role)
-        columns = [
-            "version",
-            "event",
-            "action",
-            "occurred_at",
-            "recorded_at",
-            "actor_id",
-            "actor_role",
-            "reason",
-            "command_id",
-            "flow_run_id",
-            "stage",
-            "data",
-            "clocks_opened",
-            "clocks_closed",
-            "prev_hash",
-            "hash",
-        ]
-        document = csv_bytes(
-            [
-                [
-                    "# case",
-                    state["number"],
-                    state["kind"],
-                    state["stage"],
-                    f"version {state['version']}",
-                    f"head {state['head_hash']}",
-                ],
-                [
-                    "# state",
-                    json.dumps(
-                        {k: state[k] for k in ("org_unit", "assignee", "clocks", "links", "details")},
-                        ensure_ascii=False,
-                    ),
-                ],
-                columns,
-                *(
-                    [
-                        json.dumps(e[c], ensure_ascii=False)
-                        if isinstance(e[c], (dict, list))
-                        else ("" if e[c] is None else e[c])
-                        for c in columns
-                    ]
-                    for e in entries
-                ),
-            ]
-        )
-        filename = f"{state['number']}-dossier.csv"
+        user, case_id, _ = _audited(ref, "export_dossier")
+        dossier = dossier_csv(casework(), case_id, role=user.role, actor_id=user.user_id, today=today())
         return Response(
-            document, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+            dossier.content,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{dossier.filename}"'},
         )
