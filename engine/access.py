@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_history": frozenset({*WORKING, "auditor", "system"}),
     "verify_chains": frozenset({"supervisor", "auditor"}),
     "export_dossier": frozenset({"supervisor", "auditor"}),
+    "oversee_cases": frozenset({"supervisor", "auditor"}),  # the lists of pending escalations and alerts
     "read_reports": frozenset({*WORKING, "auditor", "admin", "system"}),
     "see_personal_data": frozenset({"mediator", "caseworker", "supervisor"}),
     "manage_accounts": frozenset({"admin"}),
