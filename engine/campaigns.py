@@ -16,7 +16,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -294,7 +294,7 @@ def create_campaign(
         terms=terms,
     )
     document_number, issuing_union, org_unit = text(document_number), text(issuing_union), text(org_unit)
-    campaign_id, now = uuid.uuid4(), cw.clock.now()
+    campaign_id, now = uuid.uuid4(), _stored_now(cw)
     with cw.write_transaction() as session:
         _check_document_number(session, document_number)  # again: another campaign may have taken it meanwhile
         session.execute(
@@ -481,7 +481,7 @@ def finish(cw: Casework, campaign_id: UUID) -> Campaign:
     if campaign.pending == 0 and campaign.finished_at is None:
         with cw.write_transaction() as session:
             session.execute(
-                update(campaigns).where(campaigns.c.campaign_id == campaign_id).values(finished_at=cw.clock.now())
+                update(campaigns).where(campaigns.c.campaign_id == campaign_id).values(finished_at=_stored_now(cw))
             )
         campaign = get_campaign(cw, campaign_id)
     return campaign
@@ -579,6 +579,12 @@ def _record_failure(cw: Casework, campaign_id: UUID, seq: int, error: str) -> No
             .where(t.campaign_id == campaign_id, t.seq == seq, t.case_id.is_(None))
             .values(error=error[:2000])
         )
+
+
+def _stored_now(cw: Casework) -> datetime:
+    """Now, in UTC, to store: SQLite keeps a time without its offset and gives it back as UTC (a local time stored
+    there would read back hours off)."""
+    return cw.clock.now().astimezone(UTC)
 
 
 def _campaign(cw: Casework, row: Any, opened: int, failed: int) -> Campaign:

@@ -28,6 +28,8 @@ USERS = {
     "gusu-auditor": ("auditor", "suzhou.gusu"),
     "gusu-inspector": ("inspector", "suzhou.gusu"),
     "wuzhong-mediator": ("mediator", "suzhou.wuzhong"),
+    "gusu-admin": ("admin", "suzhou.gusu"),
+    "wuzhong-admin": ("admin", "suzhou.wuzhong"),
 }
 PASSWORD = "a long enough password"
 TESTS = Actor("tests", "admin")
