@@ -34,7 +34,7 @@ from engine.service import Actor, Casework
 from engine.views import case_view, event_data_for
 from web.app import csrf, secure_headers
 from web.forms import action_form as action_form_for
-from web.forms import read
+from web.forms import input_path, input_paths, read, row_count
 from web.i18n import LANGUAGES
 
 blueprint = Blueprint(
@@ -312,7 +312,7 @@ def view_for(case: Case, user: User) -> dict[str, Any]:
     return case_view(case, user.role, today(), cw.settings.tz, actor_id=user.user_id, policy=cw.settings.policy)
 
 
-def _fingerprint(case_id: UUID, action: str, data: dict[str, Any], reason: str | None) -> str:
+def fingerprint(case_id: UUID | None, action: str, data: dict[str, Any], reason: str | None) -> str:
     """A digest of the command as sent: the same key with other values is another request, not a retry."""
     canonical = json.dumps(
         {"case": str(case_id), "action": action, "data": data, "reason": reason}, sort_keys=True, default=str
@@ -320,9 +320,14 @@ def _fingerprint(case_id: UUID, action: str, data: dict[str, Any], reason: str |
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _field_of(key: str) -> str:
-    """The form field a refusal names (`claims[0].amount` is about `claims`)."""
-    return re.split(r"[.\[]", key, maxsplit=1)[0]
+def refusal_problems(refused: InvalidCommand, shown: set[str]) -> dict[str, str]:
+    """The engine's refusal by the input it names (`claims[0].amount`: the row's amount), or by the field the input
+    belongs to when the form shows no such input."""
+    problems: dict[str, str] = {}
+    for name, problem in refused.fields.items():
+        path = input_path(name)
+        problems.setdefault(path if path in shown else re.split(r"[.\[]", name, maxsplit=1)[0], problem)
+    return problems
 
 
 @blueprint.route("case/<number>/<action>", methods=["GET", "POST"])
@@ -333,12 +338,14 @@ def action_form(number: str, action: str) -> Any:
         abort(404)
     form = action_form_for(case.KIND, action)
     view = view_for(case, user)
+    values = request.form if request.method == "POST" else MultiDict()
     context: dict[str, Any] = {
         "case": view,
         "form": form,
         "action": action,
         "reason_required": case.TABLE.actions[action].reason_required,
-        "values": request.form if request.method == "POST" else MultiDict(),
+        "values": values,
+        "rows": lambda f: row_count(f, values, request.form.get("add_row")),
         "problems": {},
         "message": None,
         "stale": None,
@@ -353,6 +360,9 @@ def action_form(number: str, action: str) -> Any:
     key = request.form.get("key", "")
     if not sent_version.isdigit() or not re.fullmatch(r"[0-9a-f]{32}", key):
         abort(400)
+    context.update(key=key, version=int(sent_version))  # the same form, drawn from the same version, until sent
+    if request.form.get("add_row"):
+        return page("action.html", **context)
     submitted = read(form, request.form)
     reason = (request.form.get("reason") or "").strip() or None
     if context["reason_required"] and reason is None:
@@ -368,20 +378,18 @@ def action_form(number: str, action: str) -> Any:
             command_id=f"{user.user_id}:web-{key}",
             expected_version=int(sent_version),
             reason=reason,
-            fingerprint=_fingerprint(case.id, action, submitted.data, reason),
+            fingerprint=fingerprint(case.id, action, submitted.data, reason),
             **submitted.data,
         )
     except VersionConflict as conflict:
         stale = {"sent": int(sent_version), "current": conflict.current}
-        return page("action.html", 409, **{**context, "stale": stale})
+        return page("action.html", 409, **{**context, "stale": stale, "version": case.version})
     except InvalidCommand as refused:
-        problems: dict[str, str] = {}
-        for name, problem in refused.fields.items():
-            problems.setdefault(_field_of(name), problem)
+        problems = refusal_problems(refused, input_paths(form, values))
         return page("action.html", 422, **{**context, "problems": problems, "message": str(refused)})
     except DomainError as refused:
         return page("action.html", 409, **{**context, "message": str(refused)})
-    if result.replayed and result.fingerprint != _fingerprint(case.id, action, submitted.data, reason):
+    if result.replayed and result.fingerprint != fingerprint(case.id, action, submitted.data, reason):
         message = gettext("This form was already sent with other values; open the action again to send new ones.")
         return page("action.html", 422, **{**context, "message": message})
     return redirect(url_for("web.case_page", number=case.number), 303)

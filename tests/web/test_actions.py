@@ -108,3 +108,34 @@ def test_a_role_without_the_action_or_a_reader_elsewhere_gets_no_form(web: WebWo
     assert posted.status_code in (403, 409) and web.cw.get(web.cw.resolve(number)).stage == "filed"
     assert web.signed_in("wuzhong-mediator").get(f"/case/{number}/accept").status_code == 404
     assert web.signed_in("gusu-mediator").get(f"/case/{number}/no_such_action").status_code == 404
+
+
+def test_an_agreement_takes_amounts_by_name_as_rows_of_a_name_and_an_amount(web: WebWorld) -> None:
+    number = file_dispute(web.cw, MEDIATOR).number
+    case_id = web.cw.resolve(number)
+    web.cw.execute(case_id, "accept", MEDIATOR)
+    web.cw.execute(case_id, "start_mediation", MEDIATOR, mediator="gusu-mediator")
+    browser = web.signed_in("gusu-mediator")
+    path = f"/case/{number}/reach_agreement"
+    sent = {
+        **_form(browser, path),
+        "terms": "企业分两期支付拖欠工资",
+        "performance_due": "2026-03-20",
+        "amounts.0.name": "工资",
+        "amounts.0.amount": "8600.00",
+    }
+    grown = browser.client.post(path, data={**sent, "add_row": "amounts"})
+    assert grown.status_code == 200 and 'name="amounts.1.amount"' in grown.get_data(as_text=True)
+    assert 'name="version" value="3"' in grown.get_data(as_text=True) and web.cw.get(case_id).version == 3
+    refused = browser.client.post(path, data={**sent, "amounts.1.name": "加班费", "amounts.1.amount": "很多"})
+    assert refused.status_code == 422 and web.cw.get(case_id).version == 3
+    assert 'id="amounts.1.amount-problem" role="alert">must be a number such as 8600.00' in refused.get_data(
+        as_text=True
+    )
+    done = browser.client.post(path, data={**sent, "amounts.1.name": "加班费", "amounts.1.amount": "1200"})
+    assert done.status_code == 303
+    agreed = web.cw.get(case_id)
+    assert agreed.stage == "agreement_reached" and {k: str(v) for k, v in agreed.agreement["amounts"].items()} == {
+        "工资": "8600.00",
+        "加班费": "1200.00",
+    }

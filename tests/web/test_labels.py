@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from babel.messages.pofile import read_po
 
-from engine.catalogue import catalogue
+from aggregates.fields import Choice
+from aggregates.shapes import SHAPES
+from engine.catalogue import catalogue, shape_parts
 from engine.registry import CASE_TYPES
 from engine.service import Actor
 from tests.integration.scenarios import file_dispute
@@ -24,12 +26,17 @@ def _terms() -> set[tuple[str | None, str]]:
         return {(m.context, str(m.id)) for m in read_po(source) if m.id and m.string}
 
 
-def test_every_action_field_and_clock_has_a_chinese_name() -> None:
+def test_every_action_field_part_choice_kind_and_clock_has_a_chinese_name() -> None:
     named = _terms()
     actions = {("action", a) for cls in CASE_TYPES.values() for a in cls.TABLE.actions}
-    fields = {("field", p.name) for actions_ in catalogue().values() for ps in actions_.values() for p in ps}
+    params = [p for actions_ in catalogue().values() for ps in actions_.values() for p in ps]
+    parts = [part for shape in SHAPES for part in shape_parts(shape)]
+    fields = {("field", p.name) for p in params + parts}
+    choices = {("choice", c) for p in params + parts for m in p.metadata if isinstance(m, Choice) for c in m.choices}
+    kinds = {("kind", kind) for kind in CASE_TYPES}
     clocks = {("clock", c) for c in CLOCKS}
-    assert actions | fields | clocks <= named, sorted((actions | fields | clocks) - named)
+    wanted = actions | fields | choices | kinds | clocks
+    assert wanted <= named, sorted(wanted - named)
 
 
 @pytest.mark.parametrize("kind", sorted(CASE_TYPES))
