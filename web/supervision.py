@@ -247,9 +247,12 @@ def _date_arg(name: str, default: date) -> tuple[date, str | None]:
     if not raw:
         return default, None
     try:
-        return date.fromisoformat(raw), None
+        day = date.fromisoformat(raw)
     except ValueError:
+        day = None
+    if day is None or not 1900 <= day.year <= 9000:  # a day the period's bounds can be computed from
         return default, gettext("must be a date (YYYY-MM-DD)")
+    return day, None
 
 
 def _period(on: date) -> tuple[date, date, dict[str, str]]:
@@ -279,7 +282,7 @@ def figure_url(metric: str, unit: str, start: date, end: date) -> str | None:
     link = FIGURE_LINKS.get(metric)
     if link is None:
         return None
-    args = {"kind": link.kind, "stage": link.stage, "flag": link.flag, "unit": unit}
+    args: dict[str, Any] = {"kind": link.kind, "stage": link.stage, "flag": link.flag, "unit": unit}
     if link.in_period:
         args.update({"from": start.isoformat(), "to": end.isoformat()})
     return url_for("web.case_list", **{k: v for k, v in args.items() if v})
@@ -415,8 +418,12 @@ def case_list() -> Any:
         abort(404)
     flag = (request.args.get("flag") or "").strip()[:48] or None
     overdue = request.args.get("overdue") == "1"
-    start = _date_arg("from", date.min)[0] if request.args.get("from") else None
-    end = _date_arg("to", date.max)[0] if request.args.get("to") else None
+    start: date | None = None
+    end: date | None = None
+    if request.args.get("from") or request.args.get("to"):
+        start, end, problems = _period(on)
+        if problems:
+            return page("error.html", 400, message="; ".join(f"{k}: {v}" for k, v in problems.items()))
     found, total = search_cases(
         casework(),
         CaseFilter(

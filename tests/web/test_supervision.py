@@ -91,6 +91,39 @@ def test_a_supervisor_confirms_an_escalation_the_sweep_proposed_through_the_case
     assert listed(text(supervisor, "/supervision/escalations")) == []
 
 
+def test_a_referral_the_sweep_proposed_is_listed_and_confirmed_through_the_cases_action_form(web: WebWorld) -> None:
+    inspector = Actor("gusu-inspector", "inspector")
+    number = web.cw.open_case(
+        "rectification_proposal",
+        inspector,
+        org_unit="suzhou.gusu",
+        enterprise={"name": "苏州示例纺织有限公司"},
+        issuing_union="姑苏区总工会",
+        source={"kind": "inspection"},
+        items=[
+            {
+                "category": "collective_contract",
+                "description": "拒不应约",
+                "legal_basis": "集体合同规定第三十二条",
+                "deadline": date(2026, 5, 1),
+            }
+        ],
+    ).number
+    web.cw.execute(web.cw.resolve(number), "refuse", inspector, reason="企业拒绝整改")
+    assert [(o.number, o.action) for o in run_sweep(web.cw, LEGAL, SYSTEM).outcomes] == [(number, "propose_referral")]
+    supervisor = web.signed_in("gusu-supervisor")
+    page = text(supervisor, "/supervision/escalations")
+    row = page[page.index(f'data-case="{number}"') :]
+    assert "the enterprise refused to rectify" in row  # why, as the scheduler recorded it
+    confirm = f"/case/{number}/confirm_referral"
+    assert f'href="{confirm}"' in row and f'href="/case/{number}/dismiss_referral"' in row
+    form = supervisor.get(confirm)
+    hidden = {"csrf_token": csrf_token(form), **dict(HIDDEN.findall(form.get_data(as_text=True)))}
+    assert supervisor.client.post(confirm, data=hidden).status_code == 303
+    assert web.cw.get(web.cw.resolve(number)).stage == "referred"
+    assert number not in text(supervisor, "/supervision/escalations")
+
+
 def test_an_auditor_reads_the_pending_escalations_but_gets_no_decision(web: WebWorld) -> None:
     number = open_negotiation(web.cw)
     web.clock.advance(days=21)
