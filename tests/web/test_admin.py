@@ -476,3 +476,29 @@ def test_while_its_run_goes_on_the_campaign_page_refreshes_itself_and_links_to_p
     monkeypatch.setenv("PREFECT_UI_URL", "https://prefect.example/ui/")
     page = text_of(browser.get(started.headers["Location"]))
     assert f'href="https://prefect.example/ui/runs/flow-run/{run}"' in page
+
+
+def test_every_administration_page_reads_in_chinese(web: WebWorld) -> None:
+    """Chinese is the default: each page renders in it (a stray % in a translation would break the page)."""
+    supervisor = browser_on(web, QueuedScheduler())
+    supervisor.post_form("/", "/language", {"lang": "zh_CN"})
+    assert "工资增长幅度" in text_of(supervisor.get("/admin/campaigns/new"))
+    preview = upload(supervisor, enterprises_csv(2))
+    assert "文件和要约均通过全部检查：共 2 家企业。" in text_of(preview)
+    campaign = text_of(supervisor.get(start_from(supervisor, preview).headers["Location"]))
+    assert "共 2 家，已立案 0 家，失败 0 家" in campaign and "运行中（Running）" in campaign
+    assert "要约行动" in text_of(supervisor.get("/admin/campaigns"))
+    browser = web.signed_in("gusu-admin")
+    for path, words in (
+        ("/admin", "组织单位"),
+        ("/admin/units", "添加单位"),
+        ("/admin/users", "添加用户"),
+        ("/admin/users/gusu-mediator", "账户变更记录"),
+        ("/admin/users/gusu-admin", "这是您本人的账户"),
+    ):
+        page = browser.get(path)
+        assert page.status_code == 200 and words in text_of(page), path
+    created = browser.post_form(
+        "/admin/users", "/admin/users", {"user_id": "x1", "name": "某", "role": "mediator", "org_unit": "suzhou.gusu"}
+    )
+    assert "请立即复制：它不会再次显示。" in text_of(created)
