@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from aggregates.policy import DeadlinePolicy
 from engine.accounts import add_org
@@ -234,6 +235,34 @@ def test_the_dashboard_counts_open_cases_with_an_overdue_clock_under_each_sub_un
     assert sorted(listed(text(supervisor, counts["suzhou.gusu.shuangta"][0]))) == sorted(shuangta)
     assert len(listed(text(supervisor, counts["suzhou.gusu"][0]))) == 3
     assert supervisor.get("/supervision/dashboard?unit=suzhou").status_code == 404  # above the reader's unit
+
+
+def statements(web: WebWorld, browser: Browser, path: str) -> int:
+    """How many SQL statements the page at `path` runs."""
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append("")
+
+    event.listen(web.cw.sql_engine, "before_cursor_execute", count)
+    try:
+        text(browser, path)
+    finally:
+        event.remove(web.cw.sql_engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_dashboard_and_the_case_list_run_as_many_statements_for_many_cases_as_for_few(web: WebWorld) -> None:
+    pages = ("/supervision/dashboard", "/supervision/cases?unit=suzhou.gusu&kind=labor_dispute&overdue=1")
+    file_dispute(web.cw, MEDIATOR, org_unit="suzhou.gusu.shuangta")
+    web.clock.advance(days=10)
+    supervisor = web.signed_in("gusu-supervisor")
+    few = [statements(web, supervisor, path) for path in pages]
+    for _ in range(12):
+        file_dispute(web.cw, MEDIATOR, org_unit="suzhou.gusu.shuangta")
+    web.clock.advance(days=10)
+    supervisor = web.signed_in("gusu-supervisor")
+    assert [statements(web, supervisor, path) for path in pages] == few
 
 
 def test_the_supervision_screens_speak_chinese_by_default_and_english_by_choice(web: WebWorld) -> None:
