@@ -133,11 +133,30 @@ def postgres_admin() -> Iterator[sqlalchemy.Engine]:
     admin.dispose()
 
 
+_SCHEMA_OBJECTS = sqlalchemy.text(
+    """
+    select 'relation ' || relname || ' ' || cast(relkind as text) from pg_class
+        where relnamespace = cast(:schema as regnamespace)
+    union all
+    select 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' '
+        || coalesce(column_default, '') from information_schema.columns
+        where cast(table_schema as text) = cast(:schema as text)
+    union all
+    select 'constraint ' || conname from pg_constraint where connamespace = cast(:schema as regnamespace)
+    union all
+    select 'trigger ' || tgname from pg_trigger join pg_class on pg_class.oid = tgrelid
+        where relnamespace = cast(:schema as regnamespace) and not tgisinternal
+    union all
+    select 'function ' || proname from pg_proc where pronamespace = cast(:schema as regnamespace)
+    """
+)
+
+
 class MigratedSchema:
     """A schema migrated once per test process and emptied after each test that used it: what a new schema and
     `upgrade` give, for a DELETE a table instead of creating every table and dropping them again (~60 ms a test). A
-    test that leaves the schema other than at the head revision with its tables gets it dropped, and the next
-    one a new one."""
+    test that leaves the schema in another shape (another revision, a table, column, trigger or function more or
+    less) gets it dropped, and the next one a new one."""
 
     def __init__(self, admin: sqlalchemy.Engine) -> None:
         self.admin = admin
@@ -145,11 +164,11 @@ class MigratedSchema:
         self.shape: tuple[frozenset[str], str] | None = None
 
     def _shape(self, connection: sqlalchemy.Connection) -> tuple[frozenset[str], str]:
-        tables = connection.execute(
-            sqlalchemy.text("select tablename from pg_tables where schemaname = :schema"), {"schema": self.schema}
-        ).scalars()
+        """Every object of the schema (tables, columns, indexes, sequences, constraints, triggers, functions) and
+        the revision it is at: a test that added a trigger or dropped a column leaves another shape."""
+        objects = connection.execute(_SCHEMA_OBJECTS, {"schema": self.schema}).scalars()
         versions = connection.execute(sqlalchemy.text(f'select version_num from "{self.schema}".alembic_version'))
-        return frozenset(tables), ",".join(sorted(versions.scalars()))
+        return frozenset(objects), ",".join(sorted(versions.scalars()))
 
     def lend(self) -> Iterator[str]:
         if self.schema is None:
@@ -164,11 +183,14 @@ class MigratedSchema:
         yield _schema_url(self.schema)
         with self.admin.begin() as connection:
             connection.execute(sqlalchemy.text("set local lock_timeout = '10s'"))
-            tables, version = shape = self._shape(connection)
-            if shape == self.shape:
+            if self._shape(connection) == self.shape:
                 # DELETE, not TRUNCATE: on a few rows it is ~10 times faster (TRUNCATE makes every table anew)
                 connection.execute(sqlalchemy.text("set local session_replication_role = replica"))  # no FK order
-                for table in tables - {"alembic_version"}:
+                tables = connection.execute(
+                    sqlalchemy.text("select tablename from pg_tables where schemaname = :schema"),
+                    {"schema": self.schema},
+                ).scalars()
+                for table in set(tables) - {"alembic_version"}:
                     connection.execute(sqlalchemy.text(f'delete from "{self.schema}"."{table}"'))
                 sequences = connection.execute(
                     sqlalchemy.text("select sequencename from pg_sequences where schemaname = :schema"),
