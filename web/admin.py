@@ -58,6 +58,8 @@ def admin_sections(user: User | None) -> list[tuple[str, str]]:
     sections = []
     if may(user.role, "manage_accounts"):
         sections += [("web.admin_units", gettext("Org units")), ("web.admin_users", gettext("Users"))]
+    if may(user.role, "read_account_changes"):
+        sections.append(("web.admin_account_changes", gettext("Account changes")))
     if may(user.role, "start_campaigns"):
         sections.append(("web.admin_campaigns", gettext("Offer campaigns")))
     return sections
@@ -232,6 +234,25 @@ def _user_page(admin: User, found: User, status: int = 200, **context: Any) -> t
         units=_units_of(admin),
         tz=casework().settings.tz,
         **{**defaults, **context},
+    )
+
+
+@blueprint.get("admin/account-changes")
+def admin_account_changes() -> Any:
+    """The record of changes to the accounts of the reader's unit and below, newest first, for admins and
+    auditors: who created, changed, deactivated or reactivated each account, or set its password or token."""
+    reader = _reader()
+    require(reader, "read_account_changes")
+    before = request.args.get("before", "")
+    changes = list_account_changes(
+        casework(), scope=reader.org_unit, limit=PER_PAGE + 1, before=int(before) if before.isdigit() else None
+    )
+    return page(
+        "admin_account_changes.html",
+        changes=changes[:PER_PAGE],
+        older=changes[PER_PAGE - 1].seq if len(changes) > PER_PAGE else None,
+        change_names=_change_names(),
+        manages=may(reader.role, "manage_accounts"),
     )
 
 

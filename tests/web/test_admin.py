@@ -328,6 +328,25 @@ def test_the_administration_link_is_there_for_the_roles_with_a_screen(web: WebWo
     assert web.signed_in("gusu-admin").get("/admin/campaigns/new").status_code == 403  # admins issue no offers
 
 
+def test_an_auditor_reads_the_record_of_account_changes_of_their_unit_and_changes_nothing(web: WebWorld) -> None:
+    admin(web).post_form("/admin/users/gusu-mediator", "/admin/users/gusu-mediator/active", {"active": "0"})
+    admin(web, "wuzhong-admin").post_form(
+        "/admin/users/wuzhong-mediator", "/admin/users/wuzhong-mediator/active", {"active": "0"}
+    )
+    auditor = in_english(web.signed_in("gusu-auditor"))
+    index = text_of(auditor.get("/admin"))
+    assert 'href="/admin/account-changes"' in index and "/admin/users" not in index
+    record = text_of(auditor.get("/admin/account-changes"))
+    row = re.search(r"<tr>\s*<td>[^<]+</td>\s*<td>gusu-mediator</td>.*?</tr>", record, re.S)
+    assert row is not None and "gusu-admin" in row.group(0) and "deactivated" in row.group(0)
+    assert "active: True → False" in row.group(0)
+    assert "wuzhong-mediator" not in record  # another district's accounts
+    assert 'href="/admin/users/' not in record  # no links to screens an auditor may not open
+    assert web.signed_in("gusu-inspector").get("/admin/account-changes").status_code == 403
+    everyone = text_of(admin(web).get("/admin/account-changes"))
+    assert 'href="/admin/users/gusu-mediator"' in everyone
+
+
 # -- offer campaigns ---------------------------------------------------------------------------------------------
 
 
