@@ -521,3 +521,22 @@ def test_every_administration_page_reads_in_chinese(web: WebWorld) -> None:
         "/admin/users", "/admin/users", {"user_id": "x1", "name": "某", "role": "mediator", "org_unit": "suzhou.gusu"}
     )
     assert "请立即复制：它不会再次显示。" in text_of(created)
+
+
+def test_a_large_file_previews_and_its_text_comes_back_whole_to_start(web: WebWorld) -> None:
+    """The start form sends the file's text back: more than the 500 kB a form field may hold by default, and more
+    than the API's 2 MiB once a browser percent-encodes Chinese; the start form is multipart and has room for it."""
+    browser = browser_on(web, QueuedScheduler())
+    lines = ["企业名称,统一社会信用代码"]
+    lines += [f"苏州{'示范' * 90}{i:04d}有限公司,{credit_code(i, '91320500MA2X')}" for i in range(1, 1201)]
+    data = ("\n".join(lines) + "\n").encode("gb18030")
+    assert len(data) < 2_000_000
+    preview = upload(browser, data)
+    assert preview.status_code == 200 and "1200 enterprises" in text_of(preview)
+    assert 'enctype="multipart/form-data"' in text_of(preview)
+    fields = {name: html.unescape(value) for name, value in HIDDEN.findall(text_of(preview))}
+    assert len(fields["csv_text"].encode()) > 500_000
+    started = browser.client.post("/admin/campaigns", data=fields, content_type="multipart/form-data")
+    assert started.status_code == 303, started.status_code
+    page = text_of(browser.get(started.headers["Location"]))
+    assert '<progress id="campaign-progress" max="1200" value="0">' in page
