@@ -8,6 +8,7 @@ import html
 import io
 import re
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from werkzeug.test import TestResponse
 import web
 from api.app import create_app
 from engine.accounts import authenticate, get_org, get_user, list_account_changes
-from engine.campaigns import run_campaign
+from engine.campaigns import finish, get_campaign, open_targets, run_campaign
 from engine.passwords import MAX_FAILURES
 from engine.scheduler import RunState
 from engine.service import Casework
@@ -540,3 +541,36 @@ def test_a_large_file_previews_and_its_text_comes_back_whole_to_start(web: WebWo
     assert started.status_code == 303, started.status_code
     page = text_of(browser.get(started.headers["Location"]))
     assert '<progress id="campaign-progress" max="1200" value="0">' in page
+
+
+class RefusingScheduler:
+    """Opens a campaign's first target and has the aggregate refuse the others (offered with terms out of range),
+    as a target refused when it is opened is recorded."""
+
+    def __init__(self, cw: Casework) -> None:
+        self.cw = cw
+
+    def start_campaign_run(self, campaign_id: uuid.UUID) -> str:
+        found = get_campaign(self.cw, campaign_id)
+        open_targets(self.cw, found, [1])
+        open_targets(self.cw, replace(found, terms={"wage_increase_pct": "150"}), range(2, found.total + 1))
+        finish(self.cw, campaign_id)
+        return "refusing-1"
+
+    def run_state(self, run_id: str) -> RunState:
+        return {"state": "completed", "state_name": "Completed", "message": None}
+
+
+def test_the_targets_refused_when_opened_are_listed_with_the_refusal(web: WebWorld) -> None:
+    browser = browser_on(web, RefusingScheduler(web.cw))
+    started = start_from(browser, upload(browser, enterprises_csv(3)))
+    page = text_of(browser.get(started.headers["Location"]))
+    assert '<progress id="campaign-progress" max="3" value="3">' in page and "1 opened, 2 failed of 3" in page
+    failures = re.search(r'<table class="queue failures">.*?</table>', page, re.S)
+    assert failures is not None
+    for seq in (2, 3):
+        assert f"<td>{seq}</td><td>苏州示例0{seq}有限公司</td>" in failures.group(0)
+    assert failures.group(0).count("must be a percentage from -100 to 100") == 2
+    opened = re.search(r'<table class="queue opened">.*?</table>', page, re.S)
+    assert opened is not None and opened.group(0).count('<a href="/case/') == 1
+    assert "Start a run" not in page  # nothing pending: a new run would open nothing
