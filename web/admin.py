@@ -1,9 +1,12 @@
-"""Administration in the workspace: org units and users for admins, offer campaigns for the roles that may start
-them (engine/access.py: `manage_accounts`, `start_campaigns`), each within the reader's unit and below.
+"""Administration in the workspace: org units and users for admins, the record of account changes for admins and
+auditors, offer campaigns for the roles that may start them (engine/access.py: `manage_accounts`,
+`read_account_changes`, `start_campaigns`), each within the reader's unit and below.
 
 Every change goes through the engine's own functions (`engine.accounts`, `engine.passwords`, `engine.campaigns`),
 which check it and record who made it; the rules the HTTP API adds around them (an admin changes no role, unit or
-state of their own, acts only below their own unit) are kept the same here.
+state of their own, acts only below their own unit) are kept the same here. As in the API, a campaign is opened by
+a run the app's scheduler starts, never inside a request: when the scheduler cannot start one, the campaign stays
+stored, waiting, and its page offers to start it again.
 """
 
 from __future__ import annotations
