@@ -37,6 +37,8 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = ViewportSize(width=1366, height=768)
 PHONE = ViewportSize(width=390, height=844)
+SEND = "form.action button[type=submit]:not([name])"
+"""An action form's Send button (a form may have other submit buttons, such as one adding a row)."""
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 
 

@@ -3,13 +3,15 @@ the case page's buttons and forms; a form left open while the case moved, and a 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from aggregates.labor_dispute import LaborDispute
 from engine.service import Actor
-from tests.browser.conftest import Site
-from tests.integration.scenarios import file_dispute
+from tests.browser.conftest import SEND, Site
+from tests.integration.scenarios import file_dispute, get_as
 
 MEDIATOR = Actor("gusu-mediator", "mediator")
 
@@ -21,7 +23,7 @@ def send_action(page: Page, action: str, fields: dict[str, str] | None = None) -
     page.wait_for_url(f"{case_url}/{action}")
     for name, value in (fields or {}).items():
         page.fill(f"#f-{name}", value)
-    page.click("form.action button[type=submit]")
+    page.click(SEND)
     page.wait_for_url(case_url)
 
 
@@ -51,7 +53,7 @@ def test_a_mediator_takes_a_filed_dispute_from_the_queue_to_an_agreement(site: S
     expect(page.locator("h1")).to_have_text("受理")
     expect(page.locator("label[for=f-reason]")).to_have_text("理由")
     site.shot(page, "action-form-zh")
-    page.click("form.action button[type=submit]")
+    page.click(SEND)
     page.wait_for_url(f"**/case/{number}")
     expect(page.locator("dd.stage")).to_have_text("受理")
     expect(page.locator(".clocks")).to_contain_text("剩余")  # the mediation clock started, working days left
@@ -63,16 +65,20 @@ def test_a_mediator_takes_a_filed_dispute_from_the_queue_to_an_agreement(site: S
     expect(page.locator("label[for=f-terms]")).to_contain_text("条款")
     expect(page.locator("label[for=f-performance_due]")).to_contain_text("履行期限")
     page.fill("#f-terms", "公司于三月底前一次性支付拖欠工资 8600 元")
+    page.fill('[name="amounts.0.name"]', "拖欠工资")  # one row of two; the other, left empty, is left out
+    page.fill('[name="amounts.0.amount"]', "8600.00")
     page.fill("#f-performance_due", "2026-03-31")
     site.shot(page, "agreement-form-zh")
-    page.click("form.action button[type=submit]")
+    page.click(SEND)
     page.wait_for_url(f"**/case/{number}")
 
     expect(page.locator("dd.stage")).to_have_text("达成调解协议")
     expect(page.locator("dl.facts")).to_contain_text("4")  # version 4: filed, accepted, mediation, agreement
     expect(page.locator("a[data-action=confirm_performance]")).to_be_visible()
     site.shot(page, "case-agreement-zh")
-    assert site.cw.get(site.cw.resolve(number)).stage == "agreement_reached"
+    case = get_as(site.cw, number, LaborDispute)
+    assert case.stage == "agreement_reached"
+    assert case.agreement is not None and case.agreement["total_amount"] == Decimal("8600.00")
 
 
 def test_a_form_opened_before_the_case_moved_says_so_and_changes_nothing(site: Site) -> None:
@@ -86,7 +92,7 @@ def test_a_form_opened_before_the_case_moved_says_so_and_changes_nothing(site: S
     send_action(second, "accept")
     expect(second.locator("dd.stage")).to_have_text("受理")
 
-    first.click("form.action button[type=submit]")
+    first.click(SEND)
     stale = first.locator("#stale")
     expect(stale).to_contain_text("您打开表单后，他人已修改了此案件（版本 1，现为 2）")
     expect(stale).to_contain_text("您的表单未做任何更改")
@@ -111,7 +117,7 @@ def test_the_same_form_sent_twice_runs_its_command_once(site: Site) -> None:
     sent: dict[str, Any] = page.locator("form.action").evaluate("f => Object.fromEntries(new FormData(f))")
     assert len(sent["key"]) == 32 and sent["version"] == "1"
 
-    page.click("form.action button[type=submit]")
+    page.click(SEND)
     page.wait_for_url(f"**/case/{number}")
     again = page.request.post(form_url, form=sent)  # the browser sends the very same form again (its cookies too)
     assert again.ok and again.url.endswith(f"/case/{number}")  # as the first: on to the case page, no error
