@@ -93,6 +93,8 @@ class ProjectionBatch:
             row["opened_at"] = row["opened_at"].astimezone(UTC)
             row["updated_at"] = row["updated_at"].astimezone(UTC)
             row["reference"] = case.index_reference()
+            running = [c.due_on for c in case.clocks.values() if c.paused_on is None]
+            row["next_due_on"] = min(running) if running else None
             rows.append(row)
             clocks.extend(
                 {

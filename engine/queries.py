@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from aggregates.policy import DeadlinePolicy
@@ -81,11 +81,10 @@ def _conditions(f: CaseFilter) -> list[Any]:
         where.append(c.opened_at >= f.opened_from.astimezone(UTC))  # stored in UTC (SQLite keeps no offset)
     if f.opened_before is not None:
         where.append(c.opened_at < f.opened_before.astimezone(UTC))
-    for bound, strict in ((f.overdue_on, True), (f.due_before, False)):
-        if bound is not None:
-            k = open_clocks.c
-            due = k.due_on < bound if strict else k.due_on <= bound
-            where.append(exists().where(and_(k.case_id == c.case_id, k.paused.is_(False), due)))
+    if f.overdue_on is not None:  # some unpaused clock is due before the day: the earliest is
+        where.append(c.next_due_on < f.overdue_on)
+    if f.due_before is not None:
+        where.append(c.next_due_on <= f.due_before)
     return where
 
 
@@ -147,36 +146,18 @@ def working_days_left(policy: DeadlinePolicy, today: date, due_on: date) -> int:
 def work_queue(cw: Casework, f: CaseFilter, today: date, *, page: int = 1, per_page: int = 50) -> WorkQueue:
     """Open cases matching `f` in the order they need work: overdue first (most overdue first), then due within
     SOON_WORKING_DAYS working days (soonest first), then the rest by stage and number."""
-    c, k = case_index.c, open_clocks.c
+    c = case_index.c
     soon = cw.settings.policy.add_days(today, SOON_WORKING_DAYS, working_days=True)
-    due = (  # each case's next unpaused due date, computed once for the query (not once per row)
-        select(k.case_id, func.min(k.due_on).label("next_due"))
-        .where(k.paused.is_(False))
-        .group_by(k.case_id)
-        .subquery()
-    )
-    next_due = due.c.next_due
-    cases = case_index.outerjoin(due, due.c.case_id == c.case_id)
+    next_due = c.next_due_on  # kept on the row by the projection: no join, no grouping over the clocks
     urgency = case((next_due < today, 0), (next_due <= soon, 1), else_=2)
     where = [*_conditions(f), c.is_open.is_(True)]
     order = [urgency, case((next_due <= soon, next_due), else_=None).asc().nulls_last(), c.stage, c.number]
-    query = (
-        select(case_index)
-        .select_from(cases)
-        .where(*where)
-        .order_by(*order)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    counts = (
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((urgency == 0, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((urgency == 1, 1), else_=0)), 0),
-        )
-        .select_from(cases)
-        .where(*where)
-    )
+    query = select(case_index).where(*where).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    counts = select(
+        func.count(),
+        func.coalesce(func.sum(case((next_due < today, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(next_due >= today, next_due <= soon), 1), else_=0)), 0),
+    ).where(*where)
     with cw.read_transaction() as session:
         total, overdue, due_soon = session.execute(counts).one()
         return WorkQueue(_with_clocks(cw, session, query), int(total), int(overdue), int(due_soon))
@@ -186,11 +167,10 @@ def overdue_by_unit(cw: Casework, unit: str, today: date) -> dict[str, int]:
     """How many open cases of `unit` and below have an unpaused clock overdue on `today`, for `unit` itself and
     for each unit directly below it (a case further down counts for the child it lies under). One grouped query
     over the case index; the folding into children is over org units, never over cases."""
-    c, k = case_index.c, open_clocks.c
-    overdue = exists().where(and_(k.case_id == c.case_id, k.paused.is_(False), k.due_on < today))
+    c = case_index.c
     query = (
         select(c.org_unit, func.count())
-        .where(in_unit(c.org_unit, unit), c.is_open.is_(True), overdue)
+        .where(in_unit(c.org_unit, unit), c.is_open.is_(True), c.next_due_on < today)
         .group_by(c.org_unit)
     )
     depth = unit.count(".") + 2

@@ -48,10 +48,12 @@ case_index = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),
     Column("head_hash", String(64), nullable=False),
+    Column("next_due_on", Date),  # the earliest due date of its unpaused clocks (null: none runs): its urgency
     Index("ix_case_index_org_kind_stage", "org_unit", "kind", "stage"),
     Index("ix_case_index_kind_stage", "kind", "stage"),
     Index("ix_case_index_assignee", "assignee"),
     Index("ix_case_index_reference", "reference"),
+    Index("ix_case_index_open_next_due", "is_open", "next_due_on"),
 )
 
 open_clocks = Table(
