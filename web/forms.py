@@ -6,7 +6,8 @@ checkboxes for a list of choices, a number, a date, a checkbox for yes/no, decim
 percentages, one line per item for a list of texts. A structured part is its shape's fields (`aggregates.shapes`)
 in a group; a list of parts is a group of rows, one more added by the form's "add a row" button (no script); a
 part whose keys the caller names (amounts by name) is rows of a name and an amount. Inputs are named by their
-path: `employer.name`, `claims.0.amount`, as the engine names a refused value (`claims[0].amount`).
+path: `employer.name`, `claims.0.amount`, as the engine names a refused value (`claims[0].amount`). What is
+wrong with an input is said in the reader's language; what the engine refuses, in its own words.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import typing
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from flask_babel import gettext
 
 from aggregates.fields import Bounds, Choice, Help, Money, Nested, Percent, Text
 from aggregates.shapes import SHAPES, Keyed
@@ -185,7 +188,7 @@ def read(form: ActionForm, values: Any) -> Submission:
             if part:
                 out.data[f.name] = part
             elif f.required:
-                out.problems[f.name] = "is required"
+                out.problems[f.name] = gettext("is required")
         elif f.widget in ("rows", "keyed"):
             rows = []
             for i in range(row_count(f, values)):
@@ -198,7 +201,7 @@ def read(form: ActionForm, values: Any) -> Submission:
             elif rows or f.required:
                 out.data[f.name] = rows
             if f.required and not rows:
-                out.problems[f.name] = "needs at least one row"
+                out.problems[f.name] = gettext("needs at least one row")
         else:
             _read_input(f, f.name, values, out.data, out.problems)
     return out
@@ -230,27 +233,27 @@ def _read_input(
     raw = (values.get(path) or "").strip()
     if not raw:
         if f.required:
-            problems[path] = "is required"
+            problems[path] = gettext("is required")
         return
     if f.widget == "lines":
         data[key] = [line.strip() for line in raw.splitlines() if line.strip()]
     elif f.widget == "number":
         if not re.fullmatch(r"-?\d{1,10}", raw):
-            problems[path] = "must be a whole number"
+            problems[path] = gettext("must be a whole number")
         elif f.bounds is not None and not f.bounds.min <= int(raw) <= f.bounds.max:
-            problems[path] = f"must be from {f.bounds.min} to {f.bounds.max}"
+            problems[path] = gettext("must be from %(min)s to %(max)s", min=f.bounds.min, max=f.bounds.max)
         else:
             data[key] = int(raw)
     elif f.widget == "date":
         try:
             data[key] = date.fromisoformat(raw)
         except ValueError:
-            problems[path] = "must be a date (YYYY-MM-DD)"
+            problems[path] = gettext("must be a date (YYYY-MM-DD)")
     elif f.widget == "decimal" and not re.fullmatch(r"-?\d{1,15}(\.\d{1,4})?", raw):
-        problems[path] = "must be a number such as 8600.00"
+        problems[path] = gettext("must be a number such as 8600.00")
     elif f.widget == "select" and raw not in f.choices:
-        problems[path] = f"must be one of {', '.join(f.choices)}"
+        problems[path] = gettext("must be one of %(choices)s", choices=", ".join(f.choices))
     elif f.max_length is not None and len(raw) > f.max_length:
-        problems[path] = f"must be at most {f.max_length} characters"
+        problems[path] = gettext("must be at most %(n)s characters", n=f.max_length)
     else:
         data[key] = raw

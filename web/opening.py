@@ -69,7 +69,7 @@ def open_form(kind: str) -> Any:
     submitted = read(form, request.form)
     org_unit = request.form.get("org_unit") or user.org_unit
     if org_unit not in {unit.path for unit in units}:
-        submitted.problems["org_unit"] = "must be your unit or one below it"
+        submitted.problems["org_unit"] = gettext("must be your unit or one below it")
     assignee = (request.form.get("assignee") or "").strip() or None
     reason = (request.form.get("reason") or "").strip() or None
     if submitted.problems or form.blocked:

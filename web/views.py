@@ -366,7 +366,7 @@ def action_form(number: str, action: str) -> Any:
     submitted = read(form, request.form)
     reason = (request.form.get("reason") or "").strip() or None
     if context["reason_required"] and reason is None:
-        submitted.problems["reason"] = "is required for this action"
+        submitted.problems["reason"] = gettext("is required for this action")
     if submitted.problems or form.blocked:
         return page("action.html", 422, **{**context, "problems": submitted.problems})
     cw = casework()

@@ -97,10 +97,15 @@ def test_a_missing_required_part_and_a_bad_number_are_named_before_the_engine_is
     refused = browser.client.post("/new/labor_dispute", data=data)
     text = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert 'id="employer.name-problem" role="alert">is required' in text
-    assert 'id="workers_involved-problem" role="alert">must be a whole number' in text
-    assert 'id="claims-problem" role="alert">needs at least one row' in text
+    assert 'id="employer.name-problem" role="alert">必填' in text
+    assert 'id="workers_involved-problem" role="alert">须为整数' in text
+    assert 'id="claims-problem" role="alert">至少填写一行' in text
     assert _cases(web) == 0
+    browser.post_form("/", "/language", {"lang": "en"})
+    english = browser.client.post(
+        "/new/labor_dispute", data={**data, "csrf_token": _blank(browser, "labor_dispute")["csrf_token"]}
+    )
+    assert 'id="workers_involved-problem" role="alert">must be a whole number' in english.get_data(as_text=True)
 
 
 def test_a_form_sent_twice_opens_one_case_and_an_org_unit_outside_the_readers_scope_is_refused(
@@ -115,7 +120,7 @@ def test_a_form_sent_twice_opens_one_case_and_an_org_unit_outside_the_readers_sc
     elsewhere = browser.client.post(
         "/new/labor_dispute", data={**_blank(browser, "labor_dispute"), **DISPUTE, "org_unit": "suzhou.wuzhong"}
     )
-    assert elsewhere.status_code == 422 and "must be your unit or one below it" in elsewhere.get_data(as_text=True)
+    assert elsewhere.status_code == 422 and "须为本单位或下级单位" in elsewhere.get_data(as_text=True)
     assert _cases(web) == 1
 
 
