@@ -93,6 +93,7 @@ class Site:
         """A full-page PNG of what the page shows now, as docs/screenshots/<name>.png."""
         if self.screenshots:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.wait_for_load_state("load")  # a page shown while still arriving is measured too short
             page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
     def phone_shot(self, page: Page, name: str) -> None:
