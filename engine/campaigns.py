@@ -30,6 +30,7 @@ from aggregates.wage_negotiation import TABLE as NEGOTIATION_TABLE
 from aggregates.wage_negotiation import WageNegotiation
 from engine.accounts import get_org
 from engine.errors import NotFound
+from engine.notifications import campaign_finished
 from engine.service import Actor, Casework
 from engine.tables import campaign_targets, campaigns, case_index
 from engine.unit_of_work import UnitOfWork
@@ -480,9 +481,14 @@ def finish(cw: Casework, campaign_id: UUID) -> Campaign:
     campaign = get_campaign(cw, campaign_id)
     if campaign.pending == 0 and campaign.finished_at is None:
         with cw.write_transaction() as session:
-            session.execute(
-                update(campaigns).where(campaigns.c.campaign_id == campaign_id).values(finished_at=_stored_now(cw))
-            )
+            marked = session.execute(
+                update(campaigns)
+                .where(campaigns.c.campaign_id == campaign_id, campaigns.c.finished_at.is_(None))
+                .values(finished_at=_stored_now(cw))
+                .returning(campaigns.c.campaign_id)
+            ).first()
+            if marked is not None:  # its starter is told in the same transaction, once
+                campaign_finished(session, cw.settings.public_url, campaign, cw.clock.now())
         campaign = get_campaign(cw, campaign_id)
     return campaign
 

@@ -11,6 +11,9 @@
 | CASEWORK_DB_POOL_SIZE       | 5 (PostgreSQL only)                       |
 | CASEWORK_DB_CONNECT_TIMEOUT | 10 seconds (PostgreSQL only)              |
 | CASEWORK_PASSWORD_MEMORY_KIB| 65536 (argon2id memory per password hash) |
+| CASEWORK_PUBLIC_URL         | http://127.0.0.1:8000 (links in notifications) |
+| CASEWORK_SMTP_URL           | unset: e-mail channels wait, undelivered  |
+| CASEWORK_WEBHOOK_SECRET     | unset: derived from the person key        |
 
 Every value is checked when the settings are made, so that a wrong one is refused with one
 message naming it before anything is written.
@@ -53,6 +56,14 @@ class Settings:
     password_memory_kib: int = 65536
     """The memory one argon2id password hash takes (KiB): what makes a stolen hash slow to guess, and a sign-in
     take ~0.1 s. A stored hash made with another cost is re-made at the user's next sign-in."""
+    public_url: str = "http://127.0.0.1:8000"
+    """Where people reach the workspace: notifications link to `<public_url>/case/<number>`."""
+    smtp_url: str | None = None
+    """The mail server e-mail notifications go through: smtp://user:password@host:port/?from=addr (plain, or with
+    `&starttls=1` STARTTLS) or smtps://... (TLS from the start); None: e-mail deliveries wait until one is set."""
+    webhook_secret: str | None = None
+    """The key webhook bodies are signed with (HMAC-SHA256, header X-Casework-Signature); None: derived from the
+    person key, so every machine of one installation signs alike."""
 
     def __post_init__(self) -> None:
         try:
@@ -72,6 +83,17 @@ class Settings:
             )
         if self.cipher_key is not None:
             check_cipher_key(self.cipher_key)
+        if not self.public_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"CASEWORK_PUBLIC_URL: must start with http:// or https://, got {self.public_url!r}"
+            )
+        if self.smtp_url is not None:
+            check_smtp_url(self.smtp_url)
+        if self.webhook_secret is not None and len(self.webhook_secret.strip()) < MIN_PERSON_KEY_LENGTH:
+            raise ConfigurationError(
+                f"CASEWORK_WEBHOOK_SECRET: must be at least {MIN_PERSON_KEY_LENGTH} characters of random text "
+                "(make one with `casework keygen`)"
+            )
         if self.person_key is not None and len(self.person_key.strip()) < MIN_PERSON_KEY_LENGTH:
             raise ConfigurationError(
                 f"CASEWORK_PERSON_KEY: must be at least {MIN_PERSON_KEY_LENGTH} characters of random text "
@@ -105,6 +127,9 @@ class Settings:
             pool_size=_whole_number(env, "CASEWORK_DB_POOL_SIZE", 5),
             connect_timeout=_whole_number(env, "CASEWORK_DB_CONNECT_TIMEOUT", 10),
             password_memory_kib=_whole_number(env, "CASEWORK_PASSWORD_MEMORY_KIB", 65536),
+            public_url=(env.get("CASEWORK_PUBLIC_URL") or "http://127.0.0.1:8000").strip().rstrip("/"),
+            smtp_url=(env.get("CASEWORK_SMTP_URL") or "").strip() or None,
+            webhook_secret=env.get("CASEWORK_WEBHOOK_SECRET") or None,
         )
         values.update(overrides)
         return cls(**values)
@@ -139,6 +164,26 @@ def check_cipher_key(key: str) -> None:
             f"CASEWORK_CIPHER_KEY: the key is {size} bytes; an AES key is 16, 24 or 32 bytes "
             "(make one with `casework keygen`)"
         )
+
+
+def check_smtp_url(url: str) -> None:
+    """smtp://[user:password@]host[:port][/?from=address] or smtps://...; the host and a sender are required."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError("CASEWORK_SMTP_URL: its port is not a number") from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigurationError(
+            "CASEWORK_SMTP_URL: expected smtp://user:password@host:port/?from=address (or smtps://...)"
+        )
+    sender = parse_qs(parts.query).get("from", [""])[0] or (parts.username or "")
+    if "@" not in sender:
+        raise ConfigurationError("CASEWORK_SMTP_URL: name the sender's address with ?from=address")
+    if port is not None and not 0 < port < 65536:
+        raise ConfigurationError(f"CASEWORK_SMTP_URL: port {port} is out of range")
 
 
 def normalise_database_url(url: str) -> str:

@@ -30,6 +30,7 @@ from engine.database import create_db_engine, write_intent
 from engine.errors import CaseNotFound, DuplicatePerson, NoSuchVersion, VersionConflict
 from engine.integrity import check_head, indexed_head
 from engine.lookup import IndexedCase, find_in, is_case_number
+from engine.notifications import record_for_events
 from engine.persons import PersonKeys
 from engine.projection import ProjectionBatch
 from engine.reactions import react
@@ -261,6 +262,7 @@ class Casework:
             if recordings:
                 batch.last_notification_id = max(r.notification.id for r in recordings)
             batch.write(session)
+            record_for_events(session, self.settings.public_url, self.settings.tz, ctx.recorded_at, pending)
             result = CommandResult(
                 command_id=command_id,
                 action=action,

@@ -22,6 +22,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
+    true,
 )
 from sqlalchemy.exc import DBAPIError
 
@@ -188,6 +190,57 @@ installation_keys = Table(
     Column("set_at", DateTime(timezone=True), nullable=False),
 )
 """One-way fingerprints of the installation's secrets (never the secrets): which key the rows were made with."""
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(240), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(120), nullable=False),
+    Column("case_id", Uuid),
+    Column("case_number", String(32)),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("link", String(300), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+    Index("ix_notifications_recipient", "recipient", "read_at", "id"),
+)
+"""The outbox and the in-app inbox: one row per person told, written in the transaction of what it tells of;
+`dedupe_key` makes a repeated writer (a retried digest, a replayed command) write it once."""
+
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notification_id", Integer, nullable=False),
+    Column("channel_id", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, sent, failed
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_error", Text),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("claim_token", String(36)),
+    Column("claimed_until", DateTime(timezone=True)),
+    UniqueConstraint("notification_id", "channel_id", name="uq_notification_deliveries_channel"),
+    Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+)
+"""One notification through one of its recipient's channels: sent once, retried with backoff, or failed."""
+
+user_channels = Table(
+    "user_channels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(120), nullable=False),
+    Column("kind", String(16), nullable=False),  # email, wecom, dingtalk, feishu, webhook
+    Column("target", Text, nullable=False),
+    Column("digest_muted", Boolean, nullable=False, default=False, server_default=false()),
+    Column("active", Boolean, nullable=False, default=True, server_default=true()),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_user_channels_user", "user_id"),
+)
+"""Where a person is told besides the inbox: an e-mail address, a group bot's webhook, an HTTP receiver."""
 
 READ_MODEL_TABLES = (case_index, open_clocks, case_statistics, person_reservations)
 
