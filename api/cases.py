@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import marshmallow as ma
-from flask import request
+from flask import Response, request
 from flask.views import MethodView
 
 from aggregates.base import Case
@@ -26,8 +26,10 @@ from api.case_views import CASE_SCHEMAS, AnyCaseSchema
 from api.command_schemas import command_schema
 from api.errors import ApiError
 from api.parsing import Blueprint
-from api.schemas import CasePageSchema, CaseQuerySchema
+from api.schemas import CaseExportQuerySchema, CasePageSchema, CaseQuerySchema
 from engine.accounts import User
+from engine.case_exports import COLUMNS, MAX_EXPORT_ROWS, case_rows, cases_csv, cases_xlsx
+from engine.errors import TooManyCases
 from engine.lookup import IndexedCase
 from engine.queries import CaseFilter, search_cases
 from engine.registry import CASE_TYPES
@@ -291,6 +293,25 @@ for _kind, _cls in CASE_TYPES.items():
             _register_command(_kind, _action)
 
 
+def case_filter(user: User, args: dict[str, Any]) -> CaseFilter:
+    """The search GET /cases and its exports run: the query's filters within the caller's unit and below."""
+    org_unit = args.get("org_unit")
+    if org_unit:
+        require_scope(user, org_unit, must_exist=False)
+    return CaseFilter(
+        scope=user.org_unit,
+        kind=args.get("kind"),
+        stage=args.get("stage"),
+        org_unit=org_unit,
+        assignee=args.get("assignee"),
+        is_open=args.get("is_open"),
+        flags=tuple(args.get("flag") or ()),
+        text=args.get("q") or None,
+        overdue_on=today() if args.get("overdue") else None,
+        due_before=args.get("due_before"),
+    )
+
+
 @blp.route("/cases")
 class CaseList(MethodView):
     @blp.arguments(CaseQuerySchema, location="query")
@@ -298,22 +319,7 @@ class CaseList(MethodView):
     @blp.doc(summary="Search cases in your unit and below")
     def get(self, args: dict[str, Any]) -> Any:
         """Filter by type, stage, org unit (and below), assignee, overdue or due-before, flags and free text."""
-        user = current_user()
-        org_unit = args.get("org_unit")
-        if org_unit:
-            require_scope(user, org_unit, must_exist=False)
-        f = CaseFilter(
-            scope=user.org_unit,
-            kind=args.get("kind"),
-            stage=args.get("stage"),
-            org_unit=org_unit,
-            assignee=args.get("assignee"),
-            is_open=args.get("is_open"),
-            flags=tuple(args.get("flag") or ()),
-            text=args.get("q") or None,
-            overdue_on=today() if args.get("overdue") else None,
-            due_before=args.get("due_before"),
-        )
+        f = case_filter(current_user(), args)
         page, per_page = args["page"], args["per_page"]
         rows, total = search_cases(casework(), f, sort=args["sort"], page=page, per_page=per_page)
         return {
@@ -323,6 +329,55 @@ class CaseList(MethodView):
             "total": total,
             "pages": math.ceil(total / per_page) if total else 0,
         }
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_TOO_LARGE = f"more than {MAX_EXPORT_ROWS} cases match (422 `too_many_cases`, with `total` and `limit`)"
+
+
+def _exported_rows(args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every case the search matches, or a 422 naming how many match and the most an export holds."""
+    try:
+        return case_rows(casework(), case_filter(current_user(), args), sort=args["sort"])
+    except TooManyCases as too_many:
+        raise ApiError(
+            422,
+            too_many.code,
+            str(too_many),
+            total=too_many.total,
+            limit=too_many.limit,
+        ) from None
+
+
+def _attachment(content: bytes, mimetype: str, filename: str) -> Response:
+    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@blp.route("/cases/export.xlsx")
+class CaseExportXlsx(MethodView):
+    @blp.arguments(CaseExportQuerySchema, location="query")
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX)
+    @blp.doc(
+        summary="Every case the search matches, as an Excel workbook",
+        description="The filters and sort of GET /cases, without pages: one row per case, columns in Chinese "
+        f"({', '.join(heading for heading, _ in COLUMNS)}). At most {MAX_EXPORT_ROWS} cases; {EXPORT_TOO_LARGE}.",
+    )
+    def get(self, args: dict[str, Any]) -> Any:
+        return _attachment(cases_xlsx(_exported_rows(args)), XLSX, "cases.xlsx")
+
+
+@blp.route("/cases/export.csv")
+class CaseExportCsv(MethodView):
+    @blp.arguments(CaseExportQuerySchema, location="query")
+    @blp.response(200, {"type": "string"}, content_type="text/csv")
+    @blp.doc(
+        summary="Every case the search matches, as CSV",
+        description="The columns of /cases/export.xlsx in UTF-8 with a byte-order mark; a text cell that begins "
+        f"with =, +, -, @, a tab or a carriage return gets a leading '. At most {MAX_EXPORT_ROWS} cases; "
+        f"{EXPORT_TOO_LARGE}.",
+    )
+    def get(self, args: dict[str, Any]) -> Any:
+        return _attachment(cases_csv(_exported_rows(args)), "text/csv", "cases.csv")
 
 
 @blp.route("/cases/<string:ref>", parameters=[{"in": "path", "name": "ref", "description": CASE_REF}])

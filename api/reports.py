@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -13,7 +14,7 @@ from api.auth import casework, require, require_scope
 from api.errors import ApiError
 from api.fields import Strict, Text
 from api.parsing import Blueprint
-from engine.reports import as_json, report_csv, statistics
+from engine.reports import as_json, report_csv, statistics, statistics_xlsx
 
 blp = Blueprint("reports", __name__, description="Statistics as the unions report them (JSON or CSV).")
 
@@ -27,6 +28,13 @@ class ReportQuerySchema(Strict):
         metadata={"description": "also break the figures down by org unit at this depth"},
     )
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+class ReportXlsxQuerySchema(ReportQuerySchema):
+    """The query of GET /reports/statistics; the workbook is one format."""
+
+    class Meta:
+        exclude = ("format",)
 
 
 class ReportSchema(ma.Schema):
@@ -43,6 +51,16 @@ class ReportSchema(ma.Schema):
     by_org = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
 
 
+def _scope_and_period(args: dict[str, Any]) -> tuple[str, date | None, date | None]:
+    """The unit asked for (the caller's own by default; within their unit and below) and the period."""
+    user = require("read_reports")
+    org_unit = require_scope(user, args.get("org_unit") or user.org_unit, must_exist=False)
+    start, end = args.get("from_"), args.get("to")
+    if start and end and start > end:
+        raise ApiError(422, "invalid_request", "'from' is after 'to'", fields={"from": "is after 'to'"})
+    return org_unit, start, end
+
+
 @blp.route("/reports/statistics")
 class Statistics(MethodView):
     @blp.arguments(ReportQuerySchema, location="query")
@@ -52,11 +70,7 @@ class Statistics(MethodView):
     )
     @blp.doc(summary="Written offers, answers, acting offers, rectifications, disputes, hardship figures")
     def get(self, args: dict[str, Any]) -> Any:
-        user = require("read_reports")
-        org_unit = require_scope(user, args.get("org_unit") or user.org_unit, must_exist=False)
-        start, end = args.get("from_"), args.get("to")
-        if start and end and start > end:
-            raise ApiError(422, "invalid_request", "'from' is after 'to'", fields={"from": "is after 'to'"})
+        org_unit, start, end = _scope_and_period(args)
         rep = statistics(casework(), org_unit=org_unit, start=start, end=end, by_org_depth=args.get("by_org"))
         if args["format"] == "csv":
             return Response(
@@ -67,3 +81,26 @@ class Statistics(MethodView):
         data = as_json(rep)
         data["from_"] = data.pop("from")
         return data
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blp.route("/reports/statistics.xlsx")
+class StatisticsWorkbook(MethodView):
+    @blp.arguments(ReportXlsxQuerySchema, location="query")
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX)
+    @blp.doc(
+        summary="The statistics as an Excel table, laid out as the unions publish theirs",
+        description="A title row with the unit and the period, the sections' and figures' headings in Chinese, one "
+        "row per unit directly below `org_unit` (or at depth `by_org`), then the totals row (合计). Counts and "
+        "amounts are numbers, the answer and mediation success rates percentages.",
+    )
+    def get(self, args: dict[str, Any]) -> Any:
+        org_unit, start, end = _scope_and_period(args)
+        content = statistics_xlsx(casework(), org_unit=org_unit, start=start, end=end, by_org_depth=args.get("by_org"))
+        return Response(
+            content,
+            mimetype=XLSX,
+            headers={"Content-Disposition": 'attachment; filename="statistics.xlsx"'},
+        )

@@ -89,6 +89,13 @@ class CaseQuerySchema(Strict):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+class CaseExportQuerySchema(CaseQuerySchema):
+    """GET /cases's filters and sort, without pages: an export holds every case that matches."""
+
+    class Meta:
+        exclude = ("page", "per_page")
+
+
 class OrgSchema(ma.Schema):
     path = fields.String(required=True, metadata={"example": "suzhou.gusu.shuangta"})
     name = fields.String(required=True)

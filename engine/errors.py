@@ -110,3 +110,16 @@ class NothingDue(DomainError):
     """A step the scheduler listed that the case no longer calls for (answered, extended or moved on since)."""
 
     code = "nothing_due"
+
+
+class TooManyCases(DomainError):
+    """More cases match than one export may hold: the caller narrows the search."""
+
+    code = "too_many_cases"
+
+    def __init__(self, total: int, limit: int) -> None:
+        self.total, self.limit = total, limit
+        super().__init__(f"{total} cases match; an export holds at most {limit}: narrow the search")
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "total": self.total, "limit": self.limit}

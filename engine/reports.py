@@ -6,15 +6,21 @@ Org units are dotted paths (`suzhou.gusu.shuangta`): a unit's figures include ev
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook import Workbook
 from sqlalchemy import func, select
 
+from engine.accounts import get_org, list_orgs
 from engine.database import in_unit
 from engine.service import Casework
-from engine.spreadsheet import csv_bytes
+from engine.spreadsheet import csv_bytes, set_cell, xlsx_bytes
 from engine.tables import case_statistics
 
 # (metric, 中文, English) in the order the union's annual reports give them.
@@ -81,8 +87,13 @@ class Report:
         return self.figures.get(metric, Decimal(0))
 
     def rate(self, numerator: str, denominator: str) -> Decimal | None:
-        d = self.figure(denominator)
-        return None if not d else (self.figure(numerator) / d * 100).quantize(Decimal("0.1"))
+        return rate_of(self.figures, numerator, denominator)
+
+
+def rate_of(figures: Mapping[str, Decimal], numerator: str, denominator: str) -> Decimal | None:
+    """`numerator` as a percentage of `denominator` to one decimal (50.0), None when the denominator is 0."""
+    d = figures.get(denominator, Decimal(0))
+    return None if not d else (figures.get(numerator, Decimal(0)) / d * 100).quantize(Decimal("0.1"))
 
 
 def statistics(
@@ -155,3 +166,194 @@ def report_csv(rep: Report) -> bytes:
             ),
         ]
     )
+
+
+# -- the report as an XLSX table, laid out as the unions publish theirs ----------------------------------------
+
+TABLE_TITLE = "工资集体协商、劳动争议及困难职工帮扶统计表"
+SECTION_TITLES = {
+    "wage_negotiation": "工资集体协商",
+    "labor_dispute": "劳动争议调解",
+    "rectification_proposal": "整改建议书",
+    "hardship": "困难职工帮扶",
+}
+TOTAL_LABEL = "合计"
+OWN_LEVEL = "（本级）"
+"""After a unit's name on the row of the cases recorded at the unit itself rather than at a unit below it."""
+ALL_UNITS = "全部单位"
+COUNT_FORMAT = "#,##0"
+MONEY_FORMAT = "#,##0.00"
+PERCENT_FORMAT = "0.0%"
+HEADER_ROWS = 4
+"""Title, unit and period, section headings, figure headings; the units' rows follow."""
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One row of the table: a unit (its path and name) and its figures."""
+
+    unit: str
+    name: str
+    figures: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A figure column: a counted metric, or a rate (`metric` the rate's name, with its numerator and denominator)."""
+
+    section: str
+    metric: str
+    heading: str
+    money: bool = False
+    rate: tuple[str, str] | None = None
+
+    def value(self, figures: Mapping[str, Decimal]) -> tuple[Decimal | int | None, str]:
+        """The cell's number and its format: a count as a whole number, an amount with its cents, a rate as a
+        fraction shown as a percentage (50.0% is 0.5), no number when the rate has no denominator."""
+        if self.rate is not None:
+            rate = rate_of(figures, *self.rate)
+            return (None if rate is None else rate / 100), PERCENT_FORMAT
+        value = figures.get(self.metric, Decimal(0))
+        if self.money:
+            return value.quantize(Decimal("0.01")), MONEY_FORMAT
+        return int(value), COUNT_FORMAT
+
+
+def columns() -> list[Column]:
+    """Every figure in the unions' order, each rate at the end of the section its numerator belongs to."""
+    section_of = {metric: section for section, metrics in SECTIONS.items() for metric, _, _ in metrics}
+    out = []
+    for section, metrics in SECTIONS.items():
+        out += [Column(section, metric, zh, money=zh.endswith("(元)")) for metric, zh, _ in metrics]
+        out += [
+            Column(section, name, f"{zh}(%)", rate=(numerator, denominator))
+            for name, zh, _, numerator, denominator in RATES
+            if section_of[numerator] == section
+        ]
+    return out
+
+
+def period_text(start: date | None, end: date | None) -> str:
+    """The period as the unions write it: 2026年1月1日至2026年6月30日."""
+
+    def day(d: date) -> str:
+        return f"{d.year}年{d.month}月{d.day}日"
+
+    if start and end:
+        return f"{day(start)}至{day(end)}"
+    if start:
+        return f"{day(start)}起"
+    if end:
+        return f"截至{day(end)}"
+    return "全部期间"
+
+
+def unit_rows(cw: Casework, rep: Report, depth: int) -> list[UnitRow]:
+    """One row per unit at `depth` (path components) under the report's unit, from the org tree, with zeros for a
+    unit that did nothing; first the report's own unit when cases were recorded at the unit itself. `rep` must be
+    broken down at `depth`. A unit the figures name that the tree lacks is listed by its path."""
+    under = rep.org_unit
+    names = {o.path: o.name for o in list_orgs(cw, under=under)}
+    for path in set(rep.by_org) - set(names):  # a unit above the report's, when `depth` is above its own
+        if (org := get_org(cw, path)) is not None:
+            names[path] = org.name
+    units = sorted({p for p in names if p.count(".") + 1 == depth and p != under} | set(rep.by_org))
+    rows = []
+    for path in units:
+        name = names.get(path, path)
+        if path == under:
+            name += OWN_LEVEL
+        rows.append(UnitRow(path, name, rep.by_org.get(path, {})))
+    own = [r for r in rows if r.unit == under]
+    return own + [r for r in rows if r.unit != under]
+
+
+def report_xlsx(rep: Report, unit_name: str, rows: list[UnitRow]) -> bytes:
+    """The statistics table as the unions publish theirs: a title row with the unit and the period, the sections'
+    and the figures' headings, one row per unit (name and path), and the totals row; counts, amounts and rates
+    as numbers with their formats, the headings and the units' names frozen in view."""
+    cols = columns()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook has its one sheet
+    sheet.title = "统计表"
+    last = 2 + len(cols)
+    bold, thin = Font(bold=True), Side(style="thin")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    middle = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+    def at(row: int, column: int) -> Cell:
+        """The cell to write (never one merged into another)."""
+        cell = sheet.cell(row, column)
+        assert isinstance(cell, Cell)
+        return cell
+
+    title = f"{unit_name} {period_text(rep.start, rep.end)} {TABLE_TITLE}"
+    set_cell(at(1, 1), title).font = Font(bold=True, size=14)
+    sheet.cell(1, 1).alignment = Alignment(horizontal="center", vertical="center")
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last)
+    sheet.row_dimensions[1].height = 30
+    where = f"填报单位：{unit_name}" + (f"（{rep.org_unit}）" if rep.org_unit else "")
+    set_cell(at(2, 1), f"{where}    统计期间：{period_text(rep.start, rep.end)}")
+    sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=last)
+
+    for column, heading in ((1, "单位"), (2, "单位代码")):
+        set_cell(at(3, column), heading)
+        sheet.merge_cells(start_row=3, start_column=column, end_row=4, end_column=column)
+    first = 3
+    for section in SECTIONS:
+        width = sum(1 for c in cols if c.section == section)
+        set_cell(at(3, first), SECTION_TITLES[section])
+        sheet.merge_cells(start_row=3, start_column=first, end_row=3, end_column=first + width - 1)
+        first += width
+    for n, col in enumerate(cols, start=3):
+        set_cell(at(4, n), col.heading)
+    for row in (3, 4):
+        for column in range(1, last + 1):
+            cell = sheet.cell(row, column)
+            cell.font, cell.alignment, cell.border = bold, middle, box
+    sheet.row_dimensions[4].height = 48
+
+    def put(row: int, name: str, path: str, figures: Mapping[str, Decimal], font: Font | None = None) -> None:
+        set_cell(at(row, 1), name)
+        set_cell(at(row, 2), path)
+        for n, col in enumerate(cols, start=3):
+            value, number_format = col.value(figures)
+            set_cell(at(row, n), value, number_format)
+        for column in range(1, last + 1):
+            sheet.cell(row, column).border = box
+            if font is not None:
+                sheet.cell(row, column).font = font
+
+    for n, unit_row in enumerate(rows, start=HEADER_ROWS + 1):
+        put(n, unit_row.name, unit_row.unit, unit_row.figures)
+    put(HEADER_ROWS + 1 + len(rows), TOTAL_LABEL, rep.org_unit or "", rep.figures, bold)
+
+    widest = max([len(unit_name), *(len(r.name) for r in rows), 4])
+    sheet.column_dimensions["A"].width = min(2 * widest + 2, 40)
+    sheet.column_dimensions["B"].width = min(max([len(r.unit) for r in rows] + [8]) + 2, 40)
+    for n, col in enumerate(cols, start=3):
+        sheet.column_dimensions[get_column_letter(n)].width = 14 if col.money else 11
+    sheet.freeze_panes = f"C{HEADER_ROWS + 1}"
+    sheet.print_title_rows = f"3:{HEADER_ROWS}"
+    sheet.page_setup.orientation = "landscape"
+    return xlsx_bytes(book)
+
+
+def statistics_xlsx(
+    cw: Casework,
+    *,
+    org_unit: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    by_org_depth: int | None = None,
+) -> bytes:
+    """The statistics of `org_unit` and below over [start, end] as an XLSX table: one row per unit directly below
+    `org_unit` (or at `by_org_depth`), then the totals."""
+    depth = by_org_depth or ((org_unit.count(".") + 2) if org_unit else 1)
+    rep = statistics(cw, org_unit=org_unit, start=start, end=end, by_org_depth=depth)
+    unit_name = ALL_UNITS
+    if org_unit:
+        org = get_org(cw, org_unit)
+        unit_name = org.name if org is not None else org_unit
+    return report_xlsx(rep, unit_name, unit_rows(cw, rep, depth))
