@@ -21,7 +21,7 @@ from eventsourcing.domain import Aggregate
 from aggregates.chain import GENESIS, event_hash
 from aggregates.errors import ActionNotAllowed, InvalidCommand
 from aggregates.fields import Text
-from aggregates.policy import DEFAULT_POLICY, DeadlinePolicy
+from aggregates.policy import CALENDAR_OFFICIAL, CALENDAR_WEEKENDS_ONLY, DEFAULT_POLICY, DeadlinePolicy
 from aggregates.stages import ANY_OPEN, Action, StageTable, action
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
@@ -74,30 +74,46 @@ class Now:
 
 @dataclass(frozen=True)
 class Clock:
-    """An open legal clock; overdue once the business date is past `due_on`."""
+    """An open legal clock; overdue once the business date is past `due_on`.
+
+    A working-day clock records so (`working_days`), and which calendar counted its due date (`calendar`:
+    CALENDAR_OFFICIAL, or CALENDAR_WEEKENDS_ONLY past the published one), so that pausing it counts working days
+    and a reader is told when a due date was counted without the official holidays."""
 
     name: str
     started_on: date
     due_on: date
     paused_on: date | None = None
     extensions: int = 0
+    working_days: bool = False
+    calendar: str | None = None
 
     def is_overdue(self, today: date) -> bool:
         return self.paused_on is None and today > self.due_on
 
     def to_data(self) -> dict[str, Any]:
-        return {
+        """The clock as its opening event records it; a calendar-day clock's data has kept the shape it always had."""
+        data: dict[str, Any] = {
             "started_on": self.started_on,
             "due_on": self.due_on,
             "paused_on": self.paused_on,
             "extensions": self.extensions,
         }
+        if self.working_days:
+            data.update(working_days=True, calendar=self.calendar)
+        return data
 
 
 def new_clock(ctx: Context, name: str, policy_clock: str, start: date | None = None) -> Clock:
-    """A clock starting on `start` (default: the business date) with the policy's length."""
+    """A clock starting on `start` (default: the business date) with the policy's length; a working-day clock
+    notes which calendar counted it."""
     start = start or ctx.today
-    return Clock(name=name, started_on=start, due_on=ctx.policy.due(policy_clock, start))
+    rule = ctx.policy.rule(policy_clock)
+    due = ctx.policy.add_days(start, rule.days, working_days=rule.working_days)
+    if not rule.working_days:
+        return Clock(name=name, started_on=start, due_on=due)
+    calendar = ctx.policy.calendar_between(start, due)
+    return Clock(name=name, started_on=start, due_on=due, working_days=True, calendar=calendar)
 
 
 def _needs_a_running_clock(case: Case, now: Now) -> str | None:
@@ -527,14 +543,31 @@ class Case(Aggregate):
         current = self._open_clock(clock, "resume_clock")
         if current.paused_on is None:
             raise self._invalid("resume_clock", clock=f"{clock!r} is not paused")
-        paused_days = max((ctx.today - current.paused_on).days, 0)
-        self._record(
-            ctx, a, {"clock": clock, "due_on": current.due_on + timedelta(days=paused_days), "paused_days": paused_days}
-        )
+        if not current.working_days:
+            paused_days = max((ctx.today - current.paused_on).days, 0)
+            data = {"clock": clock, "due_on": current.due_on + timedelta(days=paused_days), "paused_days": paused_days}
+        else:  # a working-day clock stood still for the working days it was paused, and moves by as many
+            policy = ctx.policy
+            paused_days = policy.working_days_between(current.paused_on, ctx.today)
+            due = policy.add_days(current.due_on, paused_days, working_days=True)
+            official = current.calendar == CALENDAR_OFFICIAL
+            official = official and policy.calendar_between(current.paused_on, due) == CALENDAR_OFFICIAL
+            calendar = CALENDAR_OFFICIAL if official else CALENDAR_WEEKENDS_ONLY
+            data = {
+                "clock": clock,
+                "due_on": due,
+                "paused_days": paused_days,
+                "working_days": True,
+                "calendar": calendar,
+            }
+        self._record(ctx, a, data)
 
     def _on_resume_clock(self, event: Case.Event) -> None:
         name = event.data["clock"]
-        self.clocks[name] = dataclasses.replace(self.clocks[name], paused_on=None, due_on=event.data["due_on"])
+        moved = {"paused_on": None, "due_on": event.data["due_on"]}
+        if "calendar" in event.data:
+            moved["calendar"] = event.data["calendar"]
+        self.clocks[name] = dataclasses.replace(self.clocks[name], **moved)
 
     def extend_clock(
         self, ctx: Context, *, clock: ClockName, days: int | None = None, due_on: date | None = None

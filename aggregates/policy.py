@@ -77,13 +77,48 @@ DEFAULT_ANNUAL_CAPS: Mapping[str, Decimal] = {
 }
 
 
+CALENDAR_OFFICIAL = "official"
+"""A working-day clock's due date counted wholly on the published calendar."""
+CALENDAR_WEEKENDS_ONLY = "weekends_only"
+"""A working-day clock's due date counted, at least in part, past the published calendar: there only Saturdays,
+Sundays and the policy file's own days are days off, so a holiday not yet published is counted as worked."""
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """A published working-day calendar (the State Council's holiday arrangements): weekdays off and weekend days
+    worked in exchange (调休), for the days from `first` to `last`. Outside them nothing is published and only
+    Saturdays and Sundays are days off. The engine fills it from the official data; here it is only data."""
+
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+    first: date | None = None
+    last: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return self.first is not None and self.last is not None and self.first <= day <= self.last
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.workdays:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+
+WEEKENDS_ONLY = WorkCalendar()
+"""No published calendar: Monday to Friday are working days."""
+
+
 @dataclass(frozen=True)
 class DeadlinePolicy:
-    """Clock lengths, the working-day calendar, back-dating limit and aid caps."""
+    """Clock lengths, the working-day calendar, back-dating limit and aid caps.
+
+    A day is a working day by `calendar` (the official one, as the engine builds it), unless the policy file
+    names it: its `extra_workdays` are worked and its `holidays` are not, whatever the calendar says."""
 
     clocks: Mapping[str, ClockRule] = field(default_factory=lambda: dict(DEFAULT_CLOCKS))
     holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
+    calendar: WorkCalendar = WEEKENDS_ONLY
     max_backdate_days: int = 30
     annual_caps: Mapping[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_ANNUAL_CAPS))
     escalation: Mapping[str, str] | str = "auto"
@@ -107,7 +142,20 @@ class DeadlinePolicy:
     def is_working_day(self, day: date) -> bool:
         if day in self.extra_workdays:
             return True
-        return day.weekday() < 5 and day not in self.holidays
+        if day in self.holidays:
+            return False
+        return self.calendar.is_working_day(day)
+
+    def calendar_between(self, start: date, end: date) -> str:
+        """Which calendar counted the working days after `start` up to `end`: CALENDAR_OFFICIAL when the published
+        calendar covers them all, else CALENDAR_WEEKENDS_ONLY (recorded on the clock and shown beside its date)."""
+        first = min(start + timedelta(days=1), end)
+        covered = self.calendar.covers(first) and self.calendar.covers(end)
+        return CALENDAR_OFFICIAL if covered else CALENDAR_WEEKENDS_ONLY
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """The working days after `start` up to and including `end` (0 when `end` is not after `start`)."""
+        return sum(1 for n in range(1, (end - start).days + 1) if self.is_working_day(start + timedelta(days=n)))
 
     def add_days(self, start: date, days: int, *, working_days: bool) -> date:
         """The day `days` days after `start` (the start day itself not counted)."""

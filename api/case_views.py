@@ -17,6 +17,7 @@ from marshmallow import fields
 
 from aggregates.hardship import HardshipCase
 from aggregates.labor_dispute import LaborDispute
+from aggregates.policy import CALENDAR_OFFICIAL, CALENDAR_WEEKENDS_ONLY
 from aggregates.rectification import RectificationProposal
 from aggregates.wage_negotiation import WageNegotiation
 from api.schemas import OneOfSchema
@@ -67,6 +68,20 @@ class ClockSchema(ma.Schema):
     due_on = fields.String(required=True, metadata={"format": "date"})
     paused_on = fields.String(allow_none=True, metadata={"format": "date"})
     extensions = fields.Integer(required=True)
+    working_days = fields.Boolean(
+        required=True, metadata={"description": "the clock counts working days (else calendar days)"}
+    )
+    calendar = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "enum": [CALENDAR_OFFICIAL, CALENDAR_WEEKENDS_ONLY, None],
+            "description": "which calendar counted a working-day clock's due date: 'official' (the State Council's "
+            "holidays and make-up working days), or 'weekends_only' when it runs past the years the official "
+            "calendar is known for, so only weekends (and the policy file's days) were skipped; null for a "
+            "calendar-day clock or one opened before clocks recorded it",
+        },
+    )
     overdue = fields.Boolean(required=True)
 
 

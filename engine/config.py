@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregates.policy import DEFAULT_ANNUAL_CAPS, DEFAULT_CLOCKS, ClockRule, DeadlinePolicy, escalation_modes
+from engine.calendar import official_calendar, official_policy
 
 MIN_PASSWORD_MEMORY_KIB = 32
 """argon2id's own floor at the 4 lanes Casework hashes with; anything this low is for tests and demos only."""
@@ -49,7 +50,8 @@ class Settings:
     person_key: str | None = None
     """The secret the one-open-case-per-person rule keys ID numbers with; None: the data directory's file."""
     timezone: str = "Asia/Shanghai"
-    policy: DeadlinePolicy = field(default_factory=DeadlinePolicy)
+    policy: DeadlinePolicy = field(default_factory=official_policy)
+    """Clock lengths and the rest (CASEWORK_POLICY_FILE); working days by the official calendar (engine/calendar.py)."""
     pool_size: int = 5
     connect_timeout: int = 10
     """Seconds PostgreSQL has to answer a new connection, the whole attempt; a silent server is not waited on."""
@@ -116,7 +118,7 @@ class Settings:
         url = normalise_database_url(url)
         timezone = env.get("CASEWORK_TIMEZONE") or "Asia/Shanghai"
         policy_file = env.get("CASEWORK_POLICY_FILE")
-        policy = load_policy(Path(policy_file)) if policy_file else DeadlinePolicy()
+        policy = load_policy(Path(policy_file)) if policy_file else official_policy()
         values: dict[str, Any] = dict(
             database_url=url,
             data_dir=data_dir,
@@ -220,7 +222,8 @@ class _Refused(ValueError):
 def load_policy(path: Path) -> DeadlinePolicy:
     """Read a TOML policy file (see README "Deadline policy"). A value of the wrong type or out of range, or a
     key the policy does not have, is refused naming the file and the key: a policy silently read otherwise than
-    written would set the wrong legal deadlines."""
+    written would set the wrong legal deadlines. Working days are the official calendar's, its `holidays` and
+    `extra_workdays` days off and days worked over it (local holidays, corrections)."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
         raw = tomllib.loads(text)
@@ -264,6 +267,7 @@ def _policy(raw: dict[str, Any]) -> DeadlinePolicy:
         raise _Refused(str(e)) from None
     return DeadlinePolicy(
         clocks=clocks,
+        calendar=official_calendar(),
         holidays=_dates(raw, "holidays"),
         extra_workdays=_dates(raw, "extra_workdays"),
         max_backdate_days=_days("max_backdate_days", raw.get("max_backdate_days", 30), least=0),

@@ -86,7 +86,13 @@ def case_view(
         "head_hash": case.head_hash,
         "allowed_actions": case.allowed_actions(role, now),
         "clocks": [
-            {"name": c.name, **c.to_data(), "overdue": bool(today and c.is_overdue(today))}
+            {
+                "name": c.name,
+                **c.to_data(),
+                "working_days": c.working_days,
+                "calendar": c.calendar,
+                "overdue": bool(today and c.is_overdue(today)),
+            }
             for c in case.clocks.values()
         ],
         "links": list(case.links),

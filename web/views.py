@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from aggregates.base import Case
 from aggregates.errors import DomainError, InvalidCommand
+from aggregates.policy import CALENDAR_WEEKENDS_ONLY
 from engine.access import may
 from engine.accounts import User, get_user
 from engine.audit import as_of, history, verify_case
@@ -184,14 +185,25 @@ def language() -> BaseResponse:
 
 
 def clock_rows(clocks: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
-    """Each clock with its due date as a date and the working days left (negative: overdue by)."""
+    """Each clock with its due date as a date, the working days left (negative: overdue by) and, when its due date
+    was counted past the official calendar's years, a note saying so (`weekends_only`)."""
     policy = casework().settings.policy
     rows = []
     for clock in clocks:
         due = clock["due_on"] if isinstance(clock["due_on"], date) else date.fromisoformat(clock["due_on"])
         paused = bool(clock.get("paused") or clock.get("paused_on"))
         left = working_days_left(policy, on, due)
-        rows.append({"name": clock["name"], "due_on": due, "paused": paused, "left": left, "overdue": left < 0})
+        weekends_only = clock.get("calendar") == CALENDAR_WEEKENDS_ONLY
+        rows.append(
+            {
+                "name": clock["name"],
+                "due_on": due,
+                "paused": paused,
+                "left": left,
+                "overdue": left < 0,
+                "weekends_only": weekends_only,
+            }
+        )
     return rows
 
 

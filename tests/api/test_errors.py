@@ -408,8 +408,12 @@ def test_absurd_dates_are_refused_up_front_never_a_5xx_later(api: ApiWorld, case
     api.clock.advance(days=30)
     resumed = sup.post(command_path("labor_dispute", case["case_id"], "resume_clock"), {"clock": "acceptance"})
     assert resumed.status_code == 200
-    assert {c["name"]: c["due_on"] for c in resumed.get_json()["clocks"]}["acceptance"] == (
-        date(2999, 12, 31) + timedelta(days=366 + 30)
-    ).isoformat()  # extended, then moved by the days paused
+    acceptance = {c["name"]: c for c in resumed.get_json()["clocks"]}["acceptance"]
+    # Extended to Thu 3001-01-01 (2999-12-31 + 366 days), then moved by the working days paused: the acceptance
+    # clock counts working days, and Tue 3 March to Wed 1 April 2026 hold 22 (no holiday in them). 22 weekdays
+    # after Thu 3001-01-01, a year no calendar is published for, is Mon 3001-02-02; the clock says so.
+    assert date(2999, 12, 31) + timedelta(days=366) == date(3001, 1, 1)
+    assert acceptance["due_on"] == "3001-02-02"
+    assert acceptance["calendar"] == "weekends_only"
     check_error(sup.get("/cases?due_before=99999-01-01"), 422)
     assert sup.get("/cases?due_before=9999-12-31").status_code == 200

@@ -11,7 +11,7 @@ import pytest
 from aggregates.base import DEFAULT_TZ, Clock, Context, new_clock
 from aggregates.errors import ActionNotAllowed, InvalidCommand
 from aggregates.labor_dispute import LaborDispute
-from aggregates.policy import DEFAULT_POLICY
+from aggregates.policy import CALENDAR_WEEKENDS_ONLY, DEFAULT_POLICY
 from tests.unit.support import Desk, replay
 
 NUMBER = "LD-2026-000042"
@@ -481,13 +481,26 @@ def test_clock_helpers():
     desk = Desk(now=datetime(2026, 3, 6, 9, 0, tzinfo=DEFAULT_TZ))
     ctx = desk.ctx("mediator")
     clock = new_clock(ctx, "acceptance", "dispute.acceptance")
-    assert clock == Clock("acceptance", date(2026, 3, 6), date(2026, 3, 11))
-    assert new_clock(ctx, "mediation", "dispute.mediation", start=date(2026, 3, 1)).due_on == date(2026, 3, 16)
+    # A working-day clock, counted by the aggregates' default policy, which has no published calendar.
+    assert clock == Clock(
+        "acceptance", date(2026, 3, 6), date(2026, 3, 11), working_days=True, calendar=CALENDAR_WEEKENDS_ONLY
+    )
+    mediation = new_clock(ctx, "mediation", "dispute.mediation", start=date(2026, 3, 1))
+    assert mediation.due_on == date(2026, 3, 16)
     assert not clock.is_overdue(date(2026, 3, 11))
     assert clock.is_overdue(date(2026, 3, 12))
     assert clock.to_data() == {
         "started_on": date(2026, 3, 6),
         "due_on": date(2026, 3, 11),
+        "paused_on": None,
+        "extensions": 0,
+        "working_days": True,
+        "calendar": "weekends_only",
+    }
+    # A calendar-day clock's data keeps the shape it always had.
+    assert mediation.to_data() == {
+        "started_on": date(2026, 3, 1),
+        "due_on": date(2026, 3, 16),
         "paused_on": None,
         "extensions": 0,
     }
