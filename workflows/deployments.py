@@ -8,6 +8,8 @@
 | statistics-report/casework     | CASEWORK_SCHEDULE_STATISTICS   | 0 6 1 * *        |
 | rebuild-read-models/casework   | CASEWORK_SCHEDULE_REBUILD      | off              |
 | offer-campaign/casework        | (started by the API or CLI)    | never scheduled  |
+| deliver-notifications/casework | CASEWORK_SCHEDULE_NOTIFICATIONS| * * * * *        |
+| notification-digest/casework   | CASEWORK_SCHEDULE_DIGEST       | 0 8 * * *        |
 
 A schedule is a cron expression in the federation's time zone (CASEWORK_TIMEZONE), an interval
 such as `30s`, `10m` or `2h`, or `off`.
@@ -48,6 +50,8 @@ SCHEDULES = (
     Scheduled("statistics-report", "CASEWORK_SCHEDULE_STATISTICS", "0 6 1 * *"),
     Scheduled("rebuild-read-models", "CASEWORK_SCHEDULE_REBUILD", "off"),
     Scheduled("offer-campaign", None, "off"),
+    Scheduled("deliver-notifications", "CASEWORK_SCHEDULE_NOTIFICATIONS", "* * * * *"),
+    Scheduled("notification-digest", "CASEWORK_SCHEDULE_DIGEST", "0 8 * * *"),
 )
 CAMPAIGN_DEPLOYMENT = "offer-campaign/" + DEPLOYMENT
 
@@ -80,6 +84,7 @@ def schedule_for(item: Scheduled, timezone: str, env: Mapping[str, str] | None =
 def flows() -> dict[str, Any]:
     from workflows.campaigns import offer_campaign
     from workflows.maintenance import rebuild_read_models, statistics_report, verify_event_store
+    from workflows.notifications import deliver_notifications, notification_digest
     from workflows.sweeps import escalation_sweep, legal_clock_sweep
 
     return {
@@ -91,6 +96,8 @@ def flows() -> dict[str, Any]:
             statistics_report,
             rebuild_read_models,
             offer_campaign,
+            deliver_notifications,
+            notification_digest,
         )
     }
 

@@ -61,12 +61,13 @@ def test_a_bad_value_is_refused_naming_the_setting(value: str, problem: str) -> 
     assert message.startswith(f"{SETTING}: ") and problem in message and repr(value) in message
 
 
-def test_deployments_builds_all_six_with_their_configured_schedules(tmp_path: Path) -> None:
+def test_deployments_builds_all_eight_with_their_configured_schedules(tmp_path: Path) -> None:
     settings = Settings.from_env({"CASEWORK_DATA_DIR": str(tmp_path), "CASEWORK_TIMEZONE": "Asia/Shanghai"})
     env = {
         "CASEWORK_SCHEDULE_ESCALATION": "10m",
         "CASEWORK_SCHEDULE_LEGAL_CLOCKS": "off",
         "CASEWORK_SCHEDULE_REBUILD": "0 3 * * SUN",
+        "CASEWORK_SCHEDULE_DIGEST": "30 7 * * *",
     }
     built = {f"{d.flow_name}/{d.name}": d for d in deployments(settings, env)}
     assert set(built) == {
@@ -76,6 +77,8 @@ def test_deployments_builds_all_six_with_their_configured_schedules(tmp_path: Pa
         "statistics-report/casework",
         "rebuild-read-models/casework",
         CAMPAIGN_DEPLOYMENT,
+        "deliver-notifications/casework",
+        "notification-digest/casework",
     }
 
     def schedules(name: str) -> list[tuple[object, object, str]]:
@@ -90,6 +93,8 @@ def test_deployments_builds_all_six_with_their_configured_schedules(tmp_path: Pa
     assert schedules("statistics-report/casework") == [("0 6 1 * *", None, "Asia/Shanghai")]
     assert schedules("rebuild-read-models/casework") == [("0 3 * * SUN", None, "Asia/Shanghai")]
     assert schedules(CAMPAIGN_DEPLOYMENT) == []
+    assert schedules("deliver-notifications/casework") == [("* * * * *", None, "Asia/Shanghai")]
+    assert schedules("notification-digest/casework") == [("30 7 * * *", None, "Asia/Shanghai")]
     assert all(d.tags == ["casework"] and d.description for d in built.values())
 
 
