@@ -53,6 +53,8 @@ def test_every_case_type_has_an_opening_form_with_a_group_or_rows_for_each_struc
     assert "<form" in page and "cannot take" not in page
     assert 'class="group' in page  # every creating action has a structured part (employer, enterprise, worker)
     assert 'name="org_unit"' in page and 'value="suzhou.wuzhong"' not in page  # only the reader's unit and below
+    if kind == "labor_dispute":  # a part's hint, in the reader's language
+        assert "18 位统一社会信用代码" in page and "characters are normalised" not in page
 
 
 def test_a_mediator_opens_a_dispute_with_rows_added_by_the_form_and_lands_on_the_new_case(web: WebWorld) -> None:
