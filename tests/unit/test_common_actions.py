@@ -147,6 +147,21 @@ def test_resume_on_the_day_of_pausing_keeps_the_due_date():
     assert last_event(case).data["paused_days"] == 0
 
 
+def test_pausing_a_working_day_clock_moves_its_due_date_by_the_working_days_paused():
+    # Filed Wed 4 March 2026: the acceptance clock counts 3 working days, Thu 5, Fri 6, Mon 9.
+    desk = Desk(now=datetime(2026, 3, 4, 9, 0, tzinfo=DEFAULT_TZ))
+    case = file_dispute(desk)
+    assert case.clocks["acceptance"].due_on == date(2026, 3, 9)
+    desk.advance(days=1)  # paused Thu 5 March
+    case.pause_clock(desk.ctx("supervisor", reason="applicant unreachable"), clock="acceptance")
+    desk.advance(days=4)  # resumed Mon 9 March: it stood still over Fri 6 and Mon 9, 2 working days
+    case.resume_clock(desk.ctx("supervisor"), clock="acceptance")
+    # Mon 9 + 2 working days = Wed 11 March (4 calendar days would have made it Fri 13).
+    assert case.clocks["acceptance"].due_on == date(2026, 3, 11)
+    assert last_event(case).data["paused_days"] == 2
+    assert replay(case).clocks["acceptance"] == case.clocks["acceptance"]
+
+
 def test_pause_needs_a_reason_and_an_open_unpaused_clock():
     desk = Desk()
     case = accepted(desk)

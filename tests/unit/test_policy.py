@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 
 from aggregates.base import DEFAULT_TZ
 from aggregates.labor_dispute import LaborDispute
-from aggregates.policy import DEFAULT_ANNUAL_CAPS, DEFAULT_POLICY, ESCALATION_RUNGS, ClockRule, DeadlinePolicy
+from aggregates.policy import (
+    CALENDAR_OFFICIAL,
+    CALENDAR_WEEKENDS_ONLY,
+    DEFAULT_ANNUAL_CAPS,
+    DEFAULT_POLICY,
+    ESCALATION_RUNGS,
+    ClockRule,
+    DeadlinePolicy,
+    WorkCalendar,
+)
 from tests.unit.support import Desk
 
 # A holiday calendar in the shape the State Council publishes each year: a block of days off
@@ -83,6 +92,45 @@ def test_is_working_day(day, working):
 def test_an_extra_workday_wins_over_a_holiday_on_the_same_day():
     policy = DeadlinePolicy(holidays=frozenset({date(2026, 3, 7)}), extra_workdays=frozenset({date(2026, 3, 7)}))
     assert policy.is_working_day(date(2026, 3, 7))
+
+
+# A published calendar in the same shape, covering 2026 only: Labor Day 2026 off, Sat 9 May worked.
+PUBLISHED_2026 = WorkCalendar(
+    holidays=LABOR_DAY, workdays=frozenset({MAKE_UP_SATURDAY}), first=date(2026, 1, 1), last=date(2026, 12, 31)
+)
+
+
+def test_the_published_calendar_decides_unless_the_policy_file_names_the_day():
+    policy = DeadlinePolicy(calendar=PUBLISHED_2026)
+    assert not policy.is_working_day(date(2026, 5, 4)) and policy.is_working_day(MAKE_UP_SATURDAY)
+    assert DEFAULT_POLICY.is_working_day(date(2026, 5, 4)) and not DEFAULT_POLICY.is_working_day(MAKE_UP_SATURDAY)
+    # The file's own days win either way: a local holiday on a published make-up Saturday, a day worked in a block.
+    local = replace(policy, holidays=frozenset({MAKE_UP_SATURDAY}), extra_workdays=frozenset({date(2026, 5, 4)}))
+    assert not local.is_working_day(MAKE_UP_SATURDAY) and local.is_working_day(date(2026, 5, 4))
+    # Thu 30 April + 4 working days: Fri 1 to Tue 5 off, Wed 6 (1), Thu 7 (2), Fri 8 (3), the make-up Sat 9 (4);
+    # under the local file Mon 4 is worked (1), Wed 6 (2), Thu 7 (3), Fri 8 (4), and Sat 9 is not.
+    assert policy.add_days(date(2026, 4, 30), 4, working_days=True) == MAKE_UP_SATURDAY
+    assert local.add_days(date(2026, 4, 30), 4, working_days=True) == date(2026, 5, 8)
+    assert local.add_days(date(2026, 4, 30), 5, working_days=True) == date(2026, 5, 11)
+
+
+def test_which_calendar_counted_a_due_date():
+    policy = DeadlinePolicy(calendar=PUBLISHED_2026)
+    assert policy.calendar_between(date(2026, 12, 28), date(2026, 12, 31)) == CALENDAR_OFFICIAL
+    assert policy.calendar_between(date(2026, 12, 30), date(2027, 1, 4)) == CALENDAR_WEEKENDS_ONLY
+    assert policy.calendar_between(date(2025, 12, 31), date(2026, 1, 5)) == CALENDAR_OFFICIAL  # start day not counted
+    assert policy.calendar_between(date(2025, 12, 30), date(2026, 1, 5)) == CALENDAR_WEEKENDS_ONLY
+    assert DEFAULT_POLICY.calendar_between(date(2026, 3, 2), date(2026, 3, 5)) == CALENDAR_WEEKENDS_ONLY
+    # Past the published days only weekends are off: Fri 1 January 2027 counts as worked.
+    assert policy.add_days(date(2026, 12, 30), 3, working_days=True) == date(2027, 1, 4)
+
+
+def test_working_days_between_counts_after_the_start_up_to_the_end():
+    policy = DeadlinePolicy(calendar=PUBLISHED_2026)
+    assert policy.working_days_between(date(2026, 4, 30), date(2026, 5, 11)) == 5  # 6, 7, 8, Sat 9, 11 May
+    assert policy.working_days_between(date(2026, 3, 6), date(2026, 3, 9)) == 1
+    assert policy.working_days_between(date(2026, 3, 9), date(2026, 3, 9)) == 0
+    assert policy.working_days_between(date(2026, 3, 9), date(2026, 3, 2)) == 0
 
 
 def test_calendar_days_ignore_weekends_and_holidays():
