@@ -60,7 +60,7 @@ class Channel:
             "target": shown_target(self.kind, self.target),
             "digest_muted": self.digest_muted,
             "active": self.active,
-            "created_at": self.created_at.isoformat(),
+            "created_at": self.created_at,
         }
 
 

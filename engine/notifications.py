@@ -303,8 +303,8 @@ class InboxEntry:
             "subject": self.subject,
             "body": self.body,
             "link": self.link,
-            "created_at": self.created_at.isoformat(),
-            "read_at": self.read_at.isoformat() if self.read_at else None,
+            "created_at": self.created_at,
+            "read_at": self.read_at,
         }
 
 
