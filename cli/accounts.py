@@ -210,4 +210,64 @@ def users_changes(ctx: click.Context, user_id: str | None, org_unit: str | None,
     console.print(table)
 
 
+@users.group("channel", help="Where a user is told of alerts, escalations and assignments besides the inbox.")
+def users_channel() -> None:
+    pass
+
+
+@users_channel.command(
+    "add",
+    help="Give a user a channel. TARGET: an e-mail address (email); the group bot's token or apprise URL "
+    "(wecom, dingtalk, feishu); an http(s) URL that receives signed JSON POSTs (webhook).",
+)
+@click.argument("user_id")
+@click.option("--kind", required=True, type=click.Choice(["email", "wecom", "dingtalk", "feishu", "webhook"]))
+@click.option("--target", required=True, help="The address, token or URL.")
+@click.option("--mute-digest", is_flag=True, help="Leave the daily digest of clocks due out of this channel.")
+@click.pass_context
+def users_channel_add(ctx: click.Context, user_id: str, kind: str, target: str, mute_digest: bool) -> None:
+    from engine.channels import add_channel
+
+    cw = ready(ctx)
+    with operator_errors():
+        channel = add_channel(cw, user_id, kind, target, digest_muted=mute_digest)
+    console.print(f"[green]added[/] channel {channel.id} for {user_id}: {channel.kind} {channel.to_dict()['target']}")
+
+
+@users_channel.command("list", help="A user's channels (with --all, the removed ones too).")
+@click.argument("user_id")
+@click.option("--all", "include_removed", is_flag=True)
+@click.pass_context
+def users_channel_list(ctx: click.Context, user_id: str, include_removed: bool) -> None:
+    from engine.channels import list_channels
+
+    cw = ready(ctx)
+    table = rich_table(title=f"channels of {user_id}")
+    for col in ("id", "kind", "target", "digest", "active", "added"):
+        table.add_column(col)
+    for c in list_channels(cw, user_id, include_removed=include_removed):
+        shown = c.to_dict()
+        table.add_row(
+            str(c.id),
+            c.kind,
+            shown["target"],
+            "muted" if c.digest_muted else "yes",
+            "yes" if c.active else "removed",
+            f"{c.created_at:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)
+
+
+@users_channel.command("remove", help="Remove a channel by its id; what it has not yet sent is not sent.")
+@click.argument("channel_id", type=click.IntRange(1, 2**31 - 1))
+@click.pass_context
+def users_channel_remove(ctx: click.Context, channel_id: int) -> None:
+    from engine.channels import remove_channel
+
+    cw = ready(ctx)
+    with operator_errors():
+        channel = remove_channel(cw, channel_id)
+    console.print(f"[green]removed[/] channel {channel.id} of {channel.user_id} ({channel.kind})")
+
+
 COMMANDS = (orgs, users)
