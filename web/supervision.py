@@ -26,7 +26,7 @@ from engine.accounts import User, list_orgs
 from engine.dossier import dossier_csv
 from engine.queries import CaseFilter, overdue_by_unit, search_cases, work_queue, working_days_left
 from engine.registry import CASE_TYPES
-from engine.reports import RATES, SECTIONS, Report, plain, statistics
+from engine.reports import RATES, SECTIONS, Report, plain, statistics, statistics_xlsx
 from web.views import ALERT_FLAG, PER_PAGE, blueprint, casework, clock_rows, page, require, today, visible
 
 ESCALATION_FLAG = "escalation_pending"
@@ -392,11 +392,30 @@ def dashboard() -> Any:
     return page(
         "supervision_dashboard.html",
         **context,
+        xlsx_url=url_for("web.dashboard_xlsx") + "?" + urlencode({"unit": unit, "from": start, "to": end}),
         rows=_report_rows(rep, unit, start, end),
         rates=rates,
         charts=_charts(rep, unit, start, end),
         overdue=_overdue_rows(unit, on),
     )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blueprint.get("supervision/dashboard.xlsx")
+def dashboard_xlsx() -> Any:
+    """The dashboard's statistics as the unions' XLSX table (engine.reports.statistics_xlsx, the same file as the
+    API's): a row per unit directly below the unit shown, then the totals, for the period shown."""
+    user = _reader()
+    require(user, "read_reports")
+    unit = _unit_arg(user)
+    start, end, problems = _period(today())
+    if problems:
+        return page("error.html", 400, message="; ".join(f"{k}: {v}" for k, v in problems.items()))
+    content = statistics_xlsx(casework(), org_unit=unit, start=start, end=end)
+    filename = f"statistics-{unit}-{start.isoformat()}-{end.isoformat()}.xlsx"
+    return Response(content, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 # -- the case list the dashboard's figures link to --------------------------------------------------------------

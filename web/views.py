@@ -207,27 +207,29 @@ def clock_rows(clocks: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
     return rows
 
 
-@blueprint.get("")
-def queue() -> str:
-    user: User = g.web_user
+def queue_search(user: User) -> tuple[CaseFilter, str, bool, bool]:
+    """The work queue's search as the query string gives it (text, only mine, only with an alert), within the
+    reader's unit and below: the filter, and the text and choices to show again. The queue adds open cases only."""
     text = (request.args.get("q") or "").strip()[:120]
     mine = request.args.get("mine") == "1"
     alerts = request.args.get("alerts") == "1"
+    f = CaseFilter(
+        scope=user.org_unit,
+        text=text or None,
+        assignee=user.user_id if mine else None,
+        flags=(ALERT_FLAG,) if alerts else (),
+    )
+    return f, text, mine, alerts
+
+
+@blueprint.get("")
+def queue() -> str:
+    user: User = g.web_user
+    f, text, mine, alerts = queue_search(user)
     page = request.args.get("page", "1")
     page_number = int(page) if page.isdigit() and int(page) >= 1 else 1
     on = today()
-    found = work_queue(
-        casework(),
-        CaseFilter(
-            scope=user.org_unit,
-            text=text or None,
-            assignee=user.user_id if mine else None,
-            flags=(ALERT_FLAG,) if alerts else (),
-        ),
-        on,
-        page=page_number,
-        per_page=PER_PAGE,
-    )
+    found = work_queue(casework(), f, on, page=page_number, per_page=PER_PAGE)
     rows = [{**row, "clocks": clock_rows([c for c in row["clocks"] if not c["paused"]], on)} for row in found.rows]
     pages = max(1, math.ceil(found.total / PER_PAGE))
     return render_template(
