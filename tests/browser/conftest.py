@@ -8,12 +8,12 @@ the screens it visits into docs/screenshots/ (from the SQLite run only, so each 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, ViewportSize, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from bootstrap import http_app
@@ -89,12 +89,13 @@ class Site:
         page.wait_for_url(f"{self.base_url}/")
         return page
 
-    def shot(self, page: Page, name: str) -> None:
-        """A full-page PNG of what the page shows now, as docs/screenshots/<name>.png."""
+    def shot(self, page: Page, name: str, mask: Sequence[Locator] = ()) -> None:
+        """A full-page PNG of what the page shows now, as docs/screenshots/<name>.png; what changes from run to run
+        (a generated password) is masked, so the file changes only when the page does."""
         if self.screenshots:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.wait_for_load_state("load")  # a page shown while still arriving is measured too short
-            page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+            page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True, mask=list(mask))
 
     def phone_shot(self, page: Page, name: str) -> None:
         """The same page at a phone's width, then back to the desktop's."""
