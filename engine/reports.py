@@ -5,11 +5,13 @@ Org units are dotted paths (`suzhou.gusu.shuangta`): a unit's figures include ev
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, Side
@@ -19,6 +21,7 @@ from sqlalchemy import func, select
 
 from engine.accounts import get_org, list_orgs
 from engine.database import in_unit
+from engine.organisation import supervisors_of
 from engine.service import Casework
 from engine.spreadsheet import csv_bytes, set_cell, xlsx_bytes
 from engine.tables import case_statistics
@@ -357,3 +360,71 @@ def statistics_xlsx(
         org = get_org(cw, org_unit)
         unit_name = org.name if org is not None else org_unit
     return report_xlsx(rep, unit_name, unit_rows(cw, rep, depth))
+
+
+# -- the monthly table written into the data directory, for the unit's supervisors ------------------------------
+
+EXPORTS_DIR = "exports"
+"""Under the data directory: exports/<unit>/<period>.xlsx."""
+ALL_UNITS_DIR = "all"
+_UNIT_PATH = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}(\.[a-z0-9][a-z0-9_-]{0,39})*")
+
+
+@dataclass(frozen=True)
+class StatisticsExport:
+    """A statistics table written for a unit and period: where it is, absolute and under the data directory."""
+
+    org_unit: str | None
+    start: date
+    end: date
+    path: Path
+    relative: str
+
+
+@dataclass(frozen=True)
+class ExportNotice:
+    """What to tell whom about a statistics export: the users, a subject and a body naming the file."""
+
+    recipients: list[str]
+    subject: str
+    body: str
+
+
+def period_name(start: date, end: date) -> str:
+    """The file name of a period: 2026-03 for a whole month, 2026 for a whole year, else 2026-03-01_2026-04-30."""
+    if start.day == 1 and end == (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1):
+        return f"{start:%Y-%m}"
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return f"{start:%Y}"
+    return f"{start.isoformat()}_{end.isoformat()}"
+
+
+def write_statistics_export(cw: Casework, org_unit: str | None, start: date, end: date) -> StatisticsExport:
+    """Write the statistics table of `org_unit` (None: every unit) for [start, end] to
+    <data dir>/exports/<unit>/<period>.xlsx, replacing the file of an earlier run for the same unit and period
+    whole (written beside it, then renamed), and say where it is."""
+    if org_unit is not None and not _UNIT_PATH.fullmatch(org_unit):
+        raise ValueError(f"not an org unit path: {org_unit!r}")
+    relative = f"{EXPORTS_DIR}/{org_unit or ALL_UNITS_DIR}/{period_name(start, end)}.xlsx"
+    path = cw.settings.data_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(statistics_xlsx(cw, org_unit=org_unit, start=start, end=end))
+    partial.replace(path)
+    return StatisticsExport(org_unit, start, end, path.resolve(), relative)
+
+
+def statistics_export_notice(cw: Casework, export: StatisticsExport) -> ExportNotice:
+    """What the supervisors of the export's unit (the nearest unit at or above it that has any active ones) are to
+    be told: the notification step calls this and sends the notice with the file."""
+    with cw.read_transaction() as session:
+        recipients = supervisors_of(session, export.org_unit) if export.org_unit else []
+    unit_name = ALL_UNITS
+    if export.org_unit and (org := get_org(cw, export.org_unit)) is not None:
+        unit_name = org.name
+    period = period_text(export.start, export.end)
+    return ExportNotice(
+        recipients,
+        f"{unit_name} {period} {TABLE_TITLE}",
+        f"{unit_name}{period}的{TABLE_TITLE}已生成：{export.relative}",
+    )

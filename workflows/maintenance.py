@@ -1,4 +1,5 @@
-"""Maintenance flows: read-model rebuild, whole-store chain verification, statistics reports."""
+"""Maintenance flows: read-model rebuild, whole-store chain verification, statistics reports (a table artifact and
+the XLSX table written into the data directory)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from engine.accounts import list_orgs
 from engine.audit import verify_store
 from engine.rebuild import rebuild
-from engine.reports import as_json, plain, rows, statistics
+from engine.reports import (
+    StatisticsExport,
+    as_json,
+    plain,
+    rows,
+    statistics,
+    statistics_export_notice,
+    write_statistics_export,
+)
+from engine.service import Casework
 from engine.sweeps import business_date
 from workflows.runtime import casework
 
@@ -61,7 +72,8 @@ def previous_period(today: date, period: str) -> tuple[date, date]:
 
 @flow(
     name="statistics-report",
-    description="The federation's statistics for the last complete month or year, as a table artifact.",
+    description="The federation's statistics for the last complete month or year, as a table artifact and as the "
+    "unions' XLSX table in the data directory (exports/<unit>/<period>.xlsx).",
 )
 def statistics_report(
     period: str = "month", org_unit: str | None = None, start: date | None = None, end: date | None = None
@@ -78,4 +90,36 @@ def statistics_report(
     create_table_artifact(
         key=f"statistics-{period}", table=table, description=f"Statistics for {scope}, {start} to {end}"
     )
-    return as_json(rep)
+    exports = [write_statistics_export(cw, unit, start, end) for unit in export_units(cw, org_unit)]
+    create_markdown_artifact(
+        key=f"statistics-export-{period}",
+        markdown=export_markdown(cw, exports),
+        description=f"Statistics tables (XLSX) for {scope}, {start} to {end}",
+    )
+    get_run_logger().info("statistics tables written: %s", ", ".join(e.relative for e in exports))
+    return {**as_json(rep), "exports": [e.relative for e in exports]}
+
+
+def export_units(cw: Casework, org_unit: str | None) -> list[str | None]:
+    """The units whose table a run writes: the one asked for, else each unit at the top of the org tree (its rows
+    the units directly below it), else, with no tree at all, one table of every unit."""
+    if org_unit:
+        return [org_unit]
+    tops: list[str | None] = [o.path for o in list_orgs(cw) if "." not in o.path]
+    return tops or [None]
+
+
+def export_markdown(cw: Casework, exports: list[StatisticsExport]) -> str:
+    """The run's artifact: each table's file, under the data directory and as a link, and whom it is for. Sending
+    it to them is `engine.reports.statistics_export_notice`'s notice, handed to the notifications."""
+    lines = ["# Statistics tables (XLSX)", ""]
+    for export in exports:
+        notice = statistics_export_notice(cw, export)
+        lines += [
+            f"## {notice.subject}",
+            "",
+            f"- file: [{export.relative}]({export.path.as_uri()}) in the data directory (`{export.path}`)",
+            f"- for the supervisors: {', '.join(notice.recipients) or 'none found'}",
+            "",
+        ]
+    return "\n".join(lines)
