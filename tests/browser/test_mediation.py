@@ -73,7 +73,8 @@ def test_a_mediator_takes_a_filed_dispute_from_the_queue_to_an_agreement(site: S
     page.wait_for_url(f"**/case/{number}")
 
     expect(page.locator("dd.stage")).to_have_text("达成调解协议")
-    expect(page.locator("dl.facts")).to_contain_text("4")  # version 4: filed, accepted, mediation, agreement
+    version = page.locator("dl.facts dt:text-is('版本') + dd")
+    expect(version).to_have_text("4")  # filed, accepted, mediation started, agreement
     expect(page.locator("a[data-action=confirm_performance]")).to_be_visible()
     site.shot(page, "case-agreement-zh")
     case = get_as(site.cw, number, LaborDispute)
