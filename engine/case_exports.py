@@ -20,10 +20,11 @@ from openpyxl.workbook import Workbook
 from engine.queries import CaseFilter, every_matching_case
 from engine.registry import CASE_TYPES
 from engine.service import Casework
-from engine.spreadsheet import csv_bytes, set_cell, xlsx_bytes
+from engine.spreadsheet import csv_bytes, set_cell, write_only_value, xlsx_bytes
 
 MAX_EXPORT_ROWS = 50_000
-"""The most cases one export holds: about 5 MB of XLSX, built in a few seconds; a larger search is refused."""
+"""The most cases one export holds: 2.3 MB of XLSX built in one go in about 10 seconds on a busy two-core machine
+(the CSV, 11 MB, in under one); a larger search is refused, so that no request holds a worker for minutes."""
 
 KIND_NAMES = {
     "labor_dispute": "劳动争议调解",
@@ -63,7 +64,6 @@ COLUMNS: tuple[tuple[str, int], ...] = (
 )
 """(heading, column width in characters)."""
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-DATE_FORMAT = "yyyy-mm-dd"
 
 
 def stage_label(kind: str, stage: str) -> str:
@@ -107,20 +107,17 @@ def cases_xlsx(rows: list[dict[str, Any]]) -> bytes:
     sheet.freeze_panes = "B2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(rows) + 1}"
 
-    def cell(value: Any) -> Any:
-        number_format = None
-        if isinstance(value, datetime):
-            number_format = DATETIME_FORMAT
-        elif isinstance(value, date):
-            number_format = DATE_FORMAT
-        return set_cell(WriteOnlyCell(sheet), value, number_format)
-
-    headings = [cell(heading) for heading, _ in COLUMNS]
+    headings = [set_cell(WriteOnlyCell(sheet), heading) for heading, _ in COLUMNS]
     for heading in headings:
         heading.font = Font(bold=True)
     sheet.append(headings)
-    for row in rows:
-        sheet.append([cell(value) for value in _cells(row)])
+    for row in rows:  # a date keeps openpyxl's own yyyy-mm-dd
+        sheet.append(
+            [
+                write_only_value(sheet, value, DATETIME_FORMAT if isinstance(value, datetime) else None)
+                for value in _cells(row)
+            ]
+        )
     return xlsx_bytes(book)
 
 

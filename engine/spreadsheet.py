@@ -17,8 +17,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.workbook import Workbook
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -66,6 +68,19 @@ def set_cell(cell: Cell, value: Any, number_format: str | None = None) -> Cell:
     if number_format is not None:
         cell.number_format = number_format
     return cell
+
+
+def write_only_value(sheet: WriteOnlyWorksheet, value: Any, number_format: str | None = None) -> Any:
+    """`value` as a row of a write-only sheet takes it: as itself where openpyxl stores it as it is (most texts,
+    numbers, dates), else as a cell made with `set_cell` (a formula-like text, a number format of its own). A
+    cell object per value would double the time a large sheet takes."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if not formula_like(value) and not value.startswith("="):
+            return value
+    elif number_format is None:
+        return value
+    return set_cell(WriteOnlyCell(sheet), value, number_format)
 
 
 def xlsx_bytes(workbook: Workbook) -> bytes:
