@@ -15,8 +15,8 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from api.auth import casework, require, require_scope, scheduler
-from api.errors import ApiError
 from api.command_schemas import shape_schema
+from api.errors import ApiError
 from api.fields import Strict, Text
 from api.parsing import Blueprint
 from engine import campaigns

@@ -15,8 +15,7 @@ import pytest
 
 from aggregates import fields as declared
 from api.cases import COLLECTIONS
-from api.command_schemas import command_schema, field_for
-from api.command_schemas import shape_schema
+from api.command_schemas import command_schema, field_for, shape_schema
 from api.fields import DecimalText, Text
 from api.openapi_dump import document
 from engine.catalogue import Parameter, parameters

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
+from aggregates.labor_dispute import LaborDispute
 from engine.service import Actor
-from tests.integration.scenarios import file_dispute
+from tests.integration.scenarios import file_dispute, get_as
 from tests.web.conftest import Browser, WebWorld, csrf_token
 
 MEDIATOR = Actor("gusu-mediator", "mediator")
@@ -132,8 +133,9 @@ def test_an_agreement_takes_amounts_by_name_as_rows_of_a_name_and_an_amount(web:
     assert 'id="amounts.1.amount-problem" role="alert">须为数字，如 8600.00' in refused.get_data(as_text=True)
     done = browser.client.post(path, data={**sent, "amounts.1.name": "加班费", "amounts.1.amount": "1200"})
     assert done.status_code == 303
-    agreed = web.cw.get(case_id)
-    assert agreed.stage == "agreement_reached" and {k: str(v) for k, v in agreed.agreement["amounts"].items()} == {
+    agreed = get_as(web.cw, case_id, LaborDispute)
+    assert agreed.stage == "agreement_reached" and agreed.agreement is not None
+    assert {k: str(v) for k, v in agreed.agreement["amounts"].items()} == {
         "工资": "8600.00",
         "加班费": "1200.00",
     }

@@ -9,8 +9,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from aggregates.hardship import HardshipCase
+from aggregates.labor_dispute import LaborDispute
 from engine.registry import CASE_TYPES
 from engine.tables import case_index
+from tests.integration.scenarios import get_as
 from tests.web.conftest import Browser, WebWorld, csrf_token
 
 KEY = re.compile(r'name="key" value="([0-9a-f]{32})"')
@@ -71,7 +74,7 @@ def test_a_mediator_opens_a_dispute_with_rows_added_by_the_form_and_lands_on_the
     opened = browser.client.post("/new/labor_dispute", data=data)
     assert opened.status_code == 303
     number = opened.headers["Location"].rsplit("/", 1)[1]
-    case = web.cw.get(web.cw.resolve(number))
+    case = get_as(web.cw, number, LaborDispute)
     assert case.org_unit == "suzhou.gusu.shuangta" and case.workers_involved == 12
     assert [(c["category"], str(c["amount"])) for c in case.claims] == [("wages", "8600.00"), ("overtime", "1200.00")]
     assert [a["name"] for a in case.applicants] == ["王建国"]  # the row left empty is left out
@@ -148,5 +151,5 @@ def test_a_hardship_application_takes_its_worker_household_and_causes(web: WebWo
     }
     opened = browser.client.post("/new/hardship", data=data)
     assert opened.status_code == 303, opened.get_data(as_text=True)
-    case = web.cw.get(web.cw.resolve(opened.headers["Location"].rsplit("/", 1)[1]))
+    case = get_as(web.cw, opened.headers["Location"].rsplit("/", 1)[1], HardshipCase)
     assert case.household["members"] == 3 and sorted(case.causes) == ["illness", "unemployment"]
