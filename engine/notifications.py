@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from engine.service import Casework
 
 ALERT, ESCALATION, ASSIGNED, CAMPAIGN, DIGEST = "alert", "escalation", "assigned", "campaign_finished", "digest"
-KINDS = (ALERT, ESCALATION, ASSIGNED, CAMPAIGN, DIGEST)
+REPORT = "report_ready"
+KINDS = (ALERT, ESCALATION, ASSIGNED, CAMPAIGN, DIGEST, REPORT)
 DIGEST_WORKING_DAYS = 3
 """A digest lists the clocks due from today to this many working days ahead."""
 
@@ -234,6 +235,14 @@ def campaign_finished(session: Session, public_url: str, campaign: Any, now: dat
         link=path,
     )
     return write(session, [message], now)
+
+
+def tell(cw: Casework, key: str, kind: str, recipients: Iterable[str], subject: str, body: str, link: str) -> int:
+    """Tell each of `recipients` something that is no case's event (a report written); `key` names the occasion,
+    so telling it again (a retried run) tells nobody twice. Returns how many were new."""
+    messages = [Message(f"{key}:{user}", kind, user, subject, body, link) for user in sorted(set(recipients))]
+    with cw.write_transaction() as session:
+        return write(session, messages, cw.clock.now())
 
 
 # -- the daily digest ------------------------------------------------------------------------------

@@ -428,3 +428,19 @@ def statistics_export_notice(cw: Casework, export: StatisticsExport) -> ExportNo
         f"{unit_name} {period} {TABLE_TITLE}",
         f"{unit_name}{period}的{TABLE_TITLE}已生成：{export.relative}",
     )
+
+
+def send_statistics_export(cw: Casework, export: StatisticsExport) -> int:
+    """Tell the supervisors of the export's unit that its table is written, with a link to download the same table
+    from the workspace (the file itself stays in the data directory). Once per unit and period, however often the
+    flow runs. Returns how many were told."""
+    from urllib.parse import urlencode
+
+    from engine.notifications import REPORT, tell
+
+    notice = statistics_export_notice(cw, export)
+    query = urlencode({"unit": export.org_unit or "", "from": export.start, "to": export.end})
+    link = f"/supervision/dashboard.xlsx?{query}"
+    body = f"{notice.body}\n下载：{cw.settings.public_url}{link}"
+    key = f"statistics:{export.org_unit or '*'}:{export.start}:{export.end}"
+    return tell(cw, key, REPORT, notice.recipients, notice.subject, body, link)

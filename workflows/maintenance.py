@@ -17,6 +17,7 @@ from engine.reports import (
     as_json,
     plain,
     rows,
+    send_statistics_export,
     statistics,
     statistics_export_notice,
     write_statistics_export,
@@ -91,13 +92,16 @@ def statistics_report(
         key=f"statistics-{period}", table=table, description=f"Statistics for {scope}, {start} to {end}"
     )
     exports = [write_statistics_export(cw, unit, start, end) for unit in export_units(cw, org_unit)]
+    told = sum(send_statistics_export(cw, export) for export in exports)
     create_markdown_artifact(
         key=f"statistics-export-{period}",
         markdown=export_markdown(cw, exports),
         description=f"Statistics tables (XLSX) for {scope}, {start} to {end}",
     )
-    get_run_logger().info("statistics tables written: %s", ", ".join(e.relative for e in exports))
-    return {**as_json(rep), "exports": [e.relative for e in exports]}
+    get_run_logger().info(
+        "statistics tables written: %s; %d supervisor(s) told", ", ".join(e.relative for e in exports), told
+    )
+    return {**as_json(rep), "exports": [e.relative for e in exports], "told": told}
 
 
 def export_units(cw: Casework, org_unit: str | None) -> list[str | None]:
@@ -111,7 +115,7 @@ def export_units(cw: Casework, org_unit: str | None) -> list[str | None]:
 
 def export_markdown(cw: Casework, exports: list[StatisticsExport]) -> str:
     """The run's artifact: each table's file, under the data directory and as a link, and whom it is for. Sending
-    it to them is `engine.reports.statistics_export_notice`'s notice, handed to the notifications."""
+    it to them is `engine.reports.send_statistics_export`, through the notifications."""
     lines = ["# Statistics tables (XLSX)", ""]
     for export in exports:
         notice = statistics_export_notice(cw, export)

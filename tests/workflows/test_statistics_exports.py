@@ -9,6 +9,7 @@ from decimal import Decimal
 from openpyxl import load_workbook
 
 from aggregates.base import DEFAULT_TZ
+from engine.notifications import list_inbox
 from engine.reports import statistics
 from engine.service import Casework
 from tests.integration.scenarios import MEDIATOR, file_dispute
@@ -47,6 +48,15 @@ def test_the_monthly_report_writes_last_months_xlsx_table_for_the_unit_and_links
     assert markdown.type == "markdown"
     assert f"[exports/suzhou.gusu/2026-03.xlsx]({path.resolve().as_uri()})" in markdown.data
     assert "for the supervisors: gusu-sup-a, gusu-sup-b" in markdown.data
+
+    # and the supervisors are told, once, with a link to download the table from the workspace
+    assert state.result()["told"] == 2
+    for supervisor in ("gusu-sup-a", "gusu-sup-b"):
+        [entry] = list_inbox(cw, supervisor)[0]
+        assert entry.kind == "report_ready" and "姑苏区总工会" in entry.subject
+        assert entry.link == "/supervision/dashboard.xlsx?unit=suzhou.gusu&from=2026-03-01&to=2026-03-31"
+    with using(cw):
+        assert run_flow(statistics_report, org_unit="suzhou.gusu").result()["told"] == 0  # a rerun tells nobody again
 
 
 def test_without_a_unit_the_report_writes_the_table_of_the_top_of_the_tree(cw: Casework, clock) -> None:
