@@ -93,6 +93,11 @@ class Message:
 # -- what an event calls for -----------------------------------------------------------------------
 
 
+def _opens(case: Case, action: str) -> bool:
+    found = case.TABLE.actions.get(action)
+    return found is not None and found.creates
+
+
 def messages_for_event(session: Session, public_url: str, case: Case, event: Case.Event, tz: Any) -> list[Message]:
     """The notifications `event` (recorded on `case`) calls for; none for most events."""
     action = type(event).ACTION
@@ -127,10 +132,11 @@ def messages_for_event(session: Session, public_url: str, case: Case, event: Cas
             if data.get("rectification_number"):
                 lines.append(f"整改建议书编号：{data['rectification_number']}")
         message_kind = ESCALATION
-    elif action == "assign":
-        recipients = [data["assignee"]]
+    elif action == "assign" or (_opens(case, action) and case.assignee):
+        recipients = [data["assignee"] if action == "assign" else str(case.assignee)]
         subject = f"【案件分派】{number} 已分派给您"
-        lines = [f"案件 {number}（{kind}）已由 {event.actor_id} 分派给您承办。"]
+        how = "分派给您承办" if action == "assign" else "立案，由您承办"
+        lines = [f"案件 {number}（{kind}）已由 {event.actor_id} {how}。"]
         running = sorted((c.due_on, c.name) for c in case.clocks.values() if c.paused_on is None)
         if running:
             due_on, name = running[0]

@@ -29,7 +29,7 @@ from engine.sweeps import ESCALATION, LEGAL, run_sweep
 from engine.tables import notification_deliveries, notifications
 from tests.conftest import make_settings
 from tests.integration.receivers import HttpReceiver, MailServer
-from tests.integration.scenarios import NEGOTIATOR, file_dispute
+from tests.integration.scenarios import MEDIATOR, NEGOTIATOR, file_dispute
 
 SYSTEM = Actor("system", "system")
 ADMIN = Actor("admin-1", "admin")
@@ -192,6 +192,18 @@ def test_an_assignment_tells_the_new_assignee_in_the_same_transaction(cw: Casewo
     assert "已分派给您" in note.subject and "受理期限，到期日 2026-03-05" in note.body
     cw.execute(case.case_id, "assign", SUPERVISOR, assignee="gusu-sup")  # to oneself: nobody else to tell
     assert len(stored(cw)) == 1
+
+
+def test_a_case_opened_for_someone_else_tells_them_and_one_opened_for_oneself_tells_nobody(
+    cw: Casework, clock: FixedClock
+) -> None:
+    units(cw)
+    mine = file_dispute(cw, assignee=MEDIATOR.id)
+    assert stored(cw, case_number=mine.number) == []
+    theirs = file_dispute(cw, SUPERVISOR, assignee="mediator-1")
+    [note] = stored(cw, case_number=theirs.number)
+    assert (note.recipient, note.kind) == ("mediator-1", "assigned")
+    assert "立案，由您承办" in note.body and "受理期限，到期日 2026-03-05" in note.body
 
 
 def test_an_escalation_tells_the_assignee_and_the_supervisors_with_the_new_due_date(
