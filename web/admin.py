@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from typing import Any
+from uuid import uuid4
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -226,7 +228,7 @@ def _user_page(admin: User, found: User, status: int = 200, **context: Any) -> t
         limit=PER_PAGE + 1,
         before=int(before) if before.isdigit() else None,
     )
-    defaults: dict[str, Any] = {"problems": {}, "message": None, "new_password": None}
+    defaults: dict[str, Any] = {"problems": {}, "message": None, "new_password": None, "key": uuid4().hex}
     return page(
         "admin_user.html",
         status,
@@ -306,6 +308,10 @@ def admin_user_active(user_id: str) -> Any:
     return redirect(url_for("web.admin_user", user_id=found.user_id), 303)
 
 
+SENT_PASSWORD_FORMS = "sent_password_forms"
+"""The keys of the password forms this session has sent (the last 20): a form sent again sets nothing."""
+
+
 @blueprint.post("admin/users/<user_id>/password")
 def admin_user_password(user_id: str) -> Any:
     """A new password for a user, generated (shown on this one answer only) or typed twice; it ends every session
@@ -314,6 +320,13 @@ def admin_user_password(user_id: str) -> Any:
     found = _user_in(admin, user_id)
     if refused := _not_yourself(admin, found):
         return refused
+    key = request.form.get("key", "")
+    sent = session.get(SENT_PASSWORD_FORMS, [])
+    if key in sent:  # the page reloaded or the button pressed twice: the password was set by the first one
+        message = gettext(
+            "This form was already sent: the password it set was shown then. To set another, use the form again."
+        )
+        return _user_page(admin, found, 409, message=message)
     generated = request.form.get("how") != "typed"
     password = generate_password() if generated else request.form.get("password", "")
     if not generated and password != request.form.get("password_again", ""):
@@ -322,6 +335,8 @@ def admin_user_password(user_id: str) -> Any:
         set_password(casework(), found.user_id, password, by=_actor(admin))
     except AccountError as error:
         return _user_page(admin, found, 422, problems=error.fields)
+    if re.fullmatch(r"[0-9a-f]{32}", key):
+        session[SENT_PASSWORD_FORMS] = [*sent, key][-20:]
     if generated:
         return _user_page(admin, found, new_password=password)
     return _user_page(admin, found, message=gettext("The new password is set."))

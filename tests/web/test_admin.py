@@ -262,6 +262,19 @@ def test_a_new_password_signs_in_ends_the_old_sessions_and_lifts_a_lockout(web: 
     assert record.count("password set") >= 3  # the fixture's, and the two here
 
 
+def test_a_password_form_sent_again_by_a_reload_sets_nothing_and_the_shown_password_stays_good(web: WebWorld) -> None:
+    browser = admin(web)
+    page = browser.get("/admin/users/gusu-mediator")
+    key = re.search(r'name="key" value="([0-9a-f]{32})"', text_of(page))
+    assert key is not None
+    form = {"csrf_token": csrf_token(page), "key": key.group(1), "how": "generated"}
+    made = browser.client.post("/admin/users/gusu-mediator/password", data=form)
+    [password] = SECRET.findall(text_of(made))
+    again = browser.client.post("/admin/users/gusu-mediator/password", data=form)  # the browser's reload
+    assert again.status_code == 409 and not SECRET.findall(text_of(again))
+    assert web.browser().sign_in("gusu-mediator", password).status_code == 302
+
+
 # -- scope and roles --------------------------------------------------------------------------------------------
 
 
