@@ -299,7 +299,42 @@ def verification_page(number: str) -> str:
     require(user, "verify_chains")
     found = visible(user, number)
     result = verify_case(casework(), found.case_id)
-    return render_template("verification.html", number=found.number, result=result)
+    problem = broken_link_text(result.first_break.problem) if result.first_break else None
+    return render_template("verification.html", number=found.number, result=result, problem=problem)
+
+
+BROKEN_LINKS = (
+    (re.compile(r"expected version (\d+), found (\d+): events are missing or out of order"), "missing"),
+    (re.compile(r"stored content cannot be read \((\w+)\): altered or corrupted"), "unreadable"),
+    (re.compile(r"stored content is not a case event"), "foreign"),
+    (re.compile(r"does not commit to the previous event's hash: .*"), "unlinked"),
+    (re.compile(r"content does not match its hash: .*"), "altered"),
+)
+"""What engine/integrity.py says is wrong with a stored event, by its words, to say it in the reader's language."""
+
+
+def broken_link_text(problem: str) -> str:
+    """The integrity check's finding in the reader's language (as the engine said it, if it is not one it knows)."""
+    for pattern, kind in BROKEN_LINKS:
+        if found := pattern.fullmatch(problem):
+            if kind == "missing":
+                return gettext(
+                    "version %(expected)s was expected and %(found)s found: events are missing or out of order",
+                    expected=found.group(1),
+                    found=found.group(2),
+                )
+            if kind == "unreadable":
+                return gettext(
+                    "its stored content cannot be read (%(error)s): altered or corrupted", error=found.group(1)
+                )
+            if kind == "foreign":
+                return gettext("its stored content is not a case event")
+            if kind == "unlinked":
+                return gettext(
+                    "it does not commit to the hash of the event before it: that event was altered or removed"
+                )
+            return gettext("its content does not match its hash: it was altered after it was recorded")
+    return problem
 
 
 def require(user: User, capability: str) -> None:

@@ -50,6 +50,10 @@ def test_verification_says_in_plain_words_whether_the_history_is_intact(web: Web
     flip_byte(web.cw, web.cw.resolve(number), 2)
     broken = browser.get(f"/case/{number}/verification").get_data(as_text=True)
     assert "在第 2 版被改动" in broken
+    assert "在第 2 版被改动：内容与其哈希值不符：记录之后被改动过" in broken  # the finding in the reader's words
+    browser.post_form("/", "/language", {"lang": "en"})
+    english = browser.get(f"/case/{number}/verification").get_data(as_text=True)
+    assert "its content does not match its hash: it was altered after it was recorded" in english
 
 
 def test_the_audit_screens_follow_the_roles_of_engine_access(web: WebWorld) -> None:
