@@ -34,6 +34,7 @@ from engine.lookup import IndexedCase
 from engine.queries import CaseFilter, search_cases
 from engine.registry import CASE_TYPES
 from engine.service import Actor, CommandResult
+from engine.spreadsheet import XLSX_TYPE
 from engine.views import case_view
 
 blp = Blueprint("cases", __name__, description="Open cases, run their commands, read and search them.")
@@ -331,7 +332,6 @@ class CaseList(MethodView):
         }
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_TOO_LARGE = f"more than {MAX_EXPORT_ROWS} cases match (422 `too_many_cases`, with `total` and `limit`)"
 
 
@@ -356,14 +356,14 @@ def _attachment(content: bytes, mimetype: str, filename: str) -> Response:
 @blp.route("/cases/export.xlsx")
 class CaseExportXlsx(MethodView):
     @blp.arguments(CaseExportQuerySchema, location="query")
-    @blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX)
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX_TYPE)
     @blp.doc(
         summary="Every case the search matches, as an Excel workbook",
         description="The filters and sort of GET /cases, without pages: one row per case, columns in Chinese "
         f"({', '.join(heading for heading, _ in COLUMNS)}). At most {MAX_EXPORT_ROWS} cases; {EXPORT_TOO_LARGE}.",
     )
     def get(self, args: dict[str, Any]) -> Any:
-        return _attachment(cases_xlsx(_exported_rows(args)), XLSX, "cases.xlsx")
+        return _attachment(cases_xlsx(_exported_rows(args)), XLSX_TYPE, "cases.xlsx")
 
 
 @blp.route("/cases/export.csv")

@@ -15,6 +15,7 @@ from api.errors import ApiError
 from api.fields import Strict, Text
 from api.parsing import Blueprint
 from engine.reports import as_json, report_csv, statistics, statistics_xlsx
+from engine.spreadsheet import XLSX_TYPE
 
 blp = Blueprint("reports", __name__, description="Statistics as the unions report them (JSON or CSV).")
 
@@ -83,13 +84,10 @@ class Statistics(MethodView):
         return data
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @blp.route("/reports/statistics.xlsx")
 class StatisticsWorkbook(MethodView):
     @blp.arguments(ReportXlsxQuerySchema, location="query")
-    @blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX)
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX_TYPE)
     @blp.doc(
         summary="The statistics as an Excel table, laid out as the unions publish theirs",
         description="A title row with the unit and the period, the sections' and figures' headings in Chinese, one "
@@ -101,6 +99,6 @@ class StatisticsWorkbook(MethodView):
         content = statistics_xlsx(casework(), org_unit=org_unit, start=start, end=end, by_org_depth=args.get("by_org"))
         return Response(
             content,
-            mimetype=XLSX,
+            mimetype=XLSX_TYPE,
             headers={"Content-Disposition": 'attachment; filename="statistics.xlsx"'},
         )

@@ -17,10 +17,10 @@ from flask_babel import gettext
 from engine.accounts import User
 from engine.case_exports import case_rows, cases_csv, cases_xlsx
 from engine.errors import TooManyCases
+from engine.spreadsheet import XLSX_TYPE
 from web.views import blueprint, casework, page, queue_search, today
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMATS = {"xlsx": XLSX, "csv": "text/csv"}
+FORMATS = {"xlsx": XLSX_TYPE, "csv": "text/csv"}
 
 
 @blueprint.get("queue/export.<fmt>")

@@ -27,6 +27,7 @@ from engine.dossier import dossier_csv
 from engine.queries import CaseFilter, overdue_by_unit, search_cases, work_queue, working_days_left
 from engine.registry import CASE_TYPES
 from engine.reports import RATES, SECTIONS, Report, plain, statistics, statistics_xlsx
+from engine.spreadsheet import XLSX_TYPE
 from web.views import ALERT_FLAG, PER_PAGE, blueprint, casework, clock_rows, page, require, today, visible
 
 ESCALATION_FLAG = "escalation_pending"
@@ -400,9 +401,6 @@ def dashboard() -> Any:
     )
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @blueprint.get("supervision/dashboard.xlsx")
 def dashboard_xlsx() -> Any:
     """The dashboard's statistics as the unions' XLSX table (engine.reports.statistics_xlsx, the same file as the
@@ -415,7 +413,7 @@ def dashboard_xlsx() -> Any:
         return page("error.html", 400, message="; ".join(f"{k}: {v}" for k, v in problems.items()))
     content = statistics_xlsx(casework(), org_unit=unit, start=start, end=end)
     filename = f"statistics-{unit}-{start.isoformat()}-{end.isoformat()}.xlsx"
-    return Response(content, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(content, mimetype=XLSX_TYPE, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 # -- the case list the dashboard's figures link to --------------------------------------------------------------

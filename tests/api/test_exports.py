@@ -15,18 +15,18 @@ from werkzeug.test import TestResponse
 
 import engine.case_exports
 from engine.reports import RATES, SECTIONS, statistics
+from engine.spreadsheet import XLSX_TYPE
 from tests.api.conftest import ApiWorld
 from tests.api.support import Caller, check_error, csv_rows, dispute, offer
 from tests.api.test_reports import Done, _year
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA = "=cmd|' /C calc'!A0"
 """A party name a spreadsheet would run as a command if it were stored as a formula."""
 
 
 def sheet_of(response: TestResponse) -> Worksheet:
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    assert response.mimetype == XLSX and "attachment" in response.headers["Content-Disposition"]
+    assert response.mimetype == XLSX_TYPE and "attachment" in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     assert isinstance(sheet, Worksheet)
     return sheet

@@ -19,17 +19,17 @@ import engine.case_exports
 from engine.queries import CaseFilter, search_cases
 from engine.reports import SECTIONS, statistics
 from engine.service import Actor
+from engine.spreadsheet import XLSX_TYPE
 from tests.integration.scenarios import file_dispute
 from tests.web.conftest import WebWorld
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 GUSU = Actor("gusu-mediator", "mediator")
 FORMULA = '=HYPERLINK("http://example.com","x")'
 
 
 def sheet_of(response: TestResponse) -> Worksheet:
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    assert response.mimetype == XLSX and "attachment" in response.headers["Content-Disposition"]
+    assert response.mimetype == XLSX_TYPE and "attachment" in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     assert isinstance(sheet, Worksheet)
     return sheet
