@@ -19,6 +19,7 @@ from api.parsing import Blueprint
 from engine.accounts import User
 from engine.audit import HistoryEntry, Verification, as_of, history, verify_case, verify_unit
 from engine.dossier import dossier_csv
+from engine.dossier_pdf import dossier_pdf
 from engine.registry import case_type
 from engine.views import event_data_for, jsonable
 
@@ -159,5 +160,24 @@ class CaseDossier(MethodView):
         return Response(
             dossier.content,
             mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{dossier.filename}"'},
+        )
+
+
+@blp.route("/cases/<string:ref>/dossier.pdf")
+class CaseDossierPdf(MethodView):
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf")
+    @blp.doc(
+        summary="Export a case as a printable PDF dossier (案件卷宗): its summary, open clocks, every event, the "
+        "verification result and the SHA-256 of its content, which `casework dossier check` recomputes from the "
+        "store (supervisor, auditor)"
+    )
+    def get(self, ref: str) -> Any:
+        user, case_id, _ = _audited(ref, "export_dossier")
+        cw = casework()
+        dossier = dossier_pdf(cw, case_id, role=user.role, generated_by=user.user_id, generated_at=cw.clock.now())
+        return Response(
+            dossier.content,
+            mimetype="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{dossier.filename}"'},
         )

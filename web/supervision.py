@@ -24,6 +24,7 @@ from aggregates.base import Case, Now
 from engine.access import may
 from engine.accounts import User, list_orgs
 from engine.dossier import dossier_csv
+from engine.dossier_pdf import dossier_pdf
 from engine.queries import CaseFilter, overdue_by_unit, search_cases, work_queue, working_days_left
 from engine.registry import CASE_TYPES
 from engine.reports import RATES, SECTIONS, Report, plain, statistics, statistics_xlsx
@@ -236,6 +237,21 @@ def dossier(number: str) -> Response:
     return Response(
         result.content,
         mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
+    )
+
+
+@blueprint.get("case/<number>/dossier.pdf")
+def dossier_pdf_file(number: str) -> Response:
+    """The case's dossier as a PDF to print, masked for the reader and naming them: the same as the API's."""
+    user = _reader()
+    require(user, "export_dossier")
+    found = visible(user, number)
+    cw = casework()
+    result = dossier_pdf(cw, found.case_id, role=user.role, generated_by=user.user_id, generated_at=cw.clock.now())
+    return Response(
+        result.content,
+        mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
     )
 
