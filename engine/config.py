@@ -66,6 +66,11 @@ class Settings:
     webhook_secret: str | None = None
     """The key webhook bodies are signed with (HMAC-SHA256, header X-Casework-Signature); None: derived from the
     person key, so every machine of one installation signs alike."""
+    checkpoint_key: str | None = None
+    """The Ed25519 key checkpoints are signed with (base64 of its 32 bytes, or PEM); None: the data directory's
+    `checkpoint.key`, made on first use."""
+    checkpoint_webhook: str | None = None
+    """Where each new checkpoint's export is POSTed (JSON), for a copy outside the database; None: nowhere."""
 
     def __post_init__(self) -> None:
         try:
@@ -132,6 +137,8 @@ class Settings:
             public_url=(env.get("CASEWORK_PUBLIC_URL") or "http://127.0.0.1:8000").strip().rstrip("/"),
             smtp_url=(env.get("CASEWORK_SMTP_URL") or "").strip() or None,
             webhook_secret=env.get("CASEWORK_WEBHOOK_SECRET") or None,
+            checkpoint_key=env.get("CASEWORK_CHECKPOINT_KEY") or None,
+            checkpoint_webhook=(env.get("CASEWORK_CHECKPOINT_WEBHOOK") or "").strip() or None,
         )
         values.update(overrides)
         return cls(**values)

@@ -242,6 +242,42 @@ user_channels = Table(
 )
 """Where a person is told besides the inbox: an e-mail address, a group bot's webhook, an HTTP receiver."""
 
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root_hash", String(64), nullable=False),
+    Column("created_at", String(20), nullable=False),  # UTC, to the second, as signed: 2026-12-01T02:30:00Z
+    Column("signature", String(100), nullable=False),  # base64 Ed25519
+    Column("key_id", String(16), nullable=False),
+    Column("public_key", String(60), nullable=False),  # base64 of the raw Ed25519 key
+    Index("ix_checkpoints_tree_size", "tree_size"),
+)
+"""Signed roots of the Merkle tree over every stored event in recording order (engine/checkpoints.py)."""
+
+checkpoint_leaves = Table(
+    "checkpoint_leaves",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),  # the leaf's index in the tree, from 0
+    Column("notification_id", BigInteger, nullable=False),
+    Column("originator_id", Uuid, nullable=False),
+    Column("originator_version", Integer, nullable=False),
+    Column("leaf_hash", String(64), nullable=False),
+)
+"""Each event's leaf hash as it was when a checkpoint first covered it: the record a changed, removed or moved
+event is named against (itself checked against the signed roots before it is trusted)."""
+
+checkpoint_frontier = Table(
+    "checkpoint_frontier",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("last_notification_id", BigInteger, nullable=False),
+    Column("hashes", Text, nullable=False),  # the right edge: one hex hash per set bit of tree_size, largest first
+)
+"""The tree's right edge after its last leaf (RFC 9162 compact range), so a new checkpoint reads only new events."""
+
 READ_MODEL_TABLES = (case_index, open_clocks, case_statistics, person_reservations)
 
 SQLITE_UNIQUE_FAILED = "UNIQUE constraint failed: "
