@@ -1,7 +1,11 @@
 """A supervisor's screens in a real browser: the alerts the scheduler raised on clocks that ran out, and the unit
-dashboard whose figure leads to the cases behind it."""
+dashboard whose figure leads to the cases behind it, and the case's dossier downloaded from its page."""
 
 from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -60,3 +64,29 @@ def test_a_supervisor_reads_the_unit_dashboard_and_opens_the_cases_behind_a_figu
     expect(page.locator("h1")).to_have_text("案件")
     links = page.locator("table.cases tbody a[href^='/case/']")
     assert sorted(links.all_inner_texts()) == sorted(filed)
+
+
+def test_a_supervisor_downloads_the_case_dossier_from_the_case_page_as_a_csv_of_its_events(site: Site) -> None:
+    number = file_dispute(site.cw, MEDIATOR).number
+    case_id = site.cw.resolve(number)
+    site.cw.execute(case_id, "accept", MEDIATOR)
+    site.cw.execute(case_id, "add_note", MEDIATOR, text="已电话联系申请人", reason="跟进")
+
+    page = site.sign_in("gusu-supervisor")
+    page.goto(f"/case/{number}")
+    link = page.locator(".audit a:has-text('下载案卷（CSV）')")
+    expect(link).to_be_visible()
+    site.shot(page, "case-supervisor-zh")
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename == f"{number}-dossier.csv"
+    text = Path(download.path()).read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0][:4] == ["# case", number, "labor_dispute", "accepted"]
+    assert rows[2][:3] == ["version", "event", "action"]  # then one row per event, oldest first
+    events = rows[3:]
+    assert [r[0] for r in events] == ["1", "2", "3"]
+    assert [r[2] for r in events] == ["file", "accept", "add_note"]
+    assert events[2][7] == "跟进" and "已电话联系申请人" in events[2][11]  # its reason and what it recorded
+    assert events[2][-1] == rows[0][5].removeprefix("head ")  # the last event's hash is the chain's head
