@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
@@ -42,6 +42,9 @@ from sqlalchemy.orm import Session
 
 from engine.config import ConfigurationError, Settings
 from engine.tables import EVENTS_TABLE, checkpoint_frontier, checkpoint_leaves, checkpoints
+
+if TYPE_CHECKING:
+    from engine.service import Casework
 
 KEY_FILE = "checkpoint.key"
 FORMAT = "casework-checkpoint/1"
@@ -883,3 +886,47 @@ def installation_public_key(settings: Settings) -> Ed25519PublicKey | None:
     if settings.checkpoint_key is None and not (settings.data_dir / KEY_FILE).exists():
         return None
     return CheckpointKey(settings).public
+
+
+# -- what the command line, the API and the flow call ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Made:
+    checkpoint: Checkpoint
+    added: int
+    """Events the checkpoint read (those after the previous one)."""
+    sent: bool | None
+    """Whether CASEWORK_CHECKPOINT_WEBHOOK took the export (None: no webhook is set)."""
+
+
+def make_checkpoint(cw: Casework) -> Made:
+    """Sign the store as it now is, and send the export to the webhook if one is set (a failure is only logged)."""
+    checkpoint, added = create_checkpoint(cw.sql_engine, CheckpointKey(cw.settings))
+    url = cw.settings.checkpoint_webhook
+    sent = send_to_webhook(url, checkpoint.export()) if url else None
+    return Made(checkpoint, added, sent)
+
+
+def verify_store_checkpoints(
+    cw: Casework, *, against: Checkpoint | None = None, public_key: Ed25519PublicKey | None = None
+) -> CheckpointVerification:
+    """verify_checkpoints on the service's store, trusting `public_key` or else the installation's own key."""
+    pinned = public_key if public_key is not None else installation_public_key(cw.settings)
+    return verify_checkpoints(cw.sql_engine, pinned=pinned, against=against, number_of=cw.store.case_number)
+
+
+def checkpoints_of(cw: Casework) -> list[Checkpoint]:
+    with cw.read_transaction() as session:
+        return list_checkpoints(session)
+
+
+def checkpoint_export(cw: Casework, checkpoint_id: int | None = None) -> dict[str, Any]:
+    """The export of checkpoint `checkpoint_id` (None: the latest); CheckpointError when there is none."""
+    with cw.read_transaction() as session:
+        found = get_checkpoint(session, checkpoint_id)
+    if found is None:
+        raise CheckpointError(
+            "no checkpoint has been made yet" if checkpoint_id is None else f"no checkpoint {checkpoint_id}"
+        )
+    return found.export()
