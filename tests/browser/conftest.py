@@ -13,16 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, ViewportSize, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from api.app import create_app
 from bootstrap import http_app
 from engine.accounts import add_org, add_user
 from engine.clock import FixedClock
 from engine.passwords import set_password
+from engine.scheduler import Scheduler
 from engine.service import Casework
 from tests.conftest import IN_CI
 from tests.web.conftest import ORGS, PASSWORD, TESTS, USERS
+from web import WebSettings, register
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -112,14 +116,35 @@ def _serve(app: Callable[..., object]) -> BaseWSGIServer:
 
 
 @pytest.fixture
-def site(request: pytest.FixtureRequest, cw: Casework, clock: FixedClock, chromium: Browser) -> Iterator[Site]:
+def campaign_scheduler() -> Scheduler | None:
+    """What the served app starts campaign runs with: None for the app's own (Prefect's, which the tests have no
+    server for); a test module overrides this fixture to run campaigns in the test's process."""
+    return None
+
+
+def _app(cw: Casework, scheduler: Scheduler | None) -> Flask:
+    if scheduler is None:
+        return http_app(cw)
+    app = create_app(cw, scheduler)  # as http_app builds it, with another scheduler
+    register(app, WebSettings.from_env())
+    return app
+
+
+@pytest.fixture
+def site(
+    request: pytest.FixtureRequest,
+    cw: Casework,
+    clock: FixedClock,
+    chromium: Browser,
+    campaign_scheduler: Scheduler | None,
+) -> Iterator[Site]:
     """The org tree and users of the workspace tests, the app served on a free port, and tabs to open on it."""
     for path, name in ORGS:
         add_org(cw, path, name)
     for user_id, (role, unit) in USERS.items():
         add_user(cw, user_id, user_id, role, unit, by=TESTS)
         set_password(cw, user_id, PASSWORD, by=TESTS)
-    server = _serve(http_app(cw))
+    server = _serve(_app(cw, campaign_scheduler))
     variant = request.node.callspec.params.get("database_url")
     world = Site(cw, clock, f"http://127.0.0.1:{server.server_port}", chromium, screenshots=variant == "sqlite")
     yield world
