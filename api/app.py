@@ -63,9 +63,9 @@ def create_app(cw: Casework, scheduler: Scheduler | None = None, config: dict[st
     app.extensions["casework"].persons.secret  # noqa: B018 - read (or make) the person key now: fail at start
     api = CaseworkApi(app)
 
-    from api import accounts, audit, campaigns, cases, notifications, reports
+    from api import accounts, audit, campaigns, cases, checkpoints, notifications, reports
 
-    blueprints = (cases.blp, audit.blp, reports.blp, accounts.blp, campaigns.blp, notifications.blp)
+    blueprints = (cases.blp, audit.blp, reports.blp, accounts.blp, campaigns.blp, notifications.blp, checkpoints.blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     protected = {b.name for b in blueprints}

@@ -25,6 +25,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_accounts": frozenset({"admin"}),
     "read_account_changes": frozenset({"admin", "auditor"}),
     "start_campaigns": frozenset({"negotiator", "supervisor"}),
+    "read_checkpoints": frozenset({"supervisor", "auditor"}),  # the store's signed checkpoints and their verification
+    "make_checkpoints": frozenset({"supervisor", "admin"}),  # a supervisor only at the top of the org tree
 }
 """Capability -> the roles that have it. Auditors read and verify but run no command."""
 
