@@ -21,7 +21,15 @@ def test_an_admin_gives_a_locked_out_mediator_a_new_password_shown_once(site: Si
 
     admin = site.sign_in("gusu-admin")
     admin.click("header a:has-text('管理')")
-    admin.goto("/admin/users/gusu-mediator")
+    admin.click("main a[href='/admin/units']")
+    expect(admin.locator("ul.tree")).to_contain_text("双塔街道总工会")  # the admin's unit and those below it
+    expect(admin.locator("ul.tree")).not_to_contain_text("吴中区总工会")
+    site.shot(admin, "admin-units-zh")
+    admin.click(".admin-nav a[href='/admin/users']")
+    listed = admin.locator("table.queue tbody tr").filter(has=admin.locator("a:text-is('gusu-mediator')"))
+    expect(listed.locator("td").nth(5)).to_have_text("至 2026-03-02 09:15")  # locked, in the list of users
+    site.shot(admin, "admin-users-zh")
+    listed.locator("a").click()
     expect(admin.locator("dl.facts")).to_contain_text("至 2026-03-02 09:15")  # the lock, and until when
     admin.click("form[action$='/password'] button[type=submit]")  # "make one up" is the default
     shown = admin.locator("#new-password")
