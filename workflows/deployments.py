@@ -10,6 +10,7 @@
 | offer-campaign/casework        | (started by the API or CLI)    | never scheduled  |
 | deliver-notifications/casework | CASEWORK_SCHEDULE_NOTIFICATIONS| * * * * *        |
 | notification-digest/casework   | CASEWORK_SCHEDULE_DIGEST       | 0 8 * * *        |
+| checkpoint-event-store/casework| CASEWORK_SCHEDULE_CHECKPOINT   | 45 2 * * *       |
 
 A schedule is a cron expression in the federation's time zone (CASEWORK_TIMEZONE), an interval
 such as `30s`, `10m` or `2h`, or `off`.
@@ -52,6 +53,7 @@ SCHEDULES = (
     Scheduled("offer-campaign", None, "off"),
     Scheduled("deliver-notifications", "CASEWORK_SCHEDULE_NOTIFICATIONS", "* * * * *"),
     Scheduled("notification-digest", "CASEWORK_SCHEDULE_DIGEST", "0 8 * * *"),
+    Scheduled("checkpoint-event-store", "CASEWORK_SCHEDULE_CHECKPOINT", "45 2 * * *"),
 )
 CAMPAIGN_DEPLOYMENT = "offer-campaign/" + DEPLOYMENT
 
@@ -83,7 +85,12 @@ def schedule_for(item: Scheduled, timezone: str, env: Mapping[str, str] | None =
 
 def flows() -> dict[str, Any]:
     from workflows.campaigns import offer_campaign
-    from workflows.maintenance import rebuild_read_models, statistics_report, verify_event_store
+    from workflows.maintenance import (
+        checkpoint_event_store,
+        rebuild_read_models,
+        statistics_report,
+        verify_event_store,
+    )
     from workflows.notifications import deliver_notifications, notification_digest
     from workflows.sweeps import escalation_sweep, legal_clock_sweep
 
@@ -98,6 +105,7 @@ def flows() -> dict[str, Any]:
             offer_campaign,
             deliver_notifications,
             notification_digest,
+            checkpoint_event_store,
         )
     }
 

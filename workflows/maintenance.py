@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from engine.accounts import list_orgs
 from engine.audit import verify_store
+from engine.checkpoints import make_checkpoint
 from engine.rebuild import rebuild
 from engine.reports import (
     StatisticsExport,
@@ -59,6 +60,25 @@ def verify_event_store() -> dict[str, Any]:
     )
     logger.info("%d events of %d cases verify", result.events, result.cases)
     return {"ok": True, "events": result.events, "cases": result.cases}
+
+
+@flow(
+    name="checkpoint-event-store",
+    description="Sign the whole event store as it now is (a checkpoint over the events since the last one); the "
+    "export goes to CASEWORK_CHECKPOINT_WEBHOOK when it is set.",
+)
+def checkpoint_event_store() -> dict[str, Any]:
+    made = make_checkpoint(casework())
+    c = made.checkpoint
+    sent = {None: "no webhook is set", True: "sent to the webhook", False: "the webhook did not take it (see the log)"}
+    create_markdown_artifact(
+        key="checkpoint",
+        markdown=f"# Checkpoint {c.id}\n\n{c.tree_size} events ({made.added} new since the last checkpoint).\n\n"
+        f"- root: `{c.root_hash}`\n- created: {c.created_at}\n- key: `{c.key_id}`\n- export: {sent[made.sent]}\n\n"
+        f"Keep its export outside the database: `casework checkpoint export {c.id}`.",
+    )
+    get_run_logger().info("checkpoint %d: %d events (%d new), root %s", c.id, c.tree_size, made.added, c.root_hash)
+    return {"id": c.id, "tree_size": c.tree_size, "added": made.added, "root_hash": c.root_hash, "sent": made.sent}
 
 
 def previous_period(today: date, period: str) -> tuple[date, date]:

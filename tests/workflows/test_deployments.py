@@ -61,7 +61,7 @@ def test_a_bad_value_is_refused_naming_the_setting(value: str, problem: str) -> 
     assert message.startswith(f"{SETTING}: ") and problem in message and repr(value) in message
 
 
-def test_deployments_builds_all_eight_with_their_configured_schedules(tmp_path: Path) -> None:
+def test_deployments_builds_all_nine_with_their_configured_schedules(tmp_path: Path) -> None:
     settings = Settings.from_env({"CASEWORK_DATA_DIR": str(tmp_path), "CASEWORK_TIMEZONE": "Asia/Shanghai"})
     env = {
         "CASEWORK_SCHEDULE_ESCALATION": "10m",
@@ -79,6 +79,7 @@ def test_deployments_builds_all_eight_with_their_configured_schedules(tmp_path: 
         CAMPAIGN_DEPLOYMENT,
         "deliver-notifications/casework",
         "notification-digest/casework",
+        "checkpoint-event-store/casework",
     }
 
     def schedules(name: str) -> list[tuple[object, object, str]]:
@@ -95,6 +96,7 @@ def test_deployments_builds_all_eight_with_their_configured_schedules(tmp_path: 
     assert schedules(CAMPAIGN_DEPLOYMENT) == []
     assert schedules("deliver-notifications/casework") == [("* * * * *", None, "Asia/Shanghai")]
     assert schedules("notification-digest/casework") == [("30 7 * * *", None, "Asia/Shanghai")]
+    assert schedules("checkpoint-event-store/casework") == [("45 2 * * *", None, "Asia/Shanghai")]
     assert all(d.tags == ["casework"] and d.description for d in built.values())
 
 
