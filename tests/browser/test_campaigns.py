@@ -4,7 +4,7 @@ stored; a good file previews, starts, and the campaign's page shows its progress
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from engine.service import Casework
 from tests.browser.conftest import Site
@@ -21,7 +21,8 @@ def campaign_scheduler(cw: Casework) -> HereScheduler:
 def check_file(page: Page, data: bytes) -> None:
     """Fill the new-campaign form with the offer and `data` as its CSV file, and have it checked."""
     page.goto("/admin/campaigns/new")
-    page.set_input_files("#c-csv", files=[{"name": "enterprises.csv", "mimeType": "text/csv", "buffer": data}])
+    csv_file = FilePayload(name="enterprises.csv", mimeType="text/csv", buffer=data)
+    page.set_input_files("#c-csv", files=[csv_file])
     page.fill("#c-document_number", DOCUMENT)
     page.fill("#c-issuing_union", "姑苏区总工会")
     page.select_option("#c-org_unit", "suzhou.gusu")
