@@ -139,3 +139,12 @@ def test_an_agreement_takes_amounts_by_name_as_rows_of_a_name_and_an_amount(web:
         "工资": "8600.00",
         "加班费": "1200.00",
     }
+
+
+def test_a_choice_inside_a_row_starts_empty_so_a_row_left_alone_sends_nothing(web: WebWorld) -> None:
+    """A browser always sends a select's chosen option: without an empty one, a row nobody touched was a row with a
+    category and nothing else, refused for its missing parts (the confirm form's rectification items)."""
+    page = web.signed_in("gusu-mediator").get("/new/labor_dispute").get_data(as_text=True)
+    select = re.search(r'<select id="f-claims\.0\.category" name="claims\.0\.category" *>\s*(<option[^>]*>)', page)
+    assert select is not None, "the claim row's category is a select the browser does not insist on"
+    assert select.group(1) == '<option value="">'
