@@ -82,10 +82,14 @@ def dossier_check(
     result = check_dossier(cw, number, role=role, sha256=sha256)
     as_role = f" as {role} sees it" if role else ""
     if result.matches:
-        console.print(f"[green]matches[/]: the dossier of {number}{as_role} is what the store holds (SHA-256 {sha256})")
+        console.print(
+            f"[green]matches[/]: the dossier of {number}{as_role} is what the store holds (SHA-256 {result.printed})"
+        )
         return
     why = result.problem or f"the store now gives SHA-256 {result.current}: the case has changed since it was made"
-    console.print(f"[red bold]does not match[/]: the dossier of {number}{as_role} printed SHA-256 {sha256}; {why}")
+    console.print(
+        f"[red bold]does not match[/]: the dossier of {number}{as_role} printed SHA-256 {result.printed}; {why}"
+    )
     raise SystemExit(1)
 
 

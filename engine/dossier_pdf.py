@@ -204,9 +204,13 @@ class PrintedDossier:
 def read_printed(pdf: bytes) -> PrintedDossier:
     """The case number, role and hash a dossier PDF carries, from its attached content (ValueError if it has none)."""
     from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
 
-    reader = PdfReader(io.BytesIO(pdf))
-    attached = reader.attachments.get(ATTACHMENT)
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        attached = reader.attachments.get(ATTACHMENT)
+    except PyPdfError as e:
+        raise ValueError(f"this file cannot be read as a PDF ({e})") from e
     if not attached:
         raise ValueError(f"this PDF is not a case dossier: it has no {ATTACHMENT} attached")
     content = json.loads(attached[0])
