@@ -923,8 +923,10 @@ def checkpoints_of(cw: Casework) -> list[Checkpoint]:
 
 def checkpoint_export(cw: Casework, checkpoint_id: int | None = None) -> dict[str, Any]:
     """The export of checkpoint `checkpoint_id` (None: the latest); CheckpointError when there is none."""
-    with cw.read_transaction() as session:
-        found = get_checkpoint(session, checkpoint_id)
+    found = None
+    if checkpoint_id is None or 0 < checkpoint_id < 2**31:  # the id column's range: anything else names none
+        with cw.read_transaction() as session:
+            found = get_checkpoint(session, checkpoint_id)
     if found is None:
         raise CheckpointError(
             "no checkpoint has been made yet" if checkpoint_id is None else f"no checkpoint {checkpoint_id}"
