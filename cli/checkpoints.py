@@ -109,6 +109,9 @@ def verify(ctx: click.Context, against: Path | None, public_key: str | None) -> 
 
     given = _exported(against) if against else None
     result = verify_store_checkpoints(ready(ctx), against=given, public_key=_public_key(public_key))
+    if result.ok and not result.checkpoints:
+        console.print("[yellow]no checkpoint has been made yet[/]: nothing to verify; run: casework checkpoint create")
+        return
     if result.ok:
         also = f"; {result.against} matches" if result.against else ""
         console.print(

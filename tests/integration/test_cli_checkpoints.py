@@ -55,6 +55,7 @@ def test_create_list_export_verify_prove_and_check_the_proof_without_a_database(
     run("db", "upgrade")
     refused = run("checkpoint", "export", ok=False)
     assert refused.exit_code == 1 and "no checkpoint has been made yet" in refused.output
+    assert "no checkpoint has been made yet" in run("checkpoint", "verify").output
     first, second = _cases(tmp_path, 2)
     assert "checkpoint 1: 4 events (4 new)" in run("checkpoint", "create").output
     assert (tmp_path / "checkpoint.key").stat().st_mode & 0o777 == 0o600
