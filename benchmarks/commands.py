@@ -12,6 +12,13 @@ PRODUCT Casework.execute(case_id, "add_note", ...) on P pre-opened labor-dispute
         chain), check stage and role, record one hash-chained event, update the read model and write
         the idempotency record — one transaction. Casework.open_case("labor_dispute", ...) is
         reported separately (the P opens, after a warm-up).
+PEER    py-eventsourcing's own Application (eventsourcing.application.Application, SQLAlchemy persistence
+        module eventsourcing_sqlalchemy, table `peerdossiers_events`) on the same database, with a small
+        Aggregate `Dossier` and its `add_note` event method: `app.repository.get(id)`, `add_note(...)`,
+        `app.save(dossier)` — N times, round-robin over P aggregates of --peer-events events each
+        (default 10). Next to it, Casework's add_note on P labor-dispute cases of the same length
+        (opened, then --peer-events - 1 notes). Both pools grow alike during the run. With --cipher,
+        both the peer application and the engine encrypt (eventsourcing's AESCipher, the same key).
 CHECK   what the hash-chain check on every read costs: the stored events of the P cases, each decoded
         as a load decodes it, timed alone and with the check (engine.integrity.decode_link: the
         content's hash recomputed, its link to the previous event compared). The difference per
@@ -40,6 +47,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.domain import event as event_method
 
 from benchmarks.common import (
     AnchorUnavailable,
@@ -70,6 +81,9 @@ class BackendResult:
     backend: str
     anchor: LatencyStats
     add_note: LatencyStats
+    peer: LatencyStats
+    add_note_long: LatencyStats
+    peer_events_per_load: float
     open_case: LatencyStats
     anchor_bytes: int
     engine_bytes: float
@@ -134,6 +148,66 @@ class Anchor:
         return time.perf_counter() - t0
 
 
+# -- peer: py-eventsourcing's own Application on the same database ---------------------------------------
+
+
+class Dossier(Aggregate):
+    """A small aggregate whose one command appends a note, like Casework's add_note."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.notes: list[str] = []
+
+    @event_method("NoteAdded")
+    def add_note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+class PeerDossiers(Application[uuid.UUID]):
+    """The peer application: nothing but eventsourcing's defaults."""
+
+
+def peer_application(backend: Backend, cipher_key: str | None) -> PeerDossiers:
+    """An eventsourcing Application with SQLAlchemy persistence (as Casework's CaseStore uses) on `backend`'s
+    database; its own table `peerdossiers_events`, created by eventsourcing."""
+    env: dict[str, str] = {
+        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        "SQLALCHEMY_URL": backend.url,
+        "CREATE_TABLE": "yes",
+    }
+    if cipher_key:
+        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+        env["CIPHER_KEY"] = cipher_key
+    return PeerDossiers(env=env)
+
+
+class Peer:
+    """get, add_note, save through an eventsourcing Application, round-robin over a pool of aggregates."""
+
+    def __init__(self, app: PeerDossiers, pool: int, events: int) -> None:
+        self.app = app
+        self.ids: list[uuid.UUID] = []
+        for k in range(pool):
+            dossier = Dossier(title=f"dossier {k}")
+            for _ in range(events - 1):
+                dossier.add_note(NOTE_TEXT)
+            app.save(dossier)
+            self.ids.append(dossier.id)
+        self.i = 0
+        self.loaded = 0
+
+    def add_note(self) -> float:
+        dossier_id = self.ids[self.i % len(self.ids)]
+        self.i += 1
+        t0 = time.perf_counter()
+        dossier: Dossier = self.app.repository.get(dossier_id)
+        dossier.add_note(NOTE_TEXT)
+        self.app.save(dossier)
+        elapsed = time.perf_counter() - t0
+        self.loaded += dossier.version - 1
+        return elapsed
+
+
 # -- product -------------------------------------------------------------------------------------
 
 
@@ -173,7 +247,14 @@ def chain_check(cw: Any, case_ids: list[uuid.UUID], rounds: int = 3) -> tuple[La
 
 
 def run(
-    backend: Backend, n: int, warmup: int, pool: int, block: int, cipher_key: str | None, profile: bool
+    backend: Backend,
+    n: int,
+    warmup: int,
+    pool: int,
+    block: int,
+    cipher_key: str | None,
+    profile: bool,
+    peer_events: int,
 ) -> BackendResult:
     """Anchor and engine on the same database, alternating in blocks of `block` operations, so drifting
     background load on the machine affects both alike."""
@@ -183,6 +264,7 @@ def run(
     with backend.core_recorder() as recorder:
         anchor = Anchor(recorder, pool)
         cw = open_engine(backend, cipher_key)
+        peer_app = None
         try:
             # warm-up: imports, statement caches, connection pools; notes go to throw-away cases
             spare = [cw.open_case("labor_dispute", actor, **dispute(-1 - k)).case_id for k in range(min(warmup, 20))]
@@ -198,8 +280,26 @@ def run(
                 opens.append(time.perf_counter() - t0)
                 cases.append(result.case_id)
 
+            # the peer's aggregates and Casework's cases of the same length (--peer-events)
+            peer_app = peer_application(backend, cipher_key)
+            peer = Peer(peer_app, pool, peer_events)
+            long_cases = []
+            for i in range(pool):
+                case_id = cw.open_case("labor_dispute", actor, **dispute(pool + i)).case_id
+                for _ in range(peer_events - 1):
+                    cw.execute(case_id, "add_note", actor, text=NOTE_TEXT)
+                long_cases.append(case_id)
+            spare_dossier = Dossier(title="warm-up")
+            peer_app.save(spare_dossier)
+            for _ in range(warmup):  # on a throw-away aggregate, so both pools start at the same length
+                dossier: Dossier = peer_app.repository.get(spare_dossier.id)
+                dossier.add_note(NOTE_TEXT)
+                peer_app.save(dossier)
+
             anchor_times: list[float] = []
             notes: list[float] = []
+            notes_long: list[float] = []
+            peer_times: list[float] = []
             loaded = 0
             for first in range(0, n, block):
                 size = min(block, n - first)
@@ -210,6 +310,12 @@ def run(
                     result = cw.execute(case_id, "add_note", actor, text=NOTE_TEXT)
                     notes.append(time.perf_counter() - t0)
                     loaded += result.version - 1  # the events the command loaded (and checked)
+                peer_times.extend(peer.add_note() for _ in range(size))
+                for i in range(first, first + size):
+                    case_id = long_cases[i % pool]
+                    t0 = time.perf_counter()
+                    cw.execute(case_id, "add_note", actor, text=NOTE_TEXT)
+                    notes_long.append(time.perf_counter() - t0)
 
             last = cw.store.recorder.max_notification_id() or 0
             page = cw.store.recorder.select_notifications(start=max(1, last - 199), limit=200)
@@ -231,10 +337,15 @@ def run(
                 report = out.getvalue()
         finally:
             cw.close()
+            if peer_app is not None:
+                peer_app.close()
     return BackendResult(
         backend=backend.label,
         anchor=LatencyStats.of(anchor_times),
         add_note=LatencyStats.of(notes),
+        peer=LatencyStats.of(peer_times),
+        add_note_long=LatencyStats.of(notes_long),
+        peer_events_per_load=peer.loaded / n,
         open_case=LatencyStats.of(opens),
         anchor_bytes=anchor.size,
         engine_bytes=engine_bytes,
@@ -258,7 +369,7 @@ def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> Back
             f"(+{args.warmup} warm-up each)"
         )
         try:
-            return run(backend, n, args.warmup, args.cases, args.block, cipher_key, args.profile)
+            return run(backend, n, args.warmup, args.cases, args.block, cipher_key, args.profile, args.peer_events)
         except AnchorUnavailable as e:
             console.print(f"[red]anchor unavailable, {backend.label} not measured[/]: {e}")
             raise SystemExit(2) from e
@@ -291,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
         help="anchor and engine alternate in blocks of this many operations (default %(default)s)",
     )
     parser.add_argument(
+        "--peer-events",
+        type=int,
+        default=10,
+        help="length of the peer application's aggregates and of the cases Casework's add_note is compared "
+        "with them on, before the run (default %(default)s)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="after measuring, profile 300 engine add_note commands with cProfile and print the top",
@@ -299,8 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n is not None:
         args.n_sqlite = args.n_postgres = args.n
-    if min(args.n_sqlite, args.n_postgres, args.cases, args.block) < 1 or args.warmup < 0:
-        parser.error("-n, --cases and --block must be positive, --warmup not negative")
+    if min(args.n_sqlite, args.n_postgres, args.cases, args.block, args.peer_events) < 1 or args.warmup < 0:
+        parser.error("-n, --cases, --block and --peer-events must be positive, --warmup not negative")
     exit_cleanly_on_sigterm()
 
     kinds = selected_backends(args)
@@ -315,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     results = [measure(kind, args, cipher_key) for kind in kinds]
 
     engine_label = "engine" + (" (cipher)" if cipher_key else "")
+    cipher_note = " (cipher)" if cipher_key else ""
     rows: list[tuple[Any, ...]] = []
     for r in results:
         a = r.anchor
@@ -368,6 +487,34 @@ def main(argv: list[str] | None = None) -> int:
                     ratio(stats.p50_ms, r.anchor.p50_ms),
                 )
             )
+    peer_rows: list[tuple[Any, ...]] = []
+    for r in results:
+        for name, stats in (
+            (f"peer: eventsourcing Application get + add_note + save{cipher_note}", r.peer),
+            (f"{engine_label}: execute add_note (same length)", r.add_note_long),
+            ("anchor: eventsourcing insert_events (1 event)", r.anchor),
+        ):
+            peer_rows.append(
+                (
+                    r.backend,
+                    name,
+                    stats.n,
+                    stats.ops_per_s,
+                    stats.p50_ms,
+                    stats.p99_ms,
+                    ratio(stats.ops_per_s, r.peer.ops_per_s),
+                    ratio(stats.p50_ms, r.peer.p50_ms),
+                )
+            )
+    print_table(
+        f"Casework add_note vs py-eventsourcing's own Application, aggregates of {args.peer_events} events "
+        f"(single-threaded, same database)",
+        ["database", "measurement", "n", "ops/s", "p50 ms", "p99 ms", "ops/s ÷ peer", "p50 ÷ peer"],
+        peer_rows,
+        caption=f"Both pools start at {args.peer_events} events per aggregate and grow alike; events loaded per "
+        + ", ".join(f"{r.backend}: {r.peer_events_per_load:.1f}" for r in results)
+        + ". ops/s ÷ peer: throughput as a fraction of the peer's.",
+    )
     print_table(
         "Casework command throughput vs the bare eventsourcing recorder (single-threaded, same database)",
         [
@@ -423,6 +570,30 @@ def main(argv: list[str] | None = None) -> int:
                 p99_ms=r.add_note.p99_ms,
                 throughput_ratio=ratio(r.add_note.ops_per_s, r.anchor.ops_per_s),
                 p50_ratio=ratio(r.add_note.p50_ms, r.anchor.p50_ms),
+                cipher=bool(cipher_key),
+            )
+        )
+        print(
+            plain(
+                f"{db} peer_application_add_note",
+                n=r.peer.n,
+                ops_per_s=r.peer.ops_per_s,
+                p50_ms=r.peer.p50_ms,
+                p99_ms=r.peer.p99_ms,
+                events_per_load=r.peer_events_per_load,
+                cipher=bool(cipher_key),
+            )
+        )
+        print(
+            plain(
+                f"{db} engine_add_note_vs_peer",
+                n=r.add_note_long.n,
+                ops_per_s=r.add_note_long.ops_per_s,
+                p50_ms=r.add_note_long.p50_ms,
+                p99_ms=r.add_note_long.p99_ms,
+                throughput_ratio=ratio(r.add_note_long.ops_per_s, r.peer.ops_per_s),
+                p50_ratio=ratio(r.add_note_long.p50_ms, r.peer.p50_ms),
+                anchor_throughput_ratio=ratio(r.add_note_long.ops_per_s, r.anchor.ops_per_s),
                 cipher=bool(cipher_key),
             )
         )
