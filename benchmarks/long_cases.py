@@ -1,0 +1,212 @@
+"""Long cases: loading a case and running one command on a case of 2,000 events vs one of 100.
+
+PRODUCT Casework.get(case_id) (every event read and its hash chain checked) and
+        Casework.execute(case_id, "add_note", ...) on a long labor-dispute case (--events, default
+        2,000) and on a short one (--short, default 100), single-threaded, each call timed.
+ANCHOR  the short case: the same operations on it, in the same run, alternating in blocks of --block
+        calls so drifting load affects both alike. Also reported: eventsourcing's recorder
+        `select_events` of each case (the raw rows, no decoding), the floor a load cannot go under.
+
+Seeding goes through the engine: the case is opened, then add_note is run until it has the wanted
+number of events (each of those commands loads the whole case, so seeding time grows with the
+square of --events). The timed add_note calls lengthen both cases by -n events, a fraction of
+--events at the defaults.
+
+Ratio: p50 long ÷ p50 short, for get and for add_note (target ≤ 1.5; with a full replay on every
+load it grows with the length, ~20× events here). These are measurements, not assertions.
+
+    .venv/bin/python -m benchmarks.long_cases                     # SQLite file and PostgreSQL
+    .venv/bin/python -m benchmarks.long_cases --events 500 -n 20  # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.commands import NOTE_TEXT, dispute
+from benchmarks.common import (
+    Backend,
+    LatencyStats,
+    add_database_arguments,
+    console,
+    environment_line,
+    exit_cleanly_on_sigterm,
+    isolated_backend,
+    new_cipher_key,
+    open_engine,
+    plain,
+    postgres_problem,
+    print_table,
+    ratio,
+    selected_backends,
+)
+
+
+@dataclass
+class Result:
+    backend: str
+    events: dict[str, int]  # "short"/"long" -> events when the timing started
+    seed_s: float
+    timings: dict[tuple[str, str], LatencyStats]  # (operation, "short"/"long") -> stats
+
+
+def seed_case(cw: Any, actor: Any, events: int, i: int) -> uuid.UUID:
+    """A labor-dispute case with `events` events, every one recorded by a command through the engine."""
+    result = cw.open_case("labor_dispute", actor, **dispute(i))
+    for _ in range(events - result.version):
+        cw.execute(result.case_id, "add_note", actor, text=NOTE_TEXT)
+    return uuid.UUID(str(result.case_id))
+
+
+def run(backend: Backend, args: argparse.Namespace, cipher_key: str | None) -> Result:
+    """Seed a short and a long case, then time get, add_note and the raw read on each, alternating blocks."""
+    from engine.service import Actor
+
+    actor = Actor(id="mediator-0001", role="mediator")
+    cw = open_engine(backend, cipher_key)
+    try:
+        t0 = time.perf_counter()
+        cases = {"short": seed_case(cw, actor, args.short, 1), "long": seed_case(cw, actor, args.events, 2)}
+        seed_s = time.perf_counter() - t0
+        events = {size: cw.get(case_id).version for size, case_id in cases.items()}
+        spare = seed_case(cw, actor, 3, 3)
+        for _ in range(args.warmup):  # imports, statement caches, pools
+            cw.get(spare)
+            cw.execute(spare, "add_note", actor, text=NOTE_TEXT)
+            cw.store.recorder.select_events(spare)
+
+        def timed(call: Callable[[uuid.UUID], object], case_id: uuid.UUID) -> float:
+            start = time.perf_counter()
+            call(case_id)
+            return time.perf_counter() - start
+
+        operations: dict[str, Callable[[uuid.UUID], object]] = {
+            "select_events": lambda case_id: cw.store.recorder.select_events(case_id),
+            "get": lambda case_id: cw.get(case_id),
+            "add_note": lambda case_id: cw.execute(case_id, "add_note", actor, text=NOTE_TEXT),
+        }
+        times: dict[tuple[str, str], list[float]] = {(op, size): [] for op in operations for size in cases}
+        for first in range(0, args.n, args.block):
+            size_of_block = min(args.block, args.n - first)
+            for op, call in operations.items():
+                for size, case_id in cases.items():
+                    times[op, size].extend(timed(call, case_id) for _ in range(size_of_block))
+    finally:
+        cw.close()
+    return Result(
+        backend=backend.label,
+        events=events,
+        seed_s=seed_s,
+        timings={key: LatencyStats.of(values) for key, values in times.items()},
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.long_cases",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Defaults take a few minutes on a 2-core machine, most of it seeding the long case.",
+    )
+    parser.add_argument("--events", type=int, default=2000, help="events of the long case (default %(default)s)")
+    parser.add_argument("--short", type=int, default=100, help="events of the short case (default %(default)s)")
+    parser.add_argument("-n", type=int, default=40, help="timed calls per operation and case (default %(default)s)")
+    parser.add_argument("--block", type=int, default=5, help="calls per alternating block (default %(default)s)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed calls first (default %(default)s)")
+    add_database_arguments(parser)
+    args = parser.parse_args(argv)
+    if min(args.n, args.block) < 1 or args.warmup < 0 or not 2 <= args.short <= args.events:
+        parser.error("-n and --block must be positive, --warmup not negative, 2 ≤ --short ≤ --events")
+    exit_cleanly_on_sigterm()
+
+    kinds = selected_backends(args)
+    skipped: list[str] = []
+    if "postgresql" in kinds and (problem := postgres_problem(args.postgres_url)):
+        kinds.remove("postgresql")
+        skipped.append(f"PostgreSQL skipped: {args.postgres_url} unreachable ({problem})")
+        console.print(f"[yellow]{skipped[-1]}[/]")
+    cipher_key = new_cipher_key() if args.cipher else None
+    console.print(environment_line())
+
+    results: list[Result] = []
+    for kind in kinds:
+        with isolated_backend(kind, args.postgres_url) as backend:
+            console.print(
+                f"[bold]{backend.label}[/]: seeding a case of {args.events} events and one of {args.short} "
+                f"through the engine, then {args.n} timed calls per operation and case, blocks of {args.block}"
+            )
+            results.append(run(backend, args, cipher_key))
+
+    engine = "engine" + (" (cipher)" if cipher_key else "")
+    names = {
+        "select_events": "anchor: eventsourcing recorder select_events (raw rows)",
+        "get": f"{engine}: Casework.get (replay + hash-chain check)",
+        "add_note": f"{engine}: execute add_note",
+    }
+    rows: list[tuple[Any, ...]] = []
+    for r in results:
+        for op, name in names.items():
+            short, long = r.timings[op, "short"], r.timings[op, "long"]
+            rows.append(
+                (
+                    r.backend,
+                    name,
+                    short.n,
+                    short.p50_ms,
+                    short.p99_ms,
+                    long.p50_ms,
+                    long.p99_ms,
+                    ratio(long.p50_ms, short.p50_ms),
+                )
+            )
+    first = results[0] if results else None
+    print_table(
+        "Long cases: the same operations on a long and a short case (single-threaded, same database)",
+        [
+            "database",
+            "measurement",
+            "n",
+            f"short p50 ms ({first.events['short'] if first else '?'} ev)",
+            "short p99 ms",
+            f"long p50 ms ({first.events['long'] if first else '?'} ev)",
+            "long p99 ms",
+            "long ÷ short (p50)",
+        ],
+        rows,
+        caption="long ÷ short: target ≤ 1.5 for get and add_note. Both cases grow by n events during the run.",
+    )
+    for r in results:
+        console.print(f"{r.backend}: seeding both cases through the engine took {r.seed_s:.1f} s")
+
+    print()
+    for line in skipped:
+        print(f"NOTE {line}")
+    for r in results:
+        db = "sqlite" if r.backend.startswith("SQLite") else "postgresql"
+        for op in names:
+            short, long = r.timings[op, "short"], r.timings[op, "long"]
+            print(
+                plain(
+                    f"{db} long_case_{op}",
+                    n=short.n,
+                    short_events=r.events["short"],
+                    long_events=r.events["long"],
+                    short_p50_ms=short.p50_ms,
+                    long_p50_ms=long.p50_ms,
+                    short_p99_ms=short.p99_ms,
+                    long_p99_ms=long.p99_ms,
+                    p50_ratio=ratio(long.p50_ms, short.p50_ms),
+                    cipher=bool(cipher_key) and op != "select_events",
+                )
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
