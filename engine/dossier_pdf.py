@@ -124,10 +124,35 @@ def content_sha256(content: dict[str, Any]) -> str:
 
 
 def checkpoint_for(cw: Casework, case_id: UUID, version: int) -> dict[str, Any] | None:
-    """The latest signed store checkpoint covering the case's event `version`, with its inclusion proof, for the
-    dossier to print; None while the store keeps no checkpoints. Not part of the hashed content: a later checkpoint
-    covers the same events."""
-    return None
+    """The latest signed store checkpoint covering the case's latest covered event (at most `version`), with that
+    event's inclusion proof (engine/checkpoints.py) and whether it checks, for the dossier to print; None while no
+    checkpoint covers any of its events. The events before it are bound to it by the case's hash chain. Not part of
+    the hashed content: a later checkpoint covers the same events."""
+    from sqlalchemy import func, select
+
+    from engine.checkpoints import CheckpointError, check_proof, installation_public_key, prove_event
+    from engine.tables import checkpoint_leaves
+
+    with cw.read_transaction() as session:
+        covered = session.execute(
+            select(func.max(checkpoint_leaves.c.originator_version)).where(
+                checkpoint_leaves.c.originator_id == case_id, checkpoint_leaves.c.originator_version <= version
+            )
+        ).scalar()
+    if covered is None:
+        return None
+    try:
+        proof = prove_event(cw.sql_engine, case_id, int(covered))
+        check_proof(proof, public_key=installation_public_key(cw.settings))
+    except CheckpointError as e:
+        return {"version": int(covered), "problem": str(e)}
+    return {
+        "version": int(covered),
+        "checkpoint": proof["checkpoint"],
+        "leaf_index": proof["leaf_index"],
+        "audit_path": proof["audit_path"],
+        "problem": None,
+    }
 
 
 def dossier_pdf(

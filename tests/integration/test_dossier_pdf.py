@@ -18,6 +18,7 @@ from engine.dossier_pdf import (
     ATTACHMENT,
     canonical_bytes,
     check_dossier,
+    content_sha256,
     dossier_content,
     dossier_pdf,
     read_printed,
@@ -178,3 +179,21 @@ def test_the_content_is_attached_to_the_pdf_as_hashed(cw: Casework) -> None:
     (attached,) = PdfReader(BytesIO(dossier.content)).attachments[ATTACHMENT]
     assert hashlib.sha256(attached).hexdigest() == dossier.sha256
     assert attached == canonical_bytes(dossier_content(cw, number, role="auditor"))
+
+
+def test_the_latest_checkpoint_covering_the_case_is_printed_with_its_inclusion_proof(
+    cw: Casework, tmp_path: Path
+) -> None:
+    from engine.checkpoints import make_checkpoint
+
+    number = _case(cw, withdrawn=False)
+    before = dossier_pdf(cw, number, role="auditor", generated_by="a", generated_at=WHEN)
+    assert "本案事件尚未被任何签名存储检查点覆盖" in pdf_text(before.content, tmp_path)
+    made = make_checkpoint(cw).checkpoint
+    cw.execute(cw.resolve(number), "add_note", SUPERVISOR, text="检查点之后的备注")  # version 4, not yet covered
+    after = dossier_pdf(cw, number, role="auditor", generated_by="a", generated_at=WHEN)
+    flat = "".join(pdf_text(after.content, tmp_path).split())
+    assert f"包含于第{made.id}号签名检查点（签名与纳入证明均已核对通过）" in flat
+    assert "本案版本1至3的事件" in flat and "版本4至4尚待下一检查点覆盖" in flat
+    assert made.root_hash in flat and made.signature.replace(" ", "") in flat
+    assert after.sha256 == content_sha256(dossier_content(cw, number, role="auditor"))  # the proof is not hashed
