@@ -17,6 +17,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 
+from engine.names import chinese
 from engine.queries import CaseFilter, every_matching_case
 from engine.registry import CASE_TYPES
 from engine.service import Casework
@@ -25,27 +26,6 @@ from engine.spreadsheet import csv_bytes, set_cell, write_only_value, xlsx_bytes
 MAX_EXPORT_ROWS = 50_000
 """The most cases one export holds: 2.3 MB of XLSX built in one go in about 10 seconds on a busy two-core machine
 (the CSV, 11 MB, in under one); a larger search is refused, so that no request holds a worker for minutes."""
-
-KIND_NAMES = {
-    "labor_dispute": "劳动争议调解",
-    "wage_negotiation": "工资集体协商要约",
-    "rectification_proposal": "整改建议书",
-    "hardship": "困难职工帮扶",
-}
-FLAG_NAMES = {
-    "acting_offer": "代行要约",
-    "collective": "集体争议",
-    "deadline_alert": "时限提醒",
-    "deep": "深度困难",
-    "from_dispute": "源自劳动争议",
-    "from_inspection": "源自执法检查",
-    "from_negotiation": "源自工资协商",
-    "multi_enterprise_offer": "多企业要约",
-    "rectification": "整改建议",
-    "escalation_pending": "待确认升级",
-    "referral_pending": "待确认移送",
-}
-"""A flag without a name here is exported as its code."""
 
 COLUMNS: tuple[tuple[str, int], ...] = (
     ("案件编号", 17),
@@ -77,7 +57,7 @@ def _cells(row: dict[str, Any]) -> list[Any]:
     assignee = row["assignee"]
     return [
         row["number"],
-        KIND_NAMES.get(row["kind"], row["kind"]),
+        chinese("kind", row["kind"]),
         stage_label(row["kind"], row["stage"]),
         "办理中" if row["is_open"] else "已结案",
         row["unit_name"] or row["org_unit"],
@@ -85,7 +65,7 @@ def _cells(row: dict[str, Any]) -> list[Any]:
         (row["assignee_name"] or assignee) if assignee else "",
         row["parties"] or "",
         row["reference"] or "",
-        "、".join(FLAG_NAMES.get(f, f) for f in row["flags"]),
+        "、".join(chinese("flag", f) for f in row["flags"]),
         row["opened_at"].replace(tzinfo=None),
         row["updated_at"].replace(tzinfo=None),
         row["next_due_on"],

@@ -24,15 +24,15 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from engine.access import may
 from engine.audit import history, verify_case
-from engine.case_exports import KIND_NAMES, stage_label
+from engine.case_exports import stage_label
 from engine.errors import CaseIntegrityError
+from engine.names import chinese
 from engine.notifications import clock_name
 from engine.service import Casework
 from engine.views import case_view, event_data_for, jsonable
@@ -173,7 +173,7 @@ def dossier_pdf(
         .get_template("dossier.html")
         .render(
             case=case,
-            kind_name=KIND_NAMES.get(case["kind"], case["kind"]),
+            kind_name=chinese("kind", case["kind"]),
             stage_name=stage_label(case["kind"], case["stage"]),
             details=[(_term("field", k), _shown(v)) for k, v in case["details"].items()],
             clocks=[_clock_row(c) for c in content["clocks"]],
@@ -255,24 +255,8 @@ def _environment() -> Any:
     return Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
-@functools.cache
-def _terms() -> dict[tuple[str, str], str]:
-    """The Chinese names of actions, fields and clocks the workspace shows (its terms.po), read as data: the same
-    words on paper as on screen, without the engine loading the web application."""
-    spec = find_spec("web")
-    if spec is None or spec.origin is None:
-        return {}
-    path = Path(spec.origin).parent / "translations" / "zh_CN" / "LC_MESSAGES" / "terms.po"
-    if not path.exists():
-        return {}
-    from babel.messages.pofile import read_po
-
-    with path.open("rb") as source:
-        return {(str(m.context), str(m.id)): str(m.string) for m in read_po(source) if m.id and m.string}
-
-
 def _term(context: str, key: str) -> str:
-    return _terms().get((context, key), key.replace("_", " "))
+    return chinese(context, key)
 
 
 def _local(iso: str | None, tz: tzinfo) -> str:

@@ -26,6 +26,7 @@ from aggregates.base import Case
 from aggregates.policy import DeadlinePolicy
 from engine.database import dialect_insert
 from engine.errors import NotFound
+from engine.names import chinese
 from engine.organisation import supervisors_of
 from engine.tables import case_index, notification_deliveries, notifications, open_clocks, user_channels
 
@@ -38,25 +39,6 @@ KINDS = (ALERT, ESCALATION, ASSIGNED, CAMPAIGN, DIGEST, REPORT)
 DIGEST_WORKING_DAYS = 3
 """A digest lists the clocks due from today to this many working days ahead."""
 
-CASE_KINDS = {
-    "labor_dispute": "劳动争议调解",
-    "wage_negotiation": "工资集体协商",
-    "rectification_proposal": "整改建议书",
-    "hardship": "困难职工帮扶",
-}
-CLOCKS = {
-    "acceptance": "受理期限",
-    "mediation": "调解期限",
-    "performance": "协议履行期限",
-    "reply": "要约答复期限",
-    "proposal_reply": "协商建议答复期限",
-    "filing": "报送备案期限",
-    "objection": "审查异议期限",
-    "renewal": "续签要约期限",
-    "term_end": "合同期满",
-    "verification": "入户核实期限",
-    "review": "年度复核期限",
-}
 STEPS = {
     "escalate_to_acting_offer": "由上级工会代行要约",
     "issue_rectification": "发出整改建议书",
@@ -69,7 +51,7 @@ PROPOSALS = {"propose_escalation", "propose_referral"}
 def clock_name(clock: str) -> str:
     if clock.startswith("item-"):
         return f"整改事项{clock.removeprefix('item-')}期限"
-    return CLOCKS.get(clock, clock)
+    return chinese("clock", clock)
 
 
 def case_path(number: str) -> str:
@@ -102,7 +84,7 @@ def messages_for_event(session: Session, public_url: str, case: Case, event: Cas
     """The notifications `event` (recorded on `case`) calls for; none for most events."""
     action = type(event).ACTION
     data = event.data
-    number, kind = case.number, CASE_KINDS.get(case.KIND, case.KIND)
+    number, kind = case.number, chinese("kind", case.KIND)
     link = public_url + case_path(number)
     when = event.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     recipients: list[str]
@@ -277,7 +259,7 @@ def digest_messages(session: Session, public_url: str, policy: DeadlinePolicy, t
     for user, due in by_user.items():
         lines = [f"以下 {len(due)} 项期限将在 {until} 前（未来{DIGEST_WORKING_DAYS}个工作日内）到期："]
         lines += [
-            f"- {r.number}（{CASE_KINDS.get(r.kind, r.kind)}）{clock_name(r.clock)}，到期日 {r.due_on}："
+            f"- {r.number}（{chinese('kind', r.kind)}）{clock_name(r.clock)}，到期日 {r.due_on}："
             f"{public_url}{case_path(r.number)}"
             for r in due
         ]

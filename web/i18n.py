@@ -19,17 +19,20 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, session
 from flask_babel import Babel, Domain, get_locale
 
+from engine.names import CATALOG
+
 TRANSLATIONS = Path(__file__).parent / "translations"
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 """The languages a user may choose, by locale, each named in itself."""
 DEFAULT_LANGUAGE = "zh_CN"
 
 
-CATALOGS = ("messages", "terms")
-"""messages.po: the strings of web/views.py and its templates (pybabel extract/update keep it); terms.po: the
-names of actions, fields and clocks (msgctxt action, field, clock), kept by hand, as no source string holds them.
-A screen in a module of its own may keep its strings in a catalog named after it (admin.po for web/admin.py):
-every .po file of the language is read, these two first."""
+CATALOGS = ("messages",)
+"""messages.po: the strings of web/views.py and its templates (pybabel extract/update keep it), read first. A
+screen in a module of its own keeps its strings in a catalog named after it (admin.po for web/admin.py): every
+.po file of the language is read. The Chinese names of the engine's codes (case types, actions, fields, clocks,
+flags; msgctxt kind, action, field, clock, flag) are the engine's own catalog (`engine.names`), merged last."""
+NAMES = CATALOG
 
 
 def _compiled(po: Path, language: str) -> Translations:
@@ -47,6 +50,8 @@ def catalog(language: str) -> NullTranslations:
     folder = TRANSLATIONS / language / "LC_MESSAGES"
     found = [folder / f"{name}.po" for name in CATALOGS if (folder / f"{name}.po").is_file()]
     found += sorted(po for po in folder.glob("*.po") if po.stem not in CATALOGS)
+    if language == "zh_CN":
+        found.append(NAMES)
     if not found:
         return NullTranslations()
     merged = _compiled(found[0], language)

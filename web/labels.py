@@ -2,7 +2,8 @@
 
 A stage is named by its stage table, whose label is its Chinese name, a space, and its English description
 (`"受理 accepted"`): the workspace shows the part of the reader's language. Actions, fields and clocks are named
-in `terms.po` (contexts `action`, `field`, `clock`); a name it lacks reads as its key with spaces.
+in the engine's catalog of names (`engine/names/zh_CN.po`, contexts `action`, `field`, `clock`, ...); a name it lacks
+reads as its key with spaces.
 """
 
 from __future__ import annotations

@@ -9,11 +9,11 @@ from babel.messages.pofile import read_po
 from aggregates.fields import Choice
 from aggregates.shapes import SHAPES
 from engine.catalogue import catalogue, shape_parts
+from engine.names import CATALOG
 from engine.registry import CASE_TYPES
 from engine.service import Actor
 from tests.integration.scenarios import file_dispute
 from tests.web.conftest import WebWorld
-from web.i18n import TRANSLATIONS
 
 CLOCKS = (
     *("acceptance", "mediation", "performance", "filing", "objection", "proposal_reply", "reply", "review"),
@@ -22,7 +22,7 @@ CLOCKS = (
 
 
 def _terms() -> set[tuple[str | None, str]]:
-    with (TRANSLATIONS / "zh_CN" / "LC_MESSAGES" / "terms.po").open("rb") as source:
+    with CATALOG.open("rb") as source:
         return {(m.context, str(m.id)) for m in read_po(source) if m.id and m.string}
 
 
