@@ -14,9 +14,9 @@ ANCHOR  the same report over the year's first tenth of the cases (1 January to t
 Ratio: p50 year ÷ p50 tenth. The year holds ten times the events; a report that reads
 per-day counters grows with the days and units it sums, not with the events.
 
-At the defaults (--cases 5,000, about 26,000 events) seeding takes a minute or two per database on
-a 2-core machine (300–550 events/s). A city's year at full size, 600,000 events, is --cases 115,400
-(about 5.2 events a case); seeding it takes half an hour or more per database (each event is a
+At the defaults (--cases 5,000, about 26,000 events) seeding takes one to three minutes per database
+on a 2-core machine (180–550 events/s). A city's year at full size, 600,000 events, is --cases
+115,400 (about 5.2 events a case); seeding it takes an hour or more per database (each event is a
 command through the engine):
 
     .venv/bin/python -m benchmarks.report_scale                       # SQLite file and PostgreSQL
