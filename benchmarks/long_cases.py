@@ -12,8 +12,9 @@ number of events (each of those commands loads the whole case, so seeding time g
 square of --events). The timed add_note calls lengthen both cases by -n events, a fraction of
 --events at the defaults.
 
-Ratio: p50 long ÷ p50 short, for get and for add_note (target ≤ 1.5; with a full replay on every
-load it grows with the length, ~20× events here). These are measurements, not assertions.
+Ratio: p50 long ÷ p50 short, for get and for add_note (target ≤ 1.5). With a full replay on every
+load it grows with the length (20× the events): about 16× for get and 10–13× for add_note when this
+was written. These are measurements, not assertions.
 
     .venv/bin/python -m benchmarks.long_cases                     # SQLite file and PostgreSQL
     .venv/bin/python -m benchmarks.long_cases --events 500 -n 20  # quicker
