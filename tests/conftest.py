@@ -39,6 +39,9 @@ SLOW = {
     "e2e": "the whole service started as real processes",
     "browser": "a real Chromium drives the workspace over HTTP",
     "api/test_schemathesis.py": "fuzzes every operation of the OpenAPI document",
+    "integration/test_dossier_pdf.py": "renders PDFs with weasyprint (about a second each)",
+    "api/test_dossier_pdf.py": "renders PDFs with weasyprint",
+    "web/test_dossier_pdf.py": "renders PDFs with weasyprint",
 }
 _SLOW_PATHS = [Path(__file__).parent / path for path in SLOW]
 
@@ -138,9 +141,11 @@ _SCHEMA_OBJECTS = sqlalchemy.text(
     select 'relation ' || relname || ' ' || cast(relkind as text) from pg_class
         where relnamespace = cast(:schema as regnamespace)
     union all
-    select 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' '
-        || coalesce(column_default, '') from information_schema.columns
-        where cast(table_schema as text) = cast(:schema as text)
+    select 'column ' || pg_class.relname || '.' || attname || ' ' || format_type(atttypid, atttypmod) || ' '
+        || cast(attnotnull as text) || ' ' || coalesce(pg_get_expr(adbin, adrelid), '')
+        from pg_attribute join pg_class on pg_class.oid = attrelid
+        left join pg_attrdef on adrelid = attrelid and adnum = attnum
+        where relnamespace = cast(:schema as regnamespace) and attnum > 0 and not attisdropped
     union all
     select 'constraint ' || conname from pg_constraint where connamespace = cast(:schema as regnamespace)
     union all
