@@ -46,9 +46,11 @@ SEND = "form.action button[type=submit]:not([name])"
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
-    """One Chromium for the whole session: starting it takes about a second, a new context a few milliseconds."""
+    """One Chromium for the browser tests: starting it takes about a second, a new context a few milliseconds. It is
+    stopped after the last of them: Playwright's synchronous API keeps an event loop in this thread while it runs,
+    and Prefect, seeing one, would take the later flow tests for async code."""
     if not CHROMIUM.exists():
         reason = f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
         if IN_CI:
