@@ -31,6 +31,7 @@ def test_commands_refuse_to_run_before_the_schema_exists(run) -> None:
     assert result.exit_code != 0 and "casework db upgrade" in result.output
 
 
+@pytest.mark.slow  # loads the demo (hundreds of cases)
 def test_upgrade_demo_report_verify_rebuild_show_history(run, tmp_path) -> None:
     assert "schema up to date" in run("db", "upgrade").output
     assert (tmp_path / "casework.db").exists()
@@ -127,6 +128,7 @@ def test_orgs_and_users_from_the_command_line(run, tmp_path) -> None:
         cw.close()
 
 
+@pytest.mark.slow  # loads the demo (hundreds of cases)
 def test_the_demo_makes_an_org_tree_and_one_user_per_role(run, tmp_path) -> None:
     from aggregates.stages import USER_ROLES
 

@@ -358,6 +358,7 @@ def _without_override() -> None:
             raise OSError(ctypes.get_errno(), "cannot drop a capability")
 
 
+@pytest.mark.slow  # waits out the 2-second connect timeout
 def test_a_server_that_never_answers_is_given_up_on_after_the_connect_timeout(
     silent_server: int, tmp_path: Path
 ) -> None:
@@ -398,6 +399,7 @@ def test_a_data_directory_this_user_may_not_write_is_named(
         data.chmod(0o755)
 
 
+@pytest.mark.slow  # waits for Prefect to give up on a server
 def test_a_prefect_server_that_cannot_be_reached_is_named(
     world: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

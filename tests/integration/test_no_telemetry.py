@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.config import Settings
 from workflows import NO_TELEMETRY
 from workflows.supervisor import prefect_environment
@@ -27,6 +29,9 @@ print(json.dumps({"sdk_events": is_telemetry_enabled(), "server_heartbeat": sett
 """
 CI = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "BUILDKITE", "CI_NAME")
 """Prefect keeps its SDK events quiet on CI by itself: the probe runs as on an office's machine."""
+
+
+pytestmark = pytest.mark.slow  # each test starts a process that imports Prefect
 
 
 def probe(tmp_path: Path, **env: str) -> dict[str, bool]:
