@@ -379,6 +379,14 @@ def list_inbox(
         return inbox(session, user_id, page=page, per_page=per_page, order=order)
 
 
+def unread_count(cw: Casework, user_id: str) -> int:
+    """How many of `user_id`'s notifications are unread: one count, for the badge every page of the workspace shows."""
+    n = notifications.c
+    with cw.read_transaction() as session:
+        found = session.execute(select(func.count()).where(n.recipient == user_id, n.read_at.is_(None))).scalar_one()
+    return int(found)
+
+
 def read_notification(cw: Casework, user_id: str, notification_id: int) -> datetime:
     with cw.write_transaction() as session:
         return mark_read(session, user_id, notification_id, cw.clock.now())

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from aggregates.errors import InvalidCommand
 from engine.accounts import User
 from engine.channels import KINDS, ChannelNotFound, add_channel, list_channels, remove_channel, shown_target
-from engine.notifications import NotificationNotFound, list_inbox, read_notification
+from engine.notifications import NotificationNotFound, list_inbox, read_notification, unread_count
 from web.views import blueprint, casework, page
 
 PER_PAGE = 20
@@ -27,7 +27,7 @@ def _inbox_context() -> dict[str, Any]:
 
 def unread(user: User) -> int:
     """How many of the user's notifications are unread (shown beside the inbox link)."""
-    return list_inbox(casework(), user.user_id, per_page=1)[2]
+    return unread_count(casework(), user.user_id)
 
 
 @blueprint.get("inbox")
