@@ -22,7 +22,7 @@ from aggregates.chain import GENESIS, event_hash
 from aggregates.errors import ActionNotAllowed, InvalidCommand
 from aggregates.fields import Text
 from aggregates.policy import CALENDAR_OFFICIAL, CALENDAR_WEEKENDS_ONLY, DEFAULT_POLICY, DeadlinePolicy
-from aggregates.stages import ANY_OPEN, Action, StageTable, action
+from aggregates.stages import ANY_OPEN, ANY_STAGE, Action, StageTable, action
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -202,6 +202,15 @@ def common_actions(working_roles: Iterable[str]) -> list[Action]:
             roles=("system",),
             guard=_needs_an_overdue_clock,
             help="A legal clock ran out and no step follows by itself: tell the people responsible.",
+        ),
+        action(
+            "erase_personal_data",
+            "PersonalDataErased",
+            source=ANY_STAGE,
+            roles=SUPERVISING,
+            reason=True,
+            internal=True,
+            help="A person's data was erased (PIPL art. 47): their key is destroyed; the event says who, when, why.",
         ),
     ]
 
@@ -621,6 +630,15 @@ class Case(Aggregate):
         name = event.data["clock"]
         c = self.clocks[name]
         self.clocks[name] = dataclasses.replace(c, due_on=event.data["due_on"], extensions=c.extensions + 1)
+
+    def erase_personal_data(self, ctx: Context, *, persons: Sequence[str]) -> None:
+        """Record the erasure of the personal data of `persons` (where they are in the case: "worker",
+        "applicants.1"). The engine destroys their keys in the same transaction (engine/erasure.py); this event is
+        what the case's history keeps of it: who, when and why, and never the data."""
+        a = self._guard(ctx, "erase_personal_data")
+        if not persons:
+            raise self._invalid("erase_personal_data", persons="name at least one person")
+        self._record(ctx, a, {"persons": list(persons)})
 
 
 def case_type(cls: type[TCase]) -> type[TCase]:

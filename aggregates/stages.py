@@ -32,6 +32,9 @@ USER_ROLES = tuple(r for r in ROLES if r != SCHEDULER_ROLE)
 ANY_OPEN = "*"
 """Source marker: the action is allowed in every stage that is not terminal."""
 
+ANY_STAGE = "**"
+"""Source marker: the action is allowed in every stage, terminal ones too (an erasure of personal data)."""
+
 Guard = Callable[[Any, Any], "str | None"]
 """A state guard: called with the case and the moment (`aggregates.base.Now`: business date, actor, policy),
 it answers None when the action may run now and otherwise why not. The same call lists an action among
@@ -51,6 +54,9 @@ class Action:
     counts: tuple[str, ...] = ()
     help: str = ""
     guard: Guard | None = None
+    internal: bool = False
+    """Recorded only by an engine procedure that does more than the event (an erasure destroys keys), never sent
+    as a command: no caller's catalogue lists it and no role is offered it."""
 
     @property
     def creates(self) -> bool:
@@ -72,6 +78,7 @@ def action(
     counts: Iterable[str] = (),
     help: str = "",
     guard: Guard | None = None,
+    internal: bool = False,
 ) -> Action:
     """Shorthand constructor that accepts a single stage or several."""
     unknown = set(roles) - set(ROLES)
@@ -87,6 +94,7 @@ def action(
         counts=tuple(counts),
         help=help,
         guard=guard,
+        internal=internal,
     )
 
 
@@ -107,9 +115,11 @@ class StageTable:
             if a.name in self.actions:
                 raise ValueError(f"duplicate action {a.name!r}")
             for stage in (*a.sources, *a.targets):
-                if stage != ANY_OPEN and stage not in self.stages:
+                if stage not in (ANY_OPEN, ANY_STAGE) and stage not in self.stages:
                     raise ValueError(f"action {a.name!r} names unknown stage {stage!r}")
             self.actions[a.name] = a
+        self.commands = {name: a for name, a in self.actions.items() if not a.internal}
+        """The actions a caller may send as commands: all but the internal ones."""
         creating = [a for a in self.actions.values() if a.creates]
         if len(creating) != 1 or len(creating[0].targets) != 1:
             raise ValueError("a stage table needs exactly one creating action with one target")
@@ -121,6 +131,8 @@ class StageTable:
     def runs_in(self, a: Action, stage: str) -> bool:
         if a.creates:
             return False
+        if ANY_STAGE in a.sources:
+            return True
         if ANY_OPEN in a.sources:
             return stage not in self.terminal
         return stage in a.sources
@@ -128,7 +140,11 @@ class StageTable:
     def allowed(self, stage: str, role: str | None = None) -> list[str]:
         """Actions that may run in `stage` (by `role`, when given), in table order, before their state
         guards (a case's `allowed_actions` applies those)."""
-        return [a.name for a in self.actions.values() if self.runs_in(a, stage) and (role is None or role in a.roles)]
+        return [
+            a.name
+            for a in self.actions.values()
+            if not a.internal and self.runs_in(a, stage) and (role is None or role in a.roles)
+        ]
 
     def check(self, case: str, stage: str, name: str, role: str) -> Action:
         """The action, or ActionNotAllowed naming the stage and what is allowed instead."""

@@ -289,7 +289,7 @@ def _register_command(kind: str, action: str) -> None:
 
 for _kind, _cls in CASE_TYPES.items():
     _register_open(_kind)
-    for _action, _a in _cls.TABLE.actions.items():
+    for _action, _a in _cls.TABLE.commands.items():
         if not _a.creates:
             _register_command(_kind, _action)
 

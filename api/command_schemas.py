@@ -175,5 +175,7 @@ def command_schema(kind: str, action: str) -> type[ma.Schema]:
 
 def all_command_schemas() -> dict[tuple[str, str], type[ma.Schema]]:
     return {
-        (kind, action): command_schema(kind, action) for kind, cls in CASE_TYPES.items() for action in cls.TABLE.actions
+        (kind, action): command_schema(kind, action)
+        for kind, cls in CASE_TYPES.items()
+        for action in cls.TABLE.commands
     }

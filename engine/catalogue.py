@@ -97,4 +97,4 @@ def shape_parts(shape: str) -> tuple[Parameter, ...]:
 
 def catalogue() -> dict[str, dict[str, tuple[Parameter, ...]]]:
     """Every action of every case type with its parameters."""
-    return {kind: {name: parameters(kind, name) for name in cls.TABLE.actions} for kind, cls in CASE_TYPES.items()}
+    return {kind: {name: parameters(kind, name) for name in cls.TABLE.commands} for kind, cls in CASE_TYPES.items()}

@@ -6,6 +6,7 @@
 | CASEWORK_DATABASE_URL       | sqlite:///<data dir>/casework.db          |
 | CASEWORK_CIPHER_KEY         | unset: events stored in clear             |
 | CASEWORK_PERSON_KEY         | unset: generated in <data dir>/person.key |
+| CASEWORK_DATA_KEY           | unset: generated in <data dir>/data.key   |
 | CASEWORK_TIMEZONE           | Asia/Shanghai                             |
 | CASEWORK_POLICY_FILE        | unset: legal defaults (see policy.py)     |
 | CASEWORK_DB_POOL_SIZE       | 5 (PostgreSQL only)                       |
@@ -49,6 +50,8 @@ class Settings:
     cipher_key: str | None = None
     person_key: str | None = None
     """The secret the one-open-case-per-person rule keys ID numbers with; None: the data directory's file."""
+    data_key: str | None = None
+    """The secret each person's key for their data in events is wrapped under; None: the data directory's file."""
     timezone: str = "Asia/Shanghai"
     policy: DeadlinePolicy = field(default_factory=official_policy)
     """Clock lengths and the rest (CASEWORK_POLICY_FILE); working days by the official calendar (engine/calendar.py)."""
@@ -101,11 +104,12 @@ class Settings:
                 f"CASEWORK_WEBHOOK_SECRET: must be at least {MIN_PERSON_KEY_LENGTH} characters of random text "
                 "(make one with `casework keygen`)"
             )
-        if self.person_key is not None and len(self.person_key.strip()) < MIN_PERSON_KEY_LENGTH:
-            raise ConfigurationError(
-                f"CASEWORK_PERSON_KEY: must be at least {MIN_PERSON_KEY_LENGTH} characters of random text "
-                "(make one with `casework keygen`)"
-            )
+        for name, secret in (("CASEWORK_PERSON_KEY", self.person_key), ("CASEWORK_DATA_KEY", self.data_key)):
+            if secret is not None and len(secret.strip()) < MIN_PERSON_KEY_LENGTH:
+                raise ConfigurationError(
+                    f"{name}: must be at least {MIN_PERSON_KEY_LENGTH} characters of random text "
+                    "(make one with `casework keygen`)"
+                )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -129,6 +133,7 @@ class Settings:
             data_dir=data_dir,
             cipher_key=env.get("CASEWORK_CIPHER_KEY") or None,
             person_key=env.get("CASEWORK_PERSON_KEY") or None,
+            data_key=env.get("CASEWORK_DATA_KEY") or None,
             timezone=timezone,
             policy=policy,
             pool_size=_whole_number(env, "CASEWORK_DB_POOL_SIZE", 5),

@@ -18,19 +18,21 @@ from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
-    AggregateRecorder,
     EventStore,
     Mapper,
     MapperDeserialisationError,
+    Recording,
     StoredEvent,
     find_id_convertor,
 )
 from eventsourcing.utils import resolve_topic
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from aggregates.chain import GENESIS, event_hash
 from engine.errors import CaseIntegrityError
+from engine.sealing import PersonalData, PersonalDataUnreadable
 from engine.tables import case_index
 
 NOT_STATE = ("class_version", "originator_topic")
@@ -116,11 +118,23 @@ class CheckedEventStore(EventStore[UUID]):
 
     mapper: CaseMapper
 
+    recorder: SQLAlchemyApplicationRecorder
+
     def __init__(
-        self, mapper: CaseMapper, recorder: AggregateRecorder, number_of: Callable[[UUID], str | None]
+        self,
+        mapper: CaseMapper,
+        recorder: SQLAlchemyApplicationRecorder,
+        number_of: Callable[[UUID], str | None],
+        personal: PersonalData,
     ) -> None:
         super().__init__(mapper, recorder)
         self.number_of = number_of
+        self.personal = personal
+
+    def put(self, events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any) -> list[Recording[UUID]]:
+        """Store `events` with each person's data sealed (engine/sealing.py), in the caller's transaction."""
+        with self.recorder.transaction(commit=True) as session:
+            return super().put(self.personal.seal(session, events), **kwargs)
 
     def get(
         self,
@@ -152,6 +166,11 @@ class CheckedEventStore(EventStore[UUID]):
             if problem:
                 raise CaseIntegrityError(case_id, self.number_of(case_id), *problem)
             prev_version, prev_hash = item.originator_version, state["hash"]
+            try:
+                with self.recorder.transaction(commit=False) as session:
+                    self.personal.open(session, case_id, item.originator_version, state)
+            except PersonalDataUnreadable as e:
+                raise CaseIntegrityError(case_id, self.number_of(case_id), item.originator_version, str(e)) from None
             yield self.mapper.build(item, state)
 
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from engine.service import Casework
 
 KEY_FILE = "person.key"
+DATA_KEY_FILE = "data.key"
 MIN_KEY_LENGTH = MIN_PERSON_KEY_LENGTH
 FINGERPRINT_NAME = "person"
 _FINGERPRINT_LABEL = b"casework person-key fingerprint v1"
@@ -54,18 +55,18 @@ class PersonKeyMismatch(ConfigurationError):
         )
 
 
-class PersonKeys:
-    """Keys ID numbers for the reservation table; the secret is read (or made) on first use."""
+class InstallationSecret:
+    """A secret of the installation that is never in the database: given by a setting (`label`), or read from (or
+    made on first use in) a mode-600 file of the data directory."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, label: str, file_name: str, given: str | None) -> None:
+        self.settings, self.label, self.file_name, self.given = settings, label, file_name, given
         self._secret: bytes | None = None
-        self._checked = False
         self._lock = threading.Lock()
 
     @property
     def path(self) -> Path:
-        return self.settings.data_dir / KEY_FILE
+        return self.settings.data_dir / self.file_name
 
     @property
     def secret(self) -> bytes:
@@ -74,6 +75,73 @@ class PersonKeys:
                 if self._secret is None:
                     self._secret = self._load()
         return self._secret
+
+    # -- the secret ------------------------------------------------------------------
+
+    def _load(self) -> bytes:
+        given = self.given
+        if given is not None:  # its length was checked with the other settings
+            return given.strip().encode("utf-8")
+        path = self.path
+        try:
+            return self._read(path)
+        except FileNotFoundError:
+            pass
+        return self._create(path)
+
+    def _read(self, path: Path) -> bytes:
+        try:
+            mode = path.stat().st_mode
+            if stat.S_ISDIR(mode):
+                raise ConfigurationError(f"{self.label}: {path} is a directory, not a key file")
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise ConfigurationError(
+                    f"{self.label}: {path} may be read by other users (mode {stat.S_IMODE(mode):o}); "
+                    f"make it private with: chmod 600 {path}"
+                )
+            text = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            raise
+        except OSError as e:
+            raise ConfigurationError(f"{self.label}: cannot read {path} ({e.strerror})") from e
+        except UnicodeDecodeError as e:
+            raise ConfigurationError(f"{self.label}: {path} is not a key file (not ASCII text)") from e
+        if len(text) < MIN_KEY_LENGTH:
+            raise ConfigurationError(
+                f"{self.label}: {path} holds no key (shorter than {MIN_KEY_LENGTH} "
+                "characters); restore it from a backup"
+            )
+        return text.encode("ascii")
+
+    def _create(self, path: Path) -> bytes:
+        key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return self._read(path)  # another process made it first
+        except OSError as e:
+            raise ConfigurationError(
+                f"{self.label}: cannot create {path} ({e.strerror}); make the data directory writable "
+                f"or set {self.label}"
+            ) from e
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(key + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        log.warning("generated %s in %s: back it up with the database", self.label, path)
+        return key.encode("ascii")
+
+
+class PersonKeys(InstallationSecret):
+    """Keys ID numbers for the reservation table; the secret is read (or made) on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, "CASEWORK_PERSON_KEY", KEY_FILE, settings.person_key)
+        self._checked = False
+        self.data_key = InstallationSecret(settings, "CASEWORK_DATA_KEY", DATA_KEY_FILE, settings.data_key)
+        """What each person's key for their data in events is wrapped under (engine/sealing.py): a secret of its
+        own, so that re-keying the reservations under a new person key leaves that data readable."""
 
     def key_for(self, identity: str) -> str:
         """The reservation key of a normalised ID number."""
@@ -111,63 +179,6 @@ class PersonKeys:
         except PersonKeyMismatch:
             return False
         return True
-
-    # -- the secret ------------------------------------------------------------------
-
-    def _load(self) -> bytes:
-        given = self.settings.person_key
-        if given is not None:  # its length was checked with the other settings
-            return given.strip().encode("utf-8")
-        path = self.path
-        try:
-            return self._read(path)
-        except FileNotFoundError:
-            pass
-        return self._create(path)
-
-    @staticmethod
-    def _read(path: Path) -> bytes:
-        try:
-            mode = path.stat().st_mode
-            if stat.S_ISDIR(mode):
-                raise ConfigurationError(f"CASEWORK_PERSON_KEY: {path} is a directory, not a key file")
-            if mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise ConfigurationError(
-                    f"CASEWORK_PERSON_KEY: {path} may be read by other users (mode {stat.S_IMODE(mode):o}); "
-                    f"make it private with: chmod 600 {path}"
-                )
-            text = path.read_text(encoding="ascii").strip()
-        except FileNotFoundError:
-            raise
-        except OSError as e:
-            raise ConfigurationError(f"CASEWORK_PERSON_KEY: cannot read {path} ({e.strerror})") from e
-        except UnicodeDecodeError as e:
-            raise ConfigurationError(f"CASEWORK_PERSON_KEY: {path} is not a key file (not ASCII text)") from e
-        if len(text) < MIN_KEY_LENGTH:
-            raise ConfigurationError(
-                f"CASEWORK_PERSON_KEY: {path} holds no key (shorter than {MIN_KEY_LENGTH} "
-                "characters); restore it from a backup"
-            )
-        return text.encode("ascii")
-
-    def _create(self, path: Path) -> bytes:
-        key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return self._read(path)  # another process made it first
-        except OSError as e:
-            raise ConfigurationError(
-                f"CASEWORK_PERSON_KEY: cannot create {path} ({e.strerror}); make the data directory writable "
-                "or set CASEWORK_PERSON_KEY"
-            ) from e
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(key + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        log.warning("generated the person key %s: back it up with the database", path)
-        return key.encode("ascii")
 
 
 @dataclass

@@ -90,8 +90,8 @@ class Casework:
         self.clock = clock or SystemClock()
         self.sql_engine = create_db_engine(self.settings)
         """The SQLAlchemy engine the event store and the read models share."""
-        self.store = CaseStore(self.sql_engine, self.settings)
         self.persons = PersonKeys(self.settings)
+        self.store = CaseStore(self.sql_engine, self.settings, self.persons)
 
     def close(self) -> None:
         self.store.close()
@@ -192,8 +192,8 @@ class Casework:
     def apply(self, uow: UnitOfWork, case: Case, action: str, data: dict[str, Any]) -> None:
         """Run one action on a loaded case inside `uow`, with what the case type's engine side prepares for it
         (engine/case_types/) and what follows from it on linked cases (engine/reactions.py)."""
-        method = getattr(case, action, None) if action in case.TABLE.actions else None
-        if method is None or case.TABLE.actions[action].creates:
+        method = getattr(case, action, None) if action in case.TABLE.commands else None
+        if method is None or case.TABLE.commands[action].creates:
             case.TABLE.check(case.label, case.stage, action, uow.ctx.actor_role)  # raises, naming what is allowed
             raise AssertionError(action)
         prepare(uow, case, action, data)
@@ -256,6 +256,9 @@ class Casework:
             if action is None:
                 action = next(type(events[-1]).ACTION for case, events in pending if case is main and events)
             recordings = self.store.save(*[e for _, events in pending for e in events])
+            for case, events in pending:
+                if events:  # stored with the person's data sealed: the hash is the stored event's
+                    case.head_hash = events[-1].hash
             for case, events in pending:
                 for event in events:
                     batch.add(case, event)

@@ -17,6 +17,8 @@ from sqlalchemy.orm import sessionmaker
 
 from engine.config import Settings
 from engine.integrity import CaseMapper, CheckedEventStore
+from engine.persons import PersonKeys
+from engine.sealing import PersonalData
 from engine.tables import case_index
 
 
@@ -40,8 +42,10 @@ class CaseStore(Application[UUID]):
     recorder: SQLAlchemyApplicationRecorder
     """Its sessions (`transaction`) are the ones the read models are written and read in."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, persons: PersonKeys) -> None:
         self._db_engine = engine
+        self.personal = PersonalData(persons)
+        """Seals each person's data in the events it stores and opens it in those it reads (engine/sealing.py)."""
         env: dict[str, Any] = {
             "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
             "CREATE_TABLE": "no",
@@ -68,7 +72,7 @@ class CaseStore(Application[UUID]):
         return mapper
 
     def construct_event_store(self) -> EventStore[UUID]:
-        return CheckedEventStore(self.mapper, self.recorder, self.case_number)
+        return CheckedEventStore(self.mapper, self.recorder, self.case_number, self.personal)
 
     def case_number(self, case_id: UUID) -> str | None:
         """The number the case index knows `case_id` by, to name a case whose events cannot be trusted."""

@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
@@ -277,6 +278,30 @@ checkpoint_frontier = Table(
     Column("hashes", Text, nullable=False),  # the right edge: one hex hash per set bit of tree_size, largest first
 )
 """The tree's right edge after its last leaf (RFC 9162 compact range), so a new checkpoint reads only new events."""
+
+person_data_keys = Table(
+    "person_data_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),  # uuid4 hex, as the sealed envelopes name it
+    Column("subject", String(64), unique=True),  # the person's keyed ID number (engine/persons.py); NULL: none
+    Column("wrapped", LargeBinary),  # nonce + AES-GCM of the key under the installation's wrapping key; NULL: erased
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("erased_at", DateTime(timezone=True)),
+    Column("erasure", String(200)),  # the command id of the erasure that destroyed it
+)
+"""One key per person for their data in events (engine/sealing.py); an erasure destroys it and keeps the row, so
+that a key erased is told from a key removed."""
+
+person_key_uses = Table(
+    "person_key_uses",
+    metadata,
+    Column("key_id", String(32), nullable=False),
+    Column("case_id", Uuid, nullable=False),
+    Column("person", String(64), nullable=False),  # where in the case: "worker", "applicants.1"
+    PrimaryKeyConstraint("key_id", "case_id", "person"),
+    Index("ix_person_key_uses_case", "case_id"),
+)
+"""Which cases hold data sealed under each key, so an erasure finds every case of the person."""
 
 READ_MODEL_TABLES = (case_index, open_clocks, case_statistics, person_reservations)
 

@@ -383,7 +383,7 @@ def refusal_problems(refused: InvalidCommand, shown: set[str]) -> dict[str, str]
 def action_form(number: str, action: str) -> Any:
     user: User = g.web_user
     case = visible_case(user, number)
-    if action not in case.TABLE.actions or case.TABLE.actions[action].creates:
+    if action not in case.TABLE.commands or case.TABLE.commands[action].creates:
         abort(404)
     form = action_form_for(case.KIND, action)
     view = view_for(case, user)

@@ -72,7 +72,7 @@ def test_the_openapi_document_lists_every_command_route_with_its_request_schema(
 
     expected = set(READ_ROUTES)
     for kind, cls in CASE_TYPES.items():
-        for action, a in cls.TABLE.actions.items():
+        for action, a in cls.TABLE.commands.items():
             base = f"/{COLLECTIONS[kind]}"
             path = base if a.creates else f"{base}/{{case_id}}/{action.replace('_', '-')}"
             expected.add(("post", path))

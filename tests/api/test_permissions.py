@@ -48,7 +48,7 @@ def test_every_action_refuses_every_role_it_does_not_name(api: ApiWorld, kind: s
     case = _first_case(api, kind)
     before = count_rows(api.cw)
     checked = 0
-    for action, a in CASE_TYPES[kind].TABLE.actions.items():
+    for action, a in CASE_TYPES[kind].TABLE.commands.items():
         body = minimal_body(command_schema(kind, action))  # a body the schema accepts: only the role is wrong
         path = collection(kind) if a.creates else command_path(kind, case["case_id"], action)
         for role in USER_ROLES:  # `system` is the scheduler's: no user holds it
@@ -61,7 +61,7 @@ def test_every_action_refuses_every_role_it_does_not_name(api: ApiWorld, kind: s
             assert (error["action"], error["roles"]) == (action, sorted(a.roles)), (action, role)
             assert role in error["message"]
             checked += 1
-    assert checked == sum(len(set(USER_ROLES) - a.roles) for a in CASE_TYPES[kind].TABLE.actions.values())
+    assert checked == sum(len(set(USER_ROLES) - a.roles) for a in CASE_TYPES[kind].TABLE.commands.values())
     assert count_rows(api.cw) == before
     assert api["supervisor"].get(f"/cases/{case['case_id']}").get_json()["version"] == 1
 
@@ -71,8 +71,8 @@ def test_auditors_read_everything_in_their_unit_and_run_no_command(api: ApiWorld
     auditor = api["auditor"]
     before = count_rows(api.cw)
     for kind, case in cases.items():
-        for action in CASE_TYPES[kind].TABLE.actions:
-            a = CASE_TYPES[kind].TABLE.actions[action]
+        for action in CASE_TYPES[kind].TABLE.commands:
+            a = CASE_TYPES[kind].TABLE.commands[action]
             path = collection(kind) if a.creates else command_path(kind, case["case_id"], action)
             check_error(auditor.post(path, minimal_body(command_schema(kind, action))), 403, "forbidden")
         ref = case["number"]

@@ -35,7 +35,16 @@ from tests.unit import test_wage_negotiation as wage_negotiation
 from tests.unit.support import Desk, live_state, replay
 
 START = date(2026, 3, 2)  # the Desk's business date, a Monday
-COMMON = ("assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock", "raise_alert")
+COMMON = (
+    "assign",
+    "add_note",
+    "link_case",
+    "pause_clock",
+    "resume_clock",
+    "extend_clock",
+    "raise_alert",
+    "erase_personal_data",
+)
 
 Build = Callable[[Desk], Any]
 

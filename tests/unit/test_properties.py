@@ -76,7 +76,16 @@ EVENT_FIELDS = tuple(
     for name, hint in Case.Event.__annotations__.items()
     if name != "hash" and not str(hint).startswith(("ClassVar", "typing.ClassVar"))
 )
-COMMON = ("assign", "add_note", "link_case", "pause_clock", "resume_clock", "extend_clock", "raise_alert")
+COMMON = (
+    "assign",
+    "add_note",
+    "link_case",
+    "pause_clock",
+    "resume_clock",
+    "extend_clock",
+    "raise_alert",
+    "erase_personal_data",
+)
 OTHER_CASES = (UUID(int=1), UUID(int=2), UUID(int=3))
 HUGE = "1e30"  # a number too large to quantize to cents
 ADVANCE_DAYS = (0, 0, 0, 1, 3, 7, 15, 16, 30, 40)
@@ -277,7 +286,7 @@ class CaseMachine(RuleBasedStateMachine):
         self.steps_since_probe += 1
         pick = Pick(data)
         table = self.CASE.TABLE
-        commands = [name for name, a in table.actions.items() if not a.creates]
+        commands = [name for name, a in table.commands.items() if not a.creates]
         if table.is_terminal(self.case.stage):
             if not self.swept_terminal:
                 # In a terminal stage every command is refused: try each one, by any role, with drawn arguments.
@@ -438,7 +447,7 @@ class CaseMachine(RuleBasedStateMachine):
             assert case.allowed_actions() == []
             for role in ROLES:
                 assert case.allowed_actions(role) == []
-                for name, a in table.actions.items():
+                for name, a in table.commands.items():
                     if not a.creates:
                         with pytest.raises(ActionNotAllowed):
                             table.check(case.label, case.stage, name, role)
@@ -1063,7 +1072,7 @@ TestHardshipProperties.settings = PROFILE
 def test_every_action_has_an_argument_builder():
     """A new action in a stage table needs a builder here, or the machines above cannot draw it."""
     for machine in (LaborDisputeMachine, WageNegotiationMachine, RectificationMachine, HardshipMachine):
-        commands = {name for name, a in machine.CASE.TABLE.actions.items() if not a.creates}
+        commands = {name for name, a in machine.CASE.TABLE.commands.items() if not a.creates}
         assert commands == set(machine.BUILDERS), f"{machine.CASE.__name__}: {commands ^ set(machine.BUILDERS)}"
         assert commands == set(machine.VALID), f"{machine.CASE.__name__}: {commands ^ set(machine.VALID)}"
 
