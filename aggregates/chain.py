@@ -17,7 +17,13 @@ from uuid import UUID
 GENESIS = "0" * 64
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+"""Types whose values are their own canonical form: checked first, by exact type, as most values are of them."""
+
+
 def _canonical(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, Mapping):
         return {str(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

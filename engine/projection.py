@@ -4,6 +4,8 @@ A `ProjectionBatch` collects, for a set of events already applied to their cases
 case-index rows, open clocks, statistic increments and person reservations they imply,
 and writes them with a handful of bulk statements. A command writes a batch of one
 event inside its own transaction; a rebuild writes a batch per page of notifications.
+A command tells the batch the clocks its cases had when loaded, so a case whose clocks the
+command left as they were keeps its open-clock rows untouched (most commands open or close none).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class ProjectionBatch:
     reserve: dict[str, Case] = field(default_factory=dict)
     release: dict[str, UUID] = field(default_factory=dict)
     last_notification_id: int | None = None
+    clocks_before: dict[UUID, list[dict[str, Any]]] = field(default_factory=dict)
+    """The open-clock rows of cases as they were loaded (`clock_rows`); a case named here whose rows are the same
+    afterwards has them left as they are. A case not named (opened, or a rebuild) has them rewritten."""
 
     def add(self, case: Case, event: Case.Event) -> None:
         """Record what `event` (already applied to `case`) changes in the read model."""
@@ -83,9 +88,9 @@ class ProjectionBatch:
                 {"name": TRACKING_NAME, "notification_id": self.last_notification_id},
             )
 
-    @staticmethod
-    def _write_cases(session: Session, cases: Iterable[Case]) -> None:
+    def _write_cases(self, session: Session, cases: Iterable[Case]) -> None:
         rows: list[dict[str, Any]] = []
+        changed: list[UUID] = []
         clocks: list[dict[str, Any]] = []
         for case in cases:
             row = case.summary()
@@ -96,19 +101,28 @@ class ProjectionBatch:
             running = [c.due_on for c in case.clocks.values() if c.paused_on is None]
             row["next_due_on"] = min(running) if running else None
             rows.append(row)
-            clocks.extend(
-                {
-                    "case_id": case.id,
-                    "clock": c.name,
-                    "kind": case.KIND,
-                    "org_unit": case.org_unit,
-                    "started_on": c.started_on,
-                    "due_on": c.due_on,
-                    "paused": c.paused_on is not None,
-                }
-                for c in case.clocks.values()
-            )
+            after = clock_rows(case)
+            if self.clocks_before.get(case.id) != after:
+                changed.append(case.id)
+                clocks.extend(after)
         session.execute(upsert(case_index, ("case_id",)), rows)
-        session.execute(delete(open_clocks).where(open_clocks.c.case_id.in_([r["case_id"] for r in rows])))
+        if changed:
+            session.execute(delete(open_clocks).where(open_clocks.c.case_id.in_(changed)))
         if clocks:
             session.execute(open_clocks.insert(), clocks)
+
+
+def clock_rows(case: Case) -> list[dict[str, Any]]:
+    """The case's rows of the open-clock read model."""
+    return [
+        {
+            "case_id": case.id,
+            "clock": c.name,
+            "kind": case.KIND,
+            "org_unit": case.org_unit,
+            "started_on": c.started_on,
+            "due_on": c.due_on,
+            "paused": c.paused_on is not None,
+        }
+        for c in case.clocks.values()
+    ]

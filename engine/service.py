@@ -222,10 +222,14 @@ class Casework:
         for attempt in range(1, attempts + 1):
             try:
                 return self._transact_once(actor, action, work, command_id, occurred_at, reason, fingerprint)
-            except (sqlalchemy.exc.IntegrityError, StoreIntegrityError) as error:
+            except Exception as error:
+                # The command log's primary key refuses a repeated command id as the command's last write; a repeat
+                # whose work cannot run again (the case has moved on) fails before it. Either way: the first result.
                 first = self.command_result(command_id)
                 if first is not None:
                     return first
+                if not isinstance(error, (sqlalchemy.exc.IntegrityError, StoreIntegrityError)):
+                    raise
                 if broke(error, person_reservations.primary_key):  # a concurrent command reserved the person first
                     raise DuplicatePerson(None) from None
                 if attempt == attempts:
@@ -243,15 +247,12 @@ class Casework:
         fingerprint: str | None,
     ) -> CommandResult:
         with self.write_transaction() as session:
-            first = session.execute(
-                select(command_log.c.result).where(command_log.c.command_id == command_id)
-            ).scalar_one_or_none()
-            if first is not None:
-                return CommandResult.from_json(first)
             ctx = self.context(actor, command_id, occurred_at=occurred_at, reason=reason)
             uow = UnitOfWork(session, ctx, self.load_for_command, self.persons)
             main = work(uow)
-            batch = ProjectionBatch(tz=self.settings.tz, person_key=self.persons.key_for)
+            batch = ProjectionBatch(
+                tz=self.settings.tz, person_key=self.persons.key_for, clocks_before=uow.clocks_loaded
+            )
             pending = [(case, [case_event(e) for e in case.collect_events()]) for case in uow.touched.values()]
             if action is None:
                 action = next(type(events[-1]).ACTION for case, events in pending if case is main and events)

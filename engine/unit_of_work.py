@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from aggregates.base import Case, Context
 from engine.database import dialect_insert
 from engine.persons import PersonKeys
+from engine.projection import clock_rows
 from engine.registry import case_type
 from engine.tables import case_numbers
 
@@ -38,10 +39,13 @@ class UnitOfWork:
         self.session, self.ctx, self.persons = session, ctx, persons
         self._load = load
         self.touched: dict[UUID, Case] = {}
+        self.clocks_loaded: dict[UUID, list[dict[str, Any]]] = {}
+        """Each loaded case's open-clock rows as loaded, so the read model rewrites only those the command changed."""
 
     def load(self, case_id: UUID) -> Case:
         case = self._load(self.session, case_id)
         self.touched[case.id] = case
+        self.clocks_loaded.setdefault(case.id, clock_rows(case))
         return case
 
     def open(

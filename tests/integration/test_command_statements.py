@@ -1,0 +1,101 @@
+"""What one command costs the database: the statements an add_note runs, pinned so that they cannot creep back.
+
+A command runs in one transaction: the case index's head (locked on PostgreSQL), the case's events, the new
+event, the case-index row, the tracking row and the command log — whose primary key is the idempotency check.
+Open-clock rows are written only by a command that changed the clocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from engine.service import Casework
+from engine.tables import metadata
+from tests.integration.scenarios import MEDIATOR, file_dispute
+
+
+@contextmanager
+def statements(cw: Casework) -> Iterator[list[str]]:
+    """The SQL statements run on `cw`'s database inside the block, in order, each on one line."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(cw.sql_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(cw.sql_engine, "before_cursor_execute", record)
+
+
+def _short(seen: list[str]) -> list[str]:
+    """Each statement as its verb and table: `SELECT casework_events`, `INSERT case_index`."""
+    out = []
+    for s in seen:
+        words = s.replace('"', "").split()
+        verb = words[0].upper()
+        if verb == "SELECT":
+            table = words[words.index("FROM") + 1] if "FROM" in words else "?"
+        elif verb in ("INSERT", "DELETE"):
+            table = words[2]
+        elif verb == "LOCK":
+            table = words[2]
+        else:
+            table = ""
+        out.append(f"{verb} {table}".strip())
+    return out
+
+
+def _begin(cw: Casework) -> list[str]:
+    """SQLite's BEGIN IMMEDIATE is a statement; psycopg begins a transaction by itself."""
+    return ["BEGIN"] if cw.sql_engine.dialect.name == "sqlite" else []
+
+
+def _lock_events(cw: Casework) -> list[str]:
+    """eventsourcing's recorder locks its table on PostgreSQL, so notifications commit in order."""
+    return ["LOCK casework_events"] if cw.sql_engine.dialect.name == "postgresql" else []
+
+
+def _person_keys() -> list[str]:
+    """A replay reads the keys of the persons whose data the case's events seal, once (engine/sealing.py)."""
+    return ["SELECT person_data_keys"] if "person_data_keys" in metadata.tables else []
+
+
+def test_an_add_note_on_a_short_case_replays_it_and_writes_four_rows(cw: Casework) -> None:
+    opened = file_dispute(cw)
+    cw.execute(opened.case_id, "add_note", MEDIATOR, text="第一次回访")
+    with statements(cw) as seen:
+        cw.execute(opened.case_id, "add_note", MEDIATOR, text="第二次回访")
+    assert _short(seen) == [
+        *_begin(cw),
+        "SELECT case_index",
+        "SELECT casework_events",
+        *_person_keys(),
+        *_lock_events(cw),
+        "INSERT casework_events",
+        "INSERT case_index",
+        "INSERT projection_tracking",
+        "INSERT command_log",
+    ], seen
+
+
+def test_a_command_that_changes_the_clocks_rewrites_its_open_clock_rows(cw: Casework) -> None:
+    opened = file_dispute(cw)
+    with statements(cw) as seen:
+        cw.execute(opened.case_id, "accept", MEDIATOR)  # closes the acceptance clock, opens the mediation clock
+    assert "DELETE open_clocks" in _short(seen) and "INSERT open_clocks" in _short(seen), seen
+
+
+def test_a_repeated_command_id_is_answered_from_the_command_log_with_nothing_appended(cw: Casework) -> None:
+    opened = file_dispute(cw)
+    first = cw.execute(opened.case_id, "add_note", MEDIATOR, command_id="note-1", text="回访")
+    again = cw.execute(opened.case_id, "add_note", MEDIATOR, command_id="note-1", text="回访")
+    assert again.replayed and (again.version, again.command_id) == (first.version, "note-1")
+    assert cw.get(opened.case_id).version == first.version
+    # a repeat whose action the case no longer allows is answered the same way, not refused
+    accepted = cw.execute(opened.case_id, "accept", MEDIATOR, command_id="accept-1")
+    assert cw.execute(opened.case_id, "accept", MEDIATOR, command_id="accept-1").version == accepted.version
