@@ -40,7 +40,10 @@ NOT_STATE = ("class_version", "originator_topic")
 
 
 class CaseMapper(Mapper[UUID]):
-    """The library's mapper, with decoding and building split so the content is decoded once for both."""
+    """The library's mapper, with decoding and building split so the content is decoded once for both, and each
+    person's sealed data opened in between (engine/sealing.py)."""
+
+    personal: PersonalData | None = None
 
     def decode(self, stored: StoredEvent) -> Any:
         """The stored content as written: decrypted, decompressed and parsed, not upcast."""
@@ -58,7 +61,13 @@ class CaseMapper(Mapper[UUID]):
             raise MapperDeserialisationError(
                 f"cannot read the stored event {stored.originator_id} v{stored.originator_version}: {e}"
             ) from e
+        self.open(stored, state)
         return self.build(stored, state)
+
+    def open(self, stored: StoredEvent, state: dict[str, Any]) -> None:
+        """Put each sealed person's data back into the decoded content (or mark it erased)."""
+        if self.personal is not None:
+            self.personal.open(stored.originator_id, stored.originator_version, state)
 
     @staticmethod
     def build(stored: StoredEvent, state: dict[str, Any]) -> DomainEventProtocol[UUID]:
@@ -131,10 +140,10 @@ class CheckedEventStore(EventStore[UUID]):
         self.number_of = number_of
         self.personal = personal
 
-    def put(self, events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any) -> list[Recording[UUID]]:
+    def put(self, domain_events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any) -> list[Recording[UUID]]:
         """Store `events` with each person's data sealed (engine/sealing.py), in the caller's transaction."""
         with self.recorder.transaction(commit=True) as session:
-            return super().put(self.personal.seal(session, events), **kwargs)
+            return super().put(self.personal.seal(session, domain_events), **kwargs)
 
     def get(
         self,
@@ -167,8 +176,7 @@ class CheckedEventStore(EventStore[UUID]):
                 raise CaseIntegrityError(case_id, self.number_of(case_id), *problem)
             prev_version, prev_hash = item.originator_version, state["hash"]
             try:
-                with self.recorder.transaction(commit=False) as session:
-                    self.personal.open(session, case_id, item.originator_version, state)
+                self.mapper.open(item, state)
             except PersonalDataUnreadable as e:
                 raise CaseIntegrityError(case_id, self.number_of(case_id), item.originator_version, str(e)) from None
             yield self.mapper.build(item, state)

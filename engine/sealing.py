@@ -24,7 +24,8 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -122,7 +123,7 @@ def _replace(data: dict[str, Any], person: str, mapping: dict[str, Any]) -> None
         data[head] = mapping
 
 
-def _binding(case_id: UUID, version: int, person: str) -> bytes:
+def _binding(case_id: UUID | str, version: int, person: str) -> bytes:
     """What a box is bound to: it opens only in the event and place it was sealed for."""
     return f"{case_id}/{version}/{person}".encode()
 
@@ -139,6 +140,7 @@ class PersonalData:
         self.persons = persons
         self._wrapping: AESGCM | None = None
         self._fields: dict[type, dict[str, tuple[str, ...]]] = {}
+        self.transaction: Callable[[bool], AbstractContextManager[Session]]
 
     @property
     def wrapping(self) -> AESGCM:
@@ -233,9 +235,13 @@ class PersonalData:
 
     # -- reading ---------------------------------------------------------------------
 
-    def open(self, session: Session, case_id: UUID, version: int, state: dict[str, Any]) -> None:
-        """Put each sealed person's data back into `state` (the decoded stored event, already checked against its
-        hash), or None for every field and `erased: true` once their key is destroyed."""
+    def bind(self, transaction: Callable[[bool], AbstractContextManager[Session]]) -> None:
+        """Read keys in the store's transactions: within a command's, its own uncommitted changes are seen."""
+        self.transaction = transaction
+
+    def open(self, case_id: UUID | str, version: int, state: dict[str, Any]) -> None:
+        """Put each sealed person's data back into `state` (the decoded stored event), or None for every field and
+        `erased: true` once their key is destroyed."""
         data = state.get("data")
         if not isinstance(data, dict):
             return
@@ -243,14 +249,15 @@ class PersonalData:
         if not found:
             return
         key_ids = {str(place.mapping[SEALED].get("key")) for place in found}
-        rows = {
-            row.key_id: row
-            for row in session.execute(
-                select(person_data_keys.c.key_id, person_data_keys.c.wrapped, person_data_keys.c.erased_at).where(
-                    person_data_keys.c.key_id.in_(key_ids)
+        with self.transaction(False) as session:
+            rows = {
+                row.key_id: row
+                for row in session.execute(
+                    select(person_data_keys.c.key_id, person_data_keys.c.wrapped).where(
+                        person_data_keys.c.key_id.in_(key_ids)
+                    )
                 )
-            )
-        }
+            }
         opened = dict(data)
         for place in found:
             envelope = place.mapping[SEALED]
@@ -267,7 +274,7 @@ class PersonalData:
         state["data"] = opened
 
     def _opened(
-        self, key_id: str, wrapped: bytes, envelope: Mapping[str, Any], case_id: UUID, version: int, person: str
+        self, key_id: str, wrapped: bytes, envelope: Mapping[str, Any], case_id: UUID | str, version: int, person: str
     ) -> dict[str, Any]:
         key = self.unwrap(key_id, wrapped)
         try:

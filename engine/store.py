@@ -72,6 +72,8 @@ class CaseStore(Application[UUID]):
         return mapper
 
     def construct_event_store(self) -> EventStore[UUID]:
+        self.personal.bind(self.recorder.transaction)
+        self.mapper.personal = self.personal
         return CheckedEventStore(self.mapper, self.recorder, self.case_number, self.personal)
 
     def case_number(self, case_id: UUID) -> str | None:
