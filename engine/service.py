@@ -23,6 +23,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from aggregates.base import Case, Context, case_event
+from engine.case_cache import CaseCache, private_copy
 from engine.case_types import prepare, prepare_opening
 from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
@@ -92,6 +93,8 @@ class Casework:
         """The SQLAlchemy engine the event store and the read models share."""
         self.persons = PersonKeys(self.settings)
         self.store = CaseStore(self.sql_engine, self.settings, self.persons)
+        self.cases = CaseCache()
+        """Long cases as this process last read or committed them (engine/case_cache.py)."""
 
     def close(self) -> None:
         self.store.close()
@@ -292,7 +295,8 @@ class Casework:
                     recorded_at=ctx.recorded_at,
                 )
             )
-            return result
+        self.cases.committed(pending)
+        return result
 
     def command_result(self, command_id: str) -> CommandResult | None:
         with self.read_transaction() as session:
@@ -319,8 +323,14 @@ class Casework:
 
     def load_checked(self, session: Session, case_id: UUID, version: int | None = None, *, lock: bool = False) -> Case:
         """The case from its events, each checked against the hash chain as it is read, and the chain's end against
-        the head the case index records; a broken case is a CaseIntegrityError. `lock`: see `indexed_head`."""
+        the head the case index records; a broken case is a CaseIntegrityError. A long case this process holds at
+        the head the index records is not replayed (engine/case_cache.py). `lock`: for a command, which gets the
+        row locked (see `indexed_head`) and a case of its own to change."""
         head = indexed_head(session, case_id, lock=lock)
+        if version is None and head is not None:
+            cached = self.cases.get(case_id, head.version, head.head_hash)
+            if cached is not None:
+                return private_copy(cached) if lock else cached
         try:
             case: Case | None = self.store.repository.get(case_id, version=version)
         except AggregateNotFoundError:
@@ -328,11 +338,14 @@ class Casework:
         check_head(case_id, head, (case.version, case.head_hash) if case is not None else (0, None), version)
         if case is None:
             raise CaseNotFound(case_id)
+        if version is None and not lock:
+            self.cases.put(case)
         return case
 
     def load_for_command(self, session: Session, case_id: UUID) -> Case:
         """The case a command acts on, locked on PostgreSQL: commands on one case are serialised, so a command
-        without an expected version never loses a race (SQLite gets the same from BEGIN IMMEDIATE)."""
+        without an expected version never loses a race (SQLite gets the same from BEGIN IMMEDIATE). A cached case
+        (engine/case_cache.py) is copied: the command's changes reach the cache only once they are committed."""
         return self.load_checked(session, case_id, lock=True)
 
     def find(self, ref: UUID | str) -> IndexedCase | None:

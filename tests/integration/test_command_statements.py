@@ -1,8 +1,9 @@
 """What one command costs the database: the statements an add_note runs, pinned so that they cannot creep back.
 
-A command runs in one transaction: the case index's head (locked on PostgreSQL), the case's events, the new
-event, the case-index row, the tracking row and the command log — whose primary key is the idempotency check.
-Open-clock rows are written only by a command that changed the clocks.
+A command runs in one transaction: the case index's head (locked on PostgreSQL), the case's events unless the
+process holds the case at that head (engine/case_cache.py), the new event, the case-index row, the tracking row
+and the command log — whose primary key is the idempotency check. Open-clock rows are written only by a command
+that changed the clocks.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
+from engine.case_cache import CACHED_FROM
 from engine.service import Casework
 from engine.tables import metadata
 from tests.integration.scenarios import MEDIATOR, file_dispute
@@ -75,6 +77,24 @@ def test_an_add_note_on_a_short_case_replays_it_and_writes_four_rows(cw: Casewor
         "SELECT case_index",
         "SELECT casework_events",
         *_person_keys(),
+        *_lock_events(cw),
+        "INSERT casework_events",
+        "INSERT case_index",
+        "INSERT projection_tracking",
+        "INSERT command_log",
+    ], seen
+
+
+def test_an_add_note_on_a_long_case_reads_no_event(cw: Casework) -> None:
+    opened = file_dispute(cw)
+    for i in range(CACHED_FROM):
+        cw.execute(opened.case_id, "add_note", MEDIATOR, text=f"回访 {i}")
+    with statements(cw) as seen:
+        result = cw.execute(opened.case_id, "add_note", MEDIATOR, text="再次回访")
+    assert result.version == CACHED_FROM + 2
+    assert _short(seen) == [
+        *_begin(cw),
+        "SELECT case_index",
         *_lock_events(cw),
         "INSERT casework_events",
         "INSERT case_index",

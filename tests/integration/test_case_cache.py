@@ -1,0 +1,118 @@
+"""A long case is not replayed while the case index records the head this process holds it at; nothing else is
+taken from the cache: a changed head is a full, checked replay, a past version is replayed, a command that fails
+leaves the cached case as it was, and `casework verify` reads every event whatever is cached."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import update
+
+from cli import main
+from engine.audit import verify_store
+from engine.case_cache import CACHED_FROM
+from engine.errors import CaseIntegrityError
+from engine.service import Casework, CommandResult
+from engine.tables import case_index
+from tests.conftest import make_settings
+from tests.integration.scenarios import MEDIATOR, file_dispute
+from tests.integration.tamper import flip_byte, rewrite_event
+from tests.integration.test_command_statements import statements
+
+
+def _long_dispute(cw: Casework, notes: int = CACHED_FROM) -> CommandResult:
+    opened = file_dispute(cw)
+    for i in range(notes):
+        cw.execute(opened.case_id, "add_note", MEDIATOR, text=f"回访 {i}")
+    return opened
+
+
+def _reads_events(cw: Casework, read) -> bool:
+    with statements(cw) as seen:
+        read()
+    return any("casework_events" in s and s.upper().startswith("SELECT") for s in seen)
+
+
+def test_a_long_case_is_read_without_its_events_while_the_index_records_the_head_it_was_cached_at(
+    cw: Casework,
+) -> None:
+    opened = _long_dispute(cw)
+    assert not _reads_events(cw, lambda: cw.get(opened.case_id))
+    case = cw.get(opened.number)
+    assert (case.version, len(case.notes)) == (CACHED_FROM + 1, CACHED_FROM)
+    # a short case is replayed, and its chain checked, on every read
+    short = file_dispute(cw)
+    assert _reads_events(cw, lambda: cw.get(short.case_id))
+    # a past version is replayed from the events up to it, never taken from the newer cached state
+    assert _reads_events(cw, lambda: cw.get(opened.case_id, version=CACHED_FROM))
+    assert cw.get(opened.case_id, version=1).stage == "filed" and not cw.get(opened.case_id, version=1).notes
+    assert len(cw.get(opened.case_id, version=CACHED_FROM).notes) == CACHED_FROM - 1
+
+
+def test_a_case_another_process_changed_is_replayed_not_taken_from_the_cache(
+    cw: Casework, tmp_path, database_url: str, clock
+) -> None:
+    opened = _long_dispute(cw)
+    assert cw.get(opened.case_id).version == CACHED_FROM + 1
+    other = Casework(make_settings(tmp_path, database_url), clock)
+    try:
+        other.execute(opened.case_id, "add_note", MEDIATOR, text="另一进程的回访")
+    finally:
+        other.close()
+    case = cw.get(opened.case_id)
+    assert case.version == CACHED_FROM + 2 and case.notes[-1]["text"] == "另一进程的回访"
+
+
+def test_a_command_that_fails_leaves_the_cached_case_as_it_was(cw: Casework) -> None:
+    opened = _long_dispute(cw)
+    first = cw.execute(opened.case_id, "add_note", MEDIATOR, command_id="note-x", text="回访")
+    # the repeat records its note on its own copy of the case, then the command log refuses the command id
+    again = cw.execute(opened.case_id, "add_note", MEDIATOR, command_id="note-x", text="回访")
+    assert again.replayed and again.version == first.version
+    case = cw.get(opened.case_id)
+    assert case.version == first.version and [n["text"] for n in case.notes].count("回访") == 1
+
+
+def test_an_event_altered_under_a_cached_case_is_named_by_verify(
+    cw: Casework, tmp_path, database_url: str, clock, monkeypatch
+) -> None:
+    opened = _long_dispute(cw)
+    cw.get(opened.case_id)
+    flip_byte(cw, opened.case_id, 2)
+    result = verify_store(cw)
+    assert result.first_break is not None
+    assert (result.first_break.number, result.first_break.version) == (opened.number, 2)
+    monkeypatch.setenv("CASEWORK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CASEWORK_DATABASE_URL", database_url)
+    monkeypatch.delenv("CASEWORK_CIPHER_KEY", raising=False)
+    verified = CliRunner().invoke(main, ["verify"], catch_exceptions=False)
+    assert verified.exit_code == 1 and opened.number in verified.output and "v2" in verified.output, verified.output
+    # a process that does not hold the case replays it and refuses it
+    fresh = Casework(make_settings(tmp_path, database_url), clock)
+    try:
+        with pytest.raises(CaseIntegrityError) as caught:
+            fresh.get(opened.case_id)
+        assert (caught.value.number, caught.value.version) == (opened.number, 2)
+    finally:
+        fresh.close()
+
+
+def test_a_head_changed_in_the_case_index_is_a_checked_replay_not_the_cached_case(cw: Casework) -> None:
+    opened = _long_dispute(cw)
+    cw.get(opened.case_id)
+    with cw.write_transaction() as session:
+        session.execute(update(case_index).where(case_index.c.case_id == opened.case_id).values(head_hash="f" * 64))
+    with pytest.raises(CaseIntegrityError) as caught:
+        cw.get(opened.case_id)
+    assert "replaced" in caught.value.problem
+    with pytest.raises(CaseIntegrityError):
+        cw.execute(opened.case_id, "add_note", MEDIATOR, text="回访")
+
+
+def test_a_chain_rewritten_with_its_head_is_read_as_rewritten_not_as_cached(cw: Casework) -> None:
+    opened = _long_dispute(cw)
+    cw.get(opened.case_id)
+    assert cw.get(opened.case_id).notes[-1]["by"] == MEDIATOR.id
+    rewrite_event(cw, opened.case_id, CACHED_FROM + 1, actor_id="mediator-9")
+    assert cw.get(opened.case_id).notes[-1]["by"] == "mediator-9"
+    assert not _reads_events(cw, lambda: cw.get(opened.case_id))  # cached again, at the head the index records
