@@ -123,3 +123,9 @@ class TooManyCases(DomainError):
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "total": self.total, "limit": self.limit}
+
+
+class ErasureRefused(DomainError):
+    """An erasure of a person's data that may not run: who asked, or a case of theirs still open."""
+
+    code = "erasure_refused"
