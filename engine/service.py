@@ -36,7 +36,7 @@ from engine.persons import PersonKeys
 from engine.projection import ProjectionBatch
 from engine.reactions import react
 from engine.registry import case_type
-from engine.store import CaseStore
+from engine.store import CaseStore, replay
 from engine.tables import broke, case_index, command_log, person_reservations
 from engine.unit_of_work import UnitOfWork
 
@@ -332,7 +332,7 @@ class Casework:
             if cached is not None:
                 return private_copy(cached) if lock else cached
         try:
-            case: Case | None = self.store.repository.get(case_id, version=version)
+            case: Case | None = self.store.repository.get(case_id, version=version, projector_func=replay)
         except AggregateNotFoundError:
             case = None
         check_head(case_id, head, (case.version, case.head_hash) if case is not None else (0, None), version)
