@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session
 
 from aggregates.base import Case
 from engine.database import upsert
-from engine.tables import case_index, case_statistics, open_clocks, person_reservations, projection_tracking
+from engine.tables import (
+    case_index,
+    case_statistics,
+    open_clocks,
+    person_reservations,
+    projection_tracking,
+    statistics_periods,
+)
 
 TRACKING_NAME = "read_model"
 
@@ -45,18 +52,34 @@ class ProjectionBatch:
     def add(self, case: Case, event: Case.Event) -> None:
         """Record what `event` (already applied to `case`) changes in the read model."""
         self.cases[case.id] = case
+        self.count(case, event)
+        change = self.person_change(case, event)
+        if change is not None:
+            person_key, reserve = change
+            if reserve:
+                self.reserve[person_key] = case
+                self.release.pop(person_key, None)
+            else:
+                self.reserve.pop(person_key, None)
+                self.release[person_key] = case.id
+
+    def count(self, case: Case, event: Case.Event) -> None:
+        """Add what `event` (already applied to `case`) counts in the statistics, on its business day."""
         day = event.occurred_at.astimezone(self.tz).date()
         for metric, value in case.statistics(event).items():
             self.stats[(case.org_unit, day, metric)] += Decimal(value)
+
+    def person_change(self, case: Case, event: Case.Event) -> tuple[str, bool] | None:
+        """(the person's key, True to reserve or False to release) when `event` opens or closes a case of a person
+        who may have one open case at a time; None when it does neither."""
         identity = getattr(case, "person_identity", "")
-        if identity and self.person_key is not None:
-            person_key = self.person_key(identity)
-            if event.originator_version == 1:
-                self.reserve[person_key] = case
-                self.release.pop(person_key, None)
-            elif getattr(case, "releases_person", False):
-                self.reserve.pop(person_key, None)
-                self.release[person_key] = case.id
+        if not identity or self.person_key is None:
+            return None
+        if event.originator_version == 1:
+            return self.person_key(identity), True
+        if getattr(case, "releases_person", False):
+            return self.person_key(identity), False
+        return None
 
     def write(self, session: Session) -> None:
         if self.cases:
@@ -67,6 +90,13 @@ class ProjectionBatch:
                 [
                     {"org_unit": org, "day": day, "metric": metric, "value": value}
                     for (org, day, metric), value in self.stats.items()
+                ],
+            )
+            session.execute(
+                upsert(statistics_periods, ("grain", "starts", "org_unit", "metric"), accumulate=("value",)),
+                [
+                    {"grain": grain, "starts": starts, "org_unit": org, "metric": metric, "value": value}
+                    for (grain, starts, org, metric), value in periods(self.stats).items()
                 ],
             )
         if self.release:
@@ -126,3 +156,12 @@ def clock_rows(case: Case) -> list[dict[str, Any]]:
         }
         for c in case.clocks.values()
     ]
+
+
+def periods(stats: dict[tuple[str, date, str], Decimal]) -> dict[tuple[str, date, str, str], Decimal]:
+    """Daily counters (org unit, day, metric) summed per month and per year: (grain, first day, org unit, metric)."""
+    out: dict[tuple[str, date, str, str], Decimal] = defaultdict(Decimal)
+    for (org, day, metric), value in stats.items():
+        out[("month", day.replace(day=1), org, metric)] += value
+        out[("year", day.replace(month=1, day=1), org, metric)] += value
+    return out

@@ -7,24 +7,25 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, union_all
 
 from engine.accounts import get_org, list_orgs
 from engine.database import in_unit
 from engine.organisation import supervisors_of
 from engine.service import Casework
 from engine.spreadsheet import csv_bytes, set_cell, xlsx_bytes
-from engine.tables import case_statistics
+from engine.tables import case_statistics, statistics_periods
 
 # (metric, 中文, English) in the order the union's annual reports give them.
 SECTIONS: dict[str, list[tuple[str, str, str]]] = {
@@ -111,14 +112,12 @@ def statistics(
 
     With `by_org_depth`, also break the figures down by the org-unit path cut at that depth.
     """
-    s = case_statistics.c
-    query = select(s.org_unit, s.metric, func.sum(s.value)).group_by(s.org_unit, s.metric)
-    if org_unit:
-        query = query.where(in_unit(s.org_unit, org_unit))
-    if start:
-        query = query.where(s.day >= start)
-    if end:
-        query = query.where(s.day <= end)
+    parts = [_counters(grain, first, after, org_unit) for grain, first, after in spans(start, end)]
+    if not parts:  # a period that ends before it starts
+        return Report(org_unit, start, end, {}, {})
+    counters = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    c = counters.c
+    query = select(c.org_unit, c.metric, func.sum(c.value)).group_by(c.org_unit, c.metric)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     by_org: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     with cw.read_transaction() as session:
@@ -128,6 +127,81 @@ def statistics(
             if by_org_depth:
                 by_org[".".join(unit.split(".")[:by_org_depth])][metric] += value
     return Report(org_unit, start, end, dict(totals), {k: dict(v) for k, v in by_org.items()})
+
+
+Span = tuple[str, date | None, date | None]
+"""(grain, first, after): the counters of one grain ("day", "month" or "year") whose period starts on or after
+`first` and before `after` (None: no bound)."""
+
+
+def spans(start: date | None, end: date | None) -> list[Span]:
+    """[start, end] (None: unbounded) as whole years, then whole months beside them, then single days at the ends:
+    at most five spans, whose rows a report sums in place of every day's."""
+    if start is not None and end is not None and start > end:
+        return []
+    first = start
+    after = None if end is None or end == date.max else end + timedelta(days=1)
+    if (start is not None and start.year == date.max.year) or (after is not None and after.year == date.max.year):
+        return [("day", first, after)]  # no month after December 9999 to round up to
+    months = _period_spans("month", first, after, _month_start, _next_month)
+    if months is None:
+        return [("day", first, after)]
+    (m_first, m_after), out = months
+    years = _period_spans("year", m_first, m_after, _year_start, _next_year)
+    if years is None:
+        return [("month", m_first, m_after), *out]
+    (y_first, y_after), month_ends = years
+    return [("year", y_first, y_after), *month_ends, *out]
+
+
+def _period_spans(
+    grain: str, first: date | None, after: date | None, floor: Callable[[date], date], ceil: Callable[[date], date]
+) -> tuple[tuple[date | None, date | None], list[Span]] | None:
+    """The whole periods of `grain` inside [first, after) and the spans of the next finer grain left at either end;
+    None when no whole period fits."""
+    inner_first = None if first is None else (first if floor(first) == first else ceil(first))
+    inner_after = None if after is None else floor(after)
+    if inner_first is not None and inner_after is not None and inner_first >= inner_after:
+        return None
+    finer = {"month": "day", "year": "month"}[grain]
+    ends: list[Span] = []
+    if first is not None and inner_first is not None and first < inner_first:
+        ends.append((finer, first, inner_first))
+    if after is not None and inner_after is not None and inner_after < after:
+        ends.append((finer, inner_after, after))
+    return (inner_first, inner_after), ends
+
+
+def _month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def _year_start(d: date) -> date:
+    return d.replace(month=1, day=1)
+
+
+def _next_year(d: date) -> date:
+    return date(d.year + 1, 1, 1)
+
+
+def _counters(grain: str, first: date | None, after: date | None, org_unit: str | None) -> Select[Any]:
+    """(org unit, metric, value) of the counters of one span, for `org_unit` and below."""
+    if grain == "day":
+        d = case_statistics.c
+        query, unit, starts = select(d.org_unit, d.metric, d.value), d.org_unit, d.day
+    else:
+        p = statistics_periods.c
+        query = select(p.org_unit, p.metric, p.value).where(p.grain == grain)
+        unit, starts = p.org_unit, p.starts
+    if first is not None:
+        query = query.where(starts >= first)
+    if after is not None:
+        query = query.where(starts < after)
+    return query.where(in_unit(unit, org_unit)) if org_unit else query
 
 
 def plain(value: Decimal) -> str:

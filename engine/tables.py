@@ -79,7 +79,21 @@ case_statistics = Table(
     Column("day", Date, primary_key=True),
     Column("metric", String(64), primary_key=True),
     Column("value", Numeric(18, 2), nullable=False),
+    Index("ix_case_statistics_day", "day"),  # a report reads at most two months' worth of days from here
 )
+"""Each unit's counters per business day."""
+
+statistics_periods = Table(
+    "statistics_periods",
+    metadata,
+    Column("grain", String(5), primary_key=True),  # "month" or "year"
+    Column("starts", Date, primary_key=True),  # the period's first day
+    Column("org_unit", String(200), primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("value", Numeric(18, 2), nullable=False),
+)
+"""The same counters summed per calendar month and per year, written with the daily ones, so that a report over a
+year reads a year's rows instead of every day's (engine/reports.py)."""
 
 person_reservations = Table(
     "person_reservations",
@@ -303,7 +317,7 @@ person_key_uses = Table(
 )
 """Which cases hold data sealed under each key, so an erasure finds every case of the person."""
 
-READ_MODEL_TABLES = (case_index, open_clocks, case_statistics, person_reservations)
+READ_MODEL_TABLES = (case_index, open_clocks, case_statistics, statistics_periods, person_reservations)
 
 SQLITE_UNIQUE_FAILED = "UNIQUE constraint failed: "
 
