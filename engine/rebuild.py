@@ -1,21 +1,25 @@
-"""Rebuild the read models from the event log, streaming, in one transaction."""
+"""Rebuild the read models from the event log, case by case, in one transaction."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import delete, func, select
+from eventsourcing.persistence import StoredEvent
+from sqlalchemy import Table, delete, func, select, tuple_, type_coerce
+from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from aggregates.base import Case, case_event
+from engine.integrity import CheckedEventStore
 from engine.projection import ProjectionBatch
 from engine.service import Casework
 from engine.tables import READ_MODEL_TABLES, case_index, projection_tracking
 
 PAGE = 1000
-CACHE_SIZE = 2000
+STATISTICS_FLUSH = 20_000
+"""Daily counters held before they are written: bounds memory on a store of many units and days."""
 
 
 @dataclass(frozen=True)
@@ -30,41 +34,108 @@ def rebuild(
 ) -> RebuildReport:
     """Replace every read-model row by replaying all events; readers see the old rows until it commits.
 
-    Memory stays flat: events are read a page at a time and only a bounded cache of recently
-    touched cases is kept; a case evicted from it is reloaded from the store when needed.
+    Events are read a page at a time in case order, so each case is replayed from its own events alone (its hash
+    chain checked from the first, as every read checks it) and its row written once, and memory holds one page
+    and one case however large the store grows. The daily counters of every case are summed across pages and
+    written when there are many, each (unit, day, metric) once rather than once per event.
     """
     store = cw.store
+    checked = store.events
+    assert isinstance(checked, CheckedEventStore)  # engine/store.py builds it
     total = store.recorder.max_notification_id() or 0
-    cache: OrderedDict[UUID, Case] = OrderedDict()
-    events = 0
-    last = 0
+    events = last = 0
     with cw.write_transaction() as session:
         for table in (*READ_MODEL_TABLES, projection_tracking):
             session.execute(delete(table))
-        start = 1
-        while True:
-            page = store.recorder.select_notifications(start=start, limit=page_size)
-            if not page:
-                break
-            batch = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
-            for notification in page:
-                event = case_event(store.mapper.to_domain_event(notification))
-                case = cache.pop(event.originator_id, None)
-                if case is None and event.originator_version > 1:
-                    case = store.repository.get(event.originator_id, version=event.originator_version - 1)
-                case = event.mutate(case)
-                assert case is not None  # a case's events never discard it
-                cache[case.id] = case
-                if len(cache) > CACHE_SIZE:
-                    cache.popitem(last=False)
-                batch.add(case, event)
-            last = page[-1].id
-            batch.last_notification_id = last
-            batch.write(session)
-            events += len(page)
-            if progress:
-                progress(events, total)
-            start = last + 1
+        counters = ProjectionBatch(tz=cw.settings.tz)
+        page = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
+        pending = 0
+        for stored in _cases(session, store.recorder.events_record_cls.__table__, page_size):
+            case = _replay(checked, stored, page, counters)
+            page.cases[case.id] = case
+            last = max(last, *(n for n, _ in stored))
+            events += len(stored)
+            pending += len(stored)
+            if pending >= page_size:
+                page.write(session)
+                page, pending = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for), 0
+                if progress:
+                    progress(events, max(total, events))
+            if len(counters.stats) > STATISTICS_FLUSH:
+                counters.write(session)
+                counters = ProjectionBatch(tz=cw.settings.tz)
+        page.last_notification_id = last or None
+        page.write(session)
+        counters.write(session)
+        if progress:
+            progress(events, max(total, events))
         cw.persons.record_fingerprint(session)  # every reservation is now keyed with this installation's key
         cases = session.execute(select(func.count()).select_from(case_index)).scalar_one()
     return RebuildReport(events=events, cases=cases, last_notification_id=last)
+
+
+def _cases(session: Session, events: Table, page_size: int) -> Iterator[list[tuple[int, StoredEvent]]]:
+    """Every case's stored events with their notification ids, oldest first, one case at a time: read in pages of
+    `page_size` ordered by (case, version), a case cut by a page's end completed from the next page."""
+    c = events.c
+    # the case id as the driver gives it, made a UUID once per case rather than by the column type once per row
+    columns = select(c.id, type_coerce(c.originator_id, NullType), c.originator_version, c.topic, c.state)
+    held: list[tuple[int, StoredEvent]] = []
+    after: tuple[UUID, int] | None = None
+    raw_id: object = None
+    case_id = UUID(int=0)
+    while True:
+        query = columns if after is None else columns.where(tuple_(c.originator_id, c.originator_version) > after)
+        rows = session.execute(query.order_by(c.originator_id, c.originator_version).limit(page_size)).all()
+        for notification_id, raw, version, topic, state in rows:
+            if raw != raw_id:
+                if held:
+                    yield held
+                    held = []
+                raw_id, case_id = raw, _as_uuid(raw)
+            state = bytes(state) if isinstance(state, memoryview) else state
+            held.append((notification_id, StoredEvent(case_id, version, topic, state)))
+        if len(rows) < page_size:
+            break
+        after = (case_id, rows[-1][2])
+    if held:
+        yield held
+
+
+def _as_uuid(raw: object) -> UUID:
+    """A case id as a driver returns it (a UUID from PostgreSQL, 16 bytes from SQLite) as a UUID."""
+    if isinstance(raw, UUID):
+        return raw
+    if isinstance(raw, bytes | memoryview):
+        return UUID(bytes=bytes(raw))
+    return UUID(str(raw))
+
+
+def _replay(
+    checked: CheckedEventStore,
+    stored: Sequence[tuple[int, StoredEvent]],
+    page: ProjectionBatch,
+    counters: ProjectionBatch,
+) -> Case:
+    """The case from its stored events, each checked against the hash chain from the first (engine/integrity.py),
+    counting each event's statistics into `counters` and its person reservation into `page`."""
+    case_id = stored[0][1].originator_id
+    assert isinstance(case_id, UUID)
+    case: Case | None = None
+    reserved: dict[str, bool] = {}
+    for domain_event in checked._checked(case_id, [s for _, s in stored], 0):
+        event = case_event(domain_event)
+        case = event.mutate(case)
+        assert case is not None  # a case's events never discard it
+        counters.count(case, event)
+        change = page.person_change(case, event)
+        if change is not None:
+            key, reserve = change
+            if reserve:
+                reserved[key] = True
+            else:
+                reserved.pop(key, None)
+    assert case is not None
+    for key in reserved:
+        page.reserve[key] = case
+    return case
