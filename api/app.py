@@ -63,9 +63,18 @@ def create_app(cw: Casework, scheduler: Scheduler | None = None, config: dict[st
     app.extensions["casework"].persons.secret  # noqa: B018 - read (or make) the person key now: fail at start
     api = CaseworkApi(app)
 
-    from api import accounts, audit, campaigns, cases, checkpoints, notifications, reports
+    from api import accounts, audit, campaigns, cases, checkpoints, notifications, persons, reports
 
-    blueprints = (cases.blp, audit.blp, reports.blp, accounts.blp, campaigns.blp, notifications.blp, checkpoints.blp)
+    blueprints = (
+        cases.blp,
+        audit.blp,
+        reports.blp,
+        accounts.blp,
+        campaigns.blp,
+        notifications.blp,
+        checkpoints.blp,
+        persons.blp,
+    )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     protected = {b.name for b in blueprints}

@@ -149,13 +149,20 @@ class EmployerViewSchema(ma.Schema):
     credit_code = _text(description="normalised; empty when not given")
 
 
-class ApplicantSchema(ma.Schema):
-    """Personal data: masked for roles that may not see it. Only the fields given are kept."""
+def _erased() -> fields.Boolean:
+    return fields.Boolean(
+        metadata={"description": "true once the person's data was erased (PIPL art. 47): their fields are then null"}
+    )
 
-    name = _text()
-    id_number = fields.String()
-    phone = fields.String()
-    address = fields.String()
+
+class ApplicantSchema(ma.Schema):
+    """Personal data: masked for roles that may not see it. Only the fields given are kept; all null once erased."""
+
+    name = _text(nullable=True)
+    id_number = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    erased = _erased()
 
 
 class ClaimViewSchema(ma.Schema):
@@ -362,12 +369,13 @@ class RectificationProposalDetailsSchema(CaseDetailsSchema):
 
 
 class WorkerSchema(ma.Schema):
-    """Personal data: masked for roles that may not see it."""
+    """Personal data: masked for roles that may not see it; all null once erased."""
 
-    name = _text()
-    id_number = _text()
-    phone = _text()
-    address = _text()
+    name = _text(nullable=True)
+    id_number = _text(nullable=True)
+    phone = _text(nullable=True)
+    address = _text(nullable=True)
+    erased = _erased()
 
 
 class HouseholdViewSchema(ma.Schema):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from cli import accounts, campaigns, cases, checkpoints, dossier, service, store
+from cli import accounts, campaigns, cases, checkpoints, dossier, persons, service, store
 from cli.common import CaseworkGroup
 
 
@@ -23,6 +23,6 @@ def main() -> None:
     pass
 
 
-for _module in (store, cases, dossier, accounts, service, campaigns, checkpoints):
+for _module in (store, cases, dossier, accounts, service, campaigns, checkpoints, persons):
     for _command in _module.COMMANDS:
         main.add_command(_command)

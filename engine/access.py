@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "start_campaigns": frozenset({"negotiator", "supervisor"}),
     "read_checkpoints": frozenset({"supervisor", "auditor"}),  # the store's signed checkpoints and their verification
     "make_checkpoints": frozenset({"supervisor", "admin"}),  # a supervisor only at the top of the org tree
+    "erase_personal_data": frozenset({"supervisor"}),  # only at the top of the org tree (engine/erasure.py)
 }
 """Capability -> the roles that have it. Auditors read and verify but run no command."""
 
