@@ -186,6 +186,8 @@ class Rekeyed:
     """What `rekey` did: reservations rewritten under the current key, and what it could not keep."""
 
     reservations: int = 0
+    person_keys: int = 0
+    """Keys of personal data found again by the re-keyed ID number (engine/sealing.py)."""
     problems: list[str] = field(default_factory=list)
 
 
@@ -229,6 +231,9 @@ def rekey(cw: Casework) -> Rekeyed | None:
                 person_reservations.insert(),
                 [{"person_key": key, "case_id": case_id, "number": number} for key, (case_id, number) in keyed.items()],
             )
+        from engine.sealing import rekey_subjects
+
+        report.person_keys = rekey_subjects(session, persons, lambda case_id: cw.store.repository.get(case_id))
         persons.record_fingerprint(session)
         report.reservations = len(keyed)
     persons._checked = True

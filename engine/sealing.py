@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import DomainEventProtocol
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from aggregates.base import Case
@@ -343,3 +343,30 @@ def keys_of_cases(session: Session, case_ids: Iterable[UUID]) -> dict[UUID, list
     for case_id, person, key_id in rows:
         found.setdefault(case_id, []).append((person, key_id))
     return found
+
+
+def rekey_subjects(session: Session, persons: PersonKeys, load: Callable[[UUID], Case]) -> int:
+    """Key each live person key's subject anew under the installation's person key, reading the ID number back from
+    a case that holds the person (`load`); used when the reservations are re-keyed. Returns the keys re-keyed."""
+    k, u = person_data_keys.c, person_key_uses.c
+    rows = session.execute(
+        select(k.key_id, u.case_id, u.person)
+        .join(person_key_uses, u.key_id == k.key_id)
+        .where(k.subject.is_not(None), k.wrapped.is_not(None))
+        .order_by(k.key_id)
+    ).all()
+    subjects: dict[str, str] = {}
+    for key_id, case_id, person in rows:
+        if key_id in subjects:
+            continue
+        head, _, index = person.partition(".")
+        held = getattr(load(case_id), head, None)
+        mapping = held[int(index)] if index and isinstance(held, list) else held
+        number = identifier(mapping.get("id_number")) if isinstance(mapping, Mapping) else ""
+        if number:
+            subjects[key_id] = persons.key_for(number)
+    if subjects:  # cleared first: two persons' new subjects may be each other's old ones
+        session.execute(update(person_data_keys).where(k.key_id.in_(list(subjects))).values(subject=None))
+        for key_id, subject in subjects.items():
+            session.execute(update(person_data_keys).where(k.key_id == key_id).values(subject=subject))
+    return len(subjects)

@@ -237,3 +237,20 @@ def test_with_the_store_cipher_on_an_erasure_reads_the_same(tmp_path: Path, data
         assert verify_store(cw).ok
     finally:
         cw.close()
+
+
+def test_after_the_person_key_changes_and_is_rekeyed_the_data_reads_and_the_person_is_still_found(
+    cw: Casework, tmp_path: Path, database_url: str, clock: Any
+) -> None:
+    from engine.persons import rekey
+
+    number = _closed_hardship(cw)
+    other = Casework(make_settings(tmp_path, database_url, person_key="k" * 40), clock)
+    try:
+        assert other.get(number).worker["name"] == NAME  # type: ignore[attr-defined]  # the data key did not change
+        report = rekey(other)
+        assert report is not None and report.person_keys == 1
+        assert erase_person(other, TOP, id_number=ID, reason="本人申请删除").cases == [number]
+        assert other.get(number).worker["erased"] is True  # type: ignore[attr-defined]
+    finally:
+        other.close()
