@@ -20,6 +20,7 @@ from aggregates.labor_dispute import LaborDispute
 from aggregates.policy import CALENDAR_OFFICIAL, CALENDAR_WEEKENDS_ONLY
 from aggregates.rectification import RectificationProposal
 from aggregates.wage_negotiation import WageNegotiation
+from api.dumping import LeanDump
 from api.schemas import OneOfSchema
 from engine.registry import CASE_TYPES
 
@@ -98,9 +99,10 @@ class NoteSchema(ma.Schema):
     text = _text()
 
 
-class CaseSchema(ma.Schema):
+class CaseSchema(LeanDump):
     """A case's current (or past) state, the clocks that run on it and what the caller may do next; each case type's
-    view below says what its `kind` and `details` are."""
+    view below says what its `kind` and `details` are. Dumped by a plan made once (api/dumping.py): every command
+    and case read answers with one."""
 
     case_id = fields.String(required=True, metadata={"format": "uuid"})
     kind = fields.String(required=True, metadata={"enum": list(CASE_TYPES)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, ClassVar
 
 import marshmallow as ma
@@ -28,7 +29,13 @@ class OneOfSchema(ma.Schema):
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:
         if self.many if many is None else many:
             return [self.dump(one, many=False) for one in obj]
-        return self.choices[obj[self.key]]().dump(obj)
+        return self._choice(obj[self.key]).dump(obj)
+
+    @classmethod
+    @cache
+    def _choice(cls, value: str) -> ma.Schema:
+        """The schema `value` names, made once: a schema is reusable, and making one copies all its fields."""
+        return cls.choices[value]()
 
     @classmethod
     def openapi(cls) -> dict[str, Any]:
