@@ -28,6 +28,9 @@ DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
 SUPERVISING = ("supervisor",)
 
+ERASURE_EVENT = "PersonalDataErased"
+"""The event of every case type that records an erasure of a person's data (engine/erasure.py)."""
+
 ClockName = Annotated[str, Text(max=48)]
 """A clock's name as commands give it ("reply", "mediation", "item-3")."""
 
@@ -205,7 +208,7 @@ def common_actions(working_roles: Iterable[str]) -> list[Action]:
         ),
         action(
             "erase_personal_data",
-            "PersonalDataErased",
+            ERASURE_EVENT,
             source=ANY_STAGE,
             roles=SUPERVISING,
             reason=True,

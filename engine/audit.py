@@ -10,14 +10,16 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from aggregates.base import Case, case_event
+from aggregates.base import ERASURE_EVENT, Case, case_event
 from aggregates.chain import GENESIS
 from engine.database import in_unit
 from engine.errors import CaseNotFound
 from engine.integrity import check_head, decode_link, indexed_head
+from engine.sealing import SEALED, sealed_places
 from engine.service import Casework
-from engine.tables import case_index
+from engine.tables import case_index, person_data_keys
 
 PAGE = 1000
 
@@ -129,6 +131,10 @@ class ChainChecker:
     def __init__(self, cw: Casework) -> None:
         self.mapper = cw.store.mapper
         self.heads: dict[UUID, tuple[int, str]] = {}
+        self.sealed: dict[tuple[UUID, str], tuple[str, int]] = {}
+        """(case, person) -> (the key their data is sealed under, the version that sealed it)."""
+        self.erased: set[tuple[UUID, str]] = set()
+        """(case, person) whose erasure the case's history records."""
 
     def check(self, stored: StoredEvent, notification_id: int | None = None) -> Break | None:
         case_id = stored.originator_id
@@ -137,6 +143,38 @@ class ChainChecker:
         if problem:
             return Break(case_id, problem[0], notification_id, problem[1])
         self.heads[case_id] = (stored.originator_version, state["hash"])
+        data = state.get("data")
+        if isinstance(data, dict):
+            for place in sealed_places(data):
+                self.sealed[(case_id, place.person)] = (
+                    str(place.mapping[SEALED].get("key")),
+                    stored.originator_version,
+                )
+            if stored.topic.endswith(f".{ERASURE_EVENT}"):
+                self.erased.update((case_id, str(person)) for person in data.get("persons", ()))
+        return None
+
+    def check_keys(self, session: Session) -> Break | None:
+        """Every sealed person's key is there, or was destroyed by an erasure the case's history records: a key
+        removed, or destroyed behind Casework's back, is named with the event whose data it sealed."""
+        k = person_data_keys.c
+        wanted = sorted({key for key, _ in self.sealed.values()})
+        live: dict[str, bool] = {}
+        for i in range(0, len(wanted), PAGE):
+            chunk = wanted[i : i + PAGE]
+            rows = session.execute(select(k.key_id, k.wrapped.is_not(None)).where(k.key_id.in_(chunk)))
+            live.update((key_id, bool(alive)) for key_id, alive in rows)
+        for (case_id, person), (key, version) in self.sealed.items():
+            if key not in live:
+                return Break(case_id, version, None, f"the key of the personal data at {person} was removed")
+            if not live[key] and (case_id, person) not in self.erased:
+                return Break(
+                    case_id,
+                    version,
+                    None,
+                    f"the personal data at {person} reads as erased, but no erasure is recorded in the case's history: "
+                    "its key was destroyed outside Casework",
+                )
         return None
 
 
@@ -149,7 +187,7 @@ def verify_case(cw: Casework, ref: UUID | str) -> Verification:
         problem = checker.check(item)
         if problem:
             return Verification(1, item.originator_version, _named(cw, problem))
-    problem = _check_heads(cw, checker, [case_id])
+    problem = _check_heads(cw, checker, [case_id]) or _check_keys(cw, checker)
     if not stored and problem is None:
         raise CaseNotFound(ref)
     return Verification(1, len(stored), problem)
@@ -166,7 +204,7 @@ def verify_store(cw: Casework, progress: Callable[[int], None] | None = None) ->
             return Verification(len(checker.heads), count, _named(cw, problem))
         if progress and count % PAGE == 0:
             progress(count)
-    problem = _check_heads(cw, checker, None)
+    problem = _check_heads(cw, checker, None) or _check_keys(cw, checker)
     return Verification(len(checker.heads), count, problem)
 
 
@@ -228,6 +266,12 @@ def _check_heads(cw: Casework, checker: ChainChecker, case_ids: list[UUID] | Non
                     number,
                 )
     return None
+
+
+def _check_keys(cw: Casework, checker: ChainChecker) -> Break | None:
+    with cw.read_transaction() as session:
+        problem = checker.check_keys(session)
+    return _named(cw, problem) if problem else None
 
 
 def _named(cw: Casework, problem: Break) -> Break:

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 
 from aggregates.errors import ActionNotAllowed
 from engine.accounts import User
-from engine.audit import as_of, history, verify_store
+from engine.audit import as_of, history, verify_case, verify_store
 from engine.checkpoints import make_checkpoint, verify_store_checkpoints
 from engine.dossier import dossier_csv
 from engine.dossier_pdf import dossier_content
@@ -254,3 +254,19 @@ def test_after_the_person_key_changes_and_is_rekeyed_the_data_reads_and_the_pers
         assert other.get(number).worker["erased"] is True  # type: ignore[attr-defined]
     finally:
         other.close()
+
+
+def test_verify_names_a_key_destroyed_or_removed_outside_an_erasure(cw: Casework) -> None:
+    number = _closed_hardship(cw)
+    other = _closed_hardship(cw, worker={"name": "张伟", "id_number": "110101199003070011"})
+    erase_person(cw, TOP, id_number=ID, reason="本人申请删除")
+    assert verify_store(cw).ok and verify_case(cw, number).ok
+    with cw.write_transaction() as session:  # an insider "erases" a person no supervisor erased
+        session.execute(update(person_data_keys).where(person_data_keys.c.erased_at.is_(None)).values(wrapped=None))
+    for found in (verify_store(cw).first_break, verify_case(cw, other).first_break):
+        assert found is not None and found.number == other and found.version == 1
+        assert "no erasure is recorded" in found.problem
+    with cw.write_transaction() as session:
+        session.execute(delete(person_data_keys))
+    found = verify_store(cw).first_break
+    assert found is not None and "was removed" in found.problem
