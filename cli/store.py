@@ -106,7 +106,9 @@ def rebuild(ctx: click.Context) -> None:
     )
 
 
-@click.command(help="Print a new random key for CASEWORK_CIPHER_KEY or CASEWORK_PERSON_KEY (256 bits, base64).")
+@click.command(
+    help="Print a new random key for CASEWORK_CIPHER_KEY, CASEWORK_PERSON_KEY or CASEWORK_DATA_KEY (256 bits, base64)."
+)
 def keygen() -> None:
     from eventsourcing.cipher import AESCipher
 
