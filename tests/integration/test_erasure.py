@@ -27,6 +27,7 @@ from engine.service import Casework
 from engine.tables import EVENTS_TABLE, metadata, person_data_keys, person_reservations
 from tests.conftest import make_settings
 from tests.integration.scenarios import CASEWORKER, MEDIATOR, file_dispute, hardship_application
+from tests.integration.tamper import _row_ids, rewrite_event
 
 ID = "320506197502030026"
 NAME = "李秀英"
@@ -58,6 +59,18 @@ def _everything_stored(cw: Casework) -> Iterator[bytes]:
                         yield bytes(value)
                     elif value is not None:
                         yield str(value).encode("utf-8")
+
+
+def _first_event(cw: Casework, number: str) -> dict[str, Any]:
+    """A case's opening event as stored (unencrypted store)."""
+    with cw.read_transaction() as session:
+        return json.loads(
+            bytes(
+                session.execute(
+                    text(f"select state from {EVENTS_TABLE} where id = :i"), {"i": _row_ids(cw, cw.resolve(number))[1]}
+                ).scalar_one()
+            )
+        )
 
 
 def _stored_anywhere(cw: Casework, *secrets: str) -> set[str]:
@@ -270,3 +283,15 @@ def test_verify_names_a_key_destroyed_or_removed_outside_an_erasure(cw: Casework
         session.execute(delete(person_data_keys))
     found = verify_store(cw).first_break
     assert found is not None and "was removed" in found.problem
+
+
+def test_a_persons_sealed_data_moved_into_another_case_does_not_open_there(cw: Casework) -> None:
+    first = _closed_hardship(cw)
+    second = _closed_hardship(cw, worker={"name": "张伟", "id_number": "110101199003070011"})
+    states = {number: _first_event(cw, number) for number in (first, second)}
+    moved = {**states[second]["data"], "worker": states[first]["data"]["worker"]}
+    rewrite_event(cw, cw.resolve(second), 1, data=moved)  # every later hash and the index's head recomputed
+    with pytest.raises(CaseIntegrityError) as broken:
+        cw.get(second)
+    assert second in str(broken.value) and "does not open with its key" in str(broken.value)
+    assert cw.get(first).worker["name"] == NAME  # type: ignore[attr-defined]
