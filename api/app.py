@@ -12,7 +12,8 @@ from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.exceptions import HTTPException
 
 from aggregates.errors import DomainError
-from api.auth import current_user
+from api import reads
+from api.auth import casework, current_user
 from api.errors import ApiError, ErrorSchema, error_response, from_domain_error, from_http_exception, from_unexpected
 from engine.config import ConfigurationError
 from engine.scheduler import NoScheduler, Scheduler
@@ -31,6 +32,12 @@ class JSONAsBuilt(DefaultJSONProvider):
     ensure_ascii = False
 
 
+class CaseworkFlask(Flask):
+    def dispatch_request(self) -> Any:
+        reads.end_before_writing()  # after the token check and the blueprints' guards, before the view
+        return super().dispatch_request()
+
+
 class CaseworkApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
@@ -41,7 +48,7 @@ class CaseworkApi(Api):
 def create_app(cw: Casework, scheduler: Scheduler | None = None, config: dict[str, Any] | None = None) -> Flask:
     """The app over the service `cw`, starting campaign runs with `scheduler` (none: every start is refused with
     503 scheduler_unavailable). bootstrap.http_app builds the production one, with Prefect's scheduler."""
-    app = Flask("casework")
+    app = CaseworkFlask("casework")
     app.config.update(
         API_TITLE="Casework",
         API_VERSION=API_VERSION,
@@ -98,9 +105,15 @@ def create_app(cw: Casework, scheduler: Scheduler | None = None, config: dict[st
 
     @app.before_request
     def _authenticate() -> None:
-        """The bearer token is checked before anything else about the request: no 422 before the 401."""
+        """The bearer token is checked before anything else about the request: no 422 before the 401. It is read
+        in the request's read transaction (api/reads.py)."""
         if request.blueprint in protected:
+            reads.begin(casework())
             current_user()
+
+    @app.teardown_request
+    def _end_reads(_: BaseException | None) -> None:
+        reads.end()
 
     @app.after_request
     def _private(response: Response) -> Response:

@@ -7,9 +7,10 @@ from flask import current_app, g, request
 
 from api.errors import ApiError
 from engine.access import may, roles_with
-from engine.accounts import User, authenticate, get_org
+from engine.accounts import User, get_org
 from engine.scheduler import Scheduler
 from engine.service import Casework
+from engine.tokens import token_cache
 
 
 def casework() -> Casework:
@@ -31,7 +32,8 @@ def current_user() -> User:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <token>'; ask an admin for a token")
-    user = authenticate(casework(), token.strip())
+    cw = casework()
+    user = token_cache(cw).authenticate(cw, token.strip())
     if user is None:
         raise ApiError(401, "unauthorized", "the token is unknown, revoked or belongs to a deactivated user")
     g.user = user

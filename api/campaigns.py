@@ -14,6 +14,7 @@ from flask import url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 
+from api import reads
 from api.auth import casework, require, require_scope, scheduler
 from api.command_schemas import shape_schema
 from api.errors import ApiError
@@ -125,7 +126,11 @@ def _accepted(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]
 
 def _view(found: campaigns.Campaign, *, with_run: bool = True) -> dict[str, Any]:
     data = found.to_dict()
-    data["run"] = scheduler().run_state(found.flow_run_id) if with_run and found.flow_run_id else None
+    if with_run and found.flow_run_id:
+        reads.end()  # no database transaction is held open over a call to the scheduler's server
+        data["run"] = scheduler().run_state(found.flow_run_id)
+    else:
+        data["run"] = None
     data["failures"] = campaigns.failures(casework(), found.campaign_id)[:100] if found.failed else []
     return data
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -157,7 +157,12 @@ def _exists(session: Session, column: Any, value: str) -> bool:
 
 
 def _record(session: Session, user_id: str, change: str, detail: dict[str, Any], by: Actor, at: datetime) -> None:
-    """Append to the record of account changes, inside the transaction that makes the change."""
+    """Append to the record of account changes, inside the transaction that makes the change. Its newest `seq` is
+    what cached token look-ups are checked against (engine.tokens), so on PostgreSQL appends are made one at a
+    time (the lock is held to the end of the transaction): each takes its number after the one before has
+    committed, and the newest committed `seq` grows with every change."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"LOCK TABLE {account_changes.name} IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(
         insert(account_changes).values(
             user_id=user_id,
@@ -332,15 +337,25 @@ def list_users(cw: Casework, org_unit: str | None = None) -> list[User]:
         return [_user(r) for r in session.execute(query)]
 
 
-def authenticate(cw: Casework, token: str) -> User | None:
-    """The active user holding `token`, or None."""
-    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    with cw.read_transaction() as session:
-        row = session.execute(select(users).where(users.c.token_hash == hash_token(token))).one_or_none()
+def well_formed_token(token: str) -> bool:
+    """Whether `token` has the shape of one `new_token` makes (anything else is refused unread)."""
+    return bool(token) and token.startswith(TOKEN_PREFIX) and len(token) <= 200
+
+
+def user_for_digest(session: Session, digest: str) -> User | None:
+    """The active user whose token has the SHA-256 `digest`, or None."""
+    row = session.execute(select(users).where(users.c.token_hash == digest)).one_or_none()
     if row is None or not row.active or row.role == SCHEDULER_ROLE:  # a `system` user from before it was refused
         return None
     return _user(row)
+
+
+def authenticate(cw: Casework, token: str) -> User | None:
+    """The active user holding `token`, or None (read now; the API reads through `engine.tokens`)."""
+    if not well_formed_token(token):
+        return None
+    with cw.read_transaction() as session:
+        return user_for_digest(session, hash_token(token))
 
 
 def rotate_token(cw: Casework, user_id: str, *, by: Actor) -> str:

@@ -15,6 +15,7 @@
 | CASEWORK_PUBLIC_URL         | http://127.0.0.1:8000 (links in notifications) |
 | CASEWORK_SMTP_URL           | unset: e-mail channels wait, undelivered  |
 | CASEWORK_WEBHOOK_SECRET     | unset: derived from the person key        |
+| CASEWORK_TOKEN_CACHE_SECONDS| 30 (0: every request reads the user)      |
 
 Every value is checked when the settings are made, so that a wrong one is refused with one
 message naming it before anything is written.
@@ -37,6 +38,8 @@ from engine.calendar import official_calendar, official_policy
 
 MIN_PASSWORD_MEMORY_KIB = 32
 """argon2id's own floor at the 4 lanes Casework hashes with; anything this low is for tests and demos only."""
+MAX_TOKEN_CACHE_SECONDS = 3600
+"""The longest a token look-up may be trusted for; a change made past the record of account changes waits this long."""
 
 
 class ConfigurationError(ValueError):
@@ -74,6 +77,9 @@ class Settings:
     `checkpoint.key`, made on first use."""
     checkpoint_webhook: str | None = None
     """Where each new checkpoint's export is POSTed (JSON), for a copy outside the database; None: nowhere."""
+    token_cache_seconds: int = 30
+    """How long the API may trust a token it looked up, as long as no account has changed since (engine/tokens.py);
+    0: every request reads the user."""
 
     def __post_init__(self) -> None:
         try:
@@ -85,6 +91,10 @@ class Settings:
         if self.connect_timeout < 2:  # PostgreSQL's client library takes 2 for anything less, and 0 as "forever"
             raise ConfigurationError(
                 f"CASEWORK_DB_CONNECT_TIMEOUT: must be at least 2 seconds, got {self.connect_timeout}"
+            )
+        if not 0 <= self.token_cache_seconds <= MAX_TOKEN_CACHE_SECONDS:
+            raise ConfigurationError(
+                f"CASEWORK_TOKEN_CACHE_SECONDS: must be 0 to {MAX_TOKEN_CACHE_SECONDS}, got {self.token_cache_seconds}"
             )
         if self.password_memory_kib < MIN_PASSWORD_MEMORY_KIB:
             raise ConfigurationError(
@@ -144,6 +154,7 @@ class Settings:
             webhook_secret=env.get("CASEWORK_WEBHOOK_SECRET") or None,
             checkpoint_key=env.get("CASEWORK_CHECKPOINT_KEY") or None,
             checkpoint_webhook=(env.get("CASEWORK_CHECKPOINT_WEBHOOK") or "").strip() or None,
+            token_cache_seconds=_whole_number(env, "CASEWORK_TOKEN_CACHE_SECONDS", 30),
         )
         values.update(overrides)
         return cls(**values)
