@@ -51,11 +51,12 @@ def http_app(cw: Casework | None = None) -> Flask:
     return app
 
 
-def serve_http(host: str, port: int, workers: int) -> None:
-    """Serve the HTTP API under gunicorn until stopped; each worker process builds its own app and service."""
+def serve_http(host: str, port: int, workers: int, threads: int, keepalive: int) -> None:
+    """Serve the HTTP API under gunicorn until stopped; each worker process builds its own app and service and
+    serves `threads` requests at once on kept-alive connections."""
     from api.server import serve
 
-    serve(host, port, workers, http_app)
+    serve(host, port, workers, http_app, threads=threads, keepalive=keepalive)
 
 
 def serve_flows(settings: Settings, limit: int | None = None) -> None:

@@ -1,4 +1,4 @@
-"""gunicorn, run in-process: one Flask app (and one Casework service) per worker process."""
+"""gunicorn, run in-process: one Flask app (and one Casework service) per worker process, several threads each."""
 
 from __future__ import annotations
 
@@ -75,14 +75,30 @@ class CaseworkServer(BaseApplication):
         return self.build_app()
 
 
-def serve(host: str, port: int, workers: int, build_app: Callable[[], Flask], **options: Any) -> None:
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    build_app: Callable[[], Flask],
+    *,
+    threads: int,
+    keepalive: int,
+    **options: Any,
+) -> None:
     """Serve the app `build_app` makes until interrupted; each worker calls it after the fork, so workers share no
-    connection."""
+    connection.
+
+    The workers are gunicorn's threaded ones (gthread): each serves `threads` requests at once with its one app and
+    service, and keeps a client's connection open for `keepalive` seconds between requests, so a client that
+    sends many requests connects once instead of for every request as with sync workers."""
     wsgi.Response = AnonymousResponse  # gunicorn has no setting for it; every worker builds its responses from here
     CaseworkServer(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            "keepalive": keepalive,
             "preload_app": False,
             "accesslog": "-",
             "graceful_timeout": 10,

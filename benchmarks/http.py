@@ -1,19 +1,21 @@
 """HTTP API latency and throughput: the gunicorn-served app next to the same engine calls in-process.
 
 PRODUCT The API as `casework api` serves it, started as a separate process:
-        `python -m cli api --host 127.0.0.1 --port P --workers W` (gunicorn sync workers, one Flask app
-        and one Casework per worker, access log on) on a free local port, on the run's own database.
-        Clients are threads in this process, each with its own http.client connection; keep-alive is offered,
-        but gunicorn's sync workers close after every response, so each request opens a new local TCP
-        connection (counted and timed). A request is timed from sending it to reading the last byte.
+        `python -m cli api --host 127.0.0.1 --port P --workers W [--threads T]` (gunicorn's threaded workers,
+        T threads each, `casework api`'s default unless --threads is given; one Flask app and one Casework per
+        worker, access log on) on a free local port, on the run's own database. Clients are threads in this
+        process, each with its own http.client connection, kept alive by the server between requests (the
+        connects are counted; a reconnect is timed with its request). A request is timed from sending it to
+        reading the last byte.
           command  POST /disputes/<id>/add-note {"text": ...}, a fresh Idempotency-Key each, as a mediator
           read     GET /cases/<id>
 ANCHOR  The same work in-process on the same database through one Casework (thread-safe, one per process):
           command  Casework.execute(case_id, "add_note", Actor(mediator), command_id=..., text=...)
           read     engine.views.case_view(cw.get(case_id), "mediator", today, tz)
-        What HTTP adds on top: TCP connect, request parsing and schema validation, the bearer-token lookup
-        (one SELECT), the case's org-unit check (one SELECT), the case view rendered as JSON (also after a
-        command) and the access-log line.
+        What HTTP adds on top: request parsing and schema validation, the bearer-token check (one SELECT of
+        the record of account changes once the token is cached), the case's org-unit check (one SELECT), in
+        one read transaction with a GET's own reads (a command writes in its own), the case view rendered as
+        JSON (also after a command) and the access-log line.
 WSGI    A diagnostic between the two, 1 caller only (--no-wsgi skips it): the same Flask app built over this
         process's Casework and called through its test client. Its gap to the anchor is the app layer; the
         HTTP row's gap to it is gunicorn, TCP and the second process.
@@ -21,11 +23,11 @@ WSGI    A diagnostic between the two, 1 caller only (--no-wsgi skips it): the sa
 Both sides run with 1 caller and with --clients concurrent callers (threads; default 8). Ratios compare
 runs with the same number of callers: p50 HTTP / p50 in-process (target <= 1.5) and ops/s HTTP / ops/s
 in-process. The 1-caller pair is the bare per-request overhead; at 8 callers the HTTP latency includes
-waiting for one of the W workers (each serves one request at a time), the in-process one waiting for the
-GIL and the database's write lock.
+waiting for one of the W x T worker threads (the threads of one worker share its GIL), the in-process one
+waiting for the GIL and the database's write lock.
 
-Reading the multi-caller rows: a sync worker serves one request at a time, so with more clients than
-workers a request also waits in the listen queue; the in-process threads share one GIL. On SQLite every
+Reading the multi-caller rows: with more clients than worker threads a request also waits in the listen
+queue; the in-process threads share one GIL. On SQLite every
 command takes the single write lock up front (BEGIN IMMEDIATE), and a writer that finds it taken sleeps in
 SQLite's busy handler before it retries, so concurrent writers (threads or workers alike) keep a p50 near
 the single-caller one but get a p99 of hundreds of milliseconds and less throughput than one writer; there
@@ -421,7 +423,7 @@ class ApiServer:
 
 @contextmanager
 def api_server(
-    backend: Backend, workers: int, cipher_key: str | None, startup_timeout: float = 90.0
+    backend: Backend, workers: int, cipher_key: str | None, threads: int | None = None, startup_timeout: float = 90.0
 ) -> Iterator[ApiServer]:
     """`casework api` in its own process (and session, so a Ctrl-C here reaches only us); stopped with SIGTERM,
     gunicorn's graceful shutdown, whatever happens. Yields once /health answers and every worker has finished
@@ -439,6 +441,7 @@ def api_server(
         str(port),
         "--workers",
         str(workers),
+        *(["--threads", str(threads)] if threads else []),
         "--no-show-demo-tokens",
     ]
     with open(log_path, "wb") as log:
@@ -492,6 +495,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 class BackendRun:
     backend: str
     workers: int
+    threads: int | None
     clients: int
     results: dict[tuple[str, str, int], RunResult]
     cases: int
@@ -551,7 +555,7 @@ def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> Back
             pools = ["read", "warmup", *(f"{side}/{c}" for side, c in runs(args.clients, args.wsgi))]
             token, cases = seed(cw, pools, args.cases, args.read_notes)
             seed_s = time.perf_counter() - t0
-            with api_server(backend, args.workers, cipher_key) as server:
+            with api_server(backend, args.workers, cipher_key, args.threads) as server:
                 return _measure_sides(cw, server, token, cases, args, per_round, backend.label, seed_s)
         finally:
             cw.close()
@@ -609,6 +613,7 @@ def _measure_sides(
     return BackendRun(
         backend=label,
         workers=args.workers,
+        threads=args.threads,
         clients=args.clients,
         results=results,
         cases=args.cases,
@@ -657,7 +662,8 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
             )
     first = runs_by_db[0]
     print_table(
-        f"Casework over HTTP (gunicorn, {first.workers} sync workers) vs the same engine calls in-process, "
+        f"Casework over HTTP (gunicorn, {first.workers} workers of {first.threads or 'the default number of'} "
+        "threads) vs the same engine calls in-process, "
         "same database",
         [
             "database",
@@ -678,8 +684,8 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
         rows,
         caption="Each request/call timed on its own; ops/s = completed operations ÷ wall time with that many "
         "concurrent callers (threads). HTTP: client threads in this process, the API in a separate "
-        "gunicorn process on 127.0.0.1; a request is timed from send to last byte, including a new TCP "
-        "connection (sync workers close after every response) and the JSON case view. In-process: the "
+        "gunicorn process on 127.0.0.1, each client on one kept-alive connection; a request is timed from send "
+        "to last byte, including the JSON case view. In-process: the "
         "engine call the API makes (execute add_note; get + case_view), no HTTP, no JSON. WSGI: the same "
         "Flask app over the in-process engine through its test client (the app layer without gunicorn or "
         "TCP). ÷ in-proc: against the in-process run with the same number of callers (HTTP p50 target "
@@ -726,6 +732,7 @@ def plain_lines(runs_by_db: list[BackendRun], cipher: bool) -> list[str]:
                     client_core_pct=res.core_pct(res.own_cpu_s),
                     server_cpu_ms=res.per_op_ms(res.server_cpu_s),
                     workers=b.workers,
+                    threads=b.threads or "default",
                     connects=res.connects,
                     response_bytes=res.response_bytes / s.n if s.n else float("nan"),
                 )
@@ -774,6 +781,12 @@ def main(argv: list[str] | None = None) -> int:
         help="gunicorn worker processes (default: as `casework api`, 2 per CPU, at most 8: %(default)s)",
     )
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads per gunicorn worker (default: as `casework api`)",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=4,
@@ -805,9 +818,14 @@ def main(argv: list[str] | None = None) -> int:
         "in-process engine share one key",
     )
     args = parser.parse_args(argv)
-    if min(args.n, args.clients, args.workers, args.rounds, args.cases) < 1 or min(args.warmup, args.read_notes) < 0:
+    if (
+        min(args.n, args.clients, args.workers, args.rounds, args.cases, 1 if args.threads is None else args.threads)
+        < 1
+        or min(args.warmup, args.read_notes) < 0
+    ):
         parser.error(
-            "-n, --clients, --workers, --rounds and --cases must be positive; --warmup and --read-notes not negative"
+            "-n, --clients, --workers, --threads, --rounds and --cases must be positive; --warmup and --read-notes "
+            "not negative"
         )
     args.warmup = max(args.warmup, 1)
     exit_cleanly_on_sigterm()

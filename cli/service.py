@@ -16,7 +16,8 @@ from engine.config import Settings
 
 
 def api_address_options(host_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """--host, --port and --workers of the HTTP API, as `casework api` and `casework run` both take them."""
+    """--host, --port, --workers, --threads and --keepalive of the HTTP API, as `casework api` and `casework run` both
+    take them."""
     options = [
         click.option(
             "--host",
@@ -43,6 +44,25 @@ def api_address_options(host_help: str) -> Callable[[Callable[..., Any]], Callab
             help="API worker processes [default: 2 per CPU, at most 8].",
             cls=SettingOption,
         ),
+        click.option(
+            "--threads",
+            default=4,
+            show_default=True,
+            type=click.IntRange(1, 64),
+            envvar="CASEWORK_API_THREADS",
+            help="Requests each API worker process serves at once (gunicorn's threaded workers).",
+            cls=SettingOption,
+        ),
+        click.option(
+            "--keepalive",
+            default=5,
+            show_default=True,
+            type=click.IntRange(0, 3600),
+            envvar="CASEWORK_API_KEEPALIVE",
+            help="Seconds an idle client connection to the API is kept open for its next request (0: closed "
+            "after each response).",
+            cls=SettingOption,
+        ),
     ]
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,13 +82,24 @@ def api_address_options(host_help: str) -> Callable[[Callable[..., Any]], Callab
     help="Print the demo users' tokens when the demo data set is loaded.",
 )
 @click.pass_context
-def api(ctx: click.Context, host: str, port: int, workers: int | None, show_demo_tokens: bool) -> None:
+def api(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    workers: int | None,
+    threads: int,
+    keepalive: int,
+    show_demo_tokens: bool,
+) -> None:
     from engine.demo import demo_passwords, demo_tokens
 
     cw = ready(ctx)
     workers = workers or min(2 * (os.cpu_count() or 1), 8)
     base = f"http://{host}:{port}"
-    console.print(f"Casework API on [bold]{base}[/] ({workers} workers, {cw.sql_engine.url.get_backend_name()})")
+    console.print(
+        f"Casework API on [bold]{base}[/] ({workers} workers of {threads} threads, "
+        f"{cw.sql_engine.url.get_backend_name()})"
+    )
     console.print(f"  web workspace     {base}/")
     console.print(f"  OpenAPI document  {base}/openapi.json")
     console.print(f"  interactive docs  {base}/docs/")
@@ -81,7 +112,7 @@ def api(ctx: click.Context, host: str, port: int, workers: int | None, show_demo
             click.echo(f"  {user_id:<20} {role:<11} {token}")
         click.echo(f"  try: curl -H 'Authorization: Bearer {tokens[0][2]}' {base}/me")
     cw.close()
-    bootstrap.serve_http(host, port, workers)
+    bootstrap.serve_http(host, port, workers, threads, keepalive)
 
 
 @click.command(
@@ -141,7 +172,16 @@ def describe(schedule: object) -> str:
     "--demo/--no-demo", default=True, show_default=True, help="Load the demo data set into an empty database first."
 )
 @click.pass_context
-def run(ctx: click.Context, host: str, port: int, prefect_port: int, workers: int | None, demo: bool) -> None:
+def run(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    prefect_port: int,
+    workers: int | None,
+    threads: int,
+    keepalive: int,
+    demo: bool,
+) -> None:
     from engine.demo import demo_passwords, demo_tokens, load_demo
     from engine.migrate import upgrade_store
     from workflows.supervisor import (
@@ -167,7 +207,8 @@ def run(ctx: click.Context, host: str, port: int, prefect_port: int, workers: in
     env = prefect_environment(settings, host, prefect_port)
     Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     supervisor = Supervisor()
-    api_args = ["api", "--host", host, "--port", str(port), "--no-show-demo-tokens"]
+    api_args = ["api", "--host", host, "--port", str(port), "--threads", str(threads), "--keepalive", str(keepalive)]
+    api_args.append("--no-show-demo-tokens")
     if workers:
         api_args += ["--workers", str(workers)]
     try:

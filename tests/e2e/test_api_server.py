@@ -1,6 +1,6 @@
 """End to end: `casework api` as a real gunicorn server on a fresh SQLite data directory. The response headers on
-the wire (no `Server`, `nosniff`, `no-store`) and the access log it writes (no query string, so neither a token
-put in the URL nor a worker's name searched for)."""
+the wire (no `Server`, `nosniff`, `no-store`), a client's connection kept open from one request to the next, and
+the access log it writes (no query string, so neither a token put in the URL nor a worker's name searched for)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,24 @@ def request(port: int, path: str, token: str | None = None) -> http.client.HTTPR
     return response
 
 
+def requests_on_one_connection(port: int, token: str, count: int) -> list[int]:
+    """The statuses of `count` requests sent one after another on one connection, which the server must keep open
+    between them (its threaded workers keep connections alive; sync workers closed each after one response)."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    statuses = []
+    try:
+        for _ in range(count):
+            connection.request("GET", "/me", headers={"Authorization": f"Bearer {token}"})
+            response = connection.getresponse()
+            response.read()
+            assert response.getheader("Connection", "").lower() != "close", response.getheaders()
+            assert connection.sock is not None  # http.client drops the socket when the server closes it
+            statuses.append(response.status)
+    finally:
+        connection.close()
+    return statuses
+
+
 def test_the_served_api_does_not_announce_itself_and_logs_no_query_string(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CASEWORK_"))}
     env.update({"CASEWORK_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"})
@@ -90,6 +108,7 @@ def test_the_served_api_does_not_announce_itself_and_logs_no_query_string(tmp_pa
             assert response.getheader("Server") is None, response.getheaders()
             assert response.getheader("X-Content-Type-Options") == "nosniff"
             assert response.getheader("Cache-Control") == "no-store"
+        assert requests_on_one_connection(port, token, 5) == [200] * 5
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)

@@ -168,6 +168,14 @@ BAD = [
     Bad("api-port-word", ("CASEWORK_API_PORT", "'http'"), {"CASEWORK_API_PORT": "http"}, ("api",)),
     Bad("api-port-too-big", ("CASEWORK_API_PORT", "70000"), {"CASEWORK_API_PORT": "70000"}, ("api",)),
     Bad("api-workers-word", ("CASEWORK_API_WORKERS", "'many'"), {"CASEWORK_API_WORKERS": "many"}, ("api",)),
+    Bad("api-threads-zero", ("CASEWORK_API_THREADS", "0"), {"CASEWORK_API_THREADS": "0"}, ("api",)),
+    Bad("api-keepalive-word", ("CASEWORK_API_KEEPALIVE", "'long'"), {"CASEWORK_API_KEEPALIVE": "long"}, ("api",)),
+    Bad(
+        "token-cache-negative",
+        ("CASEWORK_TOKEN_CACHE_SECONDS", "0 to 3600"),
+        {"CASEWORK_TOKEN_CACHE_SECONDS": "-5"},
+        ("show", "LD-2026-000001"),
+    ),
     Bad("prefect-port-word", ("CASEWORK_PREFECT_PORT", "'x'"), {"CASEWORK_PREFECT_PORT": "x"}, ("run",)),
     Bad("worker-limit-word", ("CASEWORK_WORKER_LIMIT", "'lots'"), {"CASEWORK_WORKER_LIMIT": "lots"}, ("worker",)),
     Bad(
