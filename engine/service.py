@@ -323,14 +323,18 @@ class Casework:
 
     def load_checked(self, session: Session, case_id: UUID, version: int | None = None, *, lock: bool = False) -> Case:
         """The case from its events, each checked against the hash chain as it is read, and the chain's end against
-        the head the case index records; a broken case is a CaseIntegrityError. A long case this process holds at
-        the head the index records is not replayed (engine/case_cache.py). `lock`: for a command, which gets the
-        row locked (see `indexed_head`) and a case of its own to change."""
+        the head the case index records; a broken case is a CaseIntegrityError. A case this process holds at the
+        head the index records is not replayed: a short one's rows are compared with those it was checked against,
+        a long one is taken as held (engine/case_cache.py). `lock`: for a command, which gets the row locked (see
+        `indexed_head`) and a case of its own to change."""
         head = indexed_head(session, case_id, lock=lock)
         if version is None and head is not None:
             cached = self.cases.get(case_id, head.version, head.head_hash)
-            if cached is not None:
-                return private_copy(cached) if lock else cached
+            if cached is not None and (
+                not self.cases.needs_rows(cached)
+                or self.cases.confirm(cached, self.store.recorder.select_events(case_id), self.store.mapper)
+            ):
+                return private_copy(cached.case) if lock else cached.case
         try:
             case: Case | None = self.store.repository.get(case_id, version=version, projector_func=replay)
         except AggregateNotFoundError:

@@ -1,4 +1,4 @@
-"""A long case is not replayed while the case index records the head this process holds it at; nothing else is
+"""A long case is not read again while the case index records the head this process holds it at; nothing else is
 taken from the cache: a changed head is a full, checked replay, a past version is replayed, a command that fails
 leaves the cached case as it was, and `casework verify` reads every event whatever is cached."""
 
@@ -10,17 +10,17 @@ from sqlalchemy import update
 
 from cli import main
 from engine.audit import verify_store
-from engine.case_cache import CACHED_FROM
+from engine.case_cache import TRUSTED_FROM
 from engine.errors import CaseIntegrityError
 from engine.service import Casework, CommandResult
 from engine.tables import case_index
 from tests.conftest import make_settings
 from tests.integration.scenarios import MEDIATOR, file_dispute
-from tests.integration.tamper import flip_byte, rewrite_event
+from tests.integration.tamper import TAMPERINGS, flip_byte, rewrite_event
 from tests.integration.test_command_statements import statements
 
 
-def _long_dispute(cw: Casework, notes: int = CACHED_FROM) -> CommandResult:
+def _long_dispute(cw: Casework, notes: int = TRUSTED_FROM) -> CommandResult:
     opened = file_dispute(cw)
     for i in range(notes):
         cw.execute(opened.case_id, "add_note", MEDIATOR, text=f"回访 {i}")
@@ -39,28 +39,28 @@ def test_a_long_case_is_read_without_its_events_while_the_index_records_the_head
     opened = _long_dispute(cw)
     assert not _reads_events(cw, lambda: cw.get(opened.case_id))
     case = cw.get(opened.number)
-    assert (case.version, len(case.notes)) == (CACHED_FROM + 1, CACHED_FROM)
-    # a short case is replayed, and its chain checked, on every read
+    assert (case.version, len(case.notes)) == (TRUSTED_FROM + 1, TRUSTED_FROM)
+    # a short case's rows are read on every read, to be compared with those its cached state was checked against
     short = file_dispute(cw)
     assert _reads_events(cw, lambda: cw.get(short.case_id))
     # a past version is replayed from the events up to it, never taken from the newer cached state
-    assert _reads_events(cw, lambda: cw.get(opened.case_id, version=CACHED_FROM))
+    assert _reads_events(cw, lambda: cw.get(opened.case_id, version=TRUSTED_FROM))
     assert cw.get(opened.case_id, version=1).stage == "filed" and not cw.get(opened.case_id, version=1).notes
-    assert len(cw.get(opened.case_id, version=CACHED_FROM).notes) == CACHED_FROM - 1
+    assert len(cw.get(opened.case_id, version=TRUSTED_FROM).notes) == TRUSTED_FROM - 1
 
 
 def test_a_case_another_process_changed_is_replayed_not_taken_from_the_cache(
     cw: Casework, tmp_path, database_url: str, clock
 ) -> None:
     opened = _long_dispute(cw)
-    assert cw.get(opened.case_id).version == CACHED_FROM + 1
+    assert cw.get(opened.case_id).version == TRUSTED_FROM + 1
     other = Casework(make_settings(tmp_path, database_url), clock)
     try:
         other.execute(opened.case_id, "add_note", MEDIATOR, text="另一进程的回访")
     finally:
         other.close()
     case = cw.get(opened.case_id)
-    assert case.version == CACHED_FROM + 2 and case.notes[-1]["text"] == "另一进程的回访"
+    assert case.version == TRUSTED_FROM + 2 and case.notes[-1]["text"] == "另一进程的回访"
 
 
 def test_a_command_that_fails_leaves_the_cached_case_as_it_was(cw: Casework) -> None:
@@ -113,6 +113,18 @@ def test_a_chain_rewritten_with_its_head_is_read_as_rewritten_not_as_cached(cw: 
     opened = _long_dispute(cw)
     cw.get(opened.case_id)
     assert cw.get(opened.case_id).notes[-1]["by"] == MEDIATOR.id
-    rewrite_event(cw, opened.case_id, CACHED_FROM + 1, actor_id="mediator-9")
+    rewrite_event(cw, opened.case_id, TRUSTED_FROM + 1, actor_id="mediator-9")
     assert cw.get(opened.case_id).notes[-1]["by"] == "mediator-9"
     assert not _reads_events(cw, lambda: cw.get(opened.case_id))  # cached again, at the head the index records
+
+
+@pytest.mark.parametrize("tampering", list(TAMPERINGS))
+def test_a_short_case_this_process_holds_is_refused_once_its_rows_change(cw: Casework, tampering: str) -> None:
+    opened = file_dispute(cw)
+    for text in ("回访", "再次回访"):
+        cw.execute(opened.case_id, "add_note", MEDIATOR, text=text)
+    assert cw.get(opened.case_id) is cw.get(opened.case_id)  # held, and shared with readers
+    TAMPERINGS[tampering](cw, opened.case_id)
+    with pytest.raises(CaseIntegrityError) as caught:
+        cw.get(opened.case_id)
+    assert (caught.value.number, caught.value.version) == (opened.number, 2)

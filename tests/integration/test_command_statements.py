@@ -1,9 +1,9 @@
 """What one command costs the database: the statements an add_note runs, pinned so that they cannot creep back.
 
-A command runs in one transaction: the case index's head (locked on PostgreSQL), the case's events unless the
-process holds the case at that head (engine/case_cache.py), the new event, the case-index row, the tracking row
-and the command log — whose primary key is the idempotency check. Open-clock rows are written only by a command
-that changed the clocks.
+A command runs in one transaction: the case index's head (locked on PostgreSQL), the case's events (only their
+rows, to compare, when the process holds the case at that head; none for a long case it holds: engine/case_cache.py),
+the new event, the case-index row, the tracking row and the command log — whose primary key is the idempotency
+check. Open-clock rows are written only by a command that changed the clocks.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from engine.case_cache import CACHED_FROM
+from engine.case_cache import TRUSTED_FROM
 from engine.service import Casework
 from engine.tables import metadata
 from tests.integration.scenarios import MEDIATOR, file_dispute
@@ -69,9 +69,9 @@ def _person_keys() -> list[str]:
 
 def test_an_add_note_on_a_short_case_replays_it_and_writes_four_rows(cw: Casework) -> None:
     opened = file_dispute(cw)
-    cw.execute(opened.case_id, "add_note", MEDIATOR, text="第一次回访")
     with statements(cw) as seen:
-        cw.execute(opened.case_id, "add_note", MEDIATOR, text="第二次回访")
+        cw.cases.forget([opened.case_id])  # as in a process that has not read the case yet
+        cw.execute(opened.case_id, "add_note", MEDIATOR, text="第一次回访")
     assert _short(seen) == [
         *_begin(cw),
         "SELECT case_index",
@@ -85,13 +85,30 @@ def test_an_add_note_on_a_short_case_replays_it_and_writes_four_rows(cw: Casewor
     ], seen
 
 
+def test_an_add_note_on_a_short_case_this_process_holds_compares_its_rows_and_writes_four(cw: Casework) -> None:
+    opened = file_dispute(cw)
+    cw.execute(opened.case_id, "add_note", MEDIATOR, text="第一次回访")
+    with statements(cw) as seen:
+        cw.execute(opened.case_id, "add_note", MEDIATOR, text="第二次回访")
+    assert _short(seen) == [
+        *_begin(cw),
+        "SELECT case_index",
+        "SELECT casework_events",
+        *_lock_events(cw),
+        "INSERT casework_events",
+        "INSERT case_index",
+        "INSERT projection_tracking",
+        "INSERT command_log",
+    ], seen
+
+
 def test_an_add_note_on_a_long_case_reads_no_event(cw: Casework) -> None:
     opened = file_dispute(cw)
-    for i in range(CACHED_FROM):
+    for i in range(TRUSTED_FROM):
         cw.execute(opened.case_id, "add_note", MEDIATOR, text=f"回访 {i}")
     with statements(cw) as seen:
         result = cw.execute(opened.case_id, "add_note", MEDIATOR, text="再次回访")
-    assert result.version == CACHED_FROM + 2
+    assert result.version == TRUSTED_FROM + 2
     assert _short(seen) == [
         *_begin(cw),
         "SELECT case_index",
