@@ -76,7 +76,7 @@ def erase_person(
         keys = _live_keys(cw, uow.session, id_number, case_id, person)
         places = _places(uow.session, keys)
         _destroy(uow, keys)
-        cases = [uow.load(found) for found in places]  # read after the keys are gone: as everyone will now see them
+        cases = [uow.load(found, replay=True) for found in places]  # after the keys are gone: as all will now see them
         still_open = [c.number for c in cases if c.is_open]
         if still_open:
             raise ErasureRefused(

@@ -251,7 +251,7 @@ class Casework:
     ) -> CommandResult:
         with self.write_transaction() as session:
             ctx = self.context(actor, command_id, occurred_at=occurred_at, reason=reason)
-            uow = UnitOfWork(session, ctx, self.load_for_command, self.persons)
+            uow = UnitOfWork(session, ctx, self.load_for_command, self.persons, replay=self.replay_for_command)
             main = work(uow)
             batch = ProjectionBatch(
                 tz=self.settings.tz, person_key=self.persons.key_for, clocks_before=uow.clocks_loaded
@@ -321,20 +321,22 @@ class Casework:
             raise NoSuchVersion(case.number, version, case.version)
         return case
 
-    def load_checked(self, session: Session, case_id: UUID, version: int | None = None, *, lock: bool = False) -> Case:
+    def load_checked(
+        self, session: Session, case_id: UUID, version: int | None = None, *, lock: bool = False, cached: bool = True
+    ) -> Case:
         """The case from its events, each checked against the hash chain as it is read, and the chain's end against
         the head the case index records; a broken case is a CaseIntegrityError. A case this process holds at the
         head the index records is not replayed: a short one's rows are compared with those it was checked against,
         a long one is taken as held (engine/case_cache.py). `lock`: for a command, which gets the row locked (see
-        `indexed_head`) and a case of its own to change."""
+        `indexed_head`) and a case of its own to change. `cached` False: replayed whatever the process holds."""
         head = indexed_head(session, case_id, lock=lock)
-        if version is None and head is not None:
-            cached = self.cases.get(case_id, head.version, head.head_hash)
-            if cached is not None and (
-                not self.cases.needs_rows(cached)
-                or self.cases.confirm(cached, self.store.recorder.select_events(case_id), self.store.mapper)
+        if cached and version is None and head is not None:
+            held = self.cases.get(case_id, head.version, head.head_hash)
+            if held is not None and (
+                not self.cases.needs_rows(held)
+                or self.cases.confirm(held, self.store.recorder.select_events(case_id), self.store.mapper)
             ):
-                return private_copy(cached.case) if lock else cached.case
+                return private_copy(held.case) if lock else held.case
         try:
             case: Case | None = self.store.repository.get(case_id, version=version, projector_func=replay)
         except AggregateNotFoundError:
@@ -351,6 +353,11 @@ class Casework:
         without an expected version never loses a race (SQLite gets the same from BEGIN IMMEDIATE). A cached case
         (engine/case_cache.py) is copied: the command's changes reach the cache only once they are committed."""
         return self.load_checked(session, case_id, lock=True)
+
+    def replay_for_command(self, session: Session, case_id: UUID) -> Case:
+        """As `load_for_command`, from the case's events even if this process holds the case: as the command's own
+        transaction has made them read (an erasure reads its cases after destroying the person's keys)."""
+        return self.load_checked(session, case_id, lock=True, cached=False)
 
     def find(self, ref: UUID | str) -> IndexedCase | None:
         """The indexed case `ref` names (an id or a number) with its kind and org unit, in one query; or None."""

@@ -35,15 +35,25 @@ class UnitOfWork:
     `persons` keys ID numbers for the one-open-case-per-person rule, which a preparation checks
     in the same transaction that makes the reservation."""
 
-    def __init__(self, session: Session, ctx: Context, load: CaseLoader, persons: PersonKeys) -> None:
+    def __init__(
+        self,
+        session: Session,
+        ctx: Context,
+        load: CaseLoader,
+        persons: PersonKeys,
+        replay: CaseLoader | None = None,
+    ) -> None:
         self.session, self.ctx, self.persons = session, ctx, persons
         self._load = load
+        self._replay = replay or load
         self.touched: dict[UUID, Case] = {}
         self.clocks_loaded: dict[UUID, list[dict[str, Any]]] = {}
         """Each loaded case's open-clock rows as loaded, so the read model rewrites only those the command changed."""
 
-    def load(self, case_id: UUID) -> Case:
-        case = self._load(self.session, case_id)
+    def load(self, case_id: UUID, *, replay: bool = False) -> Case:
+        """The case, to act on. `replay`: read from its events even if the process holds it (engine/case_cache.py),
+        for a command that changed what its events read as in its own transaction (an erasure destroys keys)."""
+        case = (self._replay if replay else self._load)(self.session, case_id)
         self.touched[case.id] = case
         self.clocks_loaded.setdefault(case.id, clock_rows(case))
         return case

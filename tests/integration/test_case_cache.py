@@ -4,18 +4,24 @@ leaves the cached case as it was, and `casework verify` reads every event whatev
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
+from aggregates.base import Case
 from cli import main
+from engine.accounts import User
 from engine.audit import verify_store
 from engine.case_cache import TRUSTED_FROM
+from engine.erasure import erase_person
 from engine.errors import CaseIntegrityError
 from engine.service import Casework, CommandResult
 from engine.tables import case_index
+from engine.unit_of_work import UnitOfWork
 from tests.conftest import make_settings
-from tests.integration.scenarios import MEDIATOR, file_dispute
+from tests.integration.scenarios import CASEWORKER, MEDIATOR, file_dispute, hardship_application
 from tests.integration.tamper import TAMPERINGS, flip_byte, rewrite_event
 from tests.integration.test_command_statements import statements
 
@@ -128,3 +134,28 @@ def test_a_short_case_this_process_holds_is_refused_once_its_rows_change(cw: Cas
     with pytest.raises(CaseIntegrityError) as caught:
         cw.get(opened.case_id)
     assert (caught.value.number, caught.value.version) == (opened.number, 2)
+
+
+def test_a_command_may_read_a_case_this_process_holds_from_its_events(cw: Casework) -> None:
+    opened = _long_dispute(cw)
+
+    def work(uow: UnitOfWork) -> Case:
+        assert not _reads_events(cw, lambda: uow.load(opened.case_id))
+        with statements(cw) as seen:
+            case = uow.load(opened.case_id, replay=True)
+        assert any("casework_events" in s and s.upper().startswith("SELECT") for s in seen)
+        cw.apply(uow, case, "add_note", {"text": "重新读取后的回访"})
+        return case
+
+    assert cw.transact(MEDIATOR, "add_note", work).version == TRUSTED_FROM + 2
+    assert cw.get(opened.case_id).notes[-1]["text"] == "重新读取后的回访"
+
+
+def test_an_erasure_on_a_case_this_process_holds_is_read_back_erased(cw: Casework) -> None:
+    opened = cw.open_case("hardship", CASEWORKER, **hardship_application())
+    cw.execute(opened.case_id, "withdraw", CASEWORKER, reason="申请人撤回")
+    assert cw.get(opened.case_id).worker["name"]  # type: ignore[attr-defined]
+    top = User("sup-top", "总工会审核", "supervisor", "suzhou", True, datetime(2026, 1, 1, tzinfo=UTC), "admin")
+    erase_person(cw, top, case=opened.number, person="worker", reason="本人申请删除")
+    assert cw.get(opened.case_id).worker["erased"] is True  # type: ignore[attr-defined]
+    assert cw.get(opened.case_id) is cw.get(opened.case_id)  # held again, as erased
