@@ -334,7 +334,7 @@ class Casework:
             held = self.cases.get(case_id, head.version, head.head_hash)
             if held is not None and (
                 not self.cases.needs_rows(held)
-                or self.cases.confirm(held, self.store.recorder.select_events(case_id), self.store.mapper)
+                or self.cases.confirm(held, self.store.stored_rows(session, case_id), self.store.mapper)
             ):
                 return private_copy(held.case) if lock else held.case
         try:
