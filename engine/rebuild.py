@@ -35,9 +35,10 @@ def rebuild(
     """Replace every read-model row by replaying all events; readers see the old rows until it commits.
 
     Events are read a page at a time in case order, so each case is replayed from its own events alone (its hash
-    chain checked from the first, as every read checks it) and its row written once, and memory holds one page
-    and one case however large the store grows. The daily counters of every case are summed across pages and
-    written when there are many, each (unit, day, metric) once rather than once per event.
+    chain checked from the first, its sealed personal data opened, as every read does) and its rows written once,
+    with the person keys of a page's cases read in one query; memory holds a page of events and its cases however
+    large the store grows. The daily counters are summed across pages and written when there are many, each
+    (unit, day, metric) once rather than once per event.
     """
     store = cw.store
     checked = store.events
@@ -49,57 +50,64 @@ def rebuild(
             session.execute(delete(table))
         counters = ProjectionBatch(tz=cw.settings.tz)
         page = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
-        pending = 0
-        for stored in _cases(session, store.recorder.events_record_cls.__table__, page_size):
-            case = _replay(checked, stored, page, counters)
-            page.cases[case.id] = case
-            last = max(last, *(n for n, _ in stored))
-            events += len(stored)
-            pending += len(stored)
-            if pending >= page_size:
-                page.write(session)
-                page, pending = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for), 0
-                if progress:
-                    progress(events, max(total, events))
+        for cases_read in _pages(session, store.recorder.events_record_cls.__table__, page_size):
+            ids = [_as_uuid(stored[0][1].originator_id) for stored in cases_read]
+            with store.personal.keys_read_ahead(session, ids):  # one query for the page's person keys
+                for stored in cases_read:
+                    case = _replay(checked, stored, page, counters)
+                    page.cases[case.id] = case
+                    last = max(last, *(n for n, _ in stored))
+                    events += len(stored)
+            page.write(session)
+            page = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
             if len(counters.stats) > STATISTICS_FLUSH:
                 counters.write(session)
                 counters = ProjectionBatch(tz=cw.settings.tz)
+            if progress:
+                progress(events, max(total, events))
         page.last_notification_id = last or None
         page.write(session)
         counters.write(session)
-        if progress:
-            progress(events, max(total, events))
         cw.persons.record_fingerprint(session)  # every reservation is now keyed with this installation's key
         cases = session.execute(select(func.count()).select_from(case_index)).scalar_one()
     return RebuildReport(events=events, cases=cases, last_notification_id=last)
 
 
-def _cases(session: Session, events: Table, page_size: int) -> Iterator[list[tuple[int, StoredEvent]]]:
-    """Every case's stored events with their notification ids, oldest first, one case at a time: read in pages of
-    `page_size` ordered by (case, version), a case cut by a page's end completed from the next page."""
+Stored = list[tuple[int, StoredEvent]]
+"""One case's stored events, oldest first, each with its notification id."""
+
+
+def _pages(session: Session, events: Table, page_size: int) -> Iterator[list[Stored]]:
+    """Every case's stored events, read in pages of `page_size` ordered by (case, version): each page's cases that
+    it completes, a case cut by a page's end held over and completed from the next."""
     c = events.c
     # the case id as the driver gives it, made a UUID once per case rather than by the column type once per row
     columns = select(c.id, type_coerce(c.originator_id, NullType), c.originator_version, c.topic, c.state)
-    held: list[tuple[int, StoredEvent]] = []
+    held: Stored = []
     after: tuple[UUID, int] | None = None
     raw_id: object = None
     case_id = UUID(int=0)
     while True:
         query = columns if after is None else columns.where(tuple_(c.originator_id, c.originator_version) > after)
         rows = session.execute(query.order_by(c.originator_id, c.originator_version).limit(page_size)).all()
+        complete: list[Stored] = []
         for notification_id, raw, version, topic, state in rows:
             if raw != raw_id:
                 if held:
-                    yield held
+                    complete.append(held)
                     held = []
                 raw_id, case_id = raw, _as_uuid(raw)
             state = bytes(state) if isinstance(state, memoryview) else state
             held.append((notification_id, StoredEvent(case_id, version, topic, state)))
         if len(rows) < page_size:
-            break
+            if held:
+                complete.append(held)
+            if complete:
+                yield complete
+            return
+        if complete:
+            yield complete
         after = (case_id, rows[-1][2])
-    if held:
-        yield held
 
 
 def _as_uuid(raw: object) -> UUID:

@@ -25,7 +25,8 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -52,6 +53,8 @@ ERASED = "erased"
 """The key a person's mapping carries, true, once their data is erased."""
 _WRAPPING_LABEL = b"casework person data keys v1"
 _NOT_HASHED = ("class_version", "originator_topic")
+_PRELOADED: ContextVar[dict[str, Any] | None] = ContextVar("casework_person_keys_read_ahead", default=None)
+"""Rows of person_data_keys read ahead for a batch of cases (`PersonalData.keys_read_ahead`), by key id."""
 
 
 class PersonalDataUnreadable(Exception):
@@ -235,6 +238,20 @@ class PersonalData:
 
     # -- reading ---------------------------------------------------------------------
 
+    @contextmanager
+    def keys_read_ahead(self, session: Session, case_ids: Iterable[UUID]) -> Iterator[None]:
+        """Read the keys these cases use in one query, for `open` to take instead of a query per event it opens (a
+        rebuild replays a page of cases in here). Only this thread sees them, and only inside the block."""
+        k, u = person_data_keys.c, person_key_uses.c
+        rows = session.execute(
+            select(k.key_id, k.wrapped).join(person_key_uses, u.key_id == k.key_id).where(u.case_id.in_(list(case_ids)))
+        )
+        token = _PRELOADED.set({row.key_id: row for row in rows})
+        try:
+            yield
+        finally:
+            _PRELOADED.reset(token)
+
     def bind(self, transaction: Callable[[bool], AbstractContextManager[Session]]) -> None:
         """Read keys in the store's transactions: within a command's, its own uncommitted changes are seen."""
         self.transaction = transaction
@@ -249,15 +266,18 @@ class PersonalData:
         if not found:
             return
         key_ids = {str(place.mapping[SEALED].get("key")) for place in found}
-        with self.transaction(False) as session:
-            rows = {
-                row.key_id: row
-                for row in session.execute(
-                    select(person_data_keys.c.key_id, person_data_keys.c.wrapped).where(
-                        person_data_keys.c.key_id.in_(key_ids)
+        preloaded = _PRELOADED.get()
+        rows = {} if preloaded is None else {key: preloaded[key] for key in key_ids if key in preloaded}
+        if len(rows) < len(key_ids):
+            with self.transaction(False) as session:
+                rows.update(
+                    (row.key_id, row)
+                    for row in session.execute(
+                        select(person_data_keys.c.key_id, person_data_keys.c.wrapped).where(
+                            person_data_keys.c.key_id.in_(key_ids - rows.keys())
+                        )
                     )
                 )
-            }
         opened = dict(data)
         for place in found:
             envelope = place.mapping[SEALED]
