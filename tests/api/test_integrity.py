@@ -55,3 +55,15 @@ def test_a_case_whose_events_were_all_removed_is_broken_not_missing(api: ApiWorl
     assert (body["case"], body["version"]) == (case["number"], 1) and "no events" in body["message"]
     verification = api["auditor"].get(f"/cases/{case['number']}/verification").get_json()
     assert verification["ok"] is False and verification["first_break"]["number"] == case["number"]
+
+
+def test_a_case_outside_the_caller_s_unit_is_not_there_for_them_broken_or_not(api: ApiWorld) -> None:
+    broken, intact = _case_of_three_events(api), _case_of_three_events(api)
+    delete_events(api.cw, UUID(broken["case_id"]))
+    outsider = api["wuzhong_mediator"]
+    missing = check_error(outsider.get("/cases/6f1c2d1e-8f0a-4c59-9a53-3c1f0f4f2a10"), 404, "not_found")
+    for case in (broken, intact):
+        for ref in (case["case_id"], case["number"]):
+            body = check_error(outsider.get(f"/cases/{ref}"), 404, "not_found")
+            assert body == {**missing, "message": f"no case {ref}"}
+    check_error(api["mediator"].get(f"/cases/{broken['case_id']}"), 409, "broken_chain")
