@@ -48,10 +48,14 @@ class _Entry:
     expires: float
 
 
+_NEWEST_CHANGE = select(func.max(account_changes.c.seq))
+"""Built once: SQLAlchemy then finds its compiled form without making the statement's cache key anew."""
+
+
 def accounts_marker(session: Session) -> int | None:
     """The newest entry of the record of account changes (None before the first): changes with every change
     to an account."""
-    return session.execute(select(func.max(account_changes.c.seq))).scalar()
+    return session.execute(_NEWEST_CHANGE).scalar()
 
 
 class TokenCache:
