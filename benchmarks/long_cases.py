@@ -8,13 +8,15 @@ ANCHOR  the short case: the same operations on it, in the same run, alternating 
         `select_events` of each case (the raw rows, no decoding), the floor a load cannot go under.
 
 Seeding goes through the engine: the case is opened, then add_note is run until it has the wanted
-number of events (each of those commands loads the whole case, so seeding time grows with the
-square of --events). The timed add_note calls lengthen both cases by -n events, a fraction of
+number of events (the engine holds the case it just changed, engine/case_cache.py, so a command
+does not replay it). The timed add_note calls lengthen both cases by -n events, a fraction of
 --events at the defaults.
 
 Ratio: p50 long ÷ p50 short, for get and for add_note (target ≤ 1.5). With a full replay on every
-load it grows with the length (20× the events): about 16× for get and 10–13× for add_note when this
-was written. These are measurements, not assertions.
+load it grew with the length (20× the events): about 16× for get and 10–13× for add_note when this
+was written. Since the engine keeps the cases it holds (engine/case_cache.py), neither is replayed
+here: get measured 0.7–0.9× and add_note 1.1–1.35× (a command copies the case's state, which still
+grows with it), cipher on and off. These are measurements, not assertions.
 
     .venv/bin/python -m benchmarks.long_cases                     # SQLite file and PostgreSQL
     .venv/bin/python -m benchmarks.long_cases --events 500 -n 20  # quicker

@@ -7,7 +7,10 @@ content against the chain and only then builds the event from it. Every read of 
 loading it, a view, a past version, its history — goes through that store, so a removed, reordered
 or altered event is a `CaseIntegrityError` naming the case and the version, never a traceback from
 deep inside the library and never a silently different case. The same per-event check serves the
-whole-store verification (engine/audit.py).
+whole-store verification (engine/audit.py). A case the process already holds at the head the case
+index records is read through engine/case_cache.py instead: a short one's rows are compared with the
+rows it was checked against, a long one (50 events or more) is not read again, and an event altered
+under it is found by that verification.
 """
 
 from __future__ import annotations
