@@ -41,8 +41,9 @@ from engine.integrity import CaseMapper, decode_link
 TRUSTED_FROM = 50
 """Cases of this many events are taken at the index's head without reading their rows."""
 
-CACHE_SIZE = 500
-"""Cases kept per process, least recently used dropped first."""
+CACHE_EVENTS = 50_000
+"""The events the cases kept by one process may add up to, least recently used dropped first: a case's state grows
+with its events (a note about 1 KB), so about 50 MB."""
 
 NOT_CACHED_AFTER = frozenset({"erase_personal_data"})
 """Actions after which the state in memory is not what a replay gives."""
@@ -69,9 +70,11 @@ def fingerprint(rows: Sequence[StoredEvent]) -> bytes:
 class CaseCache:
     """Cases by id at the version and head hash they were read or committed at; thread-safe."""
 
-    def __init__(self, size: int = CACHE_SIZE, trusted_from: int = TRUSTED_FROM) -> None:
-        self.size, self.trusted_from = size, trusted_from
+    def __init__(self, events: int = CACHE_EVENTS, trusted_from: int = TRUSTED_FROM) -> None:
+        self.events, self.trusted_from = events, trusted_from
         self._entries: OrderedDict[UUID, Entry] = OrderedDict()
+        self._held = 0
+        """The events of the cases kept."""
         self._lock = threading.Lock()
 
     def get(self, case_id: UUID, version: int, head_hash: str | None) -> Entry | None:
@@ -116,10 +119,11 @@ class CaseCache:
             entry = Entry(case)
             if kept is not None:
                 entry.checked, entry.checked_hash, entry.fingerprint = kept.checked, kept.checked_hash, kept.fingerprint
+            self._held += case.version - (kept.case.version if kept is not None else 0)
             self._entries[case.id] = entry
             self._entries.move_to_end(case.id)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            while self._held > self.events and len(self._entries) > 1:
+                self._held -= self._entries.popitem(last=False)[1].case.version
 
     def committed(self, changes: Iterable[tuple[Case, Sequence[Case.Event]]]) -> None:
         """Keep the cases a committed command recorded events on, as it left them."""
@@ -134,7 +138,9 @@ class CaseCache:
     def forget(self, case_ids: Iterable[UUID]) -> None:
         with self._lock:
             for case_id in case_ids:
-                self._entries.pop(case_id, None)
+                entry = self._entries.pop(case_id, None)
+                if entry is not None:
+                    self._held -= entry.case.version
 
 
 def private_copy(case: Case) -> Case:

@@ -14,7 +14,7 @@ from aggregates.base import Case
 from cli import main
 from engine.accounts import User
 from engine.audit import verify_store
-from engine.case_cache import TRUSTED_FROM
+from engine.case_cache import TRUSTED_FROM, CaseCache
 from engine.erasure import erase_person
 from engine.errors import CaseIntegrityError
 from engine.service import Casework, CommandResult
@@ -159,3 +159,17 @@ def test_an_erasure_on_a_case_this_process_holds_is_read_back_erased(cw: Casewor
     erase_person(cw, top, case=opened.number, person="worker", reason="本人申请删除")
     assert cw.get(opened.case_id).worker["erased"] is True  # type: ignore[attr-defined]
     assert cw.get(opened.case_id) is cw.get(opened.case_id)  # held again, as erased
+
+
+def test_the_cases_kept_add_up_to_at_most_the_events_allowed_least_recently_used_dropped_first(cw: Casework) -> None:
+    cases = [file_dispute(cw) for _ in range(3)]
+    for opened in cases:
+        cw.execute(opened.case_id, "add_note", MEDIATOR, text="回访")
+    cache = CaseCache(events=5)
+    for opened in cases:
+        cache.put(cw.get(opened.case_id))
+    held = [opened.case_id for opened in cases if cache.get(opened.case_id, 2, cw.get(opened.case_id).head_hash)]
+    assert held == [cases[1].case_id, cases[2].case_id]  # 2 + 2 events; the third case's 2 would make 6
+    cache.forget([cases[1].case_id])
+    cache.put(cw.get(cases[0].case_id))
+    assert cache.get(cases[0].case_id, 2, cw.get(cases[0].case_id).head_hash) is not None
