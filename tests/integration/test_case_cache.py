@@ -4,6 +4,7 @@ leaves the cached case as it was, and `casework verify` reads every event whatev
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +15,7 @@ from aggregates.base import Case
 from cli import main
 from engine.accounts import User
 from engine.audit import verify_store
-from engine.case_cache import TRUSTED_FROM, CaseCache
+from engine.case_cache import TRUSTED_FROM, CaseCache, private_copy
 from engine.erasure import erase_person
 from engine.errors import CaseIntegrityError
 from engine.service import Casework, CommandResult
@@ -173,3 +174,17 @@ def test_the_cases_kept_add_up_to_at_most_the_events_allowed_least_recently_used
     cache.forget([cases[1].case_id])
     cache.put(cw.get(cases[0].case_id))
     assert cache.get(cases[0].case_id, 2, cw.get(cases[0].case_id).head_hash) is not None
+
+
+def test_a_commands_copy_shares_nothing_it_could_change_with_the_cached_case(cw: Casework) -> None:
+    opened = file_dispute(cw)
+    cw.execute(opened.case_id, "add_note", MEDIATOR, text="回访")
+    held = cw.get(opened.case_id)
+    before = pickle.dumps(held)
+    copy = private_copy(held)
+    assert pickle.dumps(copy) == before
+    copy.notes[0]["text"] = "改过"  # type: ignore[index]
+    copy.notes.append({"text": "新的"})
+    copy.applicants[0]["name"] = "改过"  # type: ignore[attr-defined]
+    copy.clocks.clear()
+    assert pickle.dumps(held) == before and cw.get(opened.case_id) is held
