@@ -63,7 +63,7 @@ def session_key(cw: Casework) -> bytes:
     return hmac.new(cw.persons.secret, b"casework web workspace session", hashlib.sha256).digest()
 
 
-SCREENS: tuple[str, ...] = ("web.admin", "web.opening", "web.supervision", "web.exports", "web.inbox")
+SCREENS: tuple[str, ...] = ("web.admin", "web.opening", "web.supervision", "web.exports", "web.inbox", "web.privacy")
 """The modules, besides web.views, whose routes make up the workspace."""
 
 

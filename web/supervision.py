@@ -25,6 +25,7 @@ from engine.access import may
 from engine.accounts import User, list_orgs
 from engine.dossier import dossier_csv
 from engine.dossier_pdf import dossier_pdf
+from engine.erasure import may_erase
 from engine.queries import CaseFilter, overdue_by_unit, search_cases, work_queue, working_days_left
 from engine.registry import CASE_TYPES
 from engine.reports import RATES, SECTIONS, Report, plain, statistics, statistics_xlsx
@@ -86,6 +87,8 @@ def supervision_sections(user: User | None) -> list[tuple[str, str]]:
         sections += [("web.escalations", gettext("Pending escalations")), ("web.alerts", gettext("Alerts"))]
     if may(user.role, "read_reports"):
         sections.append(("web.dashboard", gettext("Unit dashboard")))
+    if may_erase(user):
+        sections.append(("web.erasure", gettext("Erase personal data")))
     return sections
 
 
