@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 from uuid import UUID
 
@@ -163,8 +164,11 @@ def _copied(value: Any) -> Any:
             return value.copy()
         return {k: v if type(v) in _UNCHANGING else _copied(v) for k, v in value.items()}
     if kind is list:
-        if _UNCHANGING.issuperset(map(type, value)):
+        kinds = set(map(type, value))
+        if _UNCHANGING.issuperset(kinds):
             return value.copy()
+        if kinds == {dict} and _UNCHANGING.issuperset(map(type, chain.from_iterable(map(dict.values, value)))):
+            return list(map(dict.copy, value))  # a list of flat records (notes, links, alerts): one pass in C
         return [v if type(v) in _UNCHANGING else _copied(v) for v in value]
     if kind is set:
         return set(value)
