@@ -15,8 +15,8 @@ does not replay it). The timed add_note calls lengthen both cases by -n events, 
 Ratio: p50 long ÷ p50 short, for get and for add_note (target ≤ 1.5). With a full replay on every
 load it grew with the length (20× the events): about 16× for get and 10–13× for add_note when this
 was written. Since the engine keeps the cases it holds (engine/case_cache.py), neither is replayed
-here: get measured 0.7–0.9× and add_note 1.1–1.35× (a command copies the case's state, which still
-grows with it), cipher on and off. These are measurements, not assertions.
+here: in four runs each, cipher on and off, get measured 0.5–1.0× and add_note 0.8–1.5× (a command
+copies the case's state, which still grows with it). These are measurements, not assertions.
 
     .venv/bin/python -m benchmarks.long_cases                     # SQLite file and PostgreSQL
     .venv/bin/python -m benchmarks.long_cases --events 500 -n 20  # quicker
