@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import DomainEventProtocol
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from aggregates.base import Case
@@ -53,6 +53,14 @@ ERASED = "erased"
 """The key a person's mapping carries, true, once their data is erased."""
 _WRAPPING_LABEL = b"casework person data keys v1"
 _NOT_HASHED = ("class_version", "originator_topic")
+CIPHERS_KEPT = 10_000
+"""Unwrapped person keys a process keeps (about 1 KB each), the oldest dropped first."""
+_KEYS_BY_ID = select(person_data_keys.c.key_id, person_data_keys.c.wrapped).where(
+    person_data_keys.c.key_id.in_(bindparam("keys", expanding=True))
+)
+_KEYS_BY_SUBJECT = select(person_data_keys.c.subject, person_data_keys.c.key_id, person_data_keys.c.wrapped).where(
+    person_data_keys.c.subject.in_(bindparam("subjects", expanding=True))
+)
 _PRELOADED: ContextVar[dict[str, Any] | None] = ContextVar("casework_person_keys_read_ahead", default=None)
 """Rows of person_data_keys read ahead for a batch of cases (`PersonalData.keys_read_ahead`), by key id."""
 
@@ -143,6 +151,9 @@ class PersonalData:
         self.persons = persons
         self._wrapping: AESGCM | None = None
         self._fields: dict[type, dict[str, tuple[str, ...]]] = {}
+        self._ciphers: dict[bytes, AESGCM] = {}
+        """Unwrapped keys by their wrapped form, as read: a key's row is still read on every use, so a destroyed key
+        is never used; only the unwrapping is saved."""
         self.transaction: Callable[[bool], AbstractContextManager[Session]]
 
     @property
@@ -168,6 +179,7 @@ class PersonalData:
         stored hashes, so the case's head hash is the one stored. A later event of the same case in the batch is
         re-linked to its predecessor's new hash."""
         keys = _KeyRing(self, session)
+        keys.read_ahead(self._id_numbers(events))
         renamed: dict[UUID, tuple[str, str]] = {}  # case -> (hash the aggregate gave its last event, hash stored)
         stored: list[DomainEventProtocol[UUID]] = []
         for event in events:
@@ -194,8 +206,19 @@ class PersonalData:
             renamed[case_id] = (state["hash"], digest)
             copy.__dict__["hash"] = state["hash"] = digest
             stored.append(copy)
-        keys.record_uses()
+        keys.record()
         return stored
+
+    def _id_numbers(self, events: Sequence[DomainEventProtocol[UUID]]) -> set[str]:
+        """The ID numbers of the persons whose data `events` hold, as keyed."""
+        found: set[str] = set()
+        for event in events:
+            data = getattr(event, "data", None)
+            if isinstance(data, Mapping):
+                for parent in self.fields_of(type(event)):
+                    found.update(identifier(place.mapping.get("id_number")) for place in places(data, parent))
+        found.discard("")
+        return found
 
     def _sealed_data(self, keys: _KeyRing, event: DomainEventProtocol[UUID]) -> dict[str, Any] | None:
         data = getattr(event, "data", None)
@@ -270,14 +293,8 @@ class PersonalData:
         rows = {} if preloaded is None else {key: preloaded[key] for key in key_ids if key in preloaded}
         if len(rows) < len(key_ids):
             with self.transaction(False) as session:
-                rows.update(
-                    (row.key_id, row)
-                    for row in session.execute(
-                        select(person_data_keys.c.key_id, person_data_keys.c.wrapped).where(
-                            person_data_keys.c.key_id.in_(key_ids - rows.keys())
-                        )
-                    )
-                )
+                read = session.connection().execute(_KEYS_BY_ID, {"keys": sorted(key_ids - rows.keys())})
+                rows.update((row.key_id, row) for row in read)
         opened = dict(data)
         for place in found:
             envelope = place.mapping[SEALED]
@@ -296,10 +313,14 @@ class PersonalData:
     def _opened(
         self, key_id: str, wrapped: bytes, envelope: Mapping[str, Any], case_id: UUID | str, version: int, person: str
     ) -> dict[str, Any]:
-        key = self.unwrap(key_id, wrapped)
+        cipher = self._ciphers.get(wrapped)
+        if cipher is None:
+            if len(self._ciphers) >= CIPHERS_KEPT:
+                self._ciphers.pop(next(iter(self._ciphers)))
+            cipher = self._ciphers[wrapped] = AESGCM(self.unwrap(key_id, wrapped))
         try:
             raw = base64.b64decode(str(envelope["box"]), validate=True)
-            clear = AESGCM(key).decrypt(raw[:12], raw[12:], _binding(case_id, version, person))
+            clear = cipher.decrypt(raw[:12], raw[12:], _binding(case_id, version, person))
             return cast(dict[str, Any], json.loads(clear))
         except (InvalidTag, ValueError, KeyError):
             raise PersonalDataUnreadable(person, "does not open with its key: it was altered or moved") from None
@@ -311,45 +332,50 @@ class _KeyRing:
     def __init__(self, sealer: PersonalData, session: Session) -> None:
         self.sealer, self.session = sealer, session
         self.by_subject: dict[str, tuple[str, bytes]] = {}
+        self.made: list[dict[str, Any]] = []
         self.uses: set[tuple[str, UUID, str]] = set()
+
+    def read_ahead(self, id_numbers: Iterable[str]) -> None:
+        """The live keys of these persons, in one query."""
+        subjects = sorted(self.sealer.persons.key_for(number) for number in id_numbers)
+        if subjects:
+            rows = self.session.connection().execute(_KEYS_BY_SUBJECT, {"subjects": subjects})
+            for subject, key_id, wrapped in rows:
+                if wrapped is not None:
+                    self.by_subject[subject] = (key_id, self.sealer.unwrap(key_id, bytes(wrapped)))
 
     def for_person(self, id_number: Any, case_id: UUID, person: str) -> tuple[str, bytes]:
         number = identifier(id_number)
         subject = self.sealer.persons.key_for(number) if number else None
         found = self.by_subject.get(subject) if subject else None
-        if found is None and subject:
-            row = self.session.execute(
-                select(person_data_keys.c.key_id, person_data_keys.c.wrapped).where(
-                    person_data_keys.c.subject == subject
-                )
-            ).one_or_none()
-            if row is not None and row.wrapped is not None:
-                found = (row.key_id, self.sealer.unwrap(row.key_id, bytes(row.wrapped)))
         if found is None:
             found = self._new(subject)
-        if subject:
-            self.by_subject[subject] = found
+            if subject:
+                self.by_subject[subject] = found
         self.uses.add((found[0], case_id, person))
         return found
 
     def _new(self, subject: str | None) -> tuple[str, bytes]:
         key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
-        self.session.execute(
-            insert(person_data_keys).values(
-                key_id=key_id,
-                subject=subject,
-                wrapped=self.sealer.wrap(key_id, key),
-                created_at=datetime.now(UTC),
-            )
+        self.made.append(
+            {"key_id": key_id, "subject": subject, "wrapped": self.sealer.wrap(key_id, key), "created_at": _now()}
         )
         return key_id, key
 
-    def record_uses(self) -> None:
+    def record(self) -> None:
+        """The keys made and the cases that use each, written together."""
+        connection = self.session.connection()
+        if self.made:
+            connection.execute(insert(person_data_keys), self.made)
         if self.uses:
-            self.session.execute(
+            connection.execute(
                 dialect_insert(self.session, person_key_uses).on_conflict_do_nothing(),
                 [{"key_id": k, "case_id": c, "person": p} for k, c, p in sorted(self.uses, key=str)],
             )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def keys_of_cases(session: Session, case_ids: Iterable[UUID]) -> dict[UUID, list[tuple[str, str]]]:
