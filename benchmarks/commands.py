@@ -70,6 +70,7 @@ from benchmarks.common import (
     selected_backends,
 )
 from benchmarks.common import add_database_arguments as _add_db_args
+from engine.store import CIPHER_TOPIC
 
 ANCHOR_STATE_BYTES = 600
 NOTE_TEXT = "电话回访申请人，核实工资拖欠月份与金额；用人单位表示下周提供台账。"
@@ -176,7 +177,7 @@ def peer_application(backend: Backend, cipher_key: str | None) -> PeerDossiers:
         "CREATE_TABLE": "yes",
     }
     if cipher_key:
-        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+        env["CIPHER_TOPIC"] = CIPHER_TOPIC  # the peer encrypts as Casework does
         env["CIPHER_KEY"] = cipher_key
     return PeerDossiers(env=env)
 

@@ -80,7 +80,7 @@ def credit_code(n: int) -> str:
 
 
 def new_cipher_key() -> str:
-    from eventsourcing.cipher import AESCipher
+    from eventsourcing.cryptography import AESCipher
 
     return AESCipher.create_key(32)
 

@@ -110,7 +110,7 @@ def rebuild(ctx: click.Context) -> None:
     help="Print a new random key for CASEWORK_CIPHER_KEY, CASEWORK_PERSON_KEY or CASEWORK_DATA_KEY (256 bits, base64)."
 )
 def keygen() -> None:
-    from eventsourcing.cipher import AESCipher
+    from eventsourcing.cryptography import AESCipher
 
     click.echo(AESCipher.create_key(num_bytes=32))
 

@@ -92,3 +92,32 @@ def test_with_a_cipher_key_personal_data_is_encrypted_at_rest(tmp_path, database
         assert verify_store(cw).ok
     finally:
         cw.close()
+
+
+def test_a_store_encrypted_by_the_pycryptodome_cipher_of_earlier_releases_reads_unchanged(
+    tmp_path, database_url: str, clock
+) -> None:
+    """Earlier releases stored events with eventsourcing.cipher:AESCipher; the store now uses the same format from
+    eventsourcing.cryptography, so those events read and verify as before."""
+    from engine import store
+
+    key = AESCipher.create_key(num_bytes=32)
+    settings = make_settings(tmp_path, database_url, cipher_key=key)
+    topic, store.CIPHER_TOPIC = store.CIPHER_TOPIC, "eventsourcing.cipher:AESCipher"
+    try:
+        before = Casework(settings, clock)
+        upgrade(before.sql_engine)
+        opened = file_dispute(before)
+        before.execute(opened.case_id, "accept", SUPERVISOR)
+        before.close()
+    finally:
+        store.CIPHER_TOPIC = topic
+    now = Casework(settings, clock)
+    try:
+        assert type(now.store.mapper.cipher).__module__ == "eventsourcing.cryptography"
+        assert get_as(now, opened.number, LaborDispute).applicants[0]["name"] == "王建国"
+        assert verify_store(now).ok
+        now.execute(opened.case_id, "add_note", SUPERVISOR, text="加密方式更换后继续办理")
+        assert [e.action for e in history(now, opened.number)][-1] == "add_note"
+    finally:
+        now.close()
