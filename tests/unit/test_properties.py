@@ -60,6 +60,7 @@ from aggregates.rectification import ITEM_CATEGORIES, RectificationProposal, ite
 from aggregates.stages import ROLES
 from aggregates.wage_negotiation import LADDER_RECTIFICATION, WageNegotiation
 from tests.unit.support import Desk, replay
+from tests.unit.test_every_case_type import COMMON  # the actions every case type shares
 
 PROFILE = settings(
     max_examples=150,
@@ -75,16 +76,6 @@ EVENT_FIELDS = tuple(
     name
     for name, hint in Case.Event.__annotations__.items()
     if name != "hash" and not str(hint).startswith(("ClassVar", "typing.ClassVar"))
-)
-COMMON = (
-    "assign",
-    "add_note",
-    "link_case",
-    "pause_clock",
-    "resume_clock",
-    "extend_clock",
-    "raise_alert",
-    "erase_personal_data",
 )
 OTHER_CASES = (UUID(int=1), UUID(int=2), UUID(int=3))
 HUGE = "1e30"  # a number too large to quantize to cents
