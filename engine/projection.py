@@ -28,11 +28,8 @@ from engine.tables import (
     case_statistics,
     open_clocks,
     person_reservations,
-    projection_tracking,
     statistics_periods,
 )
-
-TRACKING_NAME = "read_model"
 
 
 @dataclass
@@ -44,7 +41,6 @@ class ProjectionBatch:
     stats: dict[tuple[str, date, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     reserve: dict[str, Case] = field(default_factory=dict)
     release: dict[str, UUID] = field(default_factory=dict)
-    last_notification_id: int | None = None
     clocks_before: dict[UUID, list[dict[str, Any]]] = field(default_factory=dict)
     """The open-clock rows of cases as they were loaded (`clock_rows`); a case named here whose rows are the same
     afterwards has them left as they are. A case not named (opened, or a rebuild) has them rewritten."""
@@ -111,11 +107,6 @@ class ProjectionBatch:
             session.execute(
                 person_reservations.insert(),
                 [{"person_key": key, "case_id": case.id, "number": case.number} for key, case in self.reserve.items()],
-            )
-        if self.last_notification_id is not None:
-            session.execute(
-                upsert(projection_tracking, ("name",)),
-                {"name": TRACKING_NAME, "notification_id": self.last_notification_id},
             )
 
     def _write_cases(self, session: Session, cases: Iterable[Case]) -> None:

@@ -15,7 +15,7 @@ from aggregates.base import Case, case_event
 from engine.integrity import CheckedEventStore
 from engine.projection import ProjectionBatch
 from engine.service import Casework
-from engine.tables import READ_MODEL_TABLES, case_index, projection_tracking
+from engine.tables import READ_MODEL_TABLES, case_index
 
 PAGE = 1000
 STATISTICS_FLUSH = 20_000
@@ -46,7 +46,7 @@ def rebuild(
     total = store.recorder.max_notification_id() or 0
     events = last = 0
     with cw.write_transaction() as session:
-        for table in (*READ_MODEL_TABLES, projection_tracking):
+        for table in READ_MODEL_TABLES:
             session.execute(delete(table))
         counters = ProjectionBatch(tz=cw.settings.tz)
         page = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
@@ -65,7 +65,6 @@ def rebuild(
                 counters = ProjectionBatch(tz=cw.settings.tz)
             if progress:
                 progress(events, max(total, events))
-        page.last_notification_id = last or None
         page.write(session)
         counters.write(session)
         cw.persons.record_fingerprint(session)  # every reservation is now keyed with this installation's key

@@ -259,15 +259,13 @@ class Casework:
             pending = [(case, [case_event(e) for e in case.collect_events()]) for case in uow.touched.values()]
             if action is None:
                 action = next(type(events[-1]).ACTION for case, events in pending if case is main and events)
-            recordings = self.store.save(*[e for _, events in pending for e in events])
+            self.store.save(*[e for _, events in pending for e in events])
             for case, events in pending:
                 if events:  # stored with the person's data sealed: the hash is the stored event's
                     case.head_hash = events[-1].hash
             for case, events in pending:
                 for event in events:
                     batch.add(case, event)
-            if recordings:
-                batch.last_notification_id = max(r.notification.id for r in recordings)
             batch.write(session)
             record_for_events(session, self.settings.public_url, self.settings.tz, ctx.recorded_at, pending)
             result = CommandResult(

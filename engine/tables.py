@@ -121,13 +121,6 @@ case_numbers = Table(
     Column("last", BigInteger, nullable=False),
 )
 
-projection_tracking = Table(
-    "projection_tracking",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("notification_id", BigInteger, nullable=False),
-)
-
 org_units = Table(
     "org_units",
     metadata,

@@ -12,7 +12,7 @@ from engine.audit import history
 from engine.demo import load_demo
 from engine.rebuild import rebuild
 from engine.service import Casework
-from engine.tables import READ_MODEL_TABLES, projection_tracking
+from engine.tables import READ_MODEL_TABLES
 from tests.integration.scenarios import CASEWORKER, get_as, hardship_application
 from tests.integration.tamper import rehash_last_event
 
@@ -20,7 +20,7 @@ from tests.integration.tamper import rehash_last_event
 def dump(cw: Casework) -> dict[str, list[tuple]]:
     tables = {}
     with cw.read_transaction() as session:
-        for table in (*READ_MODEL_TABLES, projection_tracking):
+        for table in READ_MODEL_TABLES:
             rows = session.execute(table.select()).fetchall()
             tables[table.name] = sorted(tuple(str(v) for v in row) for row in rows)
     return tables
