@@ -7,6 +7,7 @@ stale case and then race to write it; readers are never blocked (WAL mode).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, or_, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 
 from engine.config import ConfigurationError, Settings
@@ -48,13 +50,36 @@ def create_db_engine(settings: Settings) -> Engine:
         return engine
     # The whole attempt to connect is bounded: a server that accepts and never answers is given up on.
     connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": settings.connect_timeout}
-    return create_engine(
-        url,
-        pool_size=settings.pool_size,
-        max_overflow=settings.pool_size,
-        pool_pre_ping=True,
-        connect_args=connect_args,
+    engine = create_engine(
+        url, pool_size=settings.pool_size, max_overflow=settings.pool_size, connect_args=connect_args
     )
+    event.listen(engine.pool, "checkin", _idle_from_now)
+    event.listen(engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+"""A pooled connection unused for longer is tested before it is handed out (a server restarted, or a firewall that
+dropped it, meanwhile): the first request after a quiet spell still gets a working connection. Connections in
+steady use, handed out again within milliseconds, are not: SQLAlchemy's pool_pre_ping would cost every transaction a
+round trip, one of the few a command makes."""
+
+
+def _idle_from_now(dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()  # hand it out outside any transaction, as the pool found it
+    except Exception as e:  # the pool then replaces it with a new connection and tries again
+        raise DisconnectionError(f"a pooled connection idle for {time.monotonic() - since:.0f} s is gone") from e
 
 
 def database_problem(error: BaseException, settings: Settings) -> str:
