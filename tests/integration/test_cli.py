@@ -5,25 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
-
-from cli import main
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CASEWORK_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("CASEWORK_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CASEWORK_CIPHER_KEY", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return invoke
 
 
 def test_commands_refuse_to_run_before_the_schema_exists(run) -> None:

@@ -2,26 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-from click.testing import CliRunner
-
-from cli import main
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CASEWORK_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("CASEWORK_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return invoke
-
 
 def test_a_users_channels_are_added_listed_and_removed(run) -> None:
     run("db", "upgrade")

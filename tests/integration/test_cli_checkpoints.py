@@ -6,34 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cli import main
 from engine.config import Settings
 from engine.service import Casework
 from tests.integration.scenarios import MEDIATOR, file_dispute
 from tests.integration.tamper import rewrite_event
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CASEWORK_DATA_DIR", str(tmp_path))
-    for name in (
-        "CASEWORK_DATABASE_URL",
-        "CASEWORK_CIPHER_KEY",
-        "CASEWORK_CHECKPOINT_KEY",
-        "CASEWORK_CHECKPOINT_WEBHOOK",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return invoke
 
 
 def _cases(tmp_path: Path, count: int) -> list[str]:

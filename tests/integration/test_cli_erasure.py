@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from click.testing import CliRunner
-
-from cli import main
 from engine.audit import history
 from engine.config import Settings
 from engine.service import Casework
 from tests.integration.scenarios import CASEWORKER, hardship_application
 
 ID = "320506197502030026"
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CASEWORK_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("CASEWORK_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True, answer: str | None = None):
-        result = runner.invoke(main, list(args), input=answer, catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return invoke
 
 
 def test_a_top_supervisor_erases_a_person_from_the_command_line(run) -> None:
