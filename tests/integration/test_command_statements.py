@@ -2,7 +2,7 @@
 
 A command runs in one transaction: the case index's head (locked on PostgreSQL), the case's events (only their
 rows, to compare, when the process holds the case at that head; none for a long case it holds: engine/case_cache.py),
-the new event, the case-index row, the tracking row and the command log — whose primary key is the idempotency
+the new event, the case-index row and the command log — whose primary key is the idempotency
 check. Open-clock rows are written only by a command that changed the clocks.
 """
 
@@ -67,7 +67,7 @@ def _person_keys() -> list[str]:
     return ["SELECT person_data_keys"] if "person_data_keys" in metadata.tables else []
 
 
-def test_an_add_note_on_a_short_case_replays_it_and_writes_four_rows(cw: Casework) -> None:
+def test_an_add_note_on_a_short_case_replays_it_and_writes_three_rows(cw: Casework) -> None:
     opened = file_dispute(cw)
     with statements(cw) as seen:
         cw.cases.forget([opened.case_id])  # as in a process that has not read the case yet
@@ -84,7 +84,7 @@ def test_an_add_note_on_a_short_case_replays_it_and_writes_four_rows(cw: Casewor
     ], seen
 
 
-def test_an_add_note_on_a_short_case_this_process_holds_compares_its_rows_and_writes_four(cw: Casework) -> None:
+def test_an_add_note_on_a_short_case_this_process_holds_compares_its_rows_and_writes_three(cw: Casework) -> None:
     opened = file_dispute(cw)
     cw.execute(opened.case_id, "add_note", MEDIATOR, text="第一次回访")
     with statements(cw) as seen:
