@@ -22,8 +22,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import stat
 import struct
 import threading
 import urllib.request
@@ -41,6 +39,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from engine.config import ConfigurationError, Settings
+from engine.secret_files import create_private_file, read_private_file
 from engine.tables import EVENTS_TABLE, checkpoint_frontier, checkpoint_leaves, checkpoints
 
 if TYPE_CHECKING:
@@ -316,23 +315,7 @@ class CheckpointKey:
 
     @staticmethod
     def _read(path: Path) -> Ed25519PrivateKey:
-        try:
-            mode = path.stat().st_mode
-            if stat.S_ISDIR(mode):
-                raise ConfigurationError(f"CASEWORK_CHECKPOINT_KEY: {path} is a directory, not a key file")
-            if mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise ConfigurationError(
-                    f"CASEWORK_CHECKPOINT_KEY: {path} may be read by other users (mode {stat.S_IMODE(mode):o}); "
-                    f"make it private with: chmod 600 {path}"
-                )
-            content = path.read_text(encoding="ascii")
-        except FileNotFoundError:
-            raise
-        except OSError as e:
-            raise ConfigurationError(f"CASEWORK_CHECKPOINT_KEY: cannot read {path} ({e.strerror})") from e
-        except UnicodeDecodeError as e:
-            raise ConfigurationError(f"CASEWORK_CHECKPOINT_KEY: {path} is not a key file (not ASCII text)") from e
-        return _private_from_text(content, str(path))
+        return _private_from_text(read_private_file(path, "CASEWORK_CHECKPOINT_KEY"), str(path))
 
     @staticmethod
     def _create(path: Path) -> Ed25519PrivateKey:
@@ -340,20 +323,8 @@ class CheckpointKey:
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
+        if not create_private_file(path, "CASEWORK_CHECKPOINT_KEY", pem):
             return CheckpointKey._read(path)  # another process made it first
-        except OSError as e:
-            raise ConfigurationError(
-                f"CASEWORK_CHECKPOINT_KEY: cannot create {path} ({e.strerror}); make the data directory writable "
-                "or set CASEWORK_CHECKPOINT_KEY"
-            ) from e
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-            out.flush()
-            os.fsync(out.fileno())
         log.warning("generated the checkpoint signing key %s: back it up outside the database", path)
         return key
 

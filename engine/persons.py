@@ -15,9 +15,7 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 import secrets
-import stat
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import MIN_PERSON_KEY_LENGTH, ConfigurationError, Settings
 from engine.database import upsert
+from engine.secret_files import create_private_file, read_private_file
 from engine.tables import installation_keys, person_reservations
 
 if TYPE_CHECKING:
@@ -90,22 +89,7 @@ class InstallationSecret:
         return self._create(path)
 
     def _read(self, path: Path) -> bytes:
-        try:
-            mode = path.stat().st_mode
-            if stat.S_ISDIR(mode):
-                raise ConfigurationError(f"{self.label}: {path} is a directory, not a key file")
-            if mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise ConfigurationError(
-                    f"{self.label}: {path} may be read by other users (mode {stat.S_IMODE(mode):o}); "
-                    f"make it private with: chmod 600 {path}"
-                )
-            text = path.read_text(encoding="ascii").strip()
-        except FileNotFoundError:
-            raise
-        except OSError as e:
-            raise ConfigurationError(f"{self.label}: cannot read {path} ({e.strerror})") from e
-        except UnicodeDecodeError as e:
-            raise ConfigurationError(f"{self.label}: {path} is not a key file (not ASCII text)") from e
+        text = read_private_file(path, self.label).strip()
         if len(text) < MIN_KEY_LENGTH:
             raise ConfigurationError(
                 f"{self.label}: {path} holds no key (shorter than {MIN_KEY_LENGTH} "
@@ -115,20 +99,8 @@ class InstallationSecret:
 
     def _create(self, path: Path) -> bytes:
         key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
+        if not create_private_file(path, self.label, (key + "\n").encode("ascii")):
             return self._read(path)  # another process made it first
-        except OSError as e:
-            raise ConfigurationError(
-                f"{self.label}: cannot create {path} ({e.strerror}); make the data directory writable "
-                f"or set {self.label}"
-            ) from e
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(key + "\n")
-            out.flush()
-            os.fsync(out.fileno())
         log.warning("generated %s in %s: back it up with the database", self.label, path)
         return key.encode("ascii")
 
