@@ -64,10 +64,9 @@ from benchmarks.common import (
     new_cipher_key,
     open_engine,
     plain,
-    postgres_problem,
     print_table,
     ratio,
-    selected_backends,
+    reachable_backends,
 )
 from benchmarks.common import add_database_arguments as _add_db_args
 from engine.store import CIPHER_TOPIC
@@ -422,12 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-n, --cases, --block and --peer-events must be positive, --warmup not negative")
     exit_cleanly_on_sigterm()
 
-    kinds = selected_backends(args)
-    skipped: list[str] = []
-    if "postgresql" in kinds and (problem := postgres_problem(args.postgres_url)):
-        kinds.remove("postgresql")
-        skipped.append(f"PostgreSQL skipped: {args.postgres_url} unreachable ({problem})")
-        console.print(f"[yellow]{skipped[-1]}[/]")
+    kinds, skipped = reachable_backends(args)
     cipher_key = new_cipher_key() if args.cipher else None
     console.print(environment_line())
 

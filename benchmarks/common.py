@@ -66,6 +66,18 @@ def selected_backends(args: Any) -> list[str]:
     return kinds
 
 
+def reachable_backends(args: Any) -> tuple[list[str], list[str]]:
+    """The databases to measure on (`selected_backends`), less an unreachable PostgreSQL, and a line for each one
+    skipped (also printed)."""
+    kinds = selected_backends(args)
+    skipped: list[str] = []
+    if "postgresql" in kinds and (problem := postgres_problem(args.postgres_url)):
+        kinds.remove("postgresql")
+        skipped.append(f"PostgreSQL skipped: {args.postgres_url} unreachable ({problem})")
+        console.print(f"[yellow]{skipped[-1]}[/]")
+    return kinds, skipped
+
+
 def exit_cleanly_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit so `finally` blocks drop the bench schema."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -79,10 +79,9 @@ from benchmarks.common import (
     new_cipher_key,
     open_engine,
     plain,
-    postgres_problem,
     print_table,
     ratio,
-    selected_backends,
+    reachable_backends,
 )
 
 HOST = "127.0.0.1"
@@ -830,12 +829,7 @@ def main(argv: list[str] | None = None) -> int:
     args.warmup = max(args.warmup, 1)
     exit_cleanly_on_sigterm()
 
-    kinds = selected_backends(args)
-    skipped: list[str] = []
-    if "postgresql" in kinds and (problem := postgres_problem(args.postgres_url)):
-        kinds.remove("postgresql")
-        skipped.append(f"PostgreSQL skipped: {args.postgres_url} unreachable ({problem})")
-        console.print(f"[yellow]{skipped[-1]}[/]")
+    kinds, skipped = reachable_backends(args)
     cipher_key = new_cipher_key() if args.cipher else None
     console.print(environment_line())
 

@@ -54,10 +54,9 @@ from benchmarks.common import (
     new_cipher_key,
     open_engine,
     plain,
-    postgres_problem,
     print_table,
     ratio,
-    selected_backends,
+    reachable_backends,
 )
 
 MB = 1024 * 1024
@@ -476,12 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("sizes must be positive; --events-per-case at least 5 (file, accept, mediate, session, note)")
     exit_cleanly_on_sigterm()
 
-    kinds = selected_backends(args)
-    skipped: list[str] = []
-    if "postgresql" in kinds and (problem := postgres_problem(args.postgres_url)):
-        kinds.remove("postgresql")
-        skipped.append(f"PostgreSQL skipped: {args.postgres_url} unreachable ({problem})")
-        console.print(f"[yellow]{skipped[-1]}[/]")
+    kinds, skipped = reachable_backends(args)
     demo_ok = importlib.util.find_spec("engine.demo") is not None
     if args.memory and args.demo and not demo_ok:
         skipped.append("demo memory not measured: engine.demo (load_demo) is not importable yet")

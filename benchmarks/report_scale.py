@@ -45,10 +45,9 @@ from benchmarks.common import (
     isolated_backend,
     new_cipher_key,
     plain,
-    postgres_problem,
     print_table,
     ratio,
-    selected_backends,
+    reachable_backends,
 )
 
 YEAR = 2025
@@ -202,12 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-n and --block must be positive, --cases at least 10, --warmup not negative")
     exit_cleanly_on_sigterm()
 
-    kinds = selected_backends(args)
-    skipped: list[str] = []
-    if "postgresql" in kinds and (problem := postgres_problem(args.postgres_url)):
-        kinds.remove("postgresql")
-        skipped.append(f"PostgreSQL skipped: {args.postgres_url} unreachable ({problem})")
-        console.print(f"[yellow]{skipped[-1]}[/]")
+    kinds, skipped = reachable_backends(args)
     console.print(environment_line())
 
     results: list[Result] = []

@@ -33,10 +33,9 @@ from benchmarks.common import (
     new_cipher_key,
     open_engine,
     plain,
-    postgres_problem,
     print_table,
     ratio,
-    selected_backends,
+    reachable_backends,
 )
 from engine.sealing import PersonalData
 
@@ -114,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.block <= args.n:
         parser.error("need 1 ≤ --block ≤ -n")
     exit_cleanly_on_sigterm()
-    kinds = selected_backends(args)
-    if "postgresql" in kinds and (problem := postgres_problem(args.postgres_url)):
-        kinds.remove("postgresql")
-        console.print(f"[yellow]PostgreSQL skipped: {args.postgres_url} unreachable ({problem})[/]")
+    kinds, _ = reachable_backends(args)
     cipher_key = new_cipher_key() if args.cipher else None
     console.print(environment_line())
     rows = []
