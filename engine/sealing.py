@@ -378,19 +378,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def keys_of_cases(session: Session, case_ids: Iterable[UUID]) -> dict[UUID, list[tuple[str, str]]]:
-    """Each case's sealed persons: case -> [(person, key id)]."""
-    found: dict[UUID, list[tuple[str, str]]] = {}
-    rows = session.execute(
-        select(person_key_uses.c.case_id, person_key_uses.c.person, person_key_uses.c.key_id).where(
-            person_key_uses.c.case_id.in_(list(case_ids))
-        )
-    )
-    for case_id, person, key_id in rows:
-        found.setdefault(case_id, []).append((person, key_id))
-    return found
-
-
 def rekey_subjects(session: Session, persons: PersonKeys, load: Callable[[UUID], Case]) -> int:
     """Key each live person key's subject anew under the installation's person key, reading the ID number back from
     a case that holds the person (`load`); used when the reservations are re-keyed. Returns the keys re-keyed."""
