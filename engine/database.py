@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -134,23 +135,82 @@ def in_unit(column: Any, unit: str) -> Any:
     return or_(column == unit, column.startswith(unit + ".", autoescape=True))
 
 
-@cache
-def upsert(table: Table, keys: tuple[str, ...], accumulate: tuple[str, ...] = ()) -> TextClause:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE for every other column (added to, for `accumulate`).
+TOGETHER_ROWS = 64
+"""Up to how many rows `write_rows` writes in one statement: a command's few. A rebuild's page of a thousand cases
+goes table by table, as executemany batches, and the statements cached stay few and small."""
 
-    The same SQL runs on SQLite and PostgreSQL. Built once with typed parameters, so SQLAlchemy
-    caches its compiled form: the dialects' on_conflict_do_update constructs are recompiled on
-    every execution, which costs more than the statement itself on a one-event command.
-    """
-    names = [c.name for c in table.columns]
-    sets = ", ".join(
-        f'"{n}" = "{table.name}"."{n}" + excluded."{n}"' if n in accumulate else f'"{n}" = excluded."{n}"'
-        for n in names
-        if n not in keys
-    )
-    sql = (
-        f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
-        f"VALUES ({', '.join(':' + n for n in names)}) "
-        f"ON CONFLICT ({', '.join(f'{chr(34)}{k}{chr(34)}' for k in keys)}) DO UPDATE SET {sets}"
-    )
-    return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in table.columns))
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows for one table, for `write_rows`: inserted, or with `keys` upserted (each other column replaced, or added
+    to for `accumulate`). Every row has the same columns."""
+
+    table: Table
+    rows: Sequence[Mapping[str, Any]]
+    keys: tuple[str, ...] = ()
+    accumulate: tuple[str, ...] = ()
+
+    @property
+    def shape(self) -> tuple[Table, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        return self.table, tuple(self.rows[0]), self.keys, self.accumulate
+
+
+def _insert_sql(
+    table: Table, columns: tuple[str, ...], keys: tuple[str, ...], accumulate: tuple[str, ...], names: list[list[str]]
+) -> str:
+    """INSERT of one row per item of `names` (each row's parameter names, in the order of `columns`)."""
+    quoted = ", ".join(f'"{n}"' for n in columns)
+    values = ", ".join("(" + ", ".join(f":{p}" for p in row) + ")" for row in names)
+    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES {values}'
+    if keys:
+        sets = ", ".join(
+            f'"{n}" = "{table.name}"."{n}" + excluded."{n}"' if n in accumulate else f'"{n}" = excluded."{n}"'
+            for n in columns
+            if n not in keys
+        )
+        sql += f" ON CONFLICT ({', '.join(f'{chr(34)}{k}{chr(34)}' for k in keys)}) DO UPDATE SET {sets}"
+    return sql
+
+
+@cache
+def _one_row(table: Table, columns: tuple[str, ...], keys: tuple[str, ...], accumulate: tuple[str, ...]) -> TextClause:
+    """The statement for one row of `columns`, run once per row (executemany). Built once with typed parameters, so
+    SQLAlchemy caches its compiled form: the dialects' on_conflict_do_update constructs are recompiled on every
+    execution, which costs more than the statement itself on a one-event command."""
+    sql = _insert_sql(table, columns, keys, accumulate, [list(columns)])
+    return text(sql).bindparams(*(bindparam(n, type_=table.c[n].type) for n in columns))
+
+
+@lru_cache(maxsize=256)
+def _together(shapes: tuple[tuple[Table, tuple[str, ...], tuple[str, ...], tuple[str, ...], int], ...]) -> TextClause:
+    """One statement writing every part: all but the last as data-modifying WITH clauses (PostgreSQL)."""
+    sqls, params = [], []
+    for i, (table, columns, keys, accumulate, count) in enumerate(shapes):
+        names = [[f"w{i}_{r}_{n}" for n in columns] for r in range(count)]
+        sqls.append(_insert_sql(table, columns, keys, accumulate, names))
+        params += [bindparam(p, type_=table.c[n].type) for row in names for p, n in zip(row, columns, strict=True)]
+    head = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(sqls[:-1]))
+    return text(f"WITH {head} {sqls[-1]}" if head else sqls[-1]).bindparams(*params)
+
+
+def write_rows(session: Session, parts: Sequence[Rows]) -> None:
+    """Write every part's rows in one round trip on PostgreSQL, as one statement: a command's whole write is one
+    round trip instead of one per table. Its parts see one snapshot, so no two parts may write the same row. On
+    SQLite, where a statement costs no round trip, and for more than `TOGETHER_ROWS` rows, each part is one
+    executemany of a cached statement."""
+    parts = [p for p in parts if p.rows]
+    if not parts:
+        return
+    if session.get_bind().dialect.name != "postgresql" or sum(len(p.rows) for p in parts) > TOGETHER_ROWS:
+        for part in parts:
+            session.execute(_one_row(*part.shape), list(part.rows))
+        return
+    shapes = tuple((*part.shape, len(part.rows)) for part in parts)
+    values = {f"w{i}_{r}_{n}": row[n] for i, part in enumerate(parts) for r, row in enumerate(part.rows) for n in row}
+    session.execute(_together(shapes), values)
+
+
+def upsert(table: Table, keys: tuple[str, ...], accumulate: tuple[str, ...] = ()) -> TextClause:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE for every other column (added to, for `accumulate`), one row per
+    execution: the same SQL on SQLite and PostgreSQL, compiled once."""
+    return _one_row(table, tuple(c.name for c in table.columns), keys, accumulate)

@@ -11,7 +11,7 @@ command left as they were keeps its open-clock rows untouched (most commands ope
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, tzinfo
 from decimal import Decimal
@@ -22,7 +22,7 @@ from sqlalchemy import delete, tuple_
 from sqlalchemy.orm import Session
 
 from aggregates.base import Case
-from engine.database import upsert
+from engine.database import Rows, write_rows
 from engine.tables import (
     case_index,
     case_statistics,
@@ -78,23 +78,15 @@ class ProjectionBatch:
         return None
 
     def write(self, session: Session) -> None:
-        if self.cases:
-            self._write_cases(session, self.cases.values())
-        if self.stats:
-            session.execute(
-                upsert(case_statistics, ("org_unit", "day", "metric"), accumulate=("value",)),
-                [
-                    {"org_unit": org, "day": day, "metric": metric, "value": value}
-                    for (org, day, metric), value in self.stats.items()
-                ],
-            )
-            session.execute(
-                upsert(statistics_periods, ("grain", "starts", "org_unit", "metric"), accumulate=("value",)),
-                [
-                    {"grain": grain, "starts": starts, "org_unit": org, "metric": metric, "value": value}
-                    for (grain, starts, org, metric), value in periods(self.stats).items()
-                ],
-            )
+        self.remove(session)
+        write_rows(session, self.rows())
+
+    def remove(self, session: Session) -> None:
+        """Delete the rows the batch replaces or ends: the open clocks of cases whose clocks changed, and the
+        reservations of persons whose case closed. Before `rows` is written."""
+        changed = self.changed_clocks()
+        if changed:
+            session.execute(delete(open_clocks).where(open_clocks.c.case_id.in_(list(changed))))
         if self.release:
             session.execute(
                 delete(person_reservations).where(
@@ -103,34 +95,53 @@ class ProjectionBatch:
                     )
                 )
             )
-        if self.reserve:
-            session.execute(
-                person_reservations.insert(),
-                [{"person_key": key, "case_id": case.id, "number": case.number} for key, case in self.reserve.items()],
-            )
 
-    def _write_cases(self, session: Session, cases: Iterable[Case]) -> None:
-        rows: list[dict[str, Any]] = []
-        changed: list[UUID] = []
-        clocks: list[dict[str, Any]] = []
-        for case in cases:
-            row = case.summary()
-            row["is_open"] = case.is_open
-            row["opened_at"] = row["opened_at"].astimezone(UTC)
-            row["updated_at"] = row["updated_at"].astimezone(UTC)
-            row["reference"] = case.index_reference()
-            running = [c.due_on for c in case.clocks.values() if c.paused_on is None]
-            row["next_due_on"] = min(running) if running else None
-            rows.append(row)
-            after = clock_rows(case)
-            if self.clocks_before.get(case.id) != after:
-                changed.append(case.id)
-                clocks.extend(after)
-        session.execute(upsert(case_index, ("case_id",)), rows)
-        if changed:
-            session.execute(delete(open_clocks).where(open_clocks.c.case_id.in_(changed)))
-        if clocks:
-            session.execute(open_clocks.insert(), clocks)
+    def changed_clocks(self) -> dict[UUID, list[dict[str, Any]]]:
+        """The open-clock rows of each case whose clocks differ from those it was loaded with."""
+        after = {case.id: clock_rows(case) for case in self.cases.values()}
+        return {case_id: rows for case_id, rows in after.items() if self.clocks_before.get(case_id) != rows}
+
+    def rows(self) -> list[Rows]:
+        """The rows to write once `remove` has run (engine/database.py `write_rows`)."""
+        clocks = [row for after in self.changed_clocks().values() for row in after]
+        return [
+            Rows(case_index, [index_row(case) for case in self.cases.values()], keys=("case_id",)),
+            Rows(open_clocks, clocks),
+            Rows(
+                case_statistics,
+                [
+                    {"org_unit": org, "day": day, "metric": metric, "value": value}
+                    for (org, day, metric), value in self.stats.items()
+                ],
+                keys=("org_unit", "day", "metric"),
+                accumulate=("value",),
+            ),
+            Rows(
+                statistics_periods,
+                [
+                    {"grain": grain, "starts": starts, "org_unit": org, "metric": metric, "value": value}
+                    for (grain, starts, org, metric), value in periods(self.stats).items()
+                ],
+                keys=("grain", "starts", "org_unit", "metric"),
+                accumulate=("value",),
+            ),
+            Rows(
+                person_reservations,
+                [{"person_key": key, "case_id": case.id, "number": case.number} for key, case in self.reserve.items()],
+            ),
+        ]
+
+
+def index_row(case: Case) -> dict[str, Any]:
+    """The case's row of the case index."""
+    row = case.summary()
+    row["is_open"] = case.is_open
+    row["opened_at"] = row["opened_at"].astimezone(UTC)
+    row["updated_at"] = row["updated_at"].astimezone(UTC)
+    row["reference"] = case.index_reference()
+    running = [c.due_on for c in case.clocks.values() if c.paused_on is None]
+    row["next_due_on"] = min(running) if running else None
+    return row
 
 
 def clock_rows(case: Case) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from uuid import UUID
 import sqlalchemy.exc
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError as StoreIntegrityError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aggregates.base import Case, Context, case_event
@@ -27,7 +27,7 @@ from engine.case_cache import CaseCache, private_copy
 from engine.case_types import prepare, prepare_opening
 from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
-from engine.database import create_db_engine, write_intent
+from engine.database import Rows, create_db_engine, write_intent, write_rows
 from engine.errors import CaseNotFound, DuplicatePerson, NoSuchVersion, VersionConflict
 from engine.integrity import check_head, indexed_head
 from engine.lookup import IndexedCase, find_in, is_case_number
@@ -259,14 +259,14 @@ class Casework:
             pending = [(case, [case_event(e) for e in case.collect_events()]) for case in uow.touched.values()]
             if action is None:
                 action = next(type(events[-1]).ACTION for case, events in pending if case is main and events)
-            self.store.save(*[e for _, events in pending for e in events])
+            stored = self.store.to_store(session, [e for _, events in pending for e in events])
             for case, events in pending:
                 if events:  # stored with the person's data sealed: the hash is the stored event's
                     case.head_hash = events[-1].hash
             for case, events in pending:
                 for event in events:
                     batch.add(case, event)
-            batch.write(session)
+            batch.remove(session)
             record_for_events(session, self.settings.public_url, self.settings.tz, ctx.recorded_at, pending)
             result = CommandResult(
                 command_id=command_id,
@@ -284,15 +284,17 @@ class Casework:
                 fingerprint=fingerprint,
                 case=main,
             )
-            session.execute(
-                insert(command_log).values(
-                    command_id=command_id,
-                    case_id=main.id,
-                    action=action,
-                    result=result.to_json(),
-                    recorded_at=ctx.recorded_at,
-                )
-            )
+            record = {
+                "command_id": command_id,
+                "case_id": main.id,
+                "action": action,
+                "result": result.to_json(),
+                "recorded_at": ctx.recorded_at,
+            }
+            if stored.rows:
+                self.store.lock_events(session)
+            # the events, the read models and the command's record: one statement on PostgreSQL
+            write_rows(session, [stored, *batch.rows(), Rows(command_log, [record])])
         self.cases.committed(pending)
         return result
 

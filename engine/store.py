@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -14,11 +14,12 @@ from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregates.base import Case, case_event
 from engine.config import Settings
+from engine.database import Rows
 from engine.integrity import CaseMapper, CheckedEventStore
 from engine.persons import PersonKeys
 from engine.sealing import PersonalData
@@ -111,6 +112,31 @@ class CaseStore(Application[UUID]):
             .order_by(t.c.originator_version)
         )
         return [StoredEvent(case_id, version, topic, bytes(state)) for version, topic, state in rows]
+
+    def to_store(self, session: Session, events: Sequence[DomainEventProtocol[UUID]]) -> Rows:
+        """The rows that store `events`: each person's data sealed (engine/sealing.py; the events take the stored
+        hashes) and each event encoded, and enciphered with the cipher on, as the library's mapper does. For
+        `write_rows`, with the rest of the command's rows, after `lock_events`."""
+        stored = [self.mapper.to_stored_event(e) for e in self.personal.seal(session, events)]
+        return Rows(
+            self.recorder.events_record_cls.__table__,
+            [
+                {
+                    "originator_id": e.originator_id,
+                    "originator_version": e.originator_version,
+                    "topic": e.topic,
+                    "state": e.state,
+                }
+                for e in stored
+            ],
+        )
+
+    def lock_events(self, session: Session) -> None:
+        """On PostgreSQL, what the library's recorder does before it inserts events: lock the events table until
+        commit, so that events become visible in the order of their notification ids and a reader of the log
+        (checkpoints, the rebuild's count) never finds one committed behind a later one."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"LOCK TABLE {self.recorder.events_table_name} IN EXCLUSIVE MODE"))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
