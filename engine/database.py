@@ -201,13 +201,14 @@ def write_rows(session: Session, parts: Sequence[Rows]) -> None:
     parts = [p for p in parts if p.rows]
     if not parts:
         return
-    if session.get_bind().dialect.name != "postgresql" or sum(len(p.rows) for p in parts) > TOGETHER_ROWS:
-        for part in parts:
-            session.execute(_one_row(*part.shape), list(part.rows))
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or sum(len(p.rows) for p in parts) > TOGETHER_ROWS:
+        for part in parts:  # one row as one execute: executemany costs SQLAlchemy more
+            connection.execute(_one_row(*part.shape), part.rows[0] if len(part.rows) == 1 else list(part.rows))
         return
     shapes = tuple((*part.shape, len(part.rows)) for part in parts)
     values = {f"w{i}_{r}_{n}": row[n] for i, part in enumerate(parts) for r, row in enumerate(part.rows) for n in row}
-    session.execute(_together(shapes), values)
+    connection.execute(_together(shapes), values)
 
 
 def upsert(table: Table, keys: tuple[str, ...], accumulate: tuple[str, ...] = ()) -> TextClause:
