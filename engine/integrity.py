@@ -30,7 +30,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from aggregates.chain import GENESIS, event_hash
@@ -185,14 +185,20 @@ class CheckedEventStore(EventStore[UUID]):
             yield self.mapper.build(item, state)
 
 
+_HEAD = select(case_index.c.number, case_index.c.version, case_index.c.head_hash).where(
+    case_index.c.case_id == bindparam("case_id")
+)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+"""Built once: SQLAlchemy then finds their compiled form without building the statement and its cache key anew,
+which cost more than running it on every read and command."""
+
+
 def indexed_head(session: Session, case_id: UUID, *, lock: bool = False) -> Row[Any] | None:
     """The case's (number, version, head_hash) in the case index, read before its events (a command committed in
     between only adds to them); `lock` takes the row for update on PostgreSQL."""
-    c = case_index.c
-    query = select(c.number, c.version, c.head_hash).where(c.case_id == case_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return session.execute(query).one_or_none()
+    connection = session.connection()
+    query = _HEAD_FOR_UPDATE if lock and connection.dialect.name == "postgresql" else _HEAD
+    return connection.execute(query, {"case_id": case_id}).one_or_none()
 
 
 def check_head(case_id: UUID, head: Row[Any] | None, loaded: tuple[int, str | None], upto: int | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,7 @@ from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, Select, bindparam, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregates.base import Case, case_event
@@ -105,13 +106,18 @@ class CaseStore(Application[UUID]):
     def stored_rows(self, session: Session, case_id: UUID) -> list[StoredEvent]:
         """The case's stored events as the recorder's `select_events` returns them, read with one Core query in
         `session` (the recorder builds an ORM object per row first, which costs more than the query)."""
+        rows = session.connection().execute(self._rows_of_case, {"case_id": case_id})
+        return [StoredEvent(case_id, version, topic, bytes(state)) for version, topic, state in rows]
+
+    @cached_property
+    def _rows_of_case(self) -> Select[tuple[int, str, bytes]]:
+        """Built once, as `indexed_head`'s query is (engine/integrity.py)."""
         t = self.recorder.events_record_cls.__table__
-        rows = session.execute(
+        return (
             select(t.c.originator_version, t.c.topic, t.c.state)
-            .where(t.c.originator_id == case_id)
+            .where(t.c.originator_id == bindparam("case_id"))
             .order_by(t.c.originator_version)
         )
-        return [StoredEvent(case_id, version, topic, bytes(state)) for version, topic, state in rows]
 
     def to_store(self, session: Session, events: Sequence[DomainEventProtocol[UUID]]) -> Rows:
         """The rows that store `events`: each person's data sealed (engine/sealing.py; the events take the stored

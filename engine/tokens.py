@@ -55,7 +55,7 @@ _NEWEST_CHANGE = select(func.max(account_changes.c.seq))
 def accounts_marker(session: Session) -> int | None:
     """The newest entry of the record of account changes (None before the first): changes with every change
     to an account."""
-    return session.execute(_NEWEST_CHANGE).scalar()
+    return session.connection().execute(_NEWEST_CHANGE).scalar()
 
 
 class TokenCache:
