@@ -16,6 +16,9 @@ ANCHOR  The same work in-process on the same database through one Casework (thre
         the record of account changes once the token is cached), the case's org-unit check (one SELECT), in
         one read transaction with a GET's own reads (a command writes in its own), the case view rendered as
         JSON (also after a command) and the access-log line.
+FLOOR   GET /health on the same server, 1 caller, in every round: a request that reaches Flask but no token,
+        no database and no schema. Its p50 is what the HTTP stack alone costs; the report shows each operation's
+        HTTP p50 less this floor as a multiple of the in-process p50, i.e. what the API's own work adds.
 WSGI    A diagnostic between the two, 1 caller only (--no-wsgi skips it): the same Flask app built over this
         process's Casework and called through its test client. Its gap to the anchor is the app layer; the
         HTTP row's gap to it is gunicorn, TCP and the second process.
@@ -352,6 +355,8 @@ class HttpCaller(Caller):
                         "Idempotency-Key": uuid.uuid4().hex,
                     },
                 )
+            elif self.op == "health":
+                self.conn.request("GET", "/health")
             else:
                 self.conn.request("GET", f"/cases/{case_id}", headers={"Authorization": self.auth})
             response = self.conn.getresponse()
@@ -501,6 +506,14 @@ class BackendRun:
     read_notes: int
     seed_s: float
     idle_busy_pct: float
+    floor: RunResult
+    """GET /health on the same server, 1 caller: what the HTTP stack alone (TCP, gunicorn, Flask) costs a request."""
+
+    def app_share(self, op: str) -> float:
+        """p50 of `op` over HTTP less the floor's, as a multiple of the in-process call's p50, 1 caller each: what
+        the API's own work for the request (auth, org-unit check, schemas, JSON) adds beside the engine call."""
+        http, inproc = self.results[(op, "http", 1)].stats.p50_ms, self.results[(op, "in-process", 1)].stats.p50_ms
+        return ratio(http - self.floor.stats.p50_ms, inproc)
 
 
 def seed(cw: Any, pools: list[str], cases: int, read_notes: int) -> tuple[str, dict[str, list[Any]]]:
@@ -603,11 +616,14 @@ def _measure_sides(
     idle = background_pct()
     console.print(f"  machine busy while the benchmark is idle: {idle:.0f}% of {os.cpu_count()} cores")
     results = {(op, side, c): RunResult() for op in OPS for side, c in runs(args.clients, args.wsgi)}
+    floor = RunResult()
+    once("http", "health", 1, cases["read"], args.warmup, 0, RunResult())
     for r in range(args.rounds):
         for op in OPS:
             for side, count in runs(args.clients, args.wsgi):
                 pool = cases["read"] if op == "read" else cases[f"{side}/{count}"]
                 once(side, op, count, pool, per_round, r * per_round, results[(op, side, count)])
+        once("http", "health", 1, cases["read"], per_round, r * per_round, floor)
         console.print(f"  round {r + 1}/{args.rounds} done")
     return BackendRun(
         backend=label,
@@ -619,6 +635,7 @@ def _measure_sides(
         read_notes=args.read_notes,
         seed_s=seed_s,
         idle_busy_pct=idle,
+        floor=floor,
     )
 
 
@@ -693,6 +710,12 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
         "included)." + (" Events encrypted (CASEWORK_CIPHER_KEY) on both sides." if cipher else ""),
     )
     for b in runs_by_db:
+        console.print(
+            f"{b.backend}: HTTP floor, GET /health (no database, no token), 1 caller: p50 "
+            f"{b.floor.stats.p50_ms:.3f} ms. Over HTTP less that floor, as a multiple of the in-process p50: "
+            + "; ".join(f"{op} {b.app_share(op):.2f}" for op in OPS)
+            + "."
+        )
         for (op, side, count), res in b.results.items():
             if side != "http" or count != b.clients:
                 continue
@@ -747,6 +770,9 @@ def plain_lines(runs_by_db: list[BackendRun], cipher: bool) -> list[str]:
                 machine_busy_pct=res.machine_pct, idle_busy_pct=b.idle_busy_pct, errors=res.errors, cipher=cipher
             )
             lines.append(plain(tag, **fields))
+        f = b.floor.stats
+        shares = {f"{op}_p50_less_floor_ratio": b.app_share(op) for op in OPS}
+        lines.append(plain(f"{db} http_floor_health", callers=1, n=f.n, p50_ms=f.p50_ms, p99_ms=f.p99_ms, **shares))
     return lines
 
 
