@@ -15,7 +15,7 @@ from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import Engine, Select, bindparam, select, text
+from sqlalchemy import Engine, Select, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregates.base import Case, case_event
@@ -141,8 +141,13 @@ class CaseStore(Application[UUID]):
         """On PostgreSQL, what the library's recorder does before it inserts events: lock the events table until
         commit, so that events become visible in the order of their notification ids and a reader of the log
         (checkpoints, the rebuild's count) never finds one committed behind a later one."""
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"LOCK TABLE {self.recorder.events_table_name} IN EXCLUSIVE MODE"))
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(self._lock_statement)
+
+    @cached_property
+    def _lock_statement(self) -> TextClause:
+        return text(f"LOCK TABLE {self.recorder.events_table_name} IN EXCLUSIVE MODE")
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
