@@ -87,6 +87,11 @@ class CaseCache:
             self._entries.move_to_end(case_id)
             return entry
 
+    def holds_short(self, case_id: UUID) -> bool:
+        """Whether a case is kept whose rows a read compares (`needs_rows`), at whatever version."""
+        entry = self._entries.get(case_id)
+        return entry is not None and self.needs_rows(entry)
+
     def needs_rows(self, entry: Entry) -> bool:
         return entry.case.version < self.trusted_from
 

@@ -329,12 +329,18 @@ class Casework:
         head the index records is not replayed: a short one's rows are compared with those it was checked against,
         a long one is taken as held (engine/case_cache.py). `lock`: for a command, which gets the row locked (see
         `indexed_head`) and a case of its own to change. `cached` False: replayed whatever the process holds."""
-        head = indexed_head(session, case_id, lock=lock)
+        rows = None
+        if cached and version is None and self.cases.holds_short(case_id):  # its rows are read with the head
+            head, rows = self.store.head_and_rows(session, case_id, lock=lock)
+        else:
+            head = indexed_head(session, case_id, lock=lock)
         if cached and version is None and head is not None:
             held = self.cases.get(case_id, head.version, head.head_hash)
             if held is not None and (
                 not self.cases.needs_rows(held)
-                or self.cases.confirm(held, self.store.stored_rows(session, case_id), self.store.mapper)
+                or self.cases.confirm(
+                    held, rows if rows is not None else self.store.stored_rows(session, case_id), self.store.mapper
+                )
             ):
                 return private_copy(held.case) if lock else held.case
         try:

@@ -5,11 +5,13 @@ leaves the cached case as it was, and `casework verify` reads every event whatev
 from __future__ import annotations
 
 import pickle
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from aggregates.base import Case
 from cli import main
@@ -188,3 +190,52 @@ def test_a_commands_copy_shares_nothing_it_could_change_with_the_cached_case(cw:
     copy.applicants[0]["name"] = "改过"  # type: ignore[attr-defined]
     copy.clocks.clear()
     assert pickle.dumps(held) == before and cw.get(opened.case_id) is held
+
+
+def test_a_command_that_waited_for_another_on_the_same_case_takes_the_held_case_with_the_rows_that_one_added(
+    cw: Casework,
+) -> None:
+    """On PostgreSQL the second command's one statement for the head and the rows waits for the first's row lock,
+    then sees the new head but the rows of its own snapshot: it reads the rows again and takes the held case, as
+    the first left it, without a replay (which would read the person keys). On SQLite the second waits to begin."""
+    opened = file_dispute(cw)
+    cw.execute(opened.case_id, "add_note", MEDIATOR, text="回访")
+    writing, go = threading.Event(), threading.Event()
+    seen: list[tuple[str, str]] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append((threading.current_thread().name, " ".join(statement.split())))
+
+    def hold_the_first(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if threading.current_thread().name == "first" and statement.lstrip().startswith(("WITH", "INSERT")):
+            writing.set()
+            go.wait(10)
+
+    results: dict[str, CommandResult] = {}
+
+    def note(name: str) -> None:
+        results[name] = cw.execute(opened.case_id, "add_note", MEDIATOR, text=name)
+
+    event.listen(cw.sql_engine, "before_cursor_execute", record)
+    event.listen(cw.sql_engine, "after_cursor_execute", hold_the_first)
+    try:
+        first = threading.Thread(target=note, args=("first",), name="first")
+        first.start()
+        assert writing.wait(10)
+        second = threading.Thread(target=note, args=("second",), name="second")
+        second.start()
+        time.sleep(0.3)  # the second is waiting for the first
+        assert "second" not in results
+        go.set()
+        first.join(10)
+        second.join(10)
+    finally:
+        go.set()
+        event.remove(cw.sql_engine, "before_cursor_execute", record)
+        event.remove(cw.sql_engine, "after_cursor_execute", hold_the_first)
+    assert (results["first"].version, results["second"].version) == (3, 4)
+    case = cw.get(opened.case_id)
+    assert [n["text"] for n in case.notes][-2:] == ["first", "second"]
+    assert verify_store(cw).ok
+    second_statements = [s for name, s in seen if name == "second"]
+    assert not any("person_data_keys" in s for s in second_statements), second_statements
