@@ -232,6 +232,10 @@ class Case(Aggregate):
     # Personal data, as paths into the case's state and its events' data ("*" = every list item):
     # masked for roles that may not see it.
     PERSONAL_DATA: ClassVar[tuple[str, ...]] = ()
+    # State lists whose items no event changes once appended (events only append to them): a command's copy of a
+    # case its process holds shares their items instead of copying each (engine/case_cache.py), so a case's notes
+    # and alerts do not make every command on it slower as they grow.
+    APPEND_ONLY: ClassVar[tuple[str, ...]] = ("notes", "alerts")
 
     class Event(Aggregate.Event):
         # The stage-table action this event class records; set on each class by `case_type`.

@@ -151,10 +151,14 @@ class CaseCache:
 
 def private_copy(case: Case) -> Case:
     """A copy of a cached case that a command may change: every list, dict and set in its state copied, the values
-    in them that cannot change (strings, numbers, dates, frozen dataclasses such as clocks) shared. Many times
-    faster than pickling, which copies those too; anything else is deep-copied."""
+    in them that cannot change (strings, numbers, dates, frozen dataclasses such as clocks) shared, and so are the
+    items of the lists events only append to (`Case.APPEND_ONLY`: notes, alerts). Many times faster than pickling,
+    which copies those too; anything else is deep-copied."""
     copied: Case = object.__new__(type(case))
-    copied.__dict__.update({name: _copied(value) for name, value in case.__dict__.items()})
+    shared = type(case).APPEND_ONLY
+    copied.__dict__.update(
+        {name: value.copy() if name in shared else _copied(value) for name, value in case.__dict__.items()}
+    )
     return copied
 
 

@@ -185,11 +185,13 @@ def test_a_commands_copy_shares_nothing_it_could_change_with_the_cached_case(cw:
     before = pickle.dumps(held)
     copy = private_copy(held)
     assert pickle.dumps(copy) == before
-    copy.notes[0]["text"] = "改过"  # type: ignore[index]
     copy.notes.append({"text": "新的"})
     copy.applicants[0]["name"] = "改过"  # type: ignore[attr-defined]
+    copy.claims[0]["amount"] = "1.00"  # type: ignore[attr-defined]
     copy.clocks.clear()
     assert pickle.dumps(held) == before and cw.get(opened.case_id) is held
+    # the items of the lists events only append to are shared, not copied (no event changes one)
+    assert copy.notes is not held.notes and copy.notes[0] is held.notes[0]
 
 
 def test_a_command_that_waited_for_another_on_the_same_case_takes_the_held_case_with_the_rows_that_one_added(

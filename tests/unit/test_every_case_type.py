@@ -10,6 +10,7 @@ type keeps is written here once; a fifth case type is checked by adding its row.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -532,3 +533,42 @@ def test_the_statistics_of_a_long_history(ct: CaseType) -> None:
         for metric, value in case.statistics(event).items():
             totals[metric] = totals.get(metric, Decimal(0)) + Decimal(value)
     assert totals == ct.history_statistics
+
+
+# -- the lists events only append to -------------------------------------------------------------------
+
+
+def _sentinels(case: Case, now: Any) -> dict[str, dict[str, Any]]:
+    """An item of each `Case.APPEND_ONLY` list, shaped as the case's own (a note, an alert)."""
+    clock = next(iter(case.clocks), "acceptance")
+    return {
+        "notes": {"at": now, "by": "mediator-9", "text": "哨兵"},
+        "alerts": {"clock": clock, "due_on": date(2026, 3, 5), "notify": ["s-1"], "raised_at": now},
+    }
+
+
+@pytest.mark.parametrize(
+    ("ct", "path"),
+    [pytest.param(ct, p, id=f"{ct}-{p}") for ct in CASE_TYPES for p in ["history", *ct.cls.TABLE.stages]],
+)
+def test_no_event_changes_an_item_of_a_list_it_may_only_append_to(ct: CaseType, path: str) -> None:
+    """A command's copy of a case its process holds shares the items of these lists with the cached case
+    (engine/case_cache.py): every event of every path through every case type is applied here to a case whose
+    lists already hold an item, which must come out as it went in."""
+    desk = Desk()
+    built = ct.history(desk) if path == "history" else ct.stages[path](desk)
+    assert set(Case.APPEND_ONLY) == {"notes", "alerts"}
+    events = built.pending_events
+    case = events[0].mutate(None)
+    for event in events[1:]:
+        items = _sentinels(case, desk.now)
+        kept = copy.deepcopy(items)
+        for name, item in items.items():
+            getattr(case, name).append(item)
+        case = event.mutate(case)
+        for name, item in items.items():
+            held = getattr(case, name)
+            at = next((i for i, x in enumerate(held) if x is item), None)
+            assert at is not None and item == kept[name], (name, type(event).__name__)
+            del held[at]
+    assert live_state(case) == live_state(built)
