@@ -37,7 +37,7 @@ from benchmarks.common import (
     ratio,
     reachable_backends,
 )
-from engine.sealing import PersonalData
+from engine.sealing import PersonalData, Sealed
 
 
 @contextmanager
@@ -45,7 +45,7 @@ def sealing(on: bool) -> Iterator[None]:
     """Sealing as Casework runs it, or switched off for the anchor (events stored with the applicants in clear)."""
     seal = PersonalData.seal
     if not on:
-        PersonalData.seal = lambda self, session, events: list(events)  # type: ignore[method-assign]
+        PersonalData.seal = lambda self, session, events: Sealed(list(events), [])  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -143,7 +143,7 @@ goes table by table, as executemany batches, and the statements cached stay few 
 @dataclass(frozen=True)
 class Rows:
     """Rows for one table, for `write_rows`: inserted, or with `keys` upserted (each other column replaced, or added
-    to for `accumulate`). Every row has the same columns."""
+    to for `accumulate`; a row whose columns are all keys is left as it is). Every row has the same columns."""
 
     table: Table
     rows: Sequence[Mapping[str, Any]]
@@ -168,7 +168,8 @@ def _insert_sql(
             for n in columns
             if n not in keys
         )
-        sql += f" ON CONFLICT ({', '.join(f'{chr(34)}{k}{chr(34)}' for k in keys)}) DO UPDATE SET {sets}"
+        target = ", ".join(f'"{k}"' for k in keys)
+        sql += f" ON CONFLICT ({target}) " + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
     return sql
 
 

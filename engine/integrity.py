@@ -34,6 +34,7 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from aggregates.chain import GENESIS, event_hash
+from engine.database import write_rows
 from engine.errors import CaseIntegrityError
 from engine.sealing import PersonalData, PersonalDataUnreadable
 from engine.tables import case_index
@@ -146,7 +147,9 @@ class CheckedEventStore(EventStore[UUID]):
     def put(self, domain_events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any) -> list[Recording[UUID]]:
         """Store `events` with each person's data sealed (engine/sealing.py), in the caller's transaction."""
         with self.recorder.transaction(commit=True) as session:
-            return super().put(self.personal.seal(session, domain_events), **kwargs)
+            sealed = self.personal.seal(session, domain_events)
+            write_rows(session, sealed.rows)
+            return super().put(sealed.events, **kwargs)
 
     def get(
         self,

@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -37,14 +37,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import DomainEventProtocol
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from aggregates.base import Case
 from aggregates.chain import event_hash
 from aggregates.values import identifier
 from engine.config import ConfigurationError
-from engine.database import dialect_insert
+from engine.database import Rows
 from engine.persons import PersonKeys
 from engine.tables import person_data_keys, person_key_uses
 
@@ -144,6 +144,12 @@ def _case_class(event_cls: type) -> type[Case] | None:
     return owner if isinstance(owner, type) and issubclass(owner, Case) else None
 
 
+class Sealed(NamedTuple):
+    events: list[DomainEventProtocol[UUID]]
+    rows: list[Rows]
+    """The person keys made and the uses of each, for `write_rows` (engine/database.py)."""
+
+
 class PersonalData:
     """Seals the personal data of events as they are stored and opens it as they are read."""
 
@@ -172,8 +178,9 @@ class PersonalData:
 
     # -- storing ---------------------------------------------------------------------
 
-    def seal(self, session: Session, events: Sequence[DomainEventProtocol[UUID]]) -> list[DomainEventProtocol[UUID]]:
-        """The events to store: each person's data sealed, and the hashes recomputed over what is stored.
+    def seal(self, session: Session, events: Sequence[DomainEventProtocol[UUID]]) -> Sealed:
+        """The events to store: each person's data sealed, and the hashes recomputed over what is stored; with the
+        rows of the keys they need, to be written in the same transaction.
 
         The events given keep their data in clear (the command's read models are made from them) but take the
         stored hashes, so the case's head hash is the one stored. A later event of the same case in the batch is
@@ -206,8 +213,7 @@ class PersonalData:
             renamed[case_id] = (state["hash"], digest)
             copy.__dict__["hash"] = state["hash"] = digest
             stored.append(copy)
-        keys.record()
-        return stored
+        return Sealed(stored, keys.rows())
 
     def _id_numbers(self, events: Sequence[DomainEventProtocol[UUID]]) -> set[str]:
         """The ID numbers of the persons whose data `events` hold, as keyed."""
@@ -362,16 +368,16 @@ class _KeyRing:
         )
         return key_id, key
 
-    def record(self) -> None:
-        """The keys made and the cases that use each, written together."""
-        connection = self.session.connection()
-        if self.made:
-            connection.execute(insert(person_data_keys), self.made)
-        if self.uses:
-            connection.execute(
-                dialect_insert(self.session, person_key_uses).on_conflict_do_nothing(),
+    def rows(self) -> list[Rows]:
+        """The keys made and the cases that use each, for the command to write with its events (`write_rows`)."""
+        return [
+            Rows(person_data_keys, self.made),
+            Rows(
+                person_key_uses,
                 [{"key_id": k, "case_id": c, "person": p} for k, c, p in sorted(self.uses, key=str)],
-            )
+                keys=("key_id", "case_id", "person"),
+            ),
+        ]
 
 
 def _now() -> datetime:

@@ -291,10 +291,10 @@ class Casework:
                 "result": result.to_json(),
                 "recorded_at": ctx.recorded_at,
             }
-            if stored.rows:
+            if any(events for _, events in pending):
                 self.store.lock_events(session)
             # the events, the read models and the command's record: one statement on PostgreSQL
-            write_rows(session, [stored, *batch.rows(), Rows(command_log, [record])])
+            write_rows(session, [*stored, *batch.rows(), Rows(command_log, [record])])
         self.cases.committed(pending)
         return result
 

@@ -155,23 +155,23 @@ class CaseStore(Application[UUID]):
             .order_by(t.c.originator_version)
         )
 
-    def to_store(self, session: Session, events: Sequence[DomainEventProtocol[UUID]]) -> Rows:
+    def to_store(self, session: Session, events: Sequence[DomainEventProtocol[UUID]]) -> list[Rows]:
         """The rows that store `events`: each person's data sealed (engine/sealing.py; the events take the stored
-        hashes) and each event encoded, and enciphered with the cipher on, as the library's mapper does. For
-        `write_rows`, with the rest of the command's rows, after `lock_events`."""
-        stored = [self.mapper.to_stored_event(e) for e in self.personal.seal(session, events)]
-        return Rows(
-            self.recorder.events_record_cls.__table__,
-            [
-                {
-                    "originator_id": e.originator_id,
-                    "originator_version": e.originator_version,
-                    "topic": e.topic,
-                    "state": e.state,
-                }
-                for e in stored
-            ],
-        )
+        hashes) with the rows of the person keys that takes, and each event encoded, and enciphered with the cipher
+        on, as the library's mapper does. For `write_rows`, with the rest of the command's rows, after
+        `lock_events`."""
+        sealed = self.personal.seal(session, events)
+        stored = [self.mapper.to_stored_event(e) for e in sealed.events]
+        rows = [
+            {
+                "originator_id": e.originator_id,
+                "originator_version": e.originator_version,
+                "topic": e.topic,
+                "state": e.state,
+            }
+            for e in stored
+        ]
+        return [*sealed.rows, Rows(self.recorder.events_record_cls.__table__, rows)]
 
     def lock_events(self, session: Session) -> None:
         """On PostgreSQL, what the library's recorder does before it inserts events: lock the events table until
