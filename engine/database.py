@@ -23,6 +23,9 @@ from sqlalchemy.orm import Session
 
 from engine.config import ConfigurationError, Settings
 
+BUSY_TIMEOUT_SECONDS = 30
+"""How long a SQLite writer waits for another to finish before it gets 'database is locked'."""
+
 _write_intent: ContextVar[bool] = ContextVar("casework_write_intent", default=False)
 
 
@@ -46,7 +49,7 @@ def create_db_engine(settings: Settings) -> Engine:
             except OSError as e:
                 problem = "it is a file, not a directory" if directory.is_file() else f"cannot make it: {e.strerror}"
                 raise ConfigurationError(f"database directory {directory}: {problem}") from None
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
     # The whole attempt to connect is bounded: a server that accepts and never answers is given up on.
@@ -114,7 +117,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # the driver must not BEGIN on its own
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -39,6 +39,7 @@ from engine.registry import case_type
 from engine.store import CaseStore, replay
 from engine.tables import broke, case_index, command_log, person_reservations
 from engine.unit_of_work import UnitOfWork
+from engine.writer_lock import writer_lock
 
 CONFLICT_RETRIES = 3
 
@@ -96,6 +97,8 @@ class Casework:
         """The SQLAlchemy engine the event store and the read models share."""
         self.persons = PersonKeys(self.settings)
         self.store = CaseStore(self.sql_engine, self.settings, self.persons)
+        self.writers = writer_lock(self.sql_engine)
+        """On SQLite, the queue writers wait in (engine/writer_lock.py)."""
         self.cases = CaseCache()
         """Long cases as this process last read or committed them (engine/case_cache.py)."""
 
@@ -107,7 +110,7 @@ class Casework:
 
     @contextmanager
     def write_transaction(self) -> Iterator[Session]:
-        with write_intent(), self.store.recorder.transaction(commit=True) as session:
+        with self.writers.held(), write_intent(), self.store.recorder.transaction(commit=True) as session:
             yield session
 
     @contextmanager

@@ -1,0 +1,111 @@
+"""SQLite: writers wait for each other on a lock file beside the database, in this process and across processes,
+and start as soon as the last one is done; a wait past the busy timeout is SQLite's 'database is locked', and a
+killed writer holds nothing."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import sqlalchemy.exc
+
+from engine.service import Casework
+from engine.writer_lock import NoWriterLock, WriterLock
+from tests.integration.scenarios import MEDIATOR, file_dispute
+
+HOLD = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+@pytest.fixture
+def sqlite_cw(cw: Casework) -> Casework:
+    if cw.sql_engine.dialect.name != "sqlite":
+        assert isinstance(cw.writers, NoWriterLock)  # PostgreSQL's writers queue on each case's row lock
+        pytest.skip("PostgreSQL's writers take no lock file")
+    return cw
+
+
+def _lock(cw: Casework) -> WriterLock:
+    assert isinstance(cw.writers, WriterLock)
+    return cw.writers
+
+
+def _holder(cw: Casework, seconds: float) -> subprocess.Popen[str]:
+    """Another process holding the writers' lock for `seconds`."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(_lock(cw).path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_command_waits_for_a_writer_of_this_process_and_runs_once_it_commits(sqlite_cw: Casework) -> None:
+    cw = sqlite_cw
+    opened = file_dispute(cw)
+    inside, released = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with cw.write_transaction():
+            inside.set()
+            time.sleep(0.3)
+            released.set()
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    assert inside.wait(5)
+    result = cw.execute(opened.case_id, "add_note", MEDIATOR, text="回访")
+    assert released.is_set()  # it waited for the other writer to finish
+    writer.join(5)
+    assert result.version == 2
+
+
+def test_a_command_waits_for_a_writer_of_another_process_and_runs_once_it_is_done(sqlite_cw: Casework) -> None:
+    cw = sqlite_cw
+    opened = file_dispute(cw)
+    holder = _holder(cw, 0.5)
+    started = time.monotonic()
+    result = cw.execute(opened.case_id, "add_note", MEDIATOR, text="回访")
+    waited = time.monotonic() - started
+    holder.wait(5)
+    assert result.version == 2 and waited >= 0.3
+
+
+def test_a_writer_killed_while_it_holds_the_lock_holds_nothing(sqlite_cw: Casework) -> None:
+    cw = sqlite_cw
+    opened = file_dispute(cw)
+    holder = _holder(cw, 60)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(5)
+    started = time.monotonic()
+    assert cw.execute(opened.case_id, "add_note", MEDIATOR, text="回访").version == 2
+    assert time.monotonic() - started < 5
+
+
+def test_a_wait_past_the_timeout_is_database_is_locked_and_leaves_nothing_held(sqlite_cw: Casework) -> None:
+    lock = WriterLock(_lock(sqlite_cw).path.with_suffix(""), timeout=0.2)
+    assert lock.path == _lock(sqlite_cw).path
+    holder = _holder(sqlite_cw, 0.8)
+    with pytest.raises(sqlalchemy.exc.OperationalError, match="database is locked"), lock.held():
+        pass
+    holder.wait(5)
+    time.sleep(0.1)  # the wait given up on got the lock when the holder ended, and let it go
+    started = time.monotonic()
+    with lock.held():
+        assert time.monotonic() - started < 0.1
+
+
+def test_a_write_inside_a_write_of_the_same_thread_joins_it(sqlite_cw: Casework) -> None:
+    cw = sqlite_cw
+    opened = file_dispute(cw)
+    with cw.write_transaction() as outer, cw.write_transaction() as inner:
+        assert inner is outer
+    assert cw.execute(opened.case_id, "add_note", MEDIATOR, text="回访").version == 2
