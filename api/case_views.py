@@ -21,8 +21,9 @@ from aggregates.policy import CALENDAR_OFFICIAL, CALENDAR_WEEKENDS_ONLY
 from aggregates.rectification import RectificationProposal
 from aggregates.wage_negotiation import WageNegotiation
 from api.dumping import LeanDump
-from api.schemas import OneOfSchema
+from api.schemas import OneOfSchema, PageSchema
 from engine.registry import CASE_TYPES
+from engine.views import NOTES_IN_VIEW
 
 
 def _text(nullable: bool = False, **metadata: Any) -> fields.String:
@@ -99,6 +100,10 @@ class NoteSchema(ma.Schema):
     text = _text()
 
 
+class NotePageSchema(PageSchema):
+    items = _many(NoteSchema)
+
+
 class CaseSchema(LeanDump):
     """A case's current (or past) state, the clocks that run on it and what the caller may do next; each case type's
     view below says what its `kind` and `details` are. Dumped by a plan made once (api/dumping.py): every command
@@ -124,7 +129,15 @@ class CaseSchema(LeanDump):
     )
     clocks = fields.List(fields.Nested(ClockSchema), required=True)
     links = _many(LinkSchema)
-    notes = _many(NoteSchema)
+    notes = fields.List(
+        fields.Nested(NoteSchema),
+        required=True,
+        metadata={
+            "description": f"the case's latest {NOTES_IN_VIEW} notes, oldest first; "
+            "GET /cases/{ref}/notes pages through them all"
+        },
+    )
+    notes_total = fields.Integer(required=True, metadata={"description": "how many notes the case has"})
     details: fields.Field[Any] = fields.Dict(required=True)  # each case type's schema declares its own
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable
 from datetime import date
@@ -22,11 +21,11 @@ from flask.views import MethodView
 
 from aggregates.base import Case
 from api.auth import casework, current_user, require_scope
-from api.case_views import CASE_SCHEMAS, AnyCaseSchema
+from api.case_views import CASE_SCHEMAS, AnyCaseSchema, NotePageSchema
 from api.command_schemas import command_schema
 from api.errors import ApiError
 from api.parsing import Blueprint
-from api.schemas import CaseExportQuerySchema, CasePageSchema, CaseQuerySchema
+from api.schemas import CaseExportQuerySchema, CasePageSchema, CaseQuerySchema, PageQuerySchema, page_of
 from engine.accounts import User
 from engine.case_exports import COLUMNS, MAX_EXPORT_ROWS, case_rows, cases_csv, cases_xlsx
 from engine.errors import CaseIntegrityError, CaseNotFound, TooManyCases
@@ -35,7 +34,7 @@ from engine.queries import CaseFilter, search_cases
 from engine.registry import CASE_TYPES
 from engine.service import Actor, CommandResult
 from engine.spreadsheet import XLSX_TYPE
-from engine.views import case_view
+from engine.views import case_view, notes_page
 
 blp = Blueprint("cases", __name__, description="Open cases, run their commands, read and search them.")
 
@@ -340,13 +339,7 @@ class CaseList(MethodView):
         f = case_filter(current_user(), args)
         page, per_page = args["page"], args["per_page"]
         rows, total = search_cases(casework(), f, sort=args["sort"], page=page, per_page=per_page)
-        return {
-            "items": rows,
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-            "pages": math.ceil(total / per_page) if total else 0,
-        }
+        return page_of(rows, page, per_page, total)
 
 
 EXPORT_TOO_LARGE = f"more than {MAX_EXPORT_ROWS} cases match (422 `too_many_cases`, with `total` and `limit`)"
@@ -405,3 +398,19 @@ class CaseDetail(MethodView):
         user = current_user()
         case = readable_case(user, ref)
         return case_view_for(case, user), 200, {"ETag": etag(case.version)}
+
+
+@blp.route("/cases/<string:ref>/notes", parameters=[{"in": "path", "name": "ref", "description": CASE_REF}])
+class CaseNotes(MethodView):
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, NotePageSchema, headers=ETAG)
+    @blp.doc(
+        summary="A case's notes, oldest first, a page at a time",
+        description="The case view holds only the latest notes (`notes`) and how many there are (`notes_total`); "
+        "this pages through every one. The ETag is the case's version, as on GET /cases/{ref}.",
+    )
+    def get(self, args: dict[str, Any], ref: str) -> Any:
+        case = readable_case(current_user(), ref)
+        page, per_page = args["page"], args["per_page"]
+        items, total = notes_page(case, page, per_page, casework().settings.tz)
+        return page_of(items, page, per_page, total), 200, {"ETag": etag(case.version)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, ClassVar
@@ -73,15 +74,30 @@ class CaseRowSchema(ma.Schema):
     clocks = fields.List(fields.Nested(CaseRowClockSchema), required=True)
 
 
-class CasePageSchema(ma.Schema):
-    items = fields.List(fields.Nested(CaseRowSchema), required=True)
+class PageSchema(ma.Schema):
+    """Where a page of a longer list stands; each list adds its `items`."""
+
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     total = fields.Integer(required=True)
     pages = fields.Integer(required=True)
 
 
-class CaseQuerySchema(Strict):
+def page_of(items: list[Any], page: int, per_page: int, total: int) -> dict[str, Any]:
+    """A `PageSchema` answer: page `page` of `total` items, `per_page` to a page."""
+    return {"items": items, "page": page, "per_page": per_page, "total": total, "pages": math.ceil(total / per_page)}
+
+
+class PageQuerySchema(Strict):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class CasePageSchema(PageSchema):
+    items = fields.List(fields.Nested(CaseRowSchema), required=True)
+
+
+class CaseQuerySchema(PageQuerySchema):
     kind = fields.String(validate=validate.OneOf(KINDS))
     stage = Text(max_length=48)
     org_unit = Text(max_length=200, metadata={"description": "this unit and every unit below it"})
@@ -92,8 +108,6 @@ class CaseQuerySchema(Strict):
     flag = fields.List(Text(max_length=40), metadata={"description": "e.g. collective, acting_offer, deep"})
     q = Text(max_length=200, metadata={"description": "free text in the case number, party names or document number"})
     sort = fields.String(load_default="-updated_at", validate=validate.OneOf([*SORTS, *(f"-{k}" for k in SORTS)]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class CaseExportQuerySchema(CaseQuerySchema):

@@ -106,7 +106,11 @@ def show(ctx: click.Context, case: str, role: str, version: int | None, at: date
     except (DomainError, ValueError) as e:
         raise click.ClickException(str(e)) from e
     today = cw.clock.now().astimezone(cw.settings.tz).date()
-    click.echo(json.dumps(case_view(found, role, today, policy=cw.settings.policy), ensure_ascii=False, indent=2))
+    click.echo(
+        json.dumps(
+            case_view(found, role, today, policy=cw.settings.policy, latest_notes=None), ensure_ascii=False, indent=2
+        )
+    )
 
 
 @click.command(help="A case's full history: every event with who, when, why and its hash.")

@@ -100,7 +100,7 @@ def dossier_content(cw: Casework, ref: UUID | str, *, role: str | None) -> dict[
         b = verification.first_break
         raise CaseIntegrityError(case_id, b.number, b.version, b.problem)
     case = cw.get(case_id)
-    view = case_view(case, role, None, UTC, policy=cw.settings.policy)
+    view = case_view(case, role, None, UTC, policy=cw.settings.policy, latest_notes=None)
     cls = type(case)
     events = [{**jsonable(vars(e), UTC), "data": event_data_for(role, cls, e.data, UTC)} for e in history(cw, case_id)]
     clocks = [{k: v for k, v in c.items() if k != "overdue"} for c in view["clocks"]]

@@ -53,6 +53,12 @@ def jsonable(value: Any, tz: tzinfo | None = None) -> Any:
     return value
 
 
+NOTES_IN_VIEW = 20
+"""The most recent notes a case view holds. A case's notes only grow (a hardship case is followed for years) and every
+command answers with the case's view, so the view holds the latest few and how many there are; `notes_page` pages
+through them all."""
+
+
 def details(case: Case) -> dict[str, Any]:
     """The case type's own state: parties, claims, proposals, items, disbursements and so on."""
     return {k: v for k, v in vars(case).items() if not k.startswith("_") and k not in _COMMON}
@@ -66,12 +72,14 @@ def case_view(
     *,
     actor_id: str | None = None,
     policy: DeadlinePolicy = DEFAULT_POLICY,
+    latest_notes: int | None = NOTES_IN_VIEW,
 ) -> dict[str, Any]:
-    """A case as a caseworker sees it: state, clocks, links, notes and the actions `role` may take now.
+    """A case as a caseworker sees it: state, clocks, links, its latest notes and the actions `role` may take now.
 
     `role` None shows everything (the operator's command line); `today` marks overdue clocks and is the
     moment the allowed actions are judged at, for user `actor_id` under `policy` (exactly the actions the
-    engine would accept from them now); times are given in `tz`.
+    engine would accept from them now); times are given in `tz`. `notes` holds the last `latest_notes` notes,
+    oldest first (None: every note), and `notes_total` how many the case has.
     """
     now = Now(today, actor_id, policy) if today else None
     summary = case.summary()
@@ -103,12 +111,19 @@ def case_view(
             for c in case.clocks.values()
         ],
         "links": list(case.links),
-        "notes": list(case.notes),
+        "notes": list(case.notes if latest_notes is None else case.notes[max(0, len(case.notes) - latest_notes) :]),
+        "notes_total": len(case.notes),
         "details": details(case),
     }
     data["details"] = masked_for(role, data["details"], case.PERSONAL_DATA) if role else data["details"]
     view: dict[str, Any] = jsonable(data, tz)
     return view
+
+
+def notes_page(case: Case, page: int, per_page: int, tz: tzinfo | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Page `page` (from 1) of the case's notes, oldest first, `per_page` to a page; and how many notes it has."""
+    start = (page - 1) * per_page
+    return jsonable(case.notes[start : start + per_page], tz), len(case.notes)
 
 
 def event_data_for(role: str | None, case_cls: type[Case], data: Mapping[str, Any], tz: tzinfo | None = None) -> Any:

@@ -41,7 +41,7 @@ from engine.accounts import (
 from engine.passwords import generate_password, locked_accounts, set_password
 from engine.scheduler import RunState, Scheduler, SchedulerUnavailable, start_campaign
 from engine.service import Actor
-from web.views import PER_PAGE, blueprint, casework, page, require
+from web.views import PER_PAGE, blueprint, casework, page, requested_page, require
 
 MAX_CSV_BYTES = 2_000_000
 """The largest campaign file taken: the API's limit on a campaign's CSV text."""
@@ -92,11 +92,6 @@ def _admin() -> User:
 
 def _actor(user: User) -> Actor:
     return Actor(user.user_id, user.role)
-
-
-def _page_number() -> int:
-    wanted = request.args.get("page", "1")
-    return int(wanted) if wanted.isdigit() and int(wanted) >= 1 else 1
 
 
 def _paged(items: list[Any], number: int) -> tuple[list[Any], int]:
@@ -170,7 +165,7 @@ def _user_in(admin: User, user_id: str) -> User:
 
 
 def _users_page(admin: User, status: int = 200, **context: Any) -> tuple[str, int]:
-    number = _page_number()
+    number = requested_page()
     shown, pages = _paged(list_users(casework(), admin.org_unit), number)
     defaults: dict[str, Any] = {"values": {"org_unit": admin.org_unit}, "problems": {}, "created": None}
     return page(
@@ -385,7 +380,7 @@ def admin_campaigns() -> Any:
     """The campaigns of the reader's unit and below, newest first, with their counts."""
     user = _reader()
     require(user, "read_cases")
-    number = _page_number()
+    number = requested_page()
     shown, pages = _paged(campaigns.list_campaigns(casework(), user.org_unit), number)
     return page(
         "admin_campaigns.html",

@@ -15,7 +15,7 @@ from aggregates.errors import InvalidCommand
 from engine.accounts import User
 from engine.channels import KINDS, ChannelNotFound, add_channel, list_channels, remove_channel, shown_target
 from engine.notifications import NotificationNotFound, list_inbox, read_notification, unread_count
-from web.views import blueprint, casework, page
+from web.views import blueprint, casework, page, requested_page
 
 PER_PAGE = 20
 
@@ -33,8 +33,7 @@ def unread(user: User) -> int:
 @blueprint.get("inbox")
 def inbox() -> Any:
     user: User = g.web_user
-    number = request.args.get("page", "1")
-    page_number = int(number) if number.isdigit() and int(number) >= 1 else 1
+    page_number = requested_page()
     entries, total, unread_count = list_inbox(casework(), user.user_id, page=page_number, per_page=PER_PAGE)
     tz = casework().settings.tz
     rows = [{**entry.to_dict(), "created_at": entry.created_at.astimezone(tz)} for entry in entries]

@@ -30,7 +30,18 @@ from engine.queries import CaseFilter, overdue_by_unit, search_cases, work_queue
 from engine.registry import CASE_TYPES
 from engine.reports import RATES, SECTIONS, Report, plain, statistics, statistics_xlsx
 from engine.spreadsheet import XLSX_TYPE
-from web.views import ALERT_FLAG, PER_PAGE, blueprint, casework, clock_rows, page, require, today, visible
+from web.views import (
+    ALERT_FLAG,
+    PER_PAGE,
+    blueprint,
+    casework,
+    clock_rows,
+    page,
+    requested_page,
+    require,
+    today,
+    visible,
+)
 
 ESCALATION_FLAG = "escalation_pending"
 REFERRAL_FLAG = "referral_pending"
@@ -107,11 +118,6 @@ def _reader() -> User:
     return user
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else 1
-
-
 def _allowed(case: Case, user: User, on: date, among: tuple[str, ...]) -> list[str]:
     """Which of `among` the reader may run on the case now, as the engine judges it (none for an auditor)."""
     now = Now(on, user.user_id, casework().settings.policy)
@@ -169,7 +175,7 @@ def escalations() -> Any:
     """Escalations and referrals the scheduler proposed, awaiting a supervisor, oldest first."""
     user = _reader()
     require(user, "oversee_cases")
-    page_number = _page_number()
+    page_number = requested_page()
     raw_referrals = request.args.get("rpage", "1")
     referral_page = int(raw_referrals) if raw_referrals.isdigit() and int(raw_referrals) >= 1 else 1
     negotiations, negotiation_total = _pending(user, ESCALATION_FLAG, page_number)
@@ -196,7 +202,7 @@ def alerts() -> Any:
     the clock that ran out, its due date, how long ago, when the alert was raised and to whom."""
     user = _reader()
     require(user, "oversee_cases")
-    cw, on, page_number = casework(), today(), _page_number()
+    cw, on, page_number = casework(), today(), requested_page()
     policy = cw.settings.policy
     found = work_queue(
         cw, CaseFilter(scope=user.org_unit, flags=(ALERT_FLAG,)), on, page=page_number, per_page=PER_PAGE
@@ -444,7 +450,7 @@ def case_list() -> Any:
     behind a dashboard figure. Always within the reader's unit and below."""
     user = _reader()
     require(user, "read_reports")
-    on, page_number = today(), _page_number()
+    on, page_number = today(), requested_page()
     unit = _unit_arg(user)
     kind = request.args.get("kind") or None
     if kind is not None and kind not in CASE_TYPES:

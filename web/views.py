@@ -32,7 +32,7 @@ from engine.passwords import password_stamp, sign_in
 from engine.queries import CaseFilter, work_queue, working_days_left
 from engine.registry import CASE_TYPES
 from engine.service import Actor, Casework
-from engine.views import case_view, event_data_for
+from engine.views import case_view, event_data_for, notes_page
 from web.app import csrf, secure_headers
 from web.forms import action_form as action_form_for
 from web.forms import input_path, input_paths, read, row_count
@@ -109,6 +109,12 @@ blueprint.after_request(secure_headers)
 @blueprint.app_context_processor
 def _page_context() -> dict[str, Any]:
     return {"languages": LANGUAGES, "web_user": g.get("web_user")}
+
+
+def requested_page() -> int:
+    """The page the query asks for (`?page=N`), 1 for anything that is not a page number."""
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and len(raw) <= 9 and int(raw) >= 1 else 1
 
 
 def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -226,8 +232,7 @@ def queue_search(user: User) -> tuple[CaseFilter, str, bool, bool]:
 def queue() -> str:
     user: User = g.web_user
     f, text, mine, alerts = queue_search(user)
-    page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and int(page) >= 1 else 1
+    page_number = requested_page()
     on = today()
     found = work_queue(casework(), f, on, page=page_number, per_page=PER_PAGE)
     rows = [{**row, "clocks": clock_rows([c for c in row["clocks"] if not c["paused"]], on)} for row in found.rows]
@@ -257,18 +262,38 @@ def case_page(number: str) -> str:
         as_it_stood = then.version
         view = {**view_for(then, user), "allowed_actions": []}
     clocks = clock_rows(view["clocks"], today())
-    notes = [
-        {**n, "at": datetime.fromisoformat(n["at"]) if isinstance(n["at"], str) else n["at"]} for n in view["notes"]
-    ]
     return render_template(
         "case.html",
         case=view,
         clocks=clocks,
-        notes=notes,
+        notes=_dated(view["notes"]),
         details=view["details"],
         as_it_stood=as_it_stood,
+        per_page=PER_PAGE,
         reads_history=may(user.role, "read_history"),
         verifies=may(user.role, "verify_chains"),
+    )
+
+
+def _dated(notes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Notes with their time as a datetime, for the date filter."""
+    return [{**n, "at": datetime.fromisoformat(n["at"]) if isinstance(n["at"], str) else n["at"]} for n in notes]
+
+
+@blueprint.get("case/<number>/notes")
+def notes_page_view(number: str) -> tuple[str, int]:
+    """Every note of the case, oldest first, a page at a time: the case page shows only the latest."""
+    user: User = g.web_user
+    case = visible_case(user, number)
+    wanted = requested_page()
+    notes, total = notes_page(case, wanted, PER_PAGE, casework().settings.tz)
+    return page(
+        "case_notes.html",
+        number=case.number,
+        notes=_dated(notes),
+        total=total,
+        page=wanted,
+        pages=max(1, math.ceil(total / PER_PAGE)),
     )
 
 

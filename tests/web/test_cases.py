@@ -108,3 +108,39 @@ def test_personal_data_is_masked_for_the_roles_that_see_it_masked(web: WebWorld)
     for reader in ("gusu-auditor", "gusu-inspector"):
         page = web.signed_in(reader).get(f"/case/{number}").get_data(as_text=True)
         assert full not in page and "13800000000" not in page, reader
+
+
+def test_the_case_page_shows_the_latest_notes_and_links_to_every_note_by_pages(web: WebWorld) -> None:
+    number = file_dispute(web.cw, MEDIATOR).number
+    case_id = web.cw.resolve(number)
+    for i in range(30):
+        web.cw.execute(case_id, "add_note", MEDIATOR, text=f"回访记录{i:02d}")
+    browser = web.signed_in("gusu-mediator")
+    page = browser.get(f"/case/{number}").get_data(as_text=True)
+    shown = re.findall(r"回访记录(\d\d)", page)
+    assert shown == [f"{i:02d}" for i in range(10, 30)]
+    assert "最近 20 条，共 30 条备注。" in page
+    assert f'href="/case/{number}/notes?page=2"' in page  # the page with the newest notes
+
+    first = browser.get(f"/case/{number}/notes").get_data(as_text=True)
+    second = browser.get(f"/case/{number}/notes?page=2").get_data(as_text=True)
+    assert re.findall(r"回访记录(\d\d)", first) == [f"{i:02d}" for i in range(25)]
+    assert re.findall(r"回访记录(\d\d)", second) == [f"{i:02d}" for i in range(25, 30)]
+    assert "共 30 条备注，按时间先后排列。" in first and "第 1 页，共 2 页" in first
+    assert f'href="/case/{number}/notes?page=2"' in first
+    for odd in ("0", "x", "9" * 40):  # not a page number: the first page
+        assert (
+            re.findall(r"回访记录(\d\d)", browser.get(f"/case/{number}/notes?page={odd}").get_data(as_text=True))[0]
+            == "00"
+        )
+
+    few = file_dispute(web.cw, MEDIATOR).number
+    web.cw.execute(web.cw.resolve(few), "add_note", MEDIATOR, text="唯一的备注")
+    page = browser.get(f"/case/{few}").get_data(as_text=True)
+    assert "唯一的备注" in page and "全部备注" not in page
+
+
+def test_notes_of_a_case_in_another_unit_are_not_found(web: WebWorld) -> None:
+    elsewhere = file_dispute(web.cw, Actor("wuzhong-mediator", "mediator"), org_unit="suzhou.wuzhong").number
+    assert web.signed_in("gusu-mediator").get(f"/case/{elsewhere}/notes").status_code == 404
+    assert web.browser().get(f"/case/{elsewhere}/notes").status_code in (302, 303)
