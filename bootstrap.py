@@ -5,7 +5,8 @@ builds the settings, the Casework service, the scheduler (Prefect's) and the Fla
 command line (cli/) asks it for them. Every import is inside a function, so that a short command
 such as `casework show` loads only what it uses.
 
-A WSGI server other than `casework api` can serve the app with `gunicorn 'bootstrap:http_app()'`.
+A WSGI server other than `casework api` can serve the app that `bootstrap:http_app` makes, one per worker process
+(`granian --interface wsgi --factory bootstrap:http_app`, `gunicorn 'bootstrap:http_app()'`).
 """
 
 from __future__ import annotations
@@ -51,12 +52,23 @@ def http_app(cw: Casework | None = None) -> Flask:
     return app
 
 
+def served_http_app() -> Flask:
+    """`http_app` as each worker of `casework api` builds it: its responses do not name the server, and a worker that
+    outlives its server stops."""
+    from api.server import anonymous, exit_with_parent
+
+    exit_with_parent()
+    app = http_app()
+    app.wsgi_app = anonymous(app.wsgi_app)  # type: ignore[method-assign,assignment]
+    return app
+
+
 def serve_http(host: str, port: int, workers: int, threads: int, keepalive: int) -> None:
-    """Serve the HTTP API under gunicorn until stopped; each worker process builds its own app and service and
+    """Serve the HTTP API under granian until stopped; each worker process builds its own app and service and
     serves `threads` requests at once on kept-alive connections."""
     from api.server import serve
 
-    serve(host, port, workers, http_app, threads=threads, keepalive=keepalive)
+    serve(host, port, workers, "bootstrap:served_http_app", threads=threads, keepalive=keepalive)
 
 
 def serve_flows(settings: Settings, limit: int | None = None) -> None:

@@ -1,109 +1,86 @@
-"""gunicorn, run in-process: one Flask app (and one Casework service) per worker process, several threads each."""
+"""granian, run in-process: one Flask app (and one Casework service) per worker process, several threads each.
+
+granian parses HTTP and keeps connections in Rust and calls the app on a pool of threads per worker; against the
+threaded workers of a pure-Python server it halves what the server adds to a request (benchmarks/http.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from gunicorn import glogging
-from gunicorn.app.base import BaseApplication
-from gunicorn.http import wsgi
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-if TYPE_CHECKING:
-    from flask import Flask
+ACCESS_LOG_FORMAT = '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
+"""One line per request: time, client address, method, path, protocol, status and milliseconds. The path is logged
+without its query string, which may carry what the log must not keep: search text (`/cases?q=<a worker's name>`)
+or a token a client put in the URL by mistake (refused, but still requested); no header is logged either."""
 
-URL_ATOMS = ("f", "{referer}i", "{http_referer}e")
-"""Access-log atoms that hold a URL: logged without its query string."""
-HIDDEN_ATOMS = (
-    "{query_string}e",
-    "{raw_uri}e",
-    "{request_uri}e",
-    "{authorization}i",
-    "{http_authorization}e",
-    "{cookie}i",
-    "{http_cookie}e",
-)
-"""Access-log atoms that hold a query string or a credential: never logged."""
+KEEPALIVE_LIMIT_S = 60
+"""The longest an idle client connection may be kept open (granian's header read timeout, which is also its idle
+keep-alive timeout, is at most a minute)."""
 
+GRACEFUL_S = 10
+"""Seconds a worker has to finish the requests it is serving once asked to stop, before it is killed."""
 
-class PrivateAccessLogger(glogging.Logger):
-    """gunicorn's logger, with every URL in the access log cut at the '?'.
-
-    A query string can carry what the log must not keep: search text (`/cases?q=<a worker's name>`) or a token
-    a client put in the URL by mistake (refused, but still requested). The request line is logged as
-    method, path and protocol."""
-
-    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
-        atoms = super().atoms(resp, req, environ, request_time)
-        atoms["r"] = f"{atoms['m']} {atoms['U']} {atoms['H']}"
-        atoms["q"] = "-"
-        for name in URL_ATOMS:
-            if isinstance(atoms.get(name), str):
-                atoms[name] = without_query(atoms[name])
-        for name in HIDDEN_ATOMS:
-            atoms.pop(name, None)
-        return atoms
+_PR_SET_PDEATHSIG = 1
 
 
-def without_query(url: str) -> str:
-    """`url` without its query string and fragment."""
-    try:
-        return urlunsplit(urlsplit(url)._replace(query="", fragment=""))
-    except ValueError:  # not a URL at all: keep nothing of it
-        return "-"
+def anonymous(app: WsgiApp) -> WsgiApp:
+    """`app` answering with an empty `Server` header: granian names itself in every response unless the app names
+    something, and the API does not tell a scanner what serves it."""
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, [*headers, ("Server", "")], exc_info)
+
+        return app(environ, start)
+
+    return wrapped
 
 
-class AnonymousResponse(wsgi.Response):
-    """gunicorn's response without its `Server` header: the API does not tell a scanner what serves it."""
-
-    def default_headers(self) -> list[str]:
-        return [line for line in super().default_headers() if not line.lower().startswith("server:")]
-
-
-class CaseworkServer(BaseApplication):
-    def __init__(self, options: dict[str, Any], build_app: Callable[[], Flask]) -> None:
-        self.options = options
-        self.build_app = build_app
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        return self.build_app()
+def exit_with_parent() -> None:
+    """Ask the kernel to stop this worker when the process that started it dies: a server killed with SIGKILL
+    leaves no worker behind still serving on its port (Linux; elsewhere nothing is asked)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request reached the kernel
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
-def serve(
-    host: str,
-    port: int,
-    workers: int,
-    build_app: Callable[[], Flask],
-    *,
-    threads: int,
-    keepalive: int,
-    **options: Any,
-) -> None:
-    """Serve the app `build_app` makes until interrupted; each worker calls it after the fork, so workers share no
-    connection.
+def serve(host: str, port: int, workers: int, target: str, *, threads: int, keepalive: int) -> None:
+    """Serve the app that the factory `target` ("module:function") makes until interrupted (SIGINT or SIGTERM: each
+    worker finishes what it serves, for at most GRACEFUL_S seconds). Each worker calls the factory itself, after
+    it started, so workers share no connection; a worker that dies is started again.
 
-    The workers are gunicorn's threaded ones (gthread): each serves `threads` requests at once with its one app and
-    service, and keeps a client's connection open for `keepalive` seconds between requests, so a client that
-    sends many requests connects once instead of for every request as with sync workers."""
-    wsgi.Response = AnonymousResponse  # gunicorn has no setting for it; every worker builds its responses from here
-    CaseworkServer(
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "worker_class": "gthread",
-            "threads": threads,
-            "keepalive": keepalive,
-            "preload_app": False,
-            "accesslog": "-",
-            "graceful_timeout": 10,
-            "logger_class": PrivateAccessLogger,
-            **options,
-        },
-        build_app,
-    ).run()
+    Each worker serves `threads` requests at once with its one app and service, and keeps a client's connection
+    open for `keepalive` seconds between requests (0: closed after each response), so a client that sends many
+    requests connects once."""
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.server import Server
+
+    idle_ms = min(max(keepalive, 1), KEEPALIVE_LIMIT_S) * 1000
+    http1 = HTTP1Settings(keep_alive=keepalive > 0, header_read_timeout=idle_ms)
+    Server(
+        target,
+        factory=True,
+        interface=Interfaces.WSGI,
+        address=host,
+        port=port,
+        workers=workers,
+        blocking_threads=threads,
+        http=HTTPModes.http1,
+        http1_settings=http1,
+        websockets=False,
+        log_access=True,
+        log_access_format=ACCESS_LOG_FORMAT,
+        respawn_failed_workers=True,
+        workers_kill_timeout=GRACEFUL_S,
+    ).serve()

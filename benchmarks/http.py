@@ -1,7 +1,7 @@
-"""HTTP API latency and throughput: the gunicorn-served app next to the same engine calls in-process.
+"""HTTP API latency and throughput: the app as `casework api` serves it next to the same engine calls in-process.
 
 PRODUCT The API as `casework api` serves it, started as a separate process:
-        `python -m cli api --host 127.0.0.1 --port P --workers W [--threads T]` (gunicorn's threaded workers,
+        `python -m cli api --host 127.0.0.1 --port P --workers W [--threads T]` (granian's workers,
         T threads each, `casework api`'s default unless --threads is given; one Flask app and one Casework per
         worker, access log on) on a free local port, on the run's own database. Clients are threads in this
         process, each with its own http.client connection, kept alive by the server between requests (the
@@ -21,7 +21,7 @@ FLOOR   GET /health on the same server, 1 caller, in every round: a request that
         HTTP p50 less this floor as a multiple of the in-process p50, i.e. what the API's own work adds.
 WSGI    A diagnostic between the two, 1 caller only (--no-wsgi skips it): the same Flask app built over this
         process's Casework and called through its test client. Its gap to the anchor is the app layer; the
-        HTTP row's gap to it is gunicorn, TCP and the second process.
+        HTTP row's gap to it is the server, TCP and the second process.
 
 Both sides run with 1 caller and with --clients concurrent callers (threads; default 8). Ratios compare
 runs with the same number of callers: p50 HTTP / p50 in-process (target <= 1.5) and ops/s HTTP / ops/s
@@ -40,7 +40,7 @@ Cases: every (side, callers) command run has its own pool of --cases pre-opened 
 writes round-robin over it, so each run sees aggregates of the same sizes and none grows large; reads go
 round-robin over one more pool whose cases hold --read-notes notes. The runs alternate in --rounds rounds
 so that drifting background load affects both sides alike. CPU is read from /proc during each run: this
-process (the client threads, or the in-process engine), the gunicorn master and its workers, and the whole
+process (the client threads, or the in-process engine), the server's main process and its workers, and the whole
 machine (also for a second before the rounds, while the benchmark is idle, to show other load); the client
 must not be the bottleneck, and the summary says how much of the machine it used. With --cipher the events
 are encrypted on both sides. These are measurements, not assertions.
@@ -128,7 +128,7 @@ def child_pids(pid: int) -> list[int]:
 
 
 def tree_cpu_s(pid: int) -> float:
-    """CPU seconds of a process and its live children (the gunicorn master and its workers)."""
+    """CPU seconds of a process and its live children (the server's main process and its workers)."""
     total = 0.0
     for p in (pid, *child_pids(pid)):
         try:
@@ -284,7 +284,7 @@ class InProcessCaller(Caller):
 
 class WsgiCaller(Caller):
     """A diagnostic between the two: the same Flask app called through its test client in this process, so
-    the app layer (auth, schemas, JSON) is paid but not gunicorn, TCP or a second process."""
+    the app layer (auth, schemas, JSON) is paid but not the server, TCP or a second process."""
 
     def __init__(self, app: Any, token: str, op: str, cases: list[Any]) -> None:
         self.client = app.test_client()
@@ -430,7 +430,7 @@ def api_server(
     backend: Backend, workers: int, cipher_key: str | None, threads: int | None = None, startup_timeout: float = 90.0
 ) -> Iterator[ApiServer]:
     """`casework api` in its own process (and session, so a Ctrl-C here reaches only us); stopped with SIGTERM,
-    gunicorn's graceful shutdown, whatever happens. Yields once /health answers and every worker has finished
+    the server's graceful shutdown, whatever happens. Yields once /health answers and every worker has finished
     booting."""
     port = free_port()
     log_path = backend.workdir / "api-server.log"
@@ -507,7 +507,7 @@ class BackendRun:
     seed_s: float
     idle_busy_pct: float
     floor: RunResult
-    """GET /health on the same server, 1 caller: what the HTTP stack alone (TCP, gunicorn, Flask) costs a request."""
+    """GET /health on the same server, 1 caller: what the HTTP stack alone (TCP, granian, Flask) costs a request."""
 
     def app_share(self, op: str) -> float:
         """p50 of `op` over HTTP less the floor's, as a multiple of the in-process call's p50, 1 caller each: what
@@ -557,7 +557,7 @@ def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> Back
     with isolated_backend(kind, args.postgres_url) as backend:
         per_round = -(-args.n // args.rounds)
         console.print(
-            f"[bold]{backend.label}[/] ({backend.schema or 'temp dir'}): {args.workers} gunicorn workers; "
+            f"[bold]{backend.label}[/] ({backend.schema or 'temp dir'}): {args.workers} server workers; "
             f"per run {per_round * args.rounds} operations in {args.rounds} rounds "
             f"(+{args.warmup} warm-up); {args.cases} cases per pool"
         )
@@ -678,7 +678,7 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
             )
     first = runs_by_db[0]
     print_table(
-        f"Casework over HTTP (gunicorn, {first.workers} workers of {first.threads or 'the default number of'} "
+        f"Casework over HTTP (granian, {first.workers} workers of {first.threads or 'the default number of'} "
         "threads) vs the same engine calls in-process, "
         "same database",
         [
@@ -693,17 +693,17 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
             "p50 ÷ in-proc",
             "ops/s ÷ in-proc",
             "this proc CPU %",
-            "gunicorn CPU %",
+            "server CPU %",
             "machine busy %",
             "errors",
         ],
         rows,
         caption="Each request/call timed on its own; ops/s = completed operations ÷ wall time with that many "
         "concurrent callers (threads). HTTP: client threads in this process, the API in a separate "
-        "gunicorn process on 127.0.0.1, each client on one kept-alive connection; a request is timed from send "
+        "server process on 127.0.0.1, each client on one kept-alive connection; a request is timed from send "
         "to last byte, including the JSON case view. In-process: the "
         "engine call the API makes (execute add_note; get + case_view), no HTTP, no JSON. WSGI: the same "
-        "Flask app over the in-process engine through its test client (the app layer without gunicorn or "
+        "Flask app over the in-process engine through its test client (the app layer without the server or "
         "TCP). ÷ in-proc: against the in-process run with the same number of callers (HTTP p50 target "
         "≤ 1.5). CPU % is of one core ('this proc' = the client threads for HTTP rows, the engine for the "
         f"others); machine busy % is of all {os.cpu_count()} cores (database server and other load "
@@ -723,7 +723,7 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
             console.print(
                 f"{b.backend}, {MEASUREMENT[(op, side)]}, {count} clients: client {res.per_op_ms(res.own_cpu_s):.2f} "
                 f"ms CPU/request ({res.core_pct(res.own_cpu_s):.0f}% of one core, "
-                f"{ratio(res.own_cpu_s, res.busy_s) * 100:.0f}% of the machine's busy time); gunicorn "
+                f"{ratio(res.own_cpu_s, res.busy_s) * 100:.0f}% of the machine's busy time); server "
                 f"{res.per_op_ms(res.server_cpu_s):.2f} ms CPU/request; everything else (database server, "
                 f"background) {res.per_op_ms(other):.2f} ms/request; {res.connects} TCP connects for "
                 f"{res.stats.n} requests; machine {res.machine_pct:.0f}% busy."
@@ -803,13 +803,13 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         type=int,
         default=default_workers,
-        help="gunicorn worker processes (default: as `casework api`, 2 per CPU, at most 8: %(default)s)",
+        help="server worker processes (default: as `casework api`, 2 per CPU, at most 8: %(default)s)",
     )
     parser.add_argument(
         "--threads",
         type=int,
         default=None,
-        help="threads per gunicorn worker (default: as `casework api`)",
+        help="threads per server worker (default: as `casework api`)",
     )
     parser.add_argument(
         "--rounds",

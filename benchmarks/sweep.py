@@ -28,7 +28,7 @@ ANCHORS t(smallest size) for t(each larger size): sweep and list_due time ratios
 RSS     With --run-rss: `casework run --no-demo` (the console script, CASEWORK_DATA_DIR a temp directory, free
         ports) is started; once it prints "Casework is running" and its children's pids, and --rss-settle
         seconds more (default 30), the VmRSS (and PSS, VmHWM) of every process it started and of their
-        descendants (gunicorn master and workers, flow-run subprocesses) is read from /proc and summed per
+        descendants (the API server and its workers, flow-run subprocesses) is read from /proc and summed per
         role; then it is stopped with SIGINT and waited for. On a fresh, empty database.
 
 Each size runs on its own fresh database: a SQLite file in a temp directory, or with --postgres also a fresh
@@ -688,8 +688,8 @@ def print_rss(result: RssResult) -> None:
         f"(API workers: {result.api_workers})",
         ["role", "pids", "processes", "VmRSS MiB", "PSS MiB", "VmHWM MiB"],
         rows,
-        caption="VmRSS summed over the role's processes counts pages shared between forked processes (gunicorn "
-        "master and workers) once per process; PSS divides shared pages among their sharers, so its sum "
+        caption="VmRSS summed over the role's processes counts pages shared between forked processes (API "
+        "server and its workers) once per process; PSS divides shared pages among their sharers, so its sum "
         "is the role's real share of memory. VmHWM: each process's peak RSS so far.",
     )
     print_table(

@@ -1,7 +1,7 @@
 """The web workspace next to the JSON API answering the same question, in one run on one database.
 
 Both are the app `bootstrap.http_app` builds, called in this process through Flask's test client (no TCP, no
-gunicorn: what is compared is the page against the JSON, not the transport), on --cases open labor disputes
+server: what is compared is the page against the JSON, not the transport), on --cases open labor disputes
 spread over the districts, a third of them overdue, a third due within 3 working days.
 
   queue   PAGE  GET /?q=<text>&page=2        the work queue, filtered and on its second page (25 rows),

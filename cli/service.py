@@ -50,14 +50,14 @@ def api_address_options(host_help: str) -> Callable[[Callable[..., Any]], Callab
             show_default=True,
             type=click.IntRange(1, 64),
             envvar="CASEWORK_API_THREADS",
-            help="Requests each API worker process serves at once (gunicorn's threaded workers).",
+            help="Requests each API worker process serves at once (its threads).",
             cls=SettingOption,
         ),
         click.option(
             "--keepalive",
             default=5,
             show_default=True,
-            type=click.IntRange(0, 3600),
+            type=click.IntRange(0, 60),
             envvar="CASEWORK_API_KEEPALIVE",
             help="Seconds an idle client connection to the API is kept open for its next request (0: closed "
             "after each response).",
@@ -73,7 +73,7 @@ def api_address_options(host_help: str) -> Callable[[Callable[..., Any]], Callab
     return decorate
 
 
-@click.command(help="Serve the HTTP API under gunicorn.")
+@click.command(help="Serve the HTTP API and the web workspace under granian.")
 @api_address_options("Address the API listens on.")
 @click.option(
     "--show-demo-tokens/--no-show-demo-tokens",

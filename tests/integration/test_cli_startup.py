@@ -17,7 +17,7 @@ from engine.registry import BY_PREFIX, CASE_TYPES, case_type
 from engine.service import Casework
 from tests.integration.scenarios import file_dispute
 
-HEAVY = ("prefect", "flask", "gunicorn", "alembic", "rich", "schemathesis")
+HEAVY = ("prefect", "flask", "granian", "alembic", "rich", "schemathesis")
 
 
 def loaded_after(code: str, env: dict[str, str] | None = None) -> dict[str, list[str]]:

@@ -25,7 +25,7 @@ FRAMEWORKS = frozenset(
         "marshmallow",
         "webargs",
         "werkzeug",
-        "gunicorn",
+        "granian",
         "prefect",
         "click",
         "rich",
@@ -36,7 +36,7 @@ MAY_NOT_IMPORT: dict[str, frozenset[str]] = {
     "engine": ADAPTERS | FRAMEWORKS,
     "api": ADAPTERS - {"api"} | {"prefect", "click", "rich"},
     "web": ADAPTERS - {"web"} | {"prefect", "click", "rich"},
-    "workflows": ADAPTERS - {"workflows"} | {"flask", "flask_smorest", "gunicorn", "click", "rich"},
+    "workflows": ADAPTERS - {"workflows"} | {"flask", "flask_smorest", "granian", "click", "rich"},
     "cli": frozenset(),
     "bootstrap": frozenset({"cli"}),
 }
