@@ -6,6 +6,11 @@ the case index — read in the same transaction, under the command's row lock �
 hash. Anything else (a case changed by another process, a head that no longer matches, a past version) is a full
 replay with every event checked.
 
+A case the process holds at an older version than the index records (another process recorded events on it since)
+is brought up to date with those events alone, each checked to chain on from the head it holds; the events before
+are treated as the held case is at its own version, below. An event after which the state in memory is not what a
+replay gives (an erasure) means a full replay instead.
+
 A short case (fewer than `TRUSTED_FROM` events) is still checked on every read, at a fraction of the cost: its
 stored rows are read and compared with a fingerprint (SHA-256) of the rows its cached state was checked against,
 and rows recorded since — by this process — are checked link by link from the last checked event to the head the
@@ -86,6 +91,13 @@ class CaseCache:
                 return None
             self._entries.move_to_end(case_id)
             return entry
+
+    def behind(self, case_id: UUID, version: int) -> Entry | None:
+        """The entry of the case if it is at a version before `version`: events were recorded since, by another
+        process."""
+        with self._lock:
+            entry = self._entries.get(case_id)
+            return entry if entry is not None and entry.case.version < version else None
 
     def holds_short(self, case_id: UUID) -> bool:
         """Whether a case is kept whose rows a read compares (`needs_rows`), at whatever version."""

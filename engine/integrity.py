@@ -167,15 +167,23 @@ class CheckedEventStore(EventStore[UUID]):
         after = (gt or 0) if limit is None or len(stored) < limit else None
         return reversed(list(self._checked(originator_id, stored[::-1], after)))
 
+    def following(
+        self, case_id: UUID, stored: Sequence[StoredEvent], version: int, head_hash: str
+    ) -> Iterator[DomainEventProtocol[UUID]]:
+        """The events of `stored`, the case's rows after `version`, each checked to chain on from the event at
+        `version`, whose hash is `head_hash` (a state of the case already checked)."""
+        return self._checked(case_id, stored, version, head_hash)
+
     def _checked(
-        self, case_id: UUID, stored: Sequence[StoredEvent], after: int | None
+        self, case_id: UUID, stored: Sequence[StoredEvent], after: int | None, after_hash: str | None = None
     ) -> Iterator[DomainEventProtocol[UUID]]:
         """The events of `stored`, oldest first, each checked before it is built; `after` is the version the read
-        starts after (None: unknown). Only a read from the first event knows the hash the chain starts from."""
+        starts after (None: unknown), `after_hash` that event's hash if known. Only a read from the first event, or
+        on from a checked state, knows the hash the chain starts from."""
         if not stored:
             return
         prev_version = stored[0].originator_version - 1 if after is None else after
-        prev_hash: str | None = GENESIS if after == 0 else None
+        prev_hash: str | None = GENESIS if after == 0 else after_hash
         for item in stored:
             state, problem = decode_link(self.mapper, item, prev_version, prev_hash)
             if problem:

@@ -19,16 +19,17 @@ from uuid import UUID
 import sqlalchemy.exc
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError as StoreIntegrityError
+from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aggregates.base import Case, Context, case_event
-from engine.case_cache import CaseCache, private_copy
+from engine.case_cache import NOT_CACHED_AFTER, CaseCache, private_copy
 from engine.case_types import prepare, prepare_opening
 from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
 from engine.database import Rows, create_db_engine, write_intent, write_rows
-from engine.errors import CaseNotFound, DuplicatePerson, NoSuchVersion, VersionConflict
+from engine.errors import CaseIntegrityError, CaseNotFound, DuplicatePerson, NoSuchVersion, VersionConflict
 from engine.integrity import check_head, indexed_head
 from engine.lookup import IndexedCase, find_in, is_case_number
 from engine.notifications import record_for_events
@@ -356,6 +357,11 @@ class Casework:
                 )
             ):
                 return private_copy(held.case) if lock else held.case
+            caught_up = self._caught_up(session, case_id, head, rows)
+            if caught_up is not None:
+                if not lock:
+                    self.cases.put(caught_up)
+                return caught_up
         try:
             case: Case | None = self.store.repository.get(case_id, version=version, projector_func=replay)
         except AggregateNotFoundError:
@@ -365,6 +371,35 @@ class Casework:
             raise CaseNotFound(case_id)
         if version is None and not lock:
             self.cases.put(case)
+        return case
+
+    def _caught_up(self, session: Session, case_id: UUID, head: Any, rows: list[StoredEvent] | None) -> Case | None:
+        """The case this process holds at an older version brought to the index's `head` by the events recorded since
+        (by another process), each checked to chain on from the head it holds: where several processes serve a
+        case, one that missed a command replays that command's events, not the whole case. A short case's held
+        rows are compared first, as on every read of it (`rows`: all of its rows if read already). None when the
+        process holds no older state, a row does not check (a full replay names the break), or an event since
+        leaves a state in memory that is not a replay's (engine/case_cache.py NOT_CACHED_AFTER)."""
+        held = self.cases.behind(case_id, head.version)
+        if held is None:
+            return None
+        since = held.case.version
+        if self.cases.needs_rows(held):
+            rows = rows if rows is not None else self.store.stored_rows(session, case_id)
+            if len(rows) != head.version or not self.cases.confirm(held, rows[:since], self.store.mapper):
+                return None
+            new = rows[since:]
+        else:
+            new = self.store.rows_after(session, case_id, since)
+        try:
+            events = [case_event(e) for e in self.store.events.following(case_id, new, since, held.case.head_hash)]
+        except CaseIntegrityError:
+            return None
+        if len(events) != head.version - since or any(type(e).ACTION in NOT_CACHED_AFTER for e in events):
+            return None
+        case = replay(private_copy(held.case), events)
+        if case is None or (case.version, case.head_hash) != (head.version, head.head_hash):
+            return None
         return case
 
     def load_for_command(self, session: Session, case_id: UUID) -> Case:

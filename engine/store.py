@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import EventStore, InfrastructureFactory, JSONTranscoder, StoredEvent, Transcoding
+from eventsourcing.persistence import InfrastructureFactory, JSONTranscoder, StoredEvent, Transcoding
 from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
@@ -58,6 +58,7 @@ class CaseStore(Application[UUID]):
 
     name = "Casework"
     mapper: CaseMapper
+    events: CheckedEventStore
     recorder: SQLAlchemyApplicationRecorder
     """Its sessions (`transaction`) are the ones the read models are written and read in."""
 
@@ -90,7 +91,7 @@ class CaseStore(Application[UUID]):
         assert isinstance(mapper, CaseMapper)
         return mapper
 
-    def construct_event_store(self) -> EventStore[UUID]:
+    def construct_event_store(self) -> CheckedEventStore:
         self.personal.bind(self.recorder.transaction)
         self.mapper.personal = self.personal
         return CheckedEventStore(self.mapper, self.recorder, self.case_number, self.personal)
@@ -108,6 +109,11 @@ class CaseStore(Application[UUID]):
         `session` (the recorder builds an ORM object per row first, which costs more than the query)."""
         rows = session.connection().execute(self._rows_of_case, {"case_id": case_id})
         return [StoredEvent(case_id, version, topic, bytes(state)) for version, topic, state in rows]
+
+    def rows_after(self, session: Session, case_id: UUID, version: int) -> list[StoredEvent]:
+        """The case's stored events after `version`, oldest first, as `stored_rows` reads them."""
+        rows = session.connection().execute(self._rows_after, {"case_id": case_id, "after": version})
+        return [StoredEvent(case_id, v, topic, bytes(state)) for v, topic, state in rows]
 
     def head_and_rows(
         self, session: Session, case_id: UUID, *, lock: bool
@@ -154,6 +160,11 @@ class CaseStore(Application[UUID]):
             .where(t.c.originator_id == bindparam("case_id"))
             .order_by(t.c.originator_version)
         )
+
+    @cached_property
+    def _rows_after(self) -> Select[tuple[int, str, bytes]]:
+        t = self.recorder.events_record_cls.__table__
+        return self._rows_of_case.where(t.c.originator_version > bindparam("after"))
 
     def to_store(self, session: Session, events: Sequence[DomainEventProtocol[UUID]]) -> list[Rows]:
         """The rows that store `events`: each person's data sealed (engine/sealing.py; the events take the stored

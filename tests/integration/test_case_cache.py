@@ -1,13 +1,17 @@
-"""A long case is not read again while the case index records the head this process holds it at; nothing else is
-taken from the cache: a changed head is a full, checked replay, a past version is replayed, a command that fails
-leaves the cached case as it was, and `casework verify` reads every event whatever is cached."""
+"""A long case is not read again while the case index records the head this process holds it at; a case another
+process changed since is brought up to date with the events it missed, each checked to chain on from the head held
+(a short case's held rows compared first, an erasure replayed in full); nothing else is taken from the cache: a head
+that does not follow is a full, checked replay, a past version is replayed, a command that fails leaves the cached
+case as it was, and `casework verify` reads every event whatever is cached."""
 
 from __future__ import annotations
 
 import pickle
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from uuid import UUID
 
 import pytest
 from click.testing import CliRunner
@@ -58,18 +62,84 @@ def test_a_long_case_is_read_without_its_events_while_the_index_records_the_head
     assert len(cw.get(opened.case_id, version=TRUSTED_FROM).notes) == TRUSTED_FROM - 1
 
 
-def test_a_case_another_process_changed_is_replayed_not_taken_from_the_cache(
-    cw: Casework, tmp_path, database_url: str, clock
+@pytest.fixture
+def other(cw: Casework, tmp_path, database_url: str, clock) -> Iterator[Casework]:
+    """A second process on the same database: a service with a cache of its own."""
+    second = Casework(make_settings(tmp_path, database_url), clock)
+    yield second
+    second.close()
+
+
+def _event_reads(cw: Casework, read: Callable[[], object]) -> list[str]:
+    """The statements reading `casework_events` that `read` runs."""
+    with statements(cw) as seen:
+        read()
+    return [s for s in seen if "casework_events" in s and s.upper().startswith("SELECT")]
+
+
+def _replayed(case_id: UUID, tmp_path, database_url: str, clock) -> dict[str, object]:
+    """The case's state as a process that holds nothing replays it."""
+    fresh = Casework(make_settings(tmp_path, database_url), clock)
+    try:
+        return vars(fresh.get(case_id))
+    finally:
+        fresh.close()
+
+
+def test_a_long_case_another_process_changed_is_brought_up_to_date_with_the_events_it_missed(
+    cw: Casework, other: Casework, tmp_path, database_url: str, clock
 ) -> None:
     opened = _long_dispute(cw)
     assert cw.get(opened.case_id).version == TRUSTED_FROM + 1
-    other = Casework(make_settings(tmp_path, database_url), clock)
-    try:
-        other.execute(opened.case_id, "add_note", MEDIATOR, text="另一进程的回访")
-    finally:
-        other.close()
+    for text in ("另一进程的回访", "又一次回访"):
+        other.execute(opened.case_id, "add_note", MEDIATOR, text=text)
+    reads = _event_reads(cw, lambda: cw.get(opened.case_id))
+    assert len(reads) == 1 and "originator_version >" in reads[0], reads  # the two new events, not all 53
     case = cw.get(opened.case_id)
-    assert case.version == TRUSTED_FROM + 2 and case.notes[-1]["text"] == "另一进程的回访"
+    assert case.version == TRUSTED_FROM + 3 and [n["text"] for n in case.notes[-2:]] == ["另一进程的回访", "又一次回访"]
+    assert vars(case) == _replayed(opened.case_id, tmp_path, database_url, clock)
+    assert not _event_reads(cw, lambda: cw.get(opened.case_id))  # held at the new head
+    # a command here on a case changed there works on the state brought up to date, and so does the other process
+    other.execute(opened.case_id, "add_note", MEDIATOR, text="那边")
+    assert cw.execute(opened.case_id, "add_note", MEDIATOR, text="这边").version == TRUSTED_FROM + 5
+    assert [n["text"] for n in other.get(opened.case_id).notes[-2:]] == ["那边", "这边"]
+    assert vars(cw.get(opened.case_id)) == _replayed(opened.case_id, tmp_path, database_url, clock)
+
+
+@pytest.mark.parametrize("tampering", list(TAMPERINGS))
+def test_a_short_case_another_process_changed_is_refused_if_a_row_it_held_changed(
+    cw: Casework, other: Casework, tampering: str
+) -> None:
+    opened = file_dispute(cw)
+    for text in ("回访", "再次回访"):
+        cw.execute(opened.case_id, "add_note", MEDIATOR, text=text)
+    assert cw.get(opened.case_id).version == 3
+    other.execute(opened.case_id, "add_note", MEDIATOR, text="另一进程的回访")
+    TAMPERINGS[tampering](cw, opened.case_id)
+    with pytest.raises(CaseIntegrityError) as caught:
+        cw.get(opened.case_id)
+    assert (caught.value.number, caught.value.version) == (opened.number, 2)
+
+
+def test_an_altered_event_another_process_recorded_is_named_not_applied(cw: Casework, other: Casework) -> None:
+    opened = _long_dispute(cw)
+    cw.get(opened.case_id)
+    other.execute(opened.case_id, "add_note", MEDIATOR, text="另一进程的回访")
+    flip_byte(cw, opened.case_id, TRUSTED_FROM + 2)
+    with pytest.raises(CaseIntegrityError) as caught:
+        cw.get(opened.case_id)
+    assert (caught.value.number, caught.value.version) == (opened.number, TRUSTED_FROM + 2)
+
+
+def test_an_erasure_by_another_process_is_read_back_erased_not_applied_to_the_held_state(
+    cw: Casework, other: Casework
+) -> None:
+    opened = cw.open_case("hardship", CASEWORKER, **hardship_application())
+    cw.execute(opened.case_id, "withdraw", CASEWORKER, reason="申请人撤回")
+    assert cw.get(opened.case_id).worker["name"]  # type: ignore[attr-defined]
+    top = User("sup-top", "总工会审核", "supervisor", "suzhou", True, datetime(2026, 1, 1, tzinfo=UTC), "admin")
+    erase_person(other, top, case=opened.number, person="worker", reason="本人申请删除")
+    assert cw.get(opened.case_id).worker["erased"] is True  # type: ignore[attr-defined]
 
 
 def test_a_command_that_fails_leaves_the_cached_case_as_it_was(cw: Casework) -> None:
