@@ -20,7 +20,10 @@ was written. Since the engine keeps the cases it holds (engine/case_cache.py), n
 here: in four runs each, cipher on and off, get measured 0.5–1.0× and add_note 0.8–1.5× (a command
 copies the case's state, which still grows with it). Through the API, while the case view held every
 note, a read of a 600-event case took 2.9× one of 100 events and a command 1.9× (the view was rendered and
-sent whole); holding the latest notes, 0.9× each. These are measurements, not assertions.
+sent whole); holding the latest notes, 0.9× each. `add_note_two`: a command by another process's service
+(its own cache, as another API worker) then one here, both timed together: each service finds the case changed by
+the other, and brings it up to date with the one event it missed (a full replay of the case before that).
+These are measurements, not assertions.
 
     .venv/bin/python -m benchmarks.long_cases                     # SQLite file and PostgreSQL
     .venv/bin/python -m benchmarks.long_cases --events 500 -n 20  # quicker
@@ -98,6 +101,7 @@ def run(backend: Backend, args: argparse.Namespace, cipher_key: str | None) -> R
 
     actor = Actor(id="mediator-0001", role="mediator")
     cw = open_engine(backend, cipher_key)
+    second = open_engine(backend, cipher_key)  # another process's service: a cache of its own
     try:
         client, headers = api_client(cw)
         t0 = time.perf_counter()
@@ -109,6 +113,8 @@ def run(backend: Backend, args: argparse.Namespace, cipher_key: str | None) -> R
             cw.get(spare)
             cw.execute(spare, "add_note", actor, text=NOTE_TEXT)
             cw.store.recorder.select_events(spare)
+        for case_id in cases.values():  # the other service holds each case too (once replayed), as a worker would
+            second.get(case_id)
 
         def timed(call: Callable[[uuid.UUID], object], case_id: uuid.UUID) -> float:
             start = time.perf_counter()
@@ -119,6 +125,9 @@ def run(backend: Backend, args: argparse.Namespace, cipher_key: str | None) -> R
             "select_events": lambda case_id: cw.store.recorder.select_events(case_id),
             "get": lambda case_id: cw.get(case_id),
             "add_note": lambda case_id: cw.execute(case_id, "add_note", actor, text=NOTE_TEXT),
+            "add_note_two": lambda case_id: [
+                service.execute(case_id, "add_note", actor, text=NOTE_TEXT) for service in (second, cw)
+            ],
             "api_read": lambda case_id: answered(client.get(f"/cases/{case_id}", headers=headers)),
             "api_add_note": lambda case_id: answered(
                 client.post(f"/disputes/{case_id}/add-note", json={"text": NOTE_TEXT}, headers=headers)
@@ -131,6 +140,7 @@ def run(backend: Backend, args: argparse.Namespace, cipher_key: str | None) -> R
                 for size, case_id in cases.items():
                     times[op, size].extend(timed(call, case_id) for _ in range(size_of_block))
     finally:
+        second.close()
         cw.close()
     return Result(
         backend=backend.label,
@@ -176,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "select_events": "anchor: eventsourcing recorder select_events (raw rows)",
         "get": f"{engine}: Casework.get (replay + hash-chain check)",
         "add_note": f"{engine}: execute add_note",
+        "add_note_two": f"{engine}: add_note here after one by another process (both timed)",
         "api_read": f"API{' (cipher)' if cipher_key else ''}: GET /cases/<id> (Flask test client)",
         "api_add_note": f"API{' (cipher)' if cipher_key else ''}: POST add-note (Flask test client)",
     }
