@@ -52,6 +52,28 @@ def request(port: int, path: str, token: str | None = None) -> http.client.HTTPR
     return response
 
 
+def serving(env: dict[str, str], port: int, log: Path, workers: int) -> subprocess.Popen[bytes]:
+    """`casework api` with `workers` workers on `port`, its output in `log`, once it answers /health."""
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cli", "api", "--host", HOST, "--port", str(port), "--workers", str(workers)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            assert request(port, "/health").status == 200
+            return server
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise AssertionError(log.read_text()) from None
+            time.sleep(0.2)
+
+
 def requests_on_one_connection(port: int, token: str, count: int) -> list[int]:
     """The statuses of `count` requests sent one after another on one connection, which the server must keep open
     between them (its threaded workers keep connections alive; sync workers closed each after one response)."""
@@ -83,23 +105,8 @@ def test_the_served_api_does_not_announce_itself_and_logs_no_query_string(tmp_pa
     assert token.startswith("cw_"), token
 
     port, log = free_port(), tmp_path / "api.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "cli", "api", "--host", HOST, "--port", str(port), "--workers", "1"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    server = serving(env, port, log, workers=1)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                assert request(port, "/health").status == 200
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
         refused = request(port, f"/me?access_token={token}")
         me = request(port, "/me", token)
         search = request(port, f"/cases?q={quote('王建国')}", token)
@@ -136,23 +143,9 @@ def test_the_workers_of_a_killed_server_stop_and_free_its_port(tmp_path: Path) -
     env.update({"CASEWORK_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"})
     casework(env, "db", "upgrade")
     port, log = free_port(), tmp_path / "api.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "cli", "api", "--host", HOST, "--port", str(port), "--workers", "2"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    server = serving(env, port, log, workers=2)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                assert request(port, "/health").status == 200
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
         while len(workers := _children(server.pid)) < 2:
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)

@@ -131,17 +131,6 @@ def test_an_altered_event_another_process_recorded_is_named_not_applied(cw: Case
     assert (caught.value.number, caught.value.version) == (opened.number, TRUSTED_FROM + 2)
 
 
-def test_an_erasure_by_another_process_is_read_back_erased_not_applied_to_the_held_state(
-    cw: Casework, other: Casework
-) -> None:
-    opened = cw.open_case("hardship", CASEWORKER, **hardship_application())
-    cw.execute(opened.case_id, "withdraw", CASEWORKER, reason="申请人撤回")
-    assert cw.get(opened.case_id).worker["name"]  # type: ignore[attr-defined]
-    top = User("sup-top", "总工会审核", "supervisor", "suzhou", True, datetime(2026, 1, 1, tzinfo=UTC), "admin")
-    erase_person(other, top, case=opened.number, person="worker", reason="本人申请删除")
-    assert cw.get(opened.case_id).worker["erased"] is True  # type: ignore[attr-defined]
-
-
 def test_a_command_that_fails_leaves_the_cached_case_as_it_was(cw: Casework) -> None:
     opened = _long_dispute(cw)
     first = cw.execute(opened.case_id, "add_note", MEDIATOR, command_id="note-x", text="回访")
@@ -224,12 +213,17 @@ def test_a_command_may_read_a_case_this_process_holds_from_its_events(cw: Casewo
     assert cw.get(opened.case_id).notes[-1]["text"] == "重新读取后的回访"
 
 
-def test_an_erasure_on_a_case_this_process_holds_is_read_back_erased(cw: Casework) -> None:
+@pytest.mark.parametrize("by", ["this process", "another process"])
+def test_an_erasure_on_a_case_this_process_holds_is_read_back_erased(
+    cw: Casework, by: str, request: pytest.FixtureRequest
+) -> None:
+    """Applying the erasure's events to the state held would keep what the erasure made unreadable: replayed."""
     opened = cw.open_case("hardship", CASEWORKER, **hardship_application())
     cw.execute(opened.case_id, "withdraw", CASEWORKER, reason="申请人撤回")
     assert cw.get(opened.case_id).worker["name"]  # type: ignore[attr-defined]
     top = User("sup-top", "总工会审核", "supervisor", "suzhou", True, datetime(2026, 1, 1, tzinfo=UTC), "admin")
-    erase_person(cw, top, case=opened.number, person="worker", reason="本人申请删除")
+    eraser = cw if by == "this process" else request.getfixturevalue("other")
+    erase_person(eraser, top, case=opened.number, person="worker", reason="本人申请删除")
     assert cw.get(opened.case_id).worker["erased"] is True  # type: ignore[attr-defined]
     assert cw.get(opened.case_id) is cw.get(opened.case_id)  # held again, as erased
 
