@@ -42,15 +42,23 @@ def anonymous(app: WsgiApp) -> WsgiApp:
     return wrapped
 
 
+SERVER_PID = "CASEWORK_API_SERVER_PID"
+"""The environment variable that tells each worker which process started it."""
+
+
 def exit_with_parent() -> None:
-    """Ask the kernel to stop this worker when the process that started it dies: a server killed with SIGKILL
-    leaves no worker behind still serving on its port (Linux; elsewhere nothing is asked)."""
-    if not sys.platform.startswith("linux"):
+    """Ask the kernel to stop this worker when the server that started it dies: a server killed with SIGKILL leaves
+    no worker behind still serving on its port (Linux; elsewhere nothing is asked). A worker whose server died
+    before it asked (while it was starting) stops at once."""
+    server = os.environ.get(SERVER_PID)
+    if not sys.platform.startswith("linux") or not server:
         return
-    parent = os.getppid()
+    # Until granian sets its own, SIGTERM would reach the handler the worker inherited from its server, which stops
+    # nothing in the worker: a worker still starting when the server dies must simply end.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before the request reached the kernel
+    if os.getppid() != int(server):
         os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -66,6 +74,7 @@ def serve(host: str, port: int, workers: int, target: str, *, threads: int, keep
     from granian.http import HTTP1Settings
     from granian.server import Server
 
+    os.environ[SERVER_PID] = str(os.getpid())  # the workers' parent: they are started from this process
     idle_ms = min(max(keepalive, 1), KEEPALIVE_LIMIT_S) * 1000
     http1 = HTTP1Settings(keep_alive=keepalive > 0, header_read_timeout=idle_ms)
     Server(
