@@ -1,15 +1,14 @@
-"""A process's cache of cases, used only while the case index records the version and head it holds them at.
+"""A process's cache of cases, used while the case index records the version and head it holds them at, or a later
+version whose events chain on from that head.
 
 Replaying a case costs time in proportion to its events: each is decrypted, decoded, checked against the hash
 chain and applied. So a process keeps the latest state of each case it read or changed, and uses it again while
 the case index — read in the same transaction, under the command's row lock — records the same version and head
-hash. Anything else (a case changed by another process, a head that no longer matches, a past version) is a full
-replay with every event checked.
-
-A case the process holds at an older version than the index records (another process recorded events on it since)
-is brought up to date with those events alone, each checked to chain on from the head it holds; the events before
-are treated as the held case is at its own version, below. An event after which the state in memory is not what a
-replay gives (an erasure) means a full replay instead.
+hash. A case the index records at a later version (another process recorded events on it since) is brought up to
+date with those events alone, each checked to chain on from the head held; the events before are trusted as they
+are at the held version, below. Anything else (an event since after which the state in memory is not what a replay
+gives, an erasure; a row that does not check; a head that does not follow; a past version) is a full replay with
+every event checked.
 
 A short case (fewer than `TRUSTED_FROM` events) is still checked on every read, at a fraction of the cost: its
 stored rows are read and compared with a fingerprint (SHA-256) of the rows its cached state was checked against,
