@@ -30,11 +30,9 @@ waiting for one of the W x T worker threads (the threads of one worker share its
 waiting for the GIL and the database's write lock.
 
 Reading the multi-caller rows: with more clients than worker threads a request also waits in the listen
-queue; the in-process threads share one GIL. On SQLite every
-command takes the single write lock up front (BEGIN IMMEDIATE), and a writer that finds it taken sleeps in
-SQLite's busy handler before it retries, so concurrent writers (threads or workers alike) keep a p50 near
-the single-caller one but get a p99 of hundreds of milliseconds and less throughput than one writer; there
-the throughput ratio says more than the p50 ratio.
+queue; the in-process threads share one GIL. On SQLite every command takes the single write lock (its writers
+queue on the lock file beside the database, engine/writer_lock.py), so concurrent writers, threads or workers
+alike, wait for one another: there the throughput ratio says more than the p50 ratio.
 
 Cases: every (side, callers) command run has its own pool of --cases pre-opened labor disputes and
 writes round-robin over it, so each run sees aggregates of the same sizes and none grows large; reads go
