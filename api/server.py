@@ -1,7 +1,8 @@
 """granian, run in-process: one Flask app (and one Casework service) per worker process, several threads each.
 
-granian parses HTTP and keeps connections in Rust and calls the app on a pool of threads per worker; against the
-threaded workers of a pure-Python server it halves what the server adds to a request (benchmarks/http.py)."""
+granian parses HTTP and keeps connections in Rust and calls the app on a pool of threads per worker. Measured side by
+side against gunicorn's threaded workers on one database, a request that does nothing (GET /health) took a third to a
+half less (0.31-0.51 against 0.63-0.75 ms) and eight clients read 35-65% more cases a second."""
 
 from __future__ import annotations
 
