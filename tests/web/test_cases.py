@@ -144,3 +144,13 @@ def test_notes_of_a_case_in_another_unit_are_not_found(web: WebWorld) -> None:
     elsewhere = file_dispute(web.cw, Actor("wuzhong-mediator", "mediator"), org_unit="suzhou.wuzhong").number
     assert web.signed_in("gusu-mediator").get(f"/case/{elsewhere}/notes").status_code == 404
     assert web.browser().get(f"/case/{elsewhere}/notes").status_code in (302, 303)
+
+
+def test_a_page_number_past_any_integer_the_database_holds_is_the_first_page(web: WebWorld) -> None:
+    """`?page=` with 40 digits reached the database as an offset it cannot hold: a 500 on the queue and the inbox."""
+    number = file_dispute(web.cw, MEDIATOR).number
+    browser = web.signed_in("gusu-mediator")
+    huge = "9" * 40
+    queue = browser.get(f"/?page={huge}")
+    assert queue.status_code == 200 and _queue_numbers(queue.get_data(as_text=True)) == [number]
+    assert browser.get(f"/inbox?page={huge}").status_code == 200
