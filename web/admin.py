@@ -11,7 +11,6 @@ stored, waiting, and its page offers to start it again.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from typing import Any
@@ -41,7 +40,7 @@ from engine.accounts import (
 from engine.passwords import generate_password, locked_accounts, set_password
 from engine.scheduler import RunState, Scheduler, SchedulerUnavailable, start_campaign
 from engine.service import Actor
-from web.views import PER_PAGE, blueprint, casework, page, requested_page, require
+from web.views import PER_PAGE, blueprint, casework, page, page_count, requested_page, require
 
 MAX_CSV_BYTES = 2_000_000
 """The largest campaign file taken: the API's limit on a campaign's CSV text."""
@@ -96,7 +95,7 @@ def _actor(user: User) -> Actor:
 
 def _paged(items: list[Any], number: int) -> tuple[list[Any], int]:
     """The items of page `number` and how many pages there are."""
-    pages = max(1, math.ceil(len(items) / PER_PAGE))
+    pages = page_count(len(items))
     return items[(number - 1) * PER_PAGE : number * PER_PAGE], pages
 
 

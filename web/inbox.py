@@ -4,7 +4,6 @@ through (e-mail, WeCom, DingTalk, Feishu, a webhook; the daily digest muted or n
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import g, redirect, request, url_for
@@ -15,7 +14,7 @@ from aggregates.errors import InvalidCommand
 from engine.accounts import User
 from engine.channels import KINDS, ChannelNotFound, add_channel, list_channels, remove_channel, shown_target
 from engine.notifications import NotificationNotFound, list_inbox, read_notification, unread_count
-from web.views import blueprint, casework, page, requested_page
+from web.views import blueprint, casework, page, page_count, requested_page
 
 PER_PAGE = 20
 
@@ -37,7 +36,7 @@ def inbox() -> Any:
     entries, total, unread_count = list_inbox(casework(), user.user_id, page=page_number, per_page=PER_PAGE)
     tz = casework().settings.tz
     rows = [{**entry.to_dict(), "created_at": entry.created_at.astimezone(tz)} for entry in entries]
-    pages = max(1, math.ceil(total / PER_PAGE))
+    pages = page_count(total, PER_PAGE)
     return page("inbox.html", rows=rows, total=total, unread=unread_count, page_number=page_number, pages=pages)
 
 

@@ -10,7 +10,6 @@ index does not keep (what is proposed and why, which clock an alert is about).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -37,6 +36,7 @@ from web.views import (
     casework,
     clock_rows,
     page,
+    page_count,
     requested_page,
     require,
     today,
@@ -184,11 +184,11 @@ def escalations() -> Any:
         "supervision_escalations.html",
         negotiations=negotiations,
         negotiation_total=negotiation_total,
-        negotiation_pages=max(1, math.ceil(negotiation_total / PER_PAGE)),
+        negotiation_pages=page_count(negotiation_total),
         page=page_number,
         referrals=referrals,
         referral_total=referral_total,
-        referral_pages=max(1, math.ceil(referral_total / PER_PAGE)),
+        referral_pages=page_count(referral_total),
         rpage=referral_page,
     )
 
@@ -229,7 +229,7 @@ def alerts() -> Any:
         rows=rows,
         total=found.total,
         page=page_number,
-        pages=max(1, math.ceil(found.total / PER_PAGE)),
+        pages=page_count(found.total),
     )
 
 
@@ -497,6 +497,6 @@ def case_list() -> Any:
         start=start,
         end=end,
         page=page_number,
-        pages=max(1, math.ceil(total / PER_PAGE)),
+        pages=page_count(total),
         query=urlencode(asked),
     )

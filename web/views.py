@@ -111,6 +111,11 @@ def _page_context() -> dict[str, Any]:
     return {"languages": LANGUAGES, "web_user": g.get("web_user")}
 
 
+def page_count(total: int, per_page: int = PER_PAGE) -> int:
+    """How many pages `total` items fill, `per_page` to a page; an empty list is one (empty) page."""
+    return max(1, math.ceil(total / per_page))
+
+
 def requested_page() -> int:
     """The page the query asks for (`?page=N`), 1 for anything that is not a page number."""
     raw = request.args.get("page", "1")
@@ -236,7 +241,7 @@ def queue() -> str:
     on = today()
     found = work_queue(casework(), f, on, page=page_number, per_page=PER_PAGE)
     rows = [{**row, "clocks": clock_rows([c for c in row["clocks"] if not c["paused"]], on)} for row in found.rows]
-    pages = max(1, math.ceil(found.total / PER_PAGE))
+    pages = page_count(found.total)
     return render_template(
         "queue.html", queue=found, rows=rows, q=text, mine=mine, alerts=alerts, page=page_number, pages=pages
     )
@@ -269,7 +274,7 @@ def case_page(number: str) -> str:
         notes=_dated(view["notes"]),
         details=view["details"],
         as_it_stood=as_it_stood,
-        per_page=PER_PAGE,
+        notes_pages=page_count(view["notes_total"]),
         reads_history=may(user.role, "read_history"),
         verifies=may(user.role, "verify_chains"),
     )
@@ -293,7 +298,7 @@ def notes_page_view(number: str) -> tuple[str, int]:
         notes=_dated(notes),
         total=total,
         page=wanted,
-        pages=max(1, math.ceil(total / PER_PAGE)),
+        pages=page_count(total),
     )
 
 
