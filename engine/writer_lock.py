@@ -7,6 +7,10 @@ first takes an advisory lock on a file beside the database (`<database>.writer`,
 wakes it as soon as the last writer's transaction ends, in this process or any other. A writer that waits longer
 than SQLite would have (its busy timeout) gets the error SQLite gives: database is locked. The lock dies with its
 process, so a killed writer holds nothing.
+
+The threads of one process queue on a lock of their own first, so at most one of them waits for the file: a wait
+for the file costs a thread of its own (the only way to bound it), and with every thread of a busy API worker
+waiting there, each command paid for one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +37,8 @@ class WriterLock:
         self.path = database.with_name(database.name + ".writer")
         self.timeout = timeout
         self._local = threading.local()
+        self._turn = threading.Lock()
+        """Held by the one thread of this process that holds the file, or waits for it."""
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -42,21 +49,28 @@ class WriterLock:
             finally:
                 self._local.depth -= 1
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)  # its own: flock locks are per open
+        deadline = time.monotonic() + self.timeout
+        if not self._turn.acquire(timeout=self.timeout):
+            raise _locked(self.timeout)
         try:
-            _take(fd, self.timeout)
-            self._local.depth = 1
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)  # its own: flock locks are per open
             try:
-                yield
+                _take(fd, max(deadline - time.monotonic(), 0.0), self.timeout)
+                self._local.depth = 1
+                try:
+                    yield
+                finally:
+                    self._local.depth = 0
             finally:
-                self._local.depth = 0
+                os.close(fd)  # releases the lock
         finally:
-            os.close(fd)  # releases the lock
+            self._turn.release()
 
 
-def _take(fd: int, timeout: float) -> None:
-    """Lock `fd`, waiting at most `timeout` seconds. The wait is a blocking flock in a thread of its own, the only way
-    to bound it; a wait given up on releases the lock the moment it gets it, and closes its file."""
+def _take(fd: int, timeout: float, busy_timeout: float) -> None:
+    """Lock `fd`, waiting at most `timeout` seconds (what is left of the writer's `busy_timeout`). The wait is a
+    blocking flock in a thread of its own, the only way to bound it; a wait given up on releases the lock the moment it
+    gets it, and closes its file."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return
@@ -83,7 +97,12 @@ def _take(fd: int, timeout: float) -> None:
         if got.is_set():
             return
         given_up.set()
-    raise sqlalchemy.exc.OperationalError(
+    raise _locked(busy_timeout)
+
+
+def _locked(timeout: float) -> sqlalchemy.exc.OperationalError:
+    """The error SQLite gives a writer that waited out its busy timeout."""
+    return sqlalchemy.exc.OperationalError(
         "BEGIN IMMEDIATE",
         None,
         sqlite3.OperationalError(f"database is locked: another writer held it longer than {timeout:g} s"),

@@ -108,3 +108,49 @@ def test_a_write_inside_a_write_of_the_same_thread_joins_it(sqlite_cw: Casework)
     with cw.write_transaction() as outer, cw.write_transaction() as inner:
         assert inner is outer
     assert cw.execute(opened.case_id, "add_note", MEDIATOR, text="回访").version == 2
+
+
+def test_the_threads_of_one_process_queue_among_themselves_and_one_waits_for_the_file(sqlite_cw: Casework) -> None:
+    """Waiting for the file takes a thread of its own: with another process holding it, six writers of this process
+    start at most one such thread between them, and every one of them writes once the holder is done."""
+    cw = sqlite_cw
+    cases = [file_dispute(cw).case_id for _ in range(6)]
+    holder = _holder(cw, 0.6)
+    versions: list[int] = []
+    writers = [
+        threading.Thread(target=lambda c=c: versions.append(cw.execute(c, "add_note", MEDIATOR, text="回访").version))
+        for c in cases
+    ]
+    for writer in writers:
+        writer.start()
+    most_waiting = 0
+    while holder.poll() is None:
+        waiting = sum(t.name == "casework-writer-lock" for t in threading.enumerate())
+        most_waiting = max(most_waiting, waiting)
+        time.sleep(0.01)
+    for writer in writers:
+        writer.join(10)
+    assert most_waiting == 1
+    assert sorted(versions) == [2] * 6
+
+
+def test_a_writer_queued_behind_this_process_s_own_past_the_timeout_is_database_is_locked(sqlite_cw: Casework) -> None:
+    lock = WriterLock(_lock(sqlite_cw).path.with_suffix(""), timeout=0.2)
+    inside, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock.held():
+            inside.set()
+            done.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(5)
+    started = time.monotonic()
+    with pytest.raises(sqlalchemy.exc.OperationalError, match="longer than 0.2 s"), lock.held():
+        pass
+    assert 0.15 <= time.monotonic() - started < 2
+    done.set()
+    holder.join(5)
+    with lock.held():  # nothing left held
+        pass
