@@ -59,6 +59,11 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = JsonBodyParser(unknown=None)
 
+    def arguments(self, schema: Any, **kwargs: Any) -> Any:
+        """Each request's arguments are loaded with one instance of `schema`, made here: given a class, webargs
+        would build a new instance (copying every field) for each request. A schema holds nothing of what it loads."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+
     @staticmethod
     def _make_doc_response_schema(schema: Any) -> Any:
         """A response that is one of several schemas (a case of any type) is documented as their oneOf."""
