@@ -19,9 +19,16 @@ ANCHOR  The same work in-process on the same database through one Casework (thre
 FLOOR   GET /health on the same server, 1 caller, in every round: a request that reaches Flask but no token,
         no database and no schema. Its p50 is what the HTTP stack alone costs; the report shows each operation's
         HTTP p50 less this floor as a multiple of the in-process p50, i.e. what the API's own work adds.
+        A second floor, in every round too: the same server (api.server.serve, same settings, access log on)
+        serving benchmarks/bare_wsgi.py, a WSGI function that answers at once: TCP, granian and the client
+        without Flask.
 WSGI    A diagnostic between the two, 1 caller only (--no-wsgi skips it): the same Flask app built over this
         process's Casework and called through its test client. Its gap to the anchor is the app layer; the
         HTTP row's gap to it is the server, TCP and the second process.
+INSIDE  Every HTTP request's time inside its worker, read from the server's access log (the app's time, from
+        granian handing it the request to taking its response): what is left of the HTTP time is TCP,
+        granian's parsing and sending, and the client; beside the WSGI row it shows what the same app costs
+        in a served worker rather than in a loop in this process.
 
 Both sides run with 1 caller and with --clients concurrent callers (threads; default 8). Ratios compare
 runs with the same number of callers: p50 HTTP / p50 in-process (target <= 1.5) and ops/s HTTP / ops/s
@@ -54,6 +61,7 @@ import http.client
 import itertools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -93,6 +101,9 @@ NOTE_BODY = json.dumps({"text": NOTE_TEXT}, ensure_ascii=False).encode("utf-8")
 ORGS = [("suzhou", "苏州市总工会"), *((f"suzhou.district{d}", f"苏州市第{d}区总工会") for d in range(7))]
 OPS = ("add_note", "read")
 TICK = os.sysconf("SC_CLK_TCK")
+ACCESS_MS = re.compile(r'"(\S+ \S+) [^"]*" \d{3} (\d+\.\d+)$', re.MULTILINE)
+"""Method and path, and the app's milliseconds, of an access-log line (api.server.ACCESS_LOG_FORMAT)."""
+LOGGED_AS = {"add_note": "POST /disputes/", "read": "GET /cases/"}
 
 
 # -- CPU accounting from /proc ------------------------------------------------------------------------
@@ -165,10 +176,17 @@ class RunResult:
     first_error: str | None = None
     connects: int = 0
     response_bytes: int = 0
+    in_worker_s: list[float] = field(default_factory=list)
+    """HTTP runs: each request's time inside its worker, from granian's access log (the app's time, response handed
+    back included): what is left of the HTTP time is TCP, granian's parsing and sending, and the client."""
 
     @property
     def stats(self) -> LatencyStats:
         return LatencyStats.of(self.samples)
+
+    @property
+    def in_worker_p50_ms(self) -> float:
+        return LatencyStats.of(self.in_worker_s).p50_ms if self.in_worker_s else float("nan")
 
     @property
     def ops_per_s(self) -> float:
@@ -422,30 +440,65 @@ class ApiServer:
                 f"the API server died (exit code {self.proc.returncode}); its log ends:\n{_log_tail(self.log_path)}"
             )
 
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def in_worker_ms(self, op: str, since: int, expected: int, wait_s: float = 2.0) -> list[float]:
+        """The app's milliseconds of each `op` request the access log shows after byte `since`, once `expected` of
+        them are there (a worker writes its line just after the response is sent) or after `wait_s` seconds."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with open(self.log_path, "rb") as log:
+                log.seek(since)
+                lines = ACCESS_MS.findall(log.read().decode("utf-8", "replace"))
+            found = [float(ms) for request, ms in lines if request.startswith(LOGGED_AS[op])]
+            if len(found) >= expected or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
+
 
 @contextmanager
 def api_server(
-    backend: Backend, workers: int, cipher_key: str | None, threads: int | None = None, startup_timeout: float = 90.0
+    backend: Backend,
+    workers: int,
+    cipher_key: str | None,
+    threads: int | None = None,
+    startup_timeout: float = 90.0,
+    bare: bool = False,
 ) -> Iterator[ApiServer]:
     """`casework api` in its own process (and session, so a Ctrl-C here reaches only us); stopped with SIGTERM,
     the server's graceful shutdown, whatever happens. Yields once /health answers and every worker has finished
-    booting."""
+    booting. `bare`: the same server (api.server.serve, same settings) with benchmarks/bare_wsgi.py as its app."""
     port = free_port()
-    log_path = backend.workdir / "api-server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "cli",
-        "api",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        *(["--threads", str(threads)] if threads else []),
-        "--no-show-demo-tokens",
-    ]
+    log_path = backend.workdir / ("bare-server.log" if bare else "api-server.log")
+    command = (
+        [
+            sys.executable,
+            "-c",
+            "import sys; from api.server import serve; "
+            "serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 'benchmarks.bare_wsgi:app', "
+            "threads=int(sys.argv[4]), keepalive=5)",
+            HOST,
+            str(port),
+            str(workers),
+            str(threads or 4),
+        ]
+        if bare
+        else [
+            sys.executable,
+            "-m",
+            "cli",
+            "api",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            *(["--threads", str(threads)] if threads else []),
+            "--no-show-demo-tokens",
+        ]
+    )
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             command,
@@ -506,6 +559,9 @@ class BackendRun:
     idle_busy_pct: float
     floor: RunResult
     """GET /health on the same server, 1 caller: what the HTTP stack alone (TCP, granian, Flask) costs a request."""
+    bare_floor: RunResult
+    """The same request to the same server serving benchmarks/bare_wsgi.py instead of the API: TCP, granian and its
+    access log, and the client, without Flask."""
 
     def app_share(self, op: str) -> float:
         """p50 of `op` over HTTP less the floor's, as a multiple of the in-process call's p50, 1 caller each: what
@@ -565,8 +621,11 @@ def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> Back
             pools = ["read", "warmup", *(f"{side}/{c}" for side, c in runs(args.clients, args.wsgi))]
             token, cases = seed(cw, pools, args.cases, args.read_notes)
             seed_s = time.perf_counter() - t0
-            with api_server(backend, args.workers, cipher_key, args.threads) as server:
-                return _measure_sides(cw, server, token, cases, args, per_round, backend.label, seed_s)
+            with (
+                api_server(backend, args.workers, cipher_key, args.threads) as server,
+                api_server(backend, args.workers, None, args.threads, bare=True) as bare,
+            ):
+                return _measure_sides(cw, server, bare, token, cases, args, per_round, backend.label, seed_s)
         finally:
             cw.close()
 
@@ -574,6 +633,7 @@ def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> Back
 def _measure_sides(
     cw: Any,
     server: ApiServer,
+    bare: ApiServer,
     token: str,
     cases: dict[str, list[Any]],
     args: argparse.Namespace,
@@ -590,18 +650,23 @@ def _measure_sides(
     def callers(side: str, op: str, count: int, pool: list[Any]) -> list[Caller]:
         if side == "http":
             return [HttpCaller(server.port, token, op, pool) for _ in range(count)]
+        if side == "bare":
+            return [HttpCaller(bare.port, token, op, pool) for _ in range(count)]
         if side == "wsgi":
             return [WsgiCaller(app, token, op, pool) for _ in range(count)]
         return [InProcessCaller(cw, op, pool) for _ in range(count)]
 
     def once(side: str, op: str, count: int, pool: list[Any], n: int, start: int, result: RunResult) -> None:
         group = callers(side, op, count, pool)
+        logged = server.log_size()
         try:
-            run_concurrent(group, n, start, result, server.pid if side == "http" else None)
+            run_concurrent(group, n, start, result, {"http": server.pid, "bare": bare.pid}.get(side))
         finally:
             for c in group:
                 c.close()
         server.check_alive()
+        if side == "http" and op != "health":
+            result.in_worker_s.extend(ms / 1e3 for ms in server.in_worker_ms(op, logged, n))
 
     # warm-up: imports, statement caches, connection pools, every worker's first requests
     for side, count in runs(args.clients, args.wsgi):
@@ -614,14 +679,16 @@ def _measure_sides(
     idle = background_pct()
     console.print(f"  machine busy while the benchmark is idle: {idle:.0f}% of {os.cpu_count()} cores")
     results = {(op, side, c): RunResult() for op in OPS for side, c in runs(args.clients, args.wsgi)}
-    floor = RunResult()
+    floor, bare_floor = RunResult(), RunResult()
     once("http", "health", 1, cases["read"], args.warmup, 0, RunResult())
+    once("bare", "health", 1, cases["read"], args.warmup, 0, RunResult())
     for r in range(args.rounds):
         for op in OPS:
             for side, count in runs(args.clients, args.wsgi):
                 pool = cases["read"] if op == "read" else cases[f"{side}/{count}"]
                 once(side, op, count, pool, per_round, r * per_round, results[(op, side, count)])
         once("http", "health", 1, cases["read"], per_round, r * per_round, floor)
+        once("bare", "health", 1, cases["read"], per_round, r * per_round, bare_floor)
         console.print(f"  round {r + 1}/{args.rounds} done")
     return BackendRun(
         backend=label,
@@ -634,6 +701,7 @@ def _measure_sides(
         seed_s=seed_s,
         idle_busy_pct=idle,
         floor=floor,
+        bare_floor=bare_floor,
     )
 
 
@@ -712,8 +780,24 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
             f"{b.backend}: HTTP floor, GET /health (no database, no token), 1 caller: p50 "
             f"{b.floor.stats.p50_ms:.3f} ms. Over HTTP less that floor, as a multiple of the in-process p50: "
             + "; ".join(f"{op} {b.app_share(op):.2f}" for op in OPS)
-            + "."
+            + f". The same request to the same server serving a bare WSGI function instead of Flask: p50 "
+            f"{b.bare_floor.stats.p50_ms:.3f} ms."
         )
+        for op in OPS:
+            http, inproc = b.results[(op, "http", 1)], b.results[(op, "in-process", 1)]
+            wsgi = b.results.get((op, "wsgi", 1))
+            console.print(
+                f"{b.backend}, {op}, 1 caller: HTTP p50 {http.stats.p50_ms:.2f} ms = inside the worker (its access "
+                f"log) p50 {http.in_worker_p50_ms:.2f} ms + TCP, granian and the client "
+                f"{http.stats.p50_ms - http.in_worker_p50_ms:.2f} ms. Inside the worker ÷ in-process p50: "
+                f"{ratio(http.in_worker_p50_ms, inproc.stats.p50_ms):.2f}"
+                + (
+                    f"; the same app in this process (WSGI row) ÷ in-process: "
+                    f"{ratio(wsgi.stats.p50_ms, inproc.stats.p50_ms):.2f}."
+                    if wsgi
+                    else "."
+                )
+            )
         for (op, side, count), res in b.results.items():
             if side != "http" or count != b.clients:
                 continue
@@ -755,6 +839,8 @@ def plain_lines(runs_by_db: list[BackendRun], cipher: bool) -> list[str]:
                     threads=b.threads or "default",
                     connects=res.connects,
                     response_bytes=res.response_bytes / s.n if s.n else float("nan"),
+                    in_worker_p50_ms=res.in_worker_p50_ms,
+                    in_worker_ratio=ratio(res.in_worker_p50_ms, anchor.stats.p50_ms),
                 )
             else:
                 if side == "wsgi":
@@ -771,6 +857,8 @@ def plain_lines(runs_by_db: list[BackendRun], cipher: bool) -> list[str]:
         f = b.floor.stats
         shares = {f"{op}_p50_less_floor_ratio": b.app_share(op) for op in OPS}
         lines.append(plain(f"{db} http_floor_health", callers=1, n=f.n, p50_ms=f.p50_ms, p99_ms=f.p99_ms, **shares))
+        bare = b.bare_floor.stats
+        lines.append(plain(f"{db} http_floor_bare_wsgi", callers=1, n=bare.n, p50_ms=bare.p50_ms, p99_ms=bare.p99_ms))
     return lines
 
 
