@@ -2,9 +2,9 @@
 
 A request to the API begins it when its token is checked. Whatever the engine reads for the request joins it
 (the event store's transactions nest within a thread), so reading a case costs one transaction, not one for
-the token, one for the case's index row and one for its events: on SQLite it reads from one snapshot; on
-PostgreSQL it runs in autocommit (`Casework.read_transaction`), each statement seeing what is committed when it
-runs, as in a READ COMMITTED transaction, without BEGIN and ROLLBACK. A request
+the token, one for the case's index row and one for its events. It begins nothing on the database
+(`Casework.read_transaction`: PostgreSQL in autocommit, SQLite without BEGIN): each statement sees what is
+committed when it runs, as in a READ COMMITTED transaction, without BEGIN and ROLLBACK. A request
 that may write (any method but GET, HEAD and OPTIONS) ends it before its view runs: a command is its own
 write transaction, which cannot nest in a read one. Whatever is still open ends with the request.
 """

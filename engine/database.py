@@ -28,6 +28,10 @@ BUSY_TIMEOUT_SECONDS = 30
 
 _write_intent: ContextVar[bool] = ContextVar("casework_write_intent", default=False)
 
+READS_ONLY = "casework_reads_only"
+"""The execution option of a SQLite connection that only reads: it begins no transaction, so each statement reads
+what is committed when it runs (WAL mode), as a PostgreSQL read in autocommit does, without BEGIN and ROLLBACK."""
+
 
 @contextmanager
 def write_intent() -> Iterator[None]:
@@ -122,7 +126,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        if _write_intent.get():
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif not connection.get_execution_options().get(READS_ONLY):
+            connection.exec_driver_sql("BEGIN")
 
 
 def dialect_insert(session: Session, table: Table) -> Any:

@@ -28,7 +28,7 @@ from engine.case_cache import NOT_CACHED_AFTER, CaseCache, private_copy
 from engine.case_types import prepare, prepare_opening
 from engine.clock import BusinessClock, SystemClock
 from engine.config import Settings
-from engine.database import Rows, create_db_engine, write_intent, write_rows
+from engine.database import READS_ONLY, Rows, create_db_engine, write_intent, write_rows
 from engine.errors import CaseIntegrityError, CaseNotFound, DuplicatePerson, NoSuchVersion, VersionConflict
 from engine.integrity import check_head, indexed_head
 from engine.lookup import IndexedCase, find_in, is_case_number
@@ -85,7 +85,11 @@ class CommandResult:
         return cls(**data, replayed=True)
 
 
-AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+READS_ONLY_OPTIONS: dict[str, dict[str, Any]] = {
+    "postgresql": {"isolation_level": "AUTOCOMMIT"},
+    "sqlite": {READS_ONLY: True},
+}
+"""How a read transaction of its own runs without BEGIN and ROLLBACK on each database."""
 
 
 class Casework:
@@ -101,6 +105,7 @@ class Casework:
         self.writers = writer_lock(self.sql_engine)
         """On SQLite, the queue writers wait in (engine/writer_lock.py)."""
         self.cases = CaseCache()
+        self._reads_only = READS_ONLY_OPTIONS.get(self.sql_engine.dialect.name, {})
         """Long cases as this process last read or committed them (engine/case_cache.py)."""
 
     def close(self) -> None:
@@ -116,14 +121,16 @@ class Casework:
 
     @contextmanager
     def read_transaction(self) -> Iterator[Session]:
-        """A transaction that writes nothing; one opened inside another joins it. On PostgreSQL one of its own runs
-        in autocommit: its statements see what is committed when each runs, as they would in a READ COMMITTED
-        transaction, without the round trips of BEGIN and ROLLBACK (two of a case read's four)."""
+        """A transaction that writes nothing; one opened inside another joins it. One of its own begins nothing: its
+        statements see what is committed when each runs, as they would in a READ COMMITTED transaction (PostgreSQL
+        in autocommit, SQLite without BEGIN), without the statements BEGIN and ROLLBACK (on PostgreSQL two of a case
+        read's four round trips). A case read is made for it: the index's head is read before the events, and events
+        committed in between are more than the head, never fewer (`check_head`)."""
         transaction = self.store.recorder.transaction(commit=False)
         own = transaction.nested_level == 0
         with transaction as session:
-            if own and self.sql_engine.dialect.name == "postgresql":
-                session.connection(execution_options=AUTOCOMMIT)
+            if own:
+                session.connection(execution_options=self._reads_only)
             yield session
 
     def context(
