@@ -53,13 +53,13 @@ def http_app(cw: Casework | None = None) -> Flask:
 
 
 def served_http_app() -> Flask:
-    """`http_app` as each worker of `casework api` builds it: its responses do not name the server, and a worker that
-    outlives its server stops."""
-    from api.server import anonymous, exit_with_parent
+    """`http_app` as each worker of `casework api` builds it: its responses do not name the server, each request is
+    written to the access log on standard output, and a worker that outlives its server stops."""
+    from api.server import AccessLog, exit_with_parent, served
 
     exit_with_parent()
     app = http_app()
-    app.wsgi_app = anonymous(app.wsgi_app)  # type: ignore[method-assign,assignment]
+    app.wsgi_app = served(app.wsgi_app, AccessLog())  # type: ignore[method-assign,assignment]
     return app
 
 

@@ -10,15 +10,18 @@ import ctypes
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-ACCESS_LOG_FORMAT = '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
+ACCESS_LOG_FORMAT = '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f\n'
 """One line per request: time, client address, method, path, protocol, status and milliseconds. The path is logged
 without its query string, which may carry what the log must not keep: search text (`/cases?q=<a worker's name>`)
 or a token a client put in the URL by mistake (refused, but still requested); no header is logged either."""
+
+LOG_TIME_FORMAT = "%Y-%m-%d %H:%M:%S %z"
 
 KEEPALIVE_LIMIT_S = 60
 """The longest an idle client connection may be kept open (granian's header read timeout, which is also its idle
@@ -30,17 +33,80 @@ GRACEFUL_S = 10
 _PR_SET_PDEATHSIG = 1
 
 
-def anonymous(app: WsgiApp) -> WsgiApp:
-    """`app` answering with an empty `Server` header: granian names itself in every response unless the app names
-    something, and the API does not tell a scanner what serves it."""
+class AccessLog:
+    """Writes the access log, one ACCESS_LOG_FORMAT line per request, to a file descriptor (the worker's standard
+    output). Written here rather than by granian's logger, which formats the time and builds a log record for every
+    request: a tenth of the cost (20-45 against 1.5 microseconds a line in a loop; in a worker, a
+    request that does nothing took a fifth less time)."""
+
+    def __init__(self, fd: int = 1) -> None:
+        self.fd = fd
+        self._second = -1
+        self._time = ""
+
+    def write(self, environ: dict[str, Any], started: float, status: int, elapsed_s: float) -> None:
+        second = int(started)
+        if second != self._second:  # the time is formatted once a second (threads may both do it; both agree)
+            self._time, self._second = time.strftime(LOG_TIME_FORMAT, time.localtime(second)), second
+        line = ACCESS_LOG_FORMAT % {
+            "time": self._time,
+            "addr": environ.get("REMOTE_ADDR", "-"),
+            "method": environ.get("REQUEST_METHOD", "-"),
+            "path": environ.get("PATH_INFO", ""),
+            "protocol": environ.get("SERVER_PROTOCOL", "-"),
+            "status": status,
+            "dt_ms": elapsed_s * 1000,
+        }
+        os.write(self.fd, line.encode("utf-8", "replace"))  # one write a line: lines of several threads never mix
+
+
+def served(app: WsgiApp, log: AccessLog | None = None) -> WsgiApp:
+    """`app` as a worker serves it: answering with an empty `Server` header (granian names itself in every response
+    unless the app names something, and the API does not tell a scanner what serves it), and each request written
+    to `log` once its response has been handed over (a streamed one once it has been sent)."""
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            return start_response(status, [*headers, ("Server", "")], exc_info)
+        started, clock = time.time(), time.perf_counter()
+        status = 500
 
-        return app(environ, start)
+        def start(code: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal status
+            status = int(code[:3])
+            return start_response(code, [*headers, ("Server", "")], exc_info)
+
+        def logged() -> None:
+            if log is not None:
+                log.write(environ, started, status, time.perf_counter() - clock)
+
+        try:
+            body = app(environ, start)
+        except BaseException:
+            logged()
+            raise
+        if isinstance(body, list):
+            logged()
+            return body
+        return _Closing(body, logged)
 
     return wrapped
+
+
+class _Closing:
+    """A response body that runs `then` when the server closes it, after the body's own close (PEP 3333)."""
+
+    def __init__(self, body: Iterable[bytes], then: Callable[[], None]) -> None:
+        self.body, self.then = body, then
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.then()
 
 
 SERVER_PID = "CASEWORK_API_SERVER_PID"
@@ -89,8 +155,7 @@ def serve(host: str, port: int, workers: int, target: str, *, threads: int, keep
         http=HTTPModes.http1,
         http1_settings=http1,
         websockets=False,
-        log_access=True,
-        log_access_format=ACCESS_LOG_FORMAT,
+        log_access=False,  # the app writes it (`served`)
         respawn_failed_workers=True,
         workers_kill_timeout=GRACEFUL_S,
     ).serve()

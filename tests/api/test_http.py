@@ -6,13 +6,15 @@ tests/e2e/test_api_server.py checks the same against the real server (`casework 
 
 from __future__ import annotations
 
-import logging
-import time
+import contextlib
+import os
+import re
 from typing import Any
 
 import pytest
+from werkzeug.test import EnvironBuilder
 
-from api.server import ACCESS_LOG_FORMAT, anonymous
+from api.server import AccessLog, served
 from tests.api.conftest import ApiWorld
 from tests.api.support import check_error, collection, command_path, dispute, etag, offer
 
@@ -74,43 +76,92 @@ def test_a_token_in_the_query_string_is_refused_even_with_a_valid_header(
     assert api["supervisor"].get(f"/cases/{case['case_id']}").get_json()["notes"] == []  # the command never ran
 
 
-def _access_line(caplog: pytest.LogCaptureFixture, request: dict[str, Any], log_format: str) -> str:
-    """One access-log line as granian writes it with `log_format`."""
-    from granian.log import log_request_builder
-
-    with caplog.at_level(logging.INFO, logger="granian.access"):
-        log_request_builder(log_format)(time.time(), time.perf_counter() - 0.003, request, 400)
-    (line,) = [r.getMessage() for r in caplog.records if r.name == "granian.access"]
-    return line
-
-
-def test_the_access_log_keeps_no_query_string_and_no_credential(caplog: pytest.LogCaptureFixture) -> None:
-    secret = "cw_5ecret-t0ken"
-    headers = {"authorization": f"Bearer {secret}", "referer": f"http://127.0.0.1:8000/docs/?token={secret}"}
-    request = {
-        "addr_remote": "127.0.0.1",
-        "path": "/cases",
-        "qs": f"q=王建国&access_token={secret}",
-        "method": "GET",
-        "scheme": "http",
-        "protocol": "HTTP/1.1",
-        "headers": headers.get,
-    }
-    line = _access_line(caplog, request, ACCESS_LOG_FORMAT)
-    assert '127.0.0.1 - "GET /cases HTTP/1.1" 400 ' in line, line
-    assert secret not in line and "王建国" not in line and "access_token" not in line, line
-
-
-def test_the_served_app_names_no_server() -> None:
-    """granian adds `server: granian` to a response that names no server; the served app names none, emptily."""
+def _served(app: Any, path: str, headers: dict[str, str] | None = None) -> tuple[str, list[tuple[str, str]], str]:
+    """Status, headers and access-log line of one request to `app` as a worker of `casework api` serves it."""
+    read, write = os.pipe()
     seen: list[tuple[str, list[tuple[str, str]]]] = []
+    try:
+        environ = EnvironBuilder(
+            path=path, headers=list((headers or {}).items()), environ_base={"REMOTE_ADDR": "127.0.0.1"}
+        ).get_environ()
+        body = served(app, AccessLog(write))(environ, lambda status, hs, exc_info=None: seen.append((status, hs)))
+        b"".join(body)
+        getattr(body, "close", lambda: None)()
+        os.close(write)
+        with os.fdopen(read, encoding="utf-8") as log:
+            line = log.read()
+    finally:
+        for fd in (read, write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    ((status, sent),) = seen
+    return status, sent, line
 
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
 
-    body = anonymous(app)({}, lambda status, headers, exc_info=None: seen.append((status, headers)))
-    assert list(body) == [b"ok"] and seen == [("200 OK", [("Content-Type", "text/plain"), ("Server", "")])]
+LOG_LINE = re.compile(
+    r'\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] 127\.0\.0\.1 - "(\S+ \S+ \S+)" (\d{3}) \d+\.\d{3}\n'
+)
+"""An access-log line: time, address, request line, status and milliseconds, and nothing else."""
+
+
+def _logged(line: str) -> tuple[str, ...]:
+    match = LOG_LINE.fullmatch(line)
+    assert match is not None, line
+    return match.groups()
+
+
+def test_the_access_log_keeps_no_query_string_and_no_credential(api: ApiWorld) -> None:
+    secret = api["supervisor"].token
+    headers = {"Authorization": f"Bearer {secret}", "Referer": f"http://127.0.0.1:8000/docs/?token={secret}"}
+    status, _, line = _served(api.app.wsgi_app, f"/cases?q=王建国&access_token={secret}", headers)
+    assert status.startswith("400") and _logged(line) == ("GET /cases HTTP/1.1", "400")
+    assert secret not in line and "王建国" not in line and "access_token" not in line and "Bearer" not in line, line
+    status, _, line = _served(api.app.wsgi_app, "/cases?q=王建国", headers)
+    assert status.startswith("200") and _logged(line) == ("GET /cases HTTP/1.1", "200")
+
+
+def test_the_served_app_names_no_server(api: ApiWorld) -> None:
+    """granian adds `server: granian` to a response that names no server; the served app names none, emptily."""
+    status, headers, _ = _served(api.app.wsgi_app, "/health")
+    assert status == "200 OK" and ("Server", "") in headers and [n for n, _ in headers].count("Server") == 1
+
+
+def test_a_streamed_response_is_logged_once_sent_and_a_failed_one_as_500() -> None:
+    read, write = os.pipe()
+    log, events = AccessLog(write), []
+
+    class Body:
+        def __iter__(self) -> Any:
+            events.append("sent")
+            return iter([b"a", b"b"])
+
+        def close(self) -> None:
+            events.append("closed")
+
+    def streaming(environ: dict[str, Any], start_response: Any) -> Body:
+        start_response("200 OK", [("Content-Type", "text/csv")])
+        return Body()
+
+    def failing(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        raise RuntimeError("boom")
+
+    environ = EnvironBuilder(path="/export", environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+    body = served(streaming, log)(environ, lambda *a: None)
+    os.set_blocking(read, False)
+    with pytest.raises(BlockingIOError):
+        os.read(read, 1000)  # nothing logged before the body is sent
+    assert b"".join(body) == b"ab"
+    body.close()  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="boom"):
+        served(failing, log)(dict(environ, PATH_INFO="/fails"), lambda *a: None)
+    os.close(write)
+    lines = os.read(read, 10_000).decode().splitlines(keepends=True)
+    os.close(read)
+    assert events == ["sent", "closed"]
+    assert [_logged(line) for line in lines] == [
+        ("GET /export HTTP/1.1", "200"),
+        ("GET /fails HTTP/1.1", "500"),
+    ]
 
 
 def test_commands_name_a_case_by_its_number_as_well_as_its_id(api: ApiWorld) -> None:
