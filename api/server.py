@@ -57,7 +57,12 @@ class AccessLog:
             "status": status,
             "dt_ms": elapsed_s * 1000,
         }
-        os.write(self.fd, line.encode("utf-8", "replace"))  # one write a line: lines of several threads never mix
+        data = line.encode("utf-8", "replace")
+        try:
+            while data:  # one write a line, as a rule: lines of several threads do not mix
+                data = data[os.write(self.fd, data) :]
+        except OSError:
+            pass  # a log that cannot be written (a closed pipe, a full disk) loses its line, never the response
 
 
 def served(app: WsgiApp, log: AccessLog | None = None) -> WsgiApp:

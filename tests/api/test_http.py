@@ -181,3 +181,16 @@ def test_commands_name_a_case_by_its_number_as_well_as_its_id(api: ApiWorld) -> 
     n = api["negotiator"].post(collection("wage_negotiation"), offer()).get_json()
     refused = api["negotiator"].post(command_path("wage_negotiation", n["number"], "refuse_offer"), {"reason": "拒绝"})
     assert refused.status_code == 200 and refused.get_json()["case_id"] == n["case_id"]
+
+
+def test_a_request_is_answered_when_its_access_log_line_cannot_be_written(api: ApiWorld) -> None:
+    read, write = os.pipe()
+    os.close(read)  # nobody reads the log: writing it fails (a broken pipe)
+    try:
+        environ = EnvironBuilder(path="/health", environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+        seen: list[str] = []
+        body = served(api.app.wsgi_app, AccessLog(write))(environ, lambda status, *_: seen.append(status))
+        assert b"".join(body) == b'{"status":"ok"}\n' and seen == ["200 OK"]
+        getattr(body, "close", lambda: None)()
+    finally:
+        os.close(write)
