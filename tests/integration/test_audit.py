@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from eventsourcing.cipher import AESCipher
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from aggregates.labor_dispute import LaborDispute
 from engine.audit import as_of, history, verify_case, verify_store
@@ -121,3 +122,37 @@ def test_a_store_encrypted_by_the_pycryptodome_cipher_of_earlier_releases_reads_
         assert [e.action for e in history(now, opened.number)][-1] == "add_note"
     finally:
         now.close()
+
+
+@pytest.mark.parametrize("verify", ["store", "case", "store, a case opened"])
+def test_a_command_committed_while_the_store_is_verified_is_no_break(
+    cw: Casework, clock, tmp_path, database_url: str, verify: str
+) -> None:
+    """Verification reads the events, then the case index's heads: a command another process commits in between
+    leaves the index ahead of the events read. That case has moved on (or was opened); it was not cut short or
+    altered, and its newer events are checked up to its new head."""
+    opened = [file_dispute(cw), file_dispute(cw)]
+    other = Casework(make_settings(tmp_path, database_url), clock)
+    committed: list[int] = []
+
+    def command() -> None:
+        if verify.endswith("opened"):
+            committed.append(file_dispute(other).version)
+        else:
+            committed.append(other.execute(opened[1].case_id, "add_note", MEDIATOR, text="核查期间的回访").version)
+
+    def overtake(conn, cursor, statement: str, *_) -> None:  # type: ignore[no-untyped-def]
+        if not committed and "FROM case_index" in statement and "head_hash" in statement:  # the heads, about to be read
+            thread = threading.Thread(target=command)
+            thread.start()
+            thread.join(30)
+
+    event.listen(cw.sql_engine, "before_cursor_execute", overtake)
+    try:
+        result = verify_case(cw, opened[1].case_id) if verify == "case" else verify_store(cw)
+    finally:
+        event.remove(cw.sql_engine, "before_cursor_execute", overtake)
+        other.close()
+    assert committed == [1 if verify.endswith("opened") else 2]
+    assert result.ok, result.first_break
+    assert (result.cases, result.events) == {"store": (2, 3), "case": (1, 2), "store, a case opened": (3, 3)}[verify]
