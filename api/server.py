@@ -36,8 +36,7 @@ _PR_SET_PDEATHSIG = 1
 class AccessLog:
     """Writes the access log, one ACCESS_LOG_FORMAT line per request, to a file descriptor (the worker's standard
     output). Written here rather than by granian's logger, which formats the time and builds a log record for every
-    request: a tenth of the cost (20-45 against 1.5 microseconds a line in a loop; in a worker, a
-    request that does nothing took a fifth less time)."""
+    request: 20-45 microseconds a line in a loop against 1.5 here, and in a worker 0.13 ms of CPU a request."""
 
     def __init__(self, fd: int = 1) -> None:
         self.fd = fd

@@ -105,8 +105,8 @@ class Casework:
         self.writers = writer_lock(self.sql_engine)
         """On SQLite, the queue writers wait in (engine/writer_lock.py)."""
         self.cases = CaseCache()
-        self._reads_only = READS_ONLY_OPTIONS.get(self.sql_engine.dialect.name, {})
         """Long cases as this process last read or committed them (engine/case_cache.py)."""
+        self._reads_only = READS_ONLY_OPTIONS.get(self.sql_engine.dialect.name, {})
 
     def close(self) -> None:
         self.store.close()
