@@ -658,7 +658,7 @@ def _measure_sides(
 
     def once(side: str, op: str, count: int, pool: list[Any], n: int, start: int, result: RunResult) -> None:
         group = callers(side, op, count, pool)
-        logged = server.log_size()
+        logged = server.log_size() if side == "http" else 0
         try:
             run_concurrent(group, n, start, result, {"http": server.pid, "bare": bare.pid}.get(side))
         finally:

@@ -269,7 +269,10 @@ def _check_heads(cw: Casework, checker: ChainChecker, case_ids: list[UUID] | Non
                 problem = checker.check(stored)
                 if problem:
                     return _named(cw, problem), newer
-            version, head_hash = _head(cw, case_id) or (version, head_hash)
+            with cw.read_transaction() as session:
+                head = indexed_head(session, case_id)
+            if head is not None:
+                version, head_hash = head.version, head.head_hash
         seen = checker.heads.get(case_id)
         if seen is None:
             return Break(
@@ -288,15 +291,6 @@ def _check_heads(cw: Casework, checker: ChainChecker, case_ids: list[UUID] | Non
                 number,
             ), newer
     return None, newer
-
-
-def _head(cw: Casework, case_id: UUID) -> tuple[int, str] | None:
-    """The version and head hash the case index records for the case now."""
-    with cw.read_transaction() as session:
-        row = session.execute(
-            select(case_index.c.version, case_index.c.head_hash).where(case_index.c.case_id == case_id)
-        ).one_or_none()
-    return (row.version, row.head_hash) if row else None
 
 
 def _check_keys(cw: Casework, checker: ChainChecker) -> Break | None:
