@@ -20,8 +20,13 @@ FLOOR   GET /health on the same server, 1 caller, in every round: a request that
         no database and no schema. Its p50 is what the HTTP stack alone costs; the report shows each operation's
         HTTP p50 less this floor as a multiple of the in-process p50, i.e. what the API's own work adds.
         A second floor, in every round too: the same server (api.server.serve, same settings, access log on)
-        serving benchmarks/bare_wsgi.py, a WSGI function that answers at once: TCP, granian and the client
+        serving benchmarks/bare_wsgi.py:app, a WSGI function that answers at once: TCP, granian and the client
         without Flask.
+ENGINE  A third floor, with 1 and --clients callers like the two sides: the same server serving
+        benchmarks/bare_wsgi.py:engine, a WSGI function (one Casework per worker, as the API's) that makes
+        exactly the anchor's engine call for the same paths and answers with a fixed body: no Flask, token,
+        org-unit check, schema or JSON view. Its p50 and throughput over the anchor's are the best any HTTP
+        layer over this engine could reach on this server and machine; the API's over it are what the API adds.
 WSGI    A diagnostic between the two, 1 caller only (--no-wsgi skips it): the same Flask app built over this
         process's Casework and called through its test client. Its gap to the anchor is the app layer; the
         HTTP row's gap to it is the server, TCP and the second process.
@@ -104,6 +109,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 ACCESS_MS = re.compile(r'"(\S+ \S+) [^"]*" \d{3} (\d+\.\d+)$', re.MULTILINE)
 """Method and path, and the app's milliseconds, of an access-log line (api.server.ACCESS_LOG_FORMAT)."""
 LOGGED_AS = {"add_note": "POST /disputes/", "read": "GET /cases/"}
+SERVED = ("engine", "http")
+"""The sides whose calls go to a server: the engine floor (benchmarks/bare_wsgi.py:engine) and the API."""
 
 
 # -- CPU accounting from /proc ------------------------------------------------------------------------
@@ -277,6 +284,17 @@ def run_concurrent(callers: list[Caller], n: int, start: int, result: RunResult,
 # -- the two sides ------------------------------------------------------------------------------------
 
 
+def engine_call(cw: Any, op: str, actor: Any, case_id: Any) -> None:
+    """The anchor's engine call: what the API makes for `op` on `case_id`, without anything the API adds."""
+    from engine.views import case_view
+
+    if op == "add_note":
+        cw.execute(case_id, "add_note", actor, command_id=f"{USER_ID}:{uuid.uuid4().hex}", text=NOTE_TEXT)
+    else:
+        tz = cw.settings.tz
+        case_view(cw.get(case_id), ROLE, cw.clock.now().astimezone(tz).date(), tz)
+
+
 class InProcessCaller(Caller):
     """The anchor: the engine call the API makes, on this process's Casework."""
 
@@ -285,16 +303,9 @@ class InProcessCaller(Caller):
 
         self.cw, self.op, self.cases = cw, op, cases
         self.actor = Actor(USER_ID, ROLE)
-        self.tz = cw.settings.tz
 
     def call(self, i: int) -> int:
-        from engine.views import case_view
-
-        case_id = self.cases[i % len(self.cases)]
-        if self.op == "add_note":
-            self.cw.execute(case_id, "add_note", self.actor, command_id=f"{USER_ID}:{uuid.uuid4().hex}", text=NOTE_TEXT)
-        else:
-            case_view(self.cw.get(case_id), ROLE, self.cw.clock.now().astimezone(self.tz).date(), self.tz)
+        engine_call(self.cw, self.op, self.actor, self.cases[i % len(self.cases)])
         return 0
 
 
@@ -464,26 +475,28 @@ def api_server(
     cipher_key: str | None,
     threads: int | None = None,
     startup_timeout: float = 90.0,
-    bare: bool = False,
+    floor: str | None = None,
 ) -> Iterator[ApiServer]:
     """`casework api` in its own process (and session, so a Ctrl-C here reaches only us); stopped with SIGTERM,
     the server's graceful shutdown, whatever happens. Yields once /health answers and every worker has finished
-    booting. `bare`: the same server (api.server.serve, same settings) with benchmarks/bare_wsgi.py as its app."""
+    booting. `floor`: the same server (api.server.serve, same settings) with that factory of benchmarks/bare_wsgi.py
+    ("app" or "engine") as its app."""
     port = free_port()
-    log_path = backend.workdir / ("bare-server.log" if bare else "api-server.log")
+    log_path = backend.workdir / f"{floor or 'api'}-server.log"
     command = (
         [
             sys.executable,
             "-c",
             "import sys; from api.server import serve; "
-            "serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 'benchmarks.bare_wsgi:app', "
+            "serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 'benchmarks.bare_wsgi:' + sys.argv[5], "
             "threads=int(sys.argv[4]), keepalive=5)",
             HOST,
             str(port),
             str(workers),
             str(threads or 4),
+            floor,
         ]
-        if bare
+        if floor
         else [
             sys.executable,
             "-m",
@@ -594,10 +607,11 @@ def seed(cw: Any, pools: list[str], cases: int, read_notes: int) -> tuple[str, d
 
 def runs(clients: int, wsgi: bool = True) -> list[tuple[str, int]]:
     """(side, callers) of every run, in the order they run within a round."""
-    order = [("in-process", c) for c in sorted({1, clients})]
+    counts = sorted({1, clients})
+    order = [("in-process", c) for c in counts]
     if wsgi:
         order.append(("wsgi", 1))
-    return order + [("http", c) for c in sorted({1, clients})]
+    return order + [("engine", c) for c in counts] + [("http", c) for c in counts]
 
 
 def background_pct(seconds: float = 1.0) -> float:
@@ -623,17 +637,18 @@ def measure(kind: str, args: argparse.Namespace, cipher_key: str | None) -> Back
             seed_s = time.perf_counter() - t0
             with (
                 api_server(backend, args.workers, cipher_key, args.threads) as server,
-                api_server(backend, args.workers, None, args.threads, bare=True) as bare,
+                api_server(backend, args.workers, cipher_key, args.threads, floor="engine") as engine,
+                api_server(backend, args.workers, None, args.threads, floor="app") as bare,
             ):
-                return _measure_sides(cw, server, bare, token, cases, args, per_round, backend.label, seed_s)
+                servers = {"http": server, "engine": engine, "bare": bare}
+                return _measure_sides(cw, servers, token, cases, args, per_round, backend.label, seed_s)
         finally:
             cw.close()
 
 
 def _measure_sides(
     cw: Any,
-    server: ApiServer,
-    bare: ApiServer,
+    servers: dict[str, ApiServer],
     token: str,
     cases: dict[str, list[Any]],
     args: argparse.Namespace,
@@ -648,24 +663,24 @@ def _measure_sides(
         app = create_app(cw)
 
     def callers(side: str, op: str, count: int, pool: list[Any]) -> list[Caller]:
-        if side == "http":
-            return [HttpCaller(server.port, token, op, pool) for _ in range(count)]
-        if side == "bare":
-            return [HttpCaller(bare.port, token, op, pool) for _ in range(count)]
+        if side in servers:
+            return [HttpCaller(servers[side].port, token, op, pool) for _ in range(count)]
         if side == "wsgi":
             return [WsgiCaller(app, token, op, pool) for _ in range(count)]
         return [InProcessCaller(cw, op, pool) for _ in range(count)]
 
     def once(side: str, op: str, count: int, pool: list[Any], n: int, start: int, result: RunResult) -> None:
         group = callers(side, op, count, pool)
-        logged = server.log_size() if side == "http" else 0
+        server = servers.get(side)
+        logged = server.log_size() if server else 0
         try:
-            run_concurrent(group, n, start, result, {"http": server.pid, "bare": bare.pid}.get(side))
+            run_concurrent(group, n, start, result, server.pid if server else None)
         finally:
             for c in group:
                 c.close()
-        server.check_alive()
-        if side == "http" and op != "health":
+        for each in servers.values():
+            each.check_alive()
+        if server and op != "health":
             result.in_worker_s.extend(ms / 1e3 for ms in server.in_worker_ms(op, logged, n))
 
     # warm-up: imports, statement caches, connection pools, every worker's first requests
@@ -709,10 +724,12 @@ def _measure_sides(
 
 MEASUREMENT = {
     ("add_note", "in-process"): "in-process: execute add_note",
+    ("add_note", "engine"): "HTTP, engine floor: the anchor's call served",
     ("add_note", "http"): "HTTP: POST /disputes/<id>/add-note",
     ("add_note", "wsgi"): "WSGI in-process: Flask test client POST",
     ("read", "in-process"): "in-process: get + case_view",
     ("read", "wsgi"): "WSGI in-process: Flask test client GET",
+    ("read", "engine"): "HTTP, engine floor: the anchor's call served",
     ("read", "http"): "HTTP: GET /cases/<id>",
 }
 
@@ -737,7 +754,7 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
                     ratio(s.p50_ms, anchor.stats.p50_ms) if compared else None,
                     ratio(res.ops_per_s, anchor.ops_per_s) if compared else None,
                     res.core_pct(res.own_cpu_s),
-                    res.core_pct(res.server_cpu_s) if side == "http" else None,
+                    res.core_pct(res.server_cpu_s) if side in SERVED else None,
                     res.machine_pct,
                     res.errors or None,
                 )
@@ -785,7 +802,15 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
         )
         for op in OPS:
             http, inproc = b.results[(op, "http", 1)], b.results[(op, "in-process", 1)]
-            wsgi = b.results.get((op, "wsgi", 1))
+            wsgi, served = b.results.get((op, "wsgi", 1)), b.results[(op, "engine", 1)]
+            console.print(
+                f"{b.backend}, {op}, 1 caller: the engine floor (the anchor's call served by the same server, "
+                f"without Flask or anything the API adds) p50 {served.stats.p50_ms:.2f} ms = "
+                f"{ratio(served.stats.p50_ms, inproc.stats.p50_ms):.2f} × in-process, the lowest an HTTP layer over "
+                f"this engine can reach here; inside its worker p50 {served.in_worker_p50_ms:.2f} ms = "
+                f"{ratio(served.in_worker_p50_ms, inproc.stats.p50_ms):.2f} × the same call in this process. "
+                f"The API over the engine floor: {ratio(http.stats.p50_ms, served.stats.p50_ms):.2f} ×."
+            )
             console.print(
                 f"{b.backend}, {op}, 1 caller: HTTP p50 {http.stats.p50_ms:.2f} ms = inside the worker (its access "
                 f"log) p50 {http.in_worker_p50_ms:.2f} ms + TCP, granian and the client "
@@ -799,7 +824,7 @@ def report(runs_by_db: list[BackendRun], cipher: bool) -> None:
                 )
             )
         for (op, side, count), res in b.results.items():
-            if side != "http" or count != b.clients:
+            if side not in SERVED or count != b.clients:
                 continue
             other = max(0.0, res.busy_s - res.own_cpu_s - res.server_cpu_s)
             console.print(
@@ -825,7 +850,7 @@ def plain_lines(runs_by_db: list[BackendRun], cipher: bool) -> list[str]:
             fields: dict[str, Any] = dict(
                 callers=count, n=s.n, ops_per_s=res.ops_per_s, p50_ms=s.p50_ms, p99_ms=s.p99_ms, mean_ms=s.mean_ms
             )
-            if side == "http":
+            if side in SERVED:
                 anchor = b.results[(op, "in-process", count)]
                 single = b.results[(op, "in-process", 1)]
                 fields.update(
