@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.common import console, operator_errors, progress_bar, ready, service
+
+if TYPE_CHECKING:
+    from engine.service import Casework
 
 
 @click.group(help="Database schema (Alembic migrations).")
@@ -70,10 +74,18 @@ def demo(ctx: click.Context, size: int, until: datetime | None, seed: int, if_em
 
 @click.command(help="Verify the hash chains: one case (by number or id) or the whole store.")
 @click.argument("case", required=False)
+@click.option(
+    "--read-models",
+    is_flag=True,
+    help="Also replay the whole store and check that the case index, open clocks, statistics and person "
+    "reservations say what the events say (they are derived, so their edits leave every chain intact).",
+)
 @click.pass_context
-def verify(ctx: click.Context, case: str | None) -> None:
+def verify(ctx: click.Context, case: str | None, read_models: bool) -> None:
     from engine.audit import verify_case, verify_store
 
+    if case and read_models:
+        raise click.UsageError("--read-models checks the whole store: give it without a case")
     cw = ready(ctx)
     with operator_errors():
         if case:
@@ -89,6 +101,31 @@ def verify(ctx: click.Context, case: str | None) -> None:
     else:
         console.print(f"[red bold]BROKEN CHAIN[/] after checking {result.events} events: {result.first_break}")
         sys.exit(1)
+    if read_models:
+        check_read_models(cw)
+
+
+def check_read_models(cw: Casework) -> None:
+    """Replay the store against its read models and print what differs; exit 1 if anything does."""
+    from engine.read_model_check import check_read_models as check
+
+    with operator_errors(), progress_bar() as progress:
+        task = progress.add_task("checking read models", total=None)
+        checked = check(cw, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    if checked.ok:
+        console.print(
+            f"[green]read models match the events[/]: {checked.rows} rows of {checked.cases} case(s) and their "
+            "statistics"
+        )
+        return
+    console.print(
+        f"[red bold]READ MODELS DIFFER FROM THE EVENTS[/]: {checked.count} difference(s) in {checked.rows} rows"
+        + (f"; the first {len(checked.differences)}:" if checked.count > len(checked.differences) else ":")
+    )
+    for difference in checked.differences:
+        console.print(f"  {difference}", markup=False, soft_wrap=True)
+    console.print("`casework rebuild` rewrites them from the events (stop writers first on SQLite).")
+    sys.exit(1)
 
 
 @click.command(help="Rebuild every read-model table from the event log (stop writers first on SQLite).")

@@ -40,43 +40,52 @@ def rebuild(
     large the store grows. The daily counters are summed across pages and written when there are many, each
     (unit, day, metric) once rather than once per event.
     """
-    store = cw.store
-    checked = store.events
-    assert isinstance(checked, CheckedEventStore)  # engine/store.py builds it
-    total = store.recorder.max_notification_id() or 0
+    total = cw.store.recorder.max_notification_id() or 0
     events = last = 0
     with cw.write_transaction() as session:
         for table in READ_MODEL_TABLES:
             session.execute(delete(table))
         counters = ProjectionBatch(tz=cw.settings.tz)
-        page = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
-        for cases_read in _pages(session, store.recorder.events_record_cls.__table__, page_size):
-            ids = [_as_uuid(stored[0][1].originator_id) for stored in cases_read]
-            with store.personal.keys_read_ahead(session, ids):  # one query for the page's person keys
-                for stored in cases_read:
-                    case = _replay(checked, stored, page, counters)
-                    page.cases[case.id] = case
-                    last = max(last, *(n for n, _ in stored))
-                    events += len(stored)
+        for page, page_events, page_last in replayed_pages(cw, session, page_size, counters):
             page.write(session)
-            page = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
+            events, last = events + page_events, max(last, page_last)
             if len(counters.stats) > STATISTICS_FLUSH:
                 counters.write(session)
-                counters = ProjectionBatch(tz=cw.settings.tz)
+                counters.stats.clear()
             if progress:
                 progress(events, max(total, events))
-        page.write(session)
         counters.write(session)
         cw.persons.record_fingerprint(session)  # every reservation is now keyed with this installation's key
         cases = session.execute(select(func.count()).select_from(case_index)).scalar_one()
     return RebuildReport(events=events, cases=cases, last_notification_id=last)
 
 
+def replayed_pages(
+    cw: Casework, session: Session, page_size: int, counters: ProjectionBatch
+) -> Iterator[tuple[ProjectionBatch, int, int]]:
+    """Every case replayed from the log a page at a time: per page, a batch holding its cases and their person
+    reservations (their statistics counted into `counters`), its number of events and its last notification id."""
+    store = cw.store
+    checked = store.events
+    assert isinstance(checked, CheckedEventStore)  # engine/store.py builds it
+    for cases_read in case_pages(session, store.recorder.events_record_cls.__table__, page_size):
+        page = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
+        events = last = 0
+        ids = [as_uuid(stored[0][1].originator_id) for stored in cases_read]
+        with store.personal.keys_read_ahead(session, ids):  # one query for the page's person keys
+            for stored in cases_read:
+                case = replay_case(checked, stored, page, counters)
+                page.cases[case.id] = case
+                last = max(last, *(n for n, _ in stored))
+                events += len(stored)
+        yield page, events, last
+
+
 Stored = list[tuple[int, StoredEvent]]
 """One case's stored events, oldest first, each with its notification id."""
 
 
-def _pages(session: Session, events: Table, page_size: int) -> Iterator[list[Stored]]:
+def case_pages(session: Session, events: Table, page_size: int) -> Iterator[list[Stored]]:
     """Every case's stored events, read in pages of `page_size` ordered by (case, version): each page's cases that
     it completes, a case cut by a page's end held over and completed from the next."""
     c = events.c
@@ -95,7 +104,7 @@ def _pages(session: Session, events: Table, page_size: int) -> Iterator[list[Sto
                 if held:
                     complete.append(held)
                     held = []
-                raw_id, case_id = raw, _as_uuid(raw)
+                raw_id, case_id = raw, as_uuid(raw)
             state = bytes(state) if isinstance(state, memoryview) else state
             held.append((notification_id, StoredEvent(case_id, version, topic, state)))
         if len(rows) < page_size:
@@ -109,7 +118,7 @@ def _pages(session: Session, events: Table, page_size: int) -> Iterator[list[Sto
         after = (case_id, rows[-1][2])
 
 
-def _as_uuid(raw: object) -> UUID:
+def as_uuid(raw: object) -> UUID:
     """A case id as a driver returns it (a UUID from PostgreSQL, 16 bytes from SQLite) as a UUID."""
     if isinstance(raw, UUID):
         return raw
@@ -118,7 +127,7 @@ def _as_uuid(raw: object) -> UUID:
     return UUID(str(raw))
 
 
-def _replay(
+def replay_case(
     checked: CheckedEventStore,
     stored: Sequence[tuple[int, StoredEvent]],
     page: ProjectionBatch,

@@ -91,6 +91,12 @@ READS_ONLY_OPTIONS: dict[str, dict[str, Any]] = {
 }
 """How a read transaction of its own runs without BEGIN and ROLLBACK on each database."""
 
+SNAPSHOT_OPTIONS: dict[str, dict[str, Any]] = {
+    "postgresql": {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True},
+    "sqlite": {},  # a deferred BEGIN: in WAL mode its reads see one snapshot, taken at the first
+}
+"""How a snapshot transaction sees the store as of one moment on each database."""
+
 
 class Casework:
     """The engine: open cases, run commands, read cases. Thread-safe; one per process."""
@@ -131,6 +137,15 @@ class Casework:
         with transaction as session:
             if own:
                 session.connection(execution_options=self._reads_only)
+            yield session
+
+    @contextmanager
+    def snapshot_transaction(self) -> Iterator[Session]:
+        """A transaction that writes nothing and whose statements all see the store as it was at the first: for a
+        check that compares what several statements read (the events and the rows derived from them) while commands
+        go on. It cannot nest in another transaction."""
+        with self.store.recorder.transaction(commit=False) as session:
+            session.connection(execution_options=SNAPSHOT_OPTIONS.get(self.sql_engine.dialect.name, {}))
             yield session
 
     def context(

@@ -12,6 +12,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from engine.accounts import list_orgs
 from engine.audit import verify_store
 from engine.checkpoints import make_checkpoint
+from engine.read_model_check import check_read_models
 from engine.rebuild import rebuild
 from engine.reports import (
     StatisticsExport,
@@ -44,9 +45,18 @@ def rebuild_read_models() -> dict[str, Any]:
     return {"events": report.events, "cases": report.cases, "last_notification_id": report.last_notification_id}
 
 
-@flow(name="verify-event-store", description="Verify every case's hash chain; a broken chain fails the run.")
+class ReadModelsDiffer(RuntimeError):
+    """The read models do not say what the events say: someone or something edited the derived tables."""
+
+
+@flow(
+    name="verify-event-store",
+    description="Verify every case's hash chain, then that the read models say what the events say; a broken chain "
+    "or a read-model row the events do not give fails the run.",
+)
 def verify_event_store() -> dict[str, Any]:
-    result = verify_store(casework())
+    cw = casework()
+    result = verify_store(cw)
     logger = get_run_logger()
     if not result.ok:
         create_markdown_artifact(
@@ -55,11 +65,25 @@ def verify_event_store() -> dict[str, Any]:
         )
         logger.error("hash chain broken: %s", result.first_break)
         raise ChainBroken(f"hash chain broken: {result.first_break}")
+    checked = check_read_models(cw)
+    verified = f"{result.events} events of {result.cases} cases verify"
+    if not checked.ok:
+        listed = "\n".join(f"- {d}" for d in checked.differences)
+        create_markdown_artifact(
+            key="chain-verification",
+            markdown=f"# READ MODELS DIFFER FROM THE EVENTS\n\n{verified}, but {checked.count} read-model row(s) "
+            f"of {checked.rows} are not what the events give:\n\n{listed}\n\n`casework rebuild` rewrites them.",
+        )
+        logger.error(
+            "%d read-model row(s) differ from the events; the first: %s", checked.count, checked.differences[0]
+        )
+        raise ReadModelsDiffer(f"{checked.count} read-model row(s) differ from the events: {checked.differences[0]}")
     create_markdown_artifact(
-        key="chain-verification", markdown=f"# Chain verified\n\n{result.events} events of {result.cases} cases verify."
+        key="chain-verification",
+        markdown=f"# Chain verified\n\n{verified}; their {checked.rows} read-model rows are what the events give.",
     )
-    logger.info("%d events of %d cases verify", result.events, result.cases)
-    return {"ok": True, "events": result.events, "cases": result.cases}
+    logger.info("%s; %d read-model rows match them", verified, checked.rows)
+    return {"ok": True, "events": result.events, "cases": result.cases, "read_model_rows": checked.rows}
 
 
 @flow(

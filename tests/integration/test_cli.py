@@ -185,3 +185,33 @@ def test_casework_run_starts_its_worker_and_api_as_this_same_program() -> None:
     assert {"api", "worker", "run", "show", "users", "campaign"} <= {
         line.split()[0] for line in done.stdout.split("Commands:")[1].splitlines() if line.strip()
     }
+
+
+def test_verify_read_models_names_an_edited_row_and_exits_1(run) -> None:
+    from sqlalchemy import update
+
+    from engine.config import Settings
+    from engine.service import Casework
+    from engine.tables import case_index
+    from tests.integration.scenarios import file_dispute
+
+    run("db", "upgrade")
+    cw = Casework(Settings.from_env())
+    try:
+        number = cw.get(file_dispute(cw).case_id).number
+        file_dispute(cw)
+        assert "read models match the events: " in run("verify", "--read-models").output
+        with cw.write_transaction() as session:
+            session.execute(update(case_index).where(case_index.c.number == number).values(org_unit="suzhou"))
+    finally:
+        cw.close()
+
+    edited = run("verify", "--read-models", ok=False)
+    assert edited.exit_code == 1 and "every chain intact" in edited.output
+    assert "READ MODELS DIFFER FROM THE EVENTS: 1 difference(s)" in edited.output
+    assert f"case_index, {number}: org_unit is suzhou, the events give suzhou.gusu" in edited.output
+    assert "casework rebuild" in edited.output
+    run("rebuild")
+    assert "read models match the events" in run("verify", "--read-models").output
+    refused = run("verify", number, "--read-models", ok=False)
+    assert refused.exit_code == 2 and "give it without a case" in refused.output

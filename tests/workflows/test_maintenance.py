@@ -7,14 +7,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 
 from aggregates.base import DEFAULT_TZ
 from engine.service import Casework
 from engine.tables import case_index, open_clocks
 from tests.integration.scenarios import MEDIATOR, NEGOTIATOR, file_dispute
 from tests.workflows.support import ON_SQLITE, artifacts, flow_run_id, issue_offer, run_flow
-from workflows.maintenance import ChainBroken, rebuild_read_models, statistics_report, verify_event_store
+from workflows.maintenance import (
+    ChainBroken,
+    ReadModelsDiffer,
+    rebuild_read_models,
+    statistics_report,
+    verify_event_store,
+)
 from workflows.runtime import using
 
 pytestmark = ON_SQLITE
@@ -39,8 +45,30 @@ def test_verify_event_store_passes_on_an_untouched_store(cw: Casework, clock) ->
     with using(cw):
         state = run_flow(verify_event_store)
     assert state.is_completed(), state.message
-    assert state.result() == {"ok": True, "events": 4, "cases": 2}
-    assert "4 events of 2 cases verify" in artifact(flow_run_id(state), "chain-verification").data
+    rows = state.result()["read_model_rows"]
+    assert state.result() == {"ok": True, "events": 4, "cases": 2, "read_model_rows": rows} and rows > 2
+    report = artifact(flow_run_id(state), "chain-verification").data
+    assert "4 events of 2 cases verify" in report and f"their {rows} read-model rows are what the events give" in report
+
+
+def test_verify_event_store_fails_the_run_when_a_read_model_row_was_edited(cw: Casework, clock) -> None:
+    """Every chain verifies after an edit of the derived tables; the replay against them catches it."""
+    dispute, offer = small_store(cw, clock)
+    with cw.write_transaction() as session:
+        session.execute(update(case_index).where(case_index.c.case_id == offer).values(is_open=False, stage="closed"))
+    number = cw.get(offer).number
+
+    with using(cw):
+        run = run_flow(verify_event_store)
+    assert run.is_failed()
+    error = run.result(raise_on_failure=False)
+    assert isinstance(error, ReadModelsDiffer)
+    assert f"case_index, {number}: " in str(error) and "2 read-model row(s)" in str(error)
+    report = artifact(flow_run_id(run), "chain-verification").data
+    assert "READ MODELS DIFFER" in report and "4 events of 2 cases verify" in report
+    assert f"- case_index, {number}: stage is closed, the events give " in report
+    assert f"- case_index, {number}: is_open is False, the events give True" in report
+    assert str(cw.get(dispute).number) not in report
 
 
 def test_verify_event_store_fails_the_run_and_names_the_case_whose_event_was_altered(cw: Casework, clock) -> None:
