@@ -10,6 +10,8 @@ BUILD   A store of E events written through the engine: labor-dispute cases file
 ANCHOR  cw.store.recorder.select_notifications over every event, pages of `--page-size` (raw rows/s).
         Shown beside it, not a target: the same read plus cw.store.mapper.to_domain_event per row.
 PRODUCT engine.rebuild.rebuild(cw): events/s, and its ratio to the anchor (target >= 0.25).
+        Beside it, not a target: engine.read_model_check.check_read_models(cw), the same replay compared
+        with the stored rows in one snapshot instead of written (`casework verify --read-models`).
 MEMORY  Each measured operation runs in a fresh Python process: a rebuild at two store sizes ten times
         apart (--small-events and --events), and `engine.demo.load_demo` at two sizes ten times apart,
         each on a fresh database. Reported per run: the process's peak RSS (VmHWM, imports included), the
@@ -185,6 +187,17 @@ def timed_rebuild(cw: Any, page_size: int) -> tuple[int, int, float]:
     return report.events, report.cases, time.perf_counter() - t0
 
 
+def timed_check(cw: Any, page_size: int) -> tuple[int, int, float]:
+    from engine.read_model_check import check_read_models
+
+    t0 = time.perf_counter()
+    checked = check_read_models(cw, page_size=page_size)
+    seconds = time.perf_counter() - t0
+    if not checked.ok:
+        raise RuntimeError(f"the read models differ from the events after a rebuild: {checked.differences[0]}")
+    return checked.events, checked.rows, seconds
+
+
 # -- memory (each run in a fresh process) ---------------------------------------------------------------
 
 
@@ -332,6 +345,8 @@ class BackendRun:
     anchor: tuple[int, float] = (0, float("inf"))
     decode: tuple[int, float] = (0, float("inf"))
     rebuild: tuple[int, int, float] = (0, 0, float("inf"))
+    check: tuple[int, int, float] = (0, 0, float("inf"))
+    """check_read_models: events, rows compared, seconds."""
     memory: list[MemoryRun] = field(default_factory=list)
 
 
@@ -367,6 +382,7 @@ def measure_backend(kind: str, args: argparse.Namespace, cipher_key: str | None,
                 out.anchor = min(out.anchor, read_all(cw, args.page_size, decode=False), key=_seconds)
                 out.decode = min(out.decode, read_all(cw, args.page_size, decode=True), key=_seconds)
                 out.rebuild = min(out.rebuild, timed_rebuild(cw, args.page_size), key=_seconds)
+                out.check = min(out.check, timed_check(cw, args.page_size), key=_seconds)
         finally:
             cw.close()
     if args.memory and args.demo:
@@ -522,6 +538,17 @@ def main(argv: list[str] | None = None) -> int:
                 ratio(ratio(e_n, e_s), ratio(a_n, a_s)),
             )
         )
+        c_n, c_rows, c_s = r.check
+        rows.append(
+            (
+                r.label,
+                f"info: check_read_models(cw), {c_rows:,} rows compared",
+                c_n,
+                c_s,
+                ratio(c_n, c_s),
+                ratio(ratio(c_n, c_s), ratio(a_n, a_s)),
+            )
+        )
     print_table(
         "Read-model rebuild vs raw event read (same store, same run)",
         ["database", "measurement", "events", "seconds", "events/s", "÷ anchor"],
@@ -599,6 +626,19 @@ def main(argv: list[str] | None = None) -> int:
                 seconds=e_s,
                 events_per_s=ratio(e_n, e_s),
                 ratio=ratio(ratio(e_n, e_s), ratio(a_n, a_s)),
+                cipher=bool(cipher_key),
+            )
+        )
+        c_n, c_rows, c_s = r.check
+        print(
+            plain(
+                f"{r.db} read_model_check",
+                events=c_n,
+                rows=c_rows,
+                seconds=c_s,
+                events_per_s=ratio(c_n, c_s),
+                ratio=ratio(ratio(c_n, c_s), ratio(a_n, a_s)),
+                vs_rebuild=ratio(c_s, e_s),
                 cipher=bool(cipher_key),
             )
         )

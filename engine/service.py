@@ -144,7 +144,10 @@ class Casework:
         """A transaction that writes nothing and whose statements all see the store as it was at the first: for a
         check that compares what several statements read (the events and the rows derived from them) while commands
         go on. It cannot nest in another transaction."""
-        with self.store.recorder.transaction(commit=False) as session:
+        transaction = self.store.recorder.transaction(commit=False)
+        if transaction.nested_level:
+            raise RuntimeError("a snapshot transaction cannot begin inside another transaction")
+        with transaction as session:
             session.connection(execution_options=SNAPSHOT_OPTIONS.get(self.sql_engine.dialect.name, {}))
             yield session
 

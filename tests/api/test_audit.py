@@ -199,3 +199,24 @@ def test_store_verification_covers_the_callers_unit_and_the_whole_store_only_at_
     assert district == {"ok": True, "cases": 1, "events": home["version"], "first_break": None}
     city = api["city_supervisor"].get("/verification").get_json()
     assert city["ok"] is False and city["first_break"]["case_id"] == away["case_id"]
+
+
+def test_the_read_model_check_names_an_edited_row_to_a_supervisor_at_the_top(api: ApiWorld) -> None:
+    case = _history_case(api)
+    city = api["city_supervisor"]
+    clean = city.get("/read-models/verification").get_json()
+    assert clean["ok"] is True and clean["count"] == 0 and clean["differences"] == []
+    assert (clean["cases"], clean["events"]) == (1, 3) and clean["rows"] > 1
+
+    with api.cw.write_transaction() as session:
+        session.execute(text("update case_index set assignee = 'someone-else'"))
+    edited = city.get("/read-models/verification").get_json()
+    assert edited["ok"] is False and edited["count"] == 1
+    [difference] = edited["differences"]
+    assert difference["table"] == "case_index" and difference["row"] == case["number"]
+    assert difference["problem"].startswith("assignee is someone-else, the events give ")
+
+    below = check_error(api["supervisor"].get("/read-models/verification"), 403, "forbidden")
+    assert "top of the org tree" in below["message"]
+    refused = check_error(api["mediator"].get("/read-models/verification"), 403, "forbidden")
+    assert set(refused["roles"]) == PERMISSIONS["verify_chains"]
