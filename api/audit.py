@@ -179,7 +179,8 @@ class ReadModelVerification(MethodView):
     @blp.doc(
         summary="Replay every case and check the case index, open clocks, statistics and person reservations against "
         "the events; names the rows that differ (a supervisor or auditor at the top of the org tree: it covers the "
-        "whole store). Costs about what a rebuild costs."
+        "whole store). Costs about what a rebuild costs. A broken hash chain is 409 `broken_chain` naming the case: "
+        "the chains (`GET /verification`) come first."
     )
     def get(self) -> Any:
         user = require("verify_chains")

@@ -220,3 +220,12 @@ def test_the_read_model_check_names_an_edited_row_to_a_supervisor_at_the_top(api
     assert "top of the org tree" in below["message"]
     refused = check_error(api["mediator"].get("/read-models/verification"), 403, "forbidden")
     assert set(refused["roles"]) == PERMISSIONS["verify_chains"]
+
+    with api.cw.write_transaction() as session:  # a broken chain: no read model can be checked against it
+        row = session.execute(text("select id, state from casework_events where originator_version = 2")).one()
+        state = bytes(row.state)
+        at = state.index(b'"actor_id":"') + len(b'"actor_id":"')
+        tampered = state[:at] + bytes([state[at] ^ 0x01]) + state[at + 1 :]
+        session.execute(text("update casework_events set state = :s where id = :i"), {"s": tampered, "i": row.id})
+    broken = check_error(city.get("/read-models/verification"), 409, "broken_chain")
+    assert case["number"] in broken["message"] and "altered" in broken["message"]
