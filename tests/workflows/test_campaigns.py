@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from aggregates.wage_negotiation import WageNegotiation
 from engine.accounts import add_org
 from engine.campaigns import CampaignError, create_campaign, get_campaign, list_campaigns, read_csv
+from engine.read_model_check import check_read_models
 from engine.reports import statistics
 from engine.service import Actor, Casework
 from engine.tables import campaign_targets, case_index
@@ -211,6 +212,8 @@ def test_a_campaign_of_500_killed_halfway_and_resumed_opens_exactly_500_negotiat
     assert killed.finished_at is None and killed.pending == TOTAL - opened
     assert killed.flow_run_id is not None  # the killed run is on record
     assert count_cases(cw, "wage_negotiation", reference=document) == opened
+    killed_check = check_read_models(cw)  # the kill left no row written without its events, nor events without rows
+    assert killed_check.ok and killed_check.cases == opened, killed_check.differences
 
     # Resumed in this process: only the targets still missing are opened.
     with using(cw):
@@ -250,6 +253,7 @@ def test_a_campaign_of_500_killed_halfway_and_resumed_opens_exactly_500_negotiat
     assert first == [1]
     figures = statistics(cw).figures
     assert figures["offers_written"] == 1 and figures["enterprises_covered"] == TOTAL
+    assert check_read_models(cw).ok
 
     found = artifacts(flow_run_id(state))
     [progress] = [a for a in found if a.type == "progress"]
