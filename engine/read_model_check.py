@@ -26,6 +26,11 @@ from engine.rebuild import PAGE, replayed_pages
 from engine.service import Casework
 from engine.tables import case_index, case_statistics, open_clocks, person_reservations, statistics_periods
 
+CASE_TABLES = (case_index, open_clocks, person_reservations)
+"""Read models keyed by case: compared page by page with the cases replayed."""
+SUMMED_TABLES = (case_statistics, statistics_periods)
+"""Read models summed over cases: compared whole, once every case is replayed."""
+
 SHOWN = 20
 """How many differences a check names; it counts all of them."""
 
@@ -129,7 +134,7 @@ def _compare_cases(session: Session, page: ProjectionBatch, findings: _Findings)
     ids = list(page.cases)
     numbers = {case.id: case.number for case in page.cases.values()}
     derived = {rows.table.name: rows.rows for rows in page.rows()}
-    for table in (case_index, open_clocks, person_reservations):
+    for table in CASE_TABLES:
         stored = session.execute(select(table).where(table.c.case_id.in_(ids))).mappings().all()
         findings.matched[table.name] += len(stored)
         findings.compare(
@@ -142,7 +147,7 @@ def _compare_cases(session: Session, page: ProjectionBatch, findings: _Findings)
 
 def _compare_orphans(session: Session, seen: set[UUID], findings: _Findings) -> None:
     """Rows of the case-keyed tables whose case the log does not hold (looked for only where some are stored)."""
-    for table in (case_index, open_clocks, person_reservations):
+    for table in CASE_TABLES:
         stored = session.execute(select(func.count()).select_from(table)).scalar_one()
         if stored == findings.matched[table.name]:
             continue

@@ -13,12 +13,23 @@ from sqlalchemy.orm import Session
 
 from engine.audit import verify_store
 from engine.demo import load_demo
-from engine.read_model_check import SHOWN, check_read_models
+from engine.read_model_check import CASE_TABLES, SHOWN, SUMMED_TABLES, check_read_models
 from engine.rebuild import rebuild
 from engine.service import Casework
-from engine.tables import case_index, case_statistics, open_clocks, person_reservations, statistics_periods
+from engine.tables import (
+    READ_MODEL_TABLES,
+    case_index,
+    case_statistics,
+    open_clocks,
+    person_reservations,
+    statistics_periods,
+)
 from tests.conftest import make_settings
 from tests.integration.scenarios import CASEWORKER, MEDIATOR, file_dispute, hardship_application
+
+
+def test_every_read_model_table_is_checked() -> None:
+    assert sorted(t.name for t in CASE_TABLES + SUMMED_TABLES) == sorted(t.name for t in READ_MODEL_TABLES)
 
 
 def test_a_store_as_the_engine_wrote_it_matches_its_read_models(cw: Casework, settings) -> None:
