@@ -90,8 +90,9 @@ class _Findings:
     ) -> None:
         """Every row of `derived` against the `stored` row of the same key, column by column. `absent`: the row a
         missing one stands for (a statistic not stored is zero), where a missing row is no difference by itself."""
-        self.rows += len(stored.keys() | derived.keys())
-        for key in sorted(stored.keys() | derived.keys(), key=str):
+        keys = stored.keys() | derived.keys()
+        self.rows += len(keys)
+        for key in sorted(keys, key=str):
             have, want = stored.get(key, absent), derived.get(key, absent)
             row = name(key, want or have or {})
             if have is None:

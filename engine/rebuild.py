@@ -68,13 +68,13 @@ def replayed_pages(
     store = cw.store
     checked = store.events
     assert isinstance(checked, CheckedEventStore)  # engine/store.py builds it
-    for cases_read in case_pages(session, store.recorder.events_record_cls.__table__, page_size):
+    for cases_read in _pages(session, store.recorder.events_record_cls.__table__, page_size):
         page = ProjectionBatch(tz=cw.settings.tz, person_key=cw.persons.key_for)
         events = last = 0
-        ids = [as_uuid(stored[0][1].originator_id) for stored in cases_read]
+        ids = [_as_uuid(stored[0][1].originator_id) for stored in cases_read]
         with store.personal.keys_read_ahead(session, ids):  # one query for the page's person keys
             for stored in cases_read:
-                case = replay_case(checked, stored, page, counters)
+                case = _replay(checked, stored, page, counters)
                 page.cases[case.id] = case
                 last = max(last, *(n for n, _ in stored))
                 events += len(stored)
@@ -85,7 +85,7 @@ Stored = list[tuple[int, StoredEvent]]
 """One case's stored events, oldest first, each with its notification id."""
 
 
-def case_pages(session: Session, events: Table, page_size: int) -> Iterator[list[Stored]]:
+def _pages(session: Session, events: Table, page_size: int) -> Iterator[list[Stored]]:
     """Every case's stored events, read in pages of `page_size` ordered by (case, version): each page's cases that
     it completes, a case cut by a page's end held over and completed from the next."""
     c = events.c
@@ -104,7 +104,7 @@ def case_pages(session: Session, events: Table, page_size: int) -> Iterator[list
                 if held:
                     complete.append(held)
                     held = []
-                raw_id, case_id = raw, as_uuid(raw)
+                raw_id, case_id = raw, _as_uuid(raw)
             state = bytes(state) if isinstance(state, memoryview) else state
             held.append((notification_id, StoredEvent(case_id, version, topic, state)))
         if len(rows) < page_size:
@@ -118,7 +118,7 @@ def case_pages(session: Session, events: Table, page_size: int) -> Iterator[list
         after = (case_id, rows[-1][2])
 
 
-def as_uuid(raw: object) -> UUID:
+def _as_uuid(raw: object) -> UUID:
     """A case id as a driver returns it (a UUID from PostgreSQL, 16 bytes from SQLite) as a UUID."""
     if isinstance(raw, UUID):
         return raw
@@ -127,7 +127,7 @@ def as_uuid(raw: object) -> UUID:
     return UUID(str(raw))
 
 
-def replay_case(
+def _replay(
     checked: CheckedEventStore,
     stored: Sequence[tuple[int, StoredEvent]],
     page: ProjectionBatch,
